@@ -1,0 +1,41 @@
+//! # rtcp-core
+//!
+//! A `no_std`, allocation-free, sans-IO TCP/IP engine: Ethernet II, ARP, IPv4,
+//! ICMPv4 echo and TCP (RFC 9293 with its companions).
+//!
+//! The engine never reads a clock, sleeps, allocates or performs I/O. The
+//! caller hands it received frames and the current time through
+//! [`iface::Interface::poll`], and asks [`iface::Interface::poll_at`] when it
+//! next needs to run. Everything it sends leaves through the [`phy::Device`]
+//! it is handed.
+//!
+//! Layers, one module each:
+//! - [`wire`]: checked zero-copy views and plain `Repr`s for each format.
+//! - [`phy`]: the device trait (receive and transmit tokens).
+//! - [`iface`]: ARP cache, IPv4 in/out, ICMP echo, demultiplexing to sockets.
+//! - [`tcp`]: the TCP engine (state machine, timers, buffers, recovery).
+//! - [`socket_set`]: fixed socket table with generational handles.
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+#[cfg(test)]
+extern crate std;
+
+#[macro_use]
+mod macros;
+
+pub mod iface;
+pub mod phy;
+pub mod socket_set;
+pub mod tcp;
+pub mod time;
+pub mod wire;

@@ -1,0 +1,1 @@
+//! The device layer (placeholder; the engine issue fills this in).

@@ -1,0 +1,1 @@
+//! Socket table (placeholder).
