@@ -1,1 +1,951 @@
-//! Socket table (placeholder).
+//! The socket table: fixed slots, generational handles, an O(1) hash index
+//! on the 4-tuple, a deadline heap, listen backlogs and accept queues.
+//!
+//! Storage is supplied by the caller (a `&mut [SocketSlot]` on a
+//! microcontroller, a `Vec` on a host through `managed`). Each slot owns its
+//! receive and send buffers for the life of the table, so a listener's
+//! children need no allocation: a SYN takes a free slot, buffers and all.
+//!
+//! Nothing here scans the table per packet: demultiplexing is a hash lookup
+//! (the bucket heads and chain links live inside the slots), the next
+//! deadline is the top of a binary heap (also spread over the slots), free
+//! slots form a linked list, and a listener's established children queue in
+//! an intrusive list.
+//!
+//! When the table or a backlog is full an incoming SYN is dropped silently
+//! and counted ([`TcpStats::backlog_full`], [`TcpStats::table_full`]): the
+//! peer retransmits its SYN and gets in once a slot frees up, as with Linux.
+
+use crate::tcp::output::PollAt;
+use crate::tcp::{Endpoint, State, TcpConfig, TcpError, TcpSocket, TcpStats};
+use crate::tcp::isn::IsnGenerator;
+use crate::time::Instant;
+use crate::wire::{Ipv4Address, SeqNumber, TcpFlags, TcpRepr};
+use managed::ManagedSlice;
+
+const NONE: u16 = u16::MAX;
+/// Most slots a table can have (indices are 16-bit, one value is reserved).
+pub const MAX_SLOTS: usize = (u16::MAX - 1) as usize;
+const EPHEMERAL_FIRST: u16 = 49152;
+
+/// A reference to a socket in a [`SocketSet`]. Stale handles (the socket was
+/// closed and the slot reused) are refused with [`TcpError::InvalidHandle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SocketHandle {
+    index: u16,
+    generation: u16,
+}
+
+impl SocketHandle {
+    /// The slot index (stable while the handle is valid).
+    pub fn index(&self) -> usize {
+        usize::from(self.index)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// On the free list.
+    Free,
+    /// The user holds a handle.
+    User,
+    /// The user closed it; it lingers until CLOSED (FIN exchange, TIME-WAIT).
+    Orphan,
+    /// A listener's child, not yet accepted.
+    Child { listener: u16 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+struct Key {
+    local: Endpoint,
+    remote: Endpoint,
+}
+
+/// One entry of the socket table: a socket with its buffers plus the
+/// table's bookkeeping.
+#[derive(Debug)]
+pub struct SocketSlot<'a> {
+    socket: TcpSocket<'a>,
+    owner: Owner,
+    generation: u16,
+    // Hash index: this slot's bucket head, and the chain link of this slot.
+    bucket_head: u16,
+    chain_next: u16,
+    key: Option<Key>,
+    // Deadline heap: the heap array's entry at this index, and this slot's
+    // position in the heap.
+    heap_entry: u16,
+    heap_pos: u16,
+    deadline: Instant,
+    // Free list / accept queue link.
+    next: u16,
+    // Listener bookkeeping.
+    accept_head: u16,
+    accept_tail: u16,
+    children: u16,
+    queued: bool,
+}
+
+impl<'a> SocketSlot<'a> {
+    /// A slot whose connections use these receive and send buffers.
+    pub fn new(
+        rx_buffer: impl Into<ManagedSlice<'a, u8>>,
+        tx_buffer: impl Into<ManagedSlice<'a, u8>>,
+    ) -> SocketSlot<'a> {
+        SocketSlot {
+            socket: TcpSocket::new(rx_buffer, tx_buffer),
+            owner: Owner::Free,
+            generation: 0,
+            bucket_head: NONE,
+            chain_next: NONE,
+            key: None,
+            heap_entry: NONE,
+            heap_pos: NONE,
+            deadline: Instant::MAX,
+            next: NONE,
+            accept_head: NONE,
+            accept_tail: NONE,
+            children: 0,
+            queued: false,
+        }
+    }
+}
+
+/// Why a segment could not be emitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmitError {
+    /// The device has no transmit buffer now: stop and retry on the next poll.
+    Exhausted,
+    /// The next hop is not resolved yet: retry this socket at the given time.
+    Unaddressable(Instant),
+}
+
+/// A RST the interface should send for a segment that matched no
+/// connection (RFC 9293 §3.10.7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ResetReply {
+    pub seq: SeqNumber,
+    pub ack: Option<SeqNumber>,
+}
+
+/// The socket table.
+#[derive(Debug)]
+pub struct SocketSet<'a> {
+    slots: ManagedSlice<'a, SocketSlot<'a>>,
+    free_head: u16,
+    heap_len: usize,
+    isn: IsnGenerator,
+    hash_seed: u64,
+    next_ephemeral: u16,
+    default_config: TcpConfig,
+    pub(crate) local_mss: usize,
+    stats: TcpStats,
+}
+
+impl<'a> SocketSet<'a> {
+    /// A table over `slots`, with `secret` keying ISNs and the hash index
+    /// (supply 16 random bytes).
+    ///
+    /// ```
+    /// use rtcp_core::socket_set::{SocketSet, SocketSlot};
+    /// let mut storage: [SocketSlot; 2] = core::array::from_fn(|_| {
+    ///     SocketSlot::new(vec![0u8; 4096], vec![0u8; 4096])
+    /// });
+    /// let mut set = SocketSet::new(&mut storage[..], [7; 16]);
+    /// let h = set.open().unwrap();
+    /// assert_eq!(set.capacity(), 2);
+    /// # let _ = h;
+    /// ```
+    pub fn new(slots: impl Into<ManagedSlice<'a, SocketSlot<'a>>>, secret: [u8; 16]) -> SocketSet<'a> {
+        let mut slots = slots.into();
+        let len = slots.len().min(MAX_SLOTS);
+        for (i, slot) in slots.iter_mut().enumerate() {
+            slot.owner = Owner::Free;
+            slot.bucket_head = NONE;
+            slot.chain_next = NONE;
+            slot.key = None;
+            slot.heap_pos = NONE;
+            slot.heap_entry = NONE;
+            slot.next = if i + 1 < len { (i + 1) as u16 } else { NONE };
+        }
+        let isn = IsnGenerator::new(secret);
+        let hash_seed = isn.hash(b"rtcp socket table") | 1;
+        SocketSet {
+            slots,
+            free_head: if len > 0 { 0 } else { NONE },
+            heap_len: 0,
+            isn,
+            hash_seed,
+            next_ephemeral: EPHEMERAL_FIRST + (hash_seed % 1000) as u16,
+            default_config: TcpConfig::default(),
+            local_mss: 1460,
+            stats: TcpStats::default(),
+        }
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.slots.len().min(MAX_SLOTS)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> TcpStats {
+        self.stats
+    }
+
+    /// The configuration new sockets start with.
+    pub fn set_default_config(&mut self, config: TcpConfig) {
+        self.default_config = config;
+    }
+
+    fn slot(&self, i: u16) -> Option<&SocketSlot<'a>> {
+        self.slots.get(usize::from(i))
+    }
+
+    fn slot_mut(&mut self, i: u16) -> Option<&mut SocketSlot<'a>> {
+        self.slots.get_mut(usize::from(i))
+    }
+
+    fn check(&self, h: SocketHandle) -> Result<u16, TcpError> {
+        match self.slot(h.index) {
+            Some(s) if s.generation == h.generation && s.owner == Owner::User => Ok(h.index),
+            _ => Err(TcpError::InvalidHandle),
+        }
+    }
+
+    // ----- slot allocation -----
+
+    fn alloc(&mut self, owner: Owner) -> Option<u16> {
+        let i = self.free_head;
+        let config = self.default_config;
+        let slot = self.slot_mut(i)?;
+        let next = slot.next;
+        slot.owner = owner;
+        slot.next = NONE;
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.accept_head = NONE;
+        slot.accept_tail = NONE;
+        slot.children = 0;
+        slot.queued = false;
+        slot.socket.reset();
+        slot.socket.error = None;
+        slot.socket.pending_rst = None;
+        slot.socket.config = config;
+        slot.socket.rtt = crate::tcp::rtt::RttEstimator::new(config.rto);
+        self.free_head = next;
+        Some(i)
+    }
+
+    fn free(&mut self, i: u16) {
+        self.unindex(i);
+        self.heap_remove(i);
+        let head = self.free_head;
+        if let Some(slot) = self.slot_mut(i) {
+            if slot.owner == Owner::Free {
+                return;
+            }
+            slot.owner = Owner::Free;
+            slot.generation = slot.generation.wrapping_add(1);
+            slot.socket.reset();
+            slot.socket.pending_rst = None;
+            slot.socket.error = None;
+            slot.socket.state = State::Closed;
+            slot.next = head;
+            self.free_head = i;
+        }
+    }
+
+    /// Take a free slot for a new socket (CLOSED, default configuration).
+    pub fn open(&mut self) -> Result<SocketHandle, TcpError> {
+        let i = self.alloc(Owner::User).ok_or(TcpError::TableFull)?;
+        let generation = self.slot(i).map_or(0, |s| s.generation);
+        Ok(SocketHandle {
+            index: i,
+            generation,
+        })
+    }
+
+    /// The socket behind a handle.
+    pub fn get(&self, h: SocketHandle) -> Result<&TcpSocket<'a>, TcpError> {
+        let i = self.check(h)?;
+        self.slot(i).map(|s| &s.socket).ok_or(TcpError::InvalidHandle)
+    }
+
+    /// Act on the socket behind a handle; the table reschedules it after.
+    pub fn with<R>(
+        &mut self,
+        h: SocketHandle,
+        f: impl FnOnce(&mut TcpSocket<'a>) -> R,
+    ) -> Result<R, TcpError> {
+        let i = self.check(h)?;
+        let r = match self.slot_mut(i) {
+            Some(s) => f(&mut s.socket),
+            None => return Err(TcpError::InvalidHandle),
+        };
+        self.reschedule(i);
+        Ok(r)
+    }
+
+    // ----- hash index -----
+
+    fn hash(&self, key: &Key) -> usize {
+        let a = u64::from(key.local.addr.to_bits()) << 32 | u64::from(key.remote.addr.to_bits());
+        let b = u64::from(key.local.port) << 16 | u64::from(key.remote.port);
+        let mut h = (a ^ self.hash_seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^= h >> 29;
+        h = (h ^ b).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h ^= h >> 32;
+        (h % (self.capacity().max(1) as u64)) as usize
+    }
+
+    fn lookup(&self, key: &Key) -> Option<u16> {
+        let bucket = self.hash(key);
+        let mut i = self.slots.get(bucket)?.bucket_head;
+        while let Some(slot) = self.slot(i) {
+            if slot.key.as_ref() == Some(key) {
+                return Some(i);
+            }
+            i = slot.chain_next;
+        }
+        None
+    }
+
+    fn index(&mut self, i: u16, key: Key) {
+        self.unindex(i);
+        let bucket = self.hash(&key);
+        let head = self.slots.get(bucket).map_or(NONE, |s| s.bucket_head);
+        if let Some(slot) = self.slot_mut(i) {
+            slot.key = Some(key);
+            slot.chain_next = head;
+        }
+        if let Some(b) = self.slots.get_mut(bucket) {
+            b.bucket_head = i;
+        }
+    }
+
+    fn unindex(&mut self, i: u16) {
+        let Some(key) = self.slot(i).and_then(|s| s.key) else {
+            return;
+        };
+        let bucket = self.hash(&key);
+        let next = self.slot(i).map_or(NONE, |s| s.chain_next);
+        let mut prev = NONE;
+        let mut cur = self.slots.get(bucket).map_or(NONE, |s| s.bucket_head);
+        while cur != NONE && cur != i {
+            prev = cur;
+            cur = self.slot(cur).map_or(NONE, |s| s.chain_next);
+        }
+        if cur == i {
+            if prev == NONE {
+                if let Some(b) = self.slots.get_mut(bucket) {
+                    b.bucket_head = next;
+                }
+            } else if let Some(p) = self.slot_mut(prev) {
+                p.chain_next = next;
+            }
+        }
+        if let Some(slot) = self.slot_mut(i) {
+            slot.key = None;
+            slot.chain_next = NONE;
+        }
+    }
+
+    // ----- deadline heap -----
+
+    fn heap_key(&self, pos: usize) -> Instant {
+        self.slots
+            .get(pos)
+            .and_then(|s| self.slot(s.heap_entry))
+            .map_or(Instant::MAX, |s| s.deadline)
+    }
+
+    fn heap_set(&mut self, pos: usize, i: u16) {
+        if let Some(s) = self.slots.get_mut(pos) {
+            s.heap_entry = i;
+        }
+        if let Some(s) = self.slot_mut(i) {
+            s.heap_pos = pos as u16;
+        }
+    }
+
+    fn heap_entry(&self, pos: usize) -> u16 {
+        self.slots.get(pos).map_or(NONE, |s| s.heap_entry)
+    }
+
+    fn sift_up(&mut self, mut pos: usize) {
+        let i = self.heap_entry(pos);
+        let key = self.slot(i).map_or(Instant::MAX, |s| s.deadline);
+        while pos > 0 {
+            let parent = (pos - 1) / 2;
+            if self.heap_key(parent) <= key {
+                break;
+            }
+            let p = self.heap_entry(parent);
+            self.heap_set(pos, p);
+            pos = parent;
+        }
+        self.heap_set(pos, i);
+    }
+
+    fn sift_down(&mut self, mut pos: usize) {
+        let i = self.heap_entry(pos);
+        let key = self.slot(i).map_or(Instant::MAX, |s| s.deadline);
+        loop {
+            let l = 2 * pos + 1;
+            if l >= self.heap_len {
+                break;
+            }
+            let r = l + 1;
+            let child = if r < self.heap_len && self.heap_key(r) < self.heap_key(l) {
+                r
+            } else {
+                l
+            };
+            if self.heap_key(child) >= key {
+                break;
+            }
+            let c = self.heap_entry(child);
+            self.heap_set(pos, c);
+            pos = child;
+        }
+        self.heap_set(pos, i);
+    }
+
+    fn heap_remove(&mut self, i: u16) {
+        let Some(pos) = self.slot(i).map(|s| s.heap_pos).filter(|&p| p != NONE) else {
+            return;
+        };
+        let pos = usize::from(pos);
+        self.heap_len -= 1;
+        if let Some(s) = self.slot_mut(i) {
+            s.heap_pos = NONE;
+            s.deadline = Instant::MAX;
+        }
+        if pos != self.heap_len {
+            let last = self.heap_entry(self.heap_len);
+            self.heap_set(pos, last);
+            self.sift_down(pos);
+            self.sift_up(pos);
+        }
+    }
+
+    fn heap_update(&mut self, i: u16, deadline: Instant) {
+        let pos = self.slot(i).map_or(NONE, |s| s.heap_pos);
+        if let Some(s) = self.slot_mut(i) {
+            s.deadline = deadline;
+        }
+        if pos == NONE {
+            let at = self.heap_len;
+            self.heap_len += 1;
+            self.heap_set(at, i);
+            self.sift_up(at);
+        } else {
+            self.sift_down(usize::from(pos));
+            let pos = self.slot(i).map_or(0, |s| usize::from(s.heap_pos));
+            self.sift_up(pos);
+        }
+    }
+
+    /// Recompute a slot's deadline after anything touched it, free it if it
+    /// is an orphan or unaccepted child that reached CLOSED, and queue a
+    /// child that became established on its listener's accept queue.
+    fn reschedule(&mut self, i: u16) {
+        let Some(slot) = self.slot(i) else { return };
+        let owner = slot.owner;
+        let state = slot.socket.state;
+        let has_rst = slot.socket.pending_rst.is_some();
+        if owner == Owner::Free {
+            return;
+        }
+        if state == State::Closed {
+            self.unindex(i);
+            if !has_rst {
+                match owner {
+                    Owner::Orphan => return self.free(i),
+                    Owner::Child { listener } => {
+                        let queued = self.slot(i).is_some_and(|s| s.queued);
+                        if !queued {
+                            if let Some(l) = self.slot_mut(listener) {
+                                l.children = l.children.saturating_sub(1);
+                            }
+                            return self.free(i);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Owner::Child { listener } = owner {
+            let queued = self.slot(i).is_some_and(|s| s.queued);
+            if !queued && !matches!(state, State::SynReceived | State::Closed) {
+                self.enqueue_accept(listener, i);
+            }
+        }
+        let deadline = match self.slot(i).map(|s| s.socket.poll_at()) {
+            Some(PollAt::Now) => Instant::ZERO,
+            Some(PollAt::Time(t)) => t,
+            _ => Instant::MAX,
+        };
+        if deadline == Instant::MAX {
+            self.heap_remove(i);
+        } else {
+            self.heap_update(i, deadline);
+        }
+    }
+
+    fn enqueue_accept(&mut self, listener: u16, child: u16) {
+        let tail = self.slot(listener).map_or(NONE, |l| l.accept_tail);
+        if let Some(c) = self.slot_mut(child) {
+            c.queued = true;
+            c.next = NONE;
+        }
+        if tail == NONE {
+            if let Some(l) = self.slot_mut(listener) {
+                l.accept_head = child;
+            }
+        } else if let Some(t) = self.slot_mut(tail) {
+            t.next = child;
+        }
+        if let Some(l) = self.slot_mut(listener) {
+            l.accept_tail = child;
+        }
+    }
+
+    /// When the table next needs polling: `Some(Instant::ZERO)` means now,
+    /// `None` means only when a frame arrives or the user acts.
+    pub fn poll_at(&self) -> Option<Instant> {
+        if self.heap_len == 0 {
+            return None;
+        }
+        Some(self.heap_key(0))
+    }
+
+    // ----- user calls -----
+
+    /// Listen on `local` (address may be unspecified for "any") with room
+    /// for `backlog` connections not yet accepted (§3.10.1 passive OPEN).
+    pub fn listen(&mut self, h: SocketHandle, local: Endpoint, backlog: usize) -> Result<(), TcpError> {
+        let i = self.check(h)?;
+        if local.port == 0 {
+            return Err(TcpError::InvalidEndpoint);
+        }
+        if self.slot(i).map(|s| s.socket.state) != Some(State::Closed) {
+            return Err(TcpError::InvalidState);
+        }
+        let key = Key {
+            local,
+            remote: Endpoint::default(),
+        };
+        if self.lookup(&key).is_some() {
+            return Err(TcpError::AddrInUse);
+        }
+        if let Some(s) = self.slot_mut(i) {
+            s.socket.reset();
+            s.socket.error = None;
+            s.socket.local = local;
+            s.socket.state = State::Listen;
+            s.socket.backlog = backlog.max(1);
+        }
+        self.index(i, key);
+        Ok(())
+    }
+
+    /// Active OPEN (§3.10.1): connect from `local_addr` (port 0 picks an
+    /// ephemeral port) to `remote`.
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        h: SocketHandle,
+        local: Endpoint,
+        remote: Endpoint,
+    ) -> Result<(), TcpError> {
+        let i = self.check(h)?;
+        if remote.port == 0 || remote.addr.is_unspecified() || local.addr.is_unspecified() {
+            return Err(TcpError::InvalidEndpoint);
+        }
+        if self.slot(i).map(|s| s.socket.state) != Some(State::Closed) {
+            return Err(TcpError::InvalidState);
+        }
+        let local = if local.port == 0 {
+            self.pick_ephemeral(local.addr, remote)?
+        } else {
+            local
+        };
+        let key = Key { local, remote };
+        if self.lookup(&key).is_some() {
+            return Err(TcpError::AddrInUse);
+        }
+        let iss = self.isn.isn(now, (local.addr, local.port), (remote.addr, remote.port));
+        let ts_offset = self.ts_offset(local, remote);
+        let local_mss = self.local_mss;
+        if let Some(s) = self.slot_mut(i) {
+            let sock = &mut s.socket;
+            sock.reset();
+            sock.error = None;
+            sock.local = local;
+            sock.remote = remote;
+            sock.iss = iss;
+            sock.snd_una = iss;
+            sock.snd_nxt = iss;
+            sock.snd_max = iss;
+            sock.ts_offset = ts_offset;
+            sock.local_mss = local_mss;
+            sock.rcv_shift = if sock.config.window_scaling {
+                sock.wanted_rcv_shift()
+            } else {
+                0
+            };
+            sock.state = State::SynSent;
+            sock.stall_since = Some(now);
+        }
+        self.index(i, key);
+        self.reschedule(i);
+        Ok(())
+    }
+
+    fn ts_offset(&self, local: Endpoint, remote: Endpoint) -> u32 {
+        let mut msg = [0u8; 12];
+        msg[..4].copy_from_slice(&local.addr.0);
+        msg[4..8].copy_from_slice(&remote.addr.0);
+        msg[8..10].copy_from_slice(&local.port.to_be_bytes());
+        msg[10..12].copy_from_slice(&remote.port.to_be_bytes());
+        self.isn.hash(&msg) as u32
+    }
+
+    fn pick_ephemeral(&mut self, addr: Ipv4Address, remote: Endpoint) -> Result<Endpoint, TcpError> {
+        let range = u32::from(u16::MAX - EPHEMERAL_FIRST) + 1;
+        for _ in 0..range {
+            let port = self.next_ephemeral;
+            self.next_ephemeral = if port == u16::MAX {
+                EPHEMERAL_FIRST
+            } else {
+                port + 1
+            };
+            let local = Endpoint::new(addr, port);
+            let taken = self.lookup(&Key { local, remote }).is_some()
+                || self
+                    .lookup(&Key {
+                        local,
+                        remote: Endpoint::default(),
+                    })
+                    .is_some();
+            if !taken {
+                return Ok(local);
+            }
+        }
+        Err(TcpError::NoEphemeralPort)
+    }
+
+    /// Take the oldest established connection from a listener's queue.
+    /// `Err(WouldBlock)` when none is ready.
+    pub fn accept(&mut self, listener: SocketHandle) -> Result<SocketHandle, TcpError> {
+        let l = self.check(listener)?;
+        if self.slot(l).map(|s| s.socket.state) != Some(State::Listen) {
+            return Err(TcpError::InvalidState);
+        }
+        loop {
+            let head = self.slot(l).map_or(NONE, |s| s.accept_head);
+            let Some(child) = self.slot(head) else {
+                return Err(TcpError::WouldBlock);
+            };
+            let next = child.next;
+            let child_state = child.socket.state;
+            if let Some(ls) = self.slot_mut(l) {
+                ls.accept_head = next;
+                if next == NONE {
+                    ls.accept_tail = NONE;
+                }
+                ls.children = ls.children.saturating_sub(1);
+            }
+            if let Some(c) = self.slot_mut(head) {
+                c.next = NONE;
+                c.queued = false;
+                c.owner = Owner::User;
+            }
+            // A child reset before accept() is still handed out: the user
+            // sees the error on first use, as with BSD sockets.
+            let _ = child_state;
+            let generation = self.slot(head).map_or(0, |s| s.generation);
+            self.reschedule(head);
+            return Ok(SocketHandle {
+                index: head,
+                generation,
+            });
+        }
+    }
+
+    /// Queue data for sending (see [`TcpSocket::send_slice`]).
+    pub fn send(&mut self, h: SocketHandle, data: &[u8]) -> Result<usize, TcpError> {
+        self.with(h, |s| s.send_slice(data))?
+    }
+
+    /// Read received data (see [`TcpSocket::recv_slice`]).
+    pub fn recv(&mut self, h: SocketHandle, buf: &mut [u8]) -> Result<usize, TcpError> {
+        self.with(h, |s| s.recv_slice(buf))?
+    }
+
+    /// Shut the send side down (FIN after queued data).
+    pub fn shutdown(&mut self, h: SocketHandle) -> Result<(), TcpError> {
+        self.with(h, |s| s.shutdown_send())?
+    }
+
+    /// Close the socket and release the handle. The connection finishes in
+    /// the background (FIN exchange, TIME-WAIT) and its slot is freed when it
+    /// reaches CLOSED. A listener's unaccepted children are reset.
+    pub fn close(&mut self, h: SocketHandle) -> Result<(), TcpError> {
+        let i = self.check(h)?;
+        let state = self.slot(i).map_or(State::Closed, |s| s.socket.state);
+        if state == State::Listen {
+            self.close_listener(i);
+            self.free(i);
+            return Ok(());
+        }
+        if let Some(s) = self.slot_mut(i) {
+            let _ = s.socket.shutdown_send();
+            s.owner = Owner::Orphan;
+        }
+        self.reschedule(i);
+        Ok(())
+    }
+
+    /// Reset the connection (RST) and release the handle.
+    pub fn abort(&mut self, h: SocketHandle) -> Result<(), TcpError> {
+        let i = self.check(h)?;
+        if self.slot(i).map(|s| s.socket.state) == Some(State::Listen) {
+            self.close_listener(i);
+            self.free(i);
+            return Ok(());
+        }
+        if let Some(s) = self.slot_mut(i) {
+            s.socket.abort();
+            s.owner = Owner::Orphan;
+        }
+        self.reschedule(i);
+        Ok(())
+    }
+
+    fn close_listener(&mut self, l: u16) {
+        // Rare: a scan of the table to reset the children.
+        for c in 0..self.capacity() as u16 {
+            let is_child = self
+                .slot(c)
+                .is_some_and(|s| s.owner == Owner::Child { listener: l });
+            if is_child {
+                if let Some(s) = self.slot_mut(c) {
+                    s.socket.abort();
+                    s.owner = Owner::Orphan;
+                    s.queued = false;
+                }
+                self.reschedule(c);
+            }
+        }
+    }
+
+    /// Counters of one socket's table slot are not kept; these are the
+    /// table-wide ones, mutable for the interface.
+    pub(crate) fn stats_mut(&mut self) -> &mut TcpStats {
+        &mut self.stats
+    }
+
+    // ----- the interface's side -----
+
+    /// Deliver a segment addressed to `dst` from `src`. Returns a RST to send
+    /// when nothing matched (§3.10.7.1) or a listener refused an ACK.
+    pub(crate) fn process(
+        &mut self,
+        now: Instant,
+        src: Ipv4Address,
+        dst: Ipv4Address,
+        seg: &TcpRepr,
+    ) -> Option<ResetReply> {
+        let local = Endpoint::new(dst, seg.dst_port);
+        let remote = Endpoint::new(src, seg.src_port);
+        if let Some(i) = self.lookup(&Key { local, remote }) {
+            let stats = &mut self.stats;
+            if let Some(slot) = self.slots.get_mut(usize::from(i)) {
+                slot.socket.process(now, seg, stats);
+            }
+            self.reschedule(i);
+            return None;
+        }
+        let listener = self
+            .lookup(&Key {
+                local,
+                remote: Endpoint::default(),
+            })
+            .or_else(|| {
+                self.lookup(&Key {
+                    local: Endpoint::new(Ipv4Address::UNSPECIFIED, seg.dst_port),
+                    remote: Endpoint::default(),
+                })
+            });
+        match listener {
+            Some(l) => self.listen_input(now, l, local, remote, seg),
+            None => reset_for(seg),
+        }
+    }
+
+    /// RFC 9293 §3.10.7.2, LISTEN.
+    fn listen_input(
+        &mut self,
+        now: Instant,
+        l: u16,
+        local: Endpoint,
+        remote: Endpoint,
+        seg: &TcpRepr,
+    ) -> Option<ResetReply> {
+        let flags = seg.flags;
+        if flags.rst() {
+            return None;
+        }
+        if flags.ack() {
+            return Some(ResetReply {
+                seq: seg.ack_number,
+                ack: None,
+            });
+        }
+        if !flags.syn() {
+            return None;
+        }
+        let (backlog, children) = self
+            .slot(l)
+            .map_or((0, 0), |s| (s.socket.backlog, usize::from(s.children)));
+        if children >= backlog {
+            self.stats.backlog_full += 1;
+            return None;
+        }
+        let listener_config = self.slot(l).map(|s| s.socket.config);
+        let Some(c) = self.alloc(Owner::Child { listener: l }) else {
+            self.stats.table_full += 1;
+            return None;
+        };
+        let iss = self.isn.isn(now, (local.addr, local.port), (remote.addr, remote.port));
+        let ts_offset = self.ts_offset(local, remote);
+        let local_mss = self.local_mss;
+        if let Some(s) = self.slot_mut(c) {
+            if let Some(config) = listener_config {
+                s.socket.config = config;
+                s.socket.rtt = crate::tcp::rtt::RttEstimator::new(config.rto);
+            }
+            s.socket
+                .accept_syn(now, local, remote, seg, iss, ts_offset, local_mss);
+        }
+        if let Some(ls) = self.slot_mut(l) {
+            ls.children = ls.children.saturating_add(1);
+        }
+        self.index(c, Key { local, remote });
+        self.reschedule(c);
+        None
+    }
+
+    /// Emit what is due, earliest deadline first, at most `budget` segments.
+    /// `emit` writes one segment to the device.
+    pub(crate) fn dispatch(
+        &mut self,
+        now: Instant,
+        budget: usize,
+        mut emit: impl FnMut(Endpoint, Endpoint, &TcpRepr) -> Result<(), EmitError>,
+    ) -> usize {
+        let mut sent = 0;
+        while sent < budget && self.heap_len > 0 && self.heap_key(0) <= now {
+            let i = self.heap_entry(0);
+            let stats = &mut self.stats;
+            let Some(slot) = self.slots.get_mut(usize::from(i)) else {
+                break;
+            };
+            let mut result = Ok(false);
+            // Drain this socket (bounded so one bulk sender cannot starve the rest).
+            for _ in 0..64 {
+                result = slot.socket.dispatch(now, stats, &mut emit);
+                match result {
+                    Ok(true) => sent += 1,
+                    _ => break,
+                }
+                if sent >= budget {
+                    break;
+                }
+            }
+            match result {
+                Err(EmitError::Exhausted) => {
+                    self.reschedule(i);
+                    break;
+                }
+                Err(EmitError::Unaddressable(retry)) => {
+                    self.reschedule(i);
+                    // Not before the neighbour may have answered.
+                    let current = self.slot(i).map_or(Instant::MAX, |s| s.deadline);
+                    if current < retry && self.slot(i).is_some_and(|s| s.heap_pos != NONE) {
+                        self.heap_update(i, retry);
+                    }
+                }
+                _ => self.reschedule(i),
+            }
+        }
+        sent
+    }
+
+    /// Wake every socket waiting on an unresolved neighbour (the interface
+    /// calls this when an ARP reply arrives). Sockets deferred for ARP have
+    /// a future deadline; making them due now is cheap and harmless for any
+    /// other socket caught by it, since `dispatch` re-checks the plan.
+    pub(crate) fn wake_deferred(&mut self, now: Instant) {
+        // Bounded: only sockets whose deadline is within the ARP retry window.
+        let horizon = now + crate::time::Duration::from_secs(1);
+        let mut woken = 0;
+        while woken < 64 && self.heap_len > 0 {
+            let top = self.heap_key(0);
+            if top <= now || top > horizon {
+                break;
+            }
+            let i = self.heap_entry(0);
+            self.heap_update(i, now);
+            woken += 1;
+        }
+    }
+
+    /// Iterate over live sockets with their handles (diagnostics; a scan).
+    pub fn iter(&self) -> impl Iterator<Item = (SocketHandle, &TcpSocket<'a>)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.owner == Owner::User)
+            .map(|(i, s)| {
+                (
+                    SocketHandle {
+                        index: i as u16,
+                        generation: s.generation,
+                    },
+                    &s.socket,
+                )
+            })
+    }
+
+    /// Slots in use (user sockets, lingering connections and children).
+    pub fn in_use(&self) -> usize {
+        self.slots.iter().filter(|s| s.owner != Owner::Free).count()
+    }
+}
+
+/// The RST for a segment that matched nothing (§3.10.7.1): none for a RST;
+/// `<SEQ=SEG.ACK><CTL=RST>` if the segment had an ACK, else
+/// `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`.
+pub(crate) fn reset_for(seg: &TcpRepr) -> Option<ResetReply> {
+    if seg.flags.rst() {
+        return None;
+    }
+    if seg.flags.ack() {
+        Some(ResetReply {
+            seq: seg.ack_number,
+            ack: None,
+        })
+    } else {
+        let len = seg.payload.len()
+            + usize::from(seg.flags.contains(TcpFlags::SYN))
+            + usize::from(seg.flags.fin());
+        Some(ResetReply {
+            seq: SeqNumber(0),
+            ack: Some(seg.seq_number + len),
+        })
+    }
+}

@@ -1,1 +1,249 @@
-//! TCP engine (placeholder).
+//! The TCP engine (RFC 9293 and companions).
+//!
+//! - [`socket`]: the connection (TCB), its user calls and state.
+//! - `input`: "segment arrives" processing (RFC 9293 §3.10.7).
+//! - `output`: deciding what to send, and the timers (§3.8, RFC 6298).
+//! - [`buffer`], [`assembler`]: send/receive storage and reassembly.
+//! - [`rtt`], [`congestion`]: RTO estimation and congestion control.
+//! - [`isn`]: initial sequence numbers (RFC 6528).
+
+pub mod assembler;
+pub mod buffer;
+pub mod congestion;
+mod input;
+pub mod isn;
+pub mod output;
+pub mod rtt;
+pub mod socket;
+
+pub use socket::TcpSocket;
+
+use crate::time::Duration;
+use crate::wire::Ipv4Address;
+use core::fmt;
+
+/// The eleven connection states of RFC 9293 §3.3.2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum State {
+    /// No connection.
+    Closed,
+    /// Waiting for a connection request.
+    Listen,
+    /// SYN sent, waiting for a matching SYN.
+    SynSent,
+    /// SYN received and SYN sent, waiting for the ACK of our SYN.
+    SynReceived,
+    /// Open; data flows both ways.
+    Established,
+    /// We closed; our FIN is not yet acknowledged.
+    FinWait1,
+    /// Our FIN is acknowledged; waiting for the peer's FIN.
+    FinWait2,
+    /// The peer closed; waiting for our user to close.
+    CloseWait,
+    /// Both closed at once; waiting for the ACK of our FIN.
+    Closing,
+    /// The peer closed, then we did; waiting for the ACK of our FIN.
+    LastAck,
+    /// Waiting 2×MSL so that late segments die out.
+    TimeWait,
+}
+
+impl State {
+    /// A synchronized state (RFC 9293 §3.5): the handshake has completed.
+    pub fn is_synchronized(self) -> bool {
+        !matches!(self, State::Closed | State::Listen | State::SynSent | State::SynReceived)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            State::Closed => "CLOSED",
+            State::Listen => "LISTEN",
+            State::SynSent => "SYN-SENT",
+            State::SynReceived => "SYN-RECEIVED",
+            State::Established => "ESTABLISHED",
+            State::FinWait1 => "FIN-WAIT-1",
+            State::FinWait2 => "FIN-WAIT-2",
+            State::CloseWait => "CLOSE-WAIT",
+            State::Closing => "CLOSING",
+            State::LastAck => "LAST-ACK",
+            State::TimeWait => "TIME-WAIT",
+        };
+        f.write_str(name)
+    }
+}
+
+/// Errors returned by socket calls, and the reason a connection failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum TcpError {
+    /// The handle does not name a live socket (closed, or reused since).
+    InvalidHandle,
+    /// The call is not allowed in the socket's current state.
+    InvalidState,
+    /// The socket is not connected.
+    NotConnected,
+    /// Nothing to read or no room to write right now.
+    WouldBlock,
+    /// The send side was shut down; no more data can be sent.
+    SendClosed,
+    /// The peer refused the connection (RST in SYN-SENT).
+    ConnectionRefused,
+    /// The peer reset the connection.
+    ConnectionReset,
+    /// The connection timed out (user timeout, SYN retries or keep-alive).
+    TimedOut,
+    /// The local endpoint is already in use.
+    AddrInUse,
+    /// Every slot of the socket table is taken.
+    TableFull,
+    /// No ephemeral port is free for this destination.
+    NoEphemeralPort,
+    /// An endpoint is unusable (port 0 where one is needed, unspecified
+    /// remote address, ...).
+    InvalidEndpoint,
+}
+
+impl fmt::Display for TcpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            TcpError::InvalidHandle => "invalid or stale socket handle",
+            TcpError::InvalidState => "call not valid in this state",
+            TcpError::NotConnected => "not connected",
+            TcpError::WouldBlock => "operation would block",
+            TcpError::SendClosed => "send side shut down",
+            TcpError::ConnectionRefused => "connection refused",
+            TcpError::ConnectionReset => "connection reset by peer",
+            TcpError::TimedOut => "connection timed out",
+            TcpError::AddrInUse => "address in use",
+            TcpError::TableFull => "socket table full",
+            TcpError::NoEphemeralPort => "no free ephemeral port",
+            TcpError::InvalidEndpoint => "invalid endpoint",
+        };
+        f.write_str(text)
+    }
+}
+
+/// An IPv4 address and port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Endpoint {
+    /// Address (unspecified on a listener means "any local address").
+    pub addr: Ipv4Address,
+    /// Port.
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// An endpoint from an address and port.
+    pub const fn new(addr: Ipv4Address, port: u16) -> Endpoint {
+        Endpoint { addr, port }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.addr, self.port)
+    }
+}
+
+/// Keep-alive parameters (RFC 9293 §3.8.4; RFC 1122 §4.2.3.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct KeepAlive {
+    /// Idle time before the first probe (default two hours, MUST-26).
+    pub idle: Duration,
+    /// Time between unanswered probes.
+    pub interval: Duration,
+    /// Unanswered probes before the connection is declared dead.
+    pub count: u8,
+}
+
+impl Default for KeepAlive {
+    fn default() -> Self {
+        KeepAlive {
+            idle: Duration::from_secs(7200),
+            interval: Duration::from_secs(75),
+            count: 9,
+        }
+    }
+}
+
+/// Per-socket behaviour. `TcpConfig::default()` follows the RFCs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct TcpConfig {
+    /// Disable Nagle's algorithm (RFC 9293 §3.7.4); off by default.
+    pub nodelay: bool,
+    /// Delayed-ACK timeout; `None` ACKs every segment at once. At most
+    /// 500 ms per RFC 9293 (MUST-40); default 40 ms. At least every second
+    /// full-sized segment is ACKed at once regardless (RFC 5681 §4.2).
+    pub ack_delay: Option<Duration>,
+    /// Keep-alive; off by default (MUST-24 / SHLD-... leave it to the app).
+    pub keep_alive: Option<KeepAlive>,
+    /// Give up on a connection whose data (or SYN) has gone unacknowledged
+    /// this long (RFC 9293 §3.8.3 R2, at least 100 s; default 180 s).
+    pub user_timeout: Duration,
+    /// RTO bounds (RFC 6298).
+    pub rto: rtt::RtoConfig,
+    /// Maximum segment lifetime; TIME-WAIT lasts twice this (RFC 9293
+    /// §3.4.2: 2 minutes).
+    pub msl: Duration,
+    /// Offer window scaling (RFC 7323).
+    pub window_scaling: bool,
+    /// Offer timestamps (RFC 7323).
+    pub timestamps: bool,
+    /// Offer SACK (RFC 2018).
+    pub sack: bool,
+    /// Challenge ACKs allowed per second (RFC 5961 §7).
+    pub challenge_ack_limit: u16,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            nodelay: false,
+            ack_delay: Some(Duration::from_millis(40)),
+            keep_alive: None,
+            user_timeout: Duration::from_secs(180),
+            rto: rtt::RtoConfig::default(),
+            msl: Duration::from_secs(120),
+            window_scaling: true,
+            timestamps: true,
+            sack: true,
+            challenge_ack_limit: 10,
+        }
+    }
+}
+
+/// Counters kept per socket table and summed by the interface.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct TcpStats {
+    /// Segments emitted.
+    pub segments_sent: u64,
+    /// Segments retransmitted (by timeout or fast retransmit).
+    pub retransmissions: u64,
+    /// Retransmission timeouts.
+    pub timeouts: u64,
+    /// Fast retransmits (three duplicate ACKs).
+    pub fast_retransmits: u64,
+    /// Segments that failed the acceptability test (§3.10.7.4).
+    pub unacceptable: u64,
+    /// Out-of-order segments dropped because every reassembly slot was taken.
+    pub ooo_dropped: u64,
+    /// Challenge ACKs sent (RFC 5961).
+    pub challenge_acks: u64,
+    /// Segments dropped by PAWS (RFC 7323 §5).
+    pub paws_dropped: u64,
+    /// SYNs dropped because the listener's backlog was full.
+    pub backlog_full: u64,
+    /// SYNs dropped because the socket table was full.
+    pub table_full: u64,
+    /// RSTs sent for segments that matched no socket (§3.10.7.1).
+    pub resets_sent: u64,
+}

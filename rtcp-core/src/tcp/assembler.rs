@@ -1,0 +1,253 @@
+//! Out-of-order reassembly bookkeeping for the receive buffer.
+//!
+//! Tracks which byte ranges past RCV.NXT have arrived, as up to
+//! [`MAX_RANGES`] disjoint ranges. The bytes themselves sit in the receive
+//! ring buffer at their offsets; this only remembers where.
+//!
+//! When a segment would need a new range and every slot is taken, it is
+//! refused ([`TooManyHoles`]): the caller drops it (still ACKing, so the
+//! peer learns RCV.NXT) and counts the drop. Data that extends or bridges
+//! existing ranges is always accepted.
+//!
+//! Ranges also remember the order in which they last grew, so SACK blocks
+//! can be reported most-recent first (RFC 2018 §4).
+
+/// How many disjoint out-of-order ranges are remembered.
+pub const MAX_RANGES: usize = 8;
+
+/// A segment would need more out-of-order ranges than there are slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyHoles;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Range {
+    start: usize,
+    end: usize,
+    /// Larger means more recently extended.
+    stamp: u32,
+}
+
+/// The set of received out-of-order ranges, as offsets from RCV.NXT.
+#[derive(Debug, Clone, Default)]
+pub struct Assembler {
+    ranges: [Range; MAX_RANGES],
+    count: usize,
+    clock: u32,
+}
+
+impl Assembler {
+    /// No out-of-order data.
+    pub fn new() -> Assembler {
+        Assembler::default()
+    }
+
+    /// No out-of-order data held.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Number of disjoint ranges held.
+    pub fn range_count(&self) -> usize {
+        self.count
+    }
+
+    /// Forget everything.
+    pub fn clear(&mut self) {
+        self.count = 0;
+    }
+
+    fn live(&self) -> &[Range] {
+        self.ranges.get(..self.count).unwrap_or(&[])
+    }
+
+    /// Record that bytes `[offset, offset + len)` (relative to RCV.NXT) have
+    /// arrived. Returns how many bytes at offset 0 are now contiguous and
+    /// can be handed to the application (RCV.NXT advances by that much; the
+    /// remaining ranges are shifted down accordingly).
+    pub fn add(&mut self, offset: usize, len: usize) -> Result<usize, TooManyHoles> {
+        if len == 0 {
+            return Ok(0);
+        }
+        let (start, end) = (offset, offset + len);
+        self.clock = self.clock.wrapping_add(1);
+        let stamp = self.clock;
+        // Ranges are kept sorted by start. Find those overlapping or touching.
+        let mut first = self.count;
+        let mut last = 0;
+        let mut any = false;
+        for (i, r) in self.live().iter().enumerate() {
+            if r.end >= start && r.start <= end {
+                if !any {
+                    first = i;
+                }
+                last = i;
+                any = true;
+            }
+        }
+        if any {
+            let (lo, hi) = match (self.ranges.get(first), self.ranges.get(last)) {
+                (Some(a), Some(b)) => (a.start.min(start), b.end.max(end)),
+                _ => (start, end),
+            };
+            if let Some(r) = self.ranges.get_mut(first) {
+                *r = Range {
+                    start: lo,
+                    end: hi,
+                    stamp,
+                };
+            }
+            // Remove the ranges merged into `first`.
+            let removed = last - first;
+            if removed > 0 {
+                self.ranges.copy_within(last + 1..self.count, first + 1);
+                self.count -= removed;
+            }
+        } else {
+            if self.count == MAX_RANGES {
+                return Err(TooManyHoles);
+            }
+            let pos = self
+                .live()
+                .iter()
+                .position(|r| r.start > start)
+                .unwrap_or(self.count);
+            self.ranges.copy_within(pos..self.count, pos + 1);
+            if let Some(r) = self.ranges.get_mut(pos) {
+                *r = Range { start, end, stamp };
+            }
+            self.count += 1;
+        }
+        Ok(self.take_front())
+    }
+
+    fn take_front(&mut self) -> usize {
+        let advance = match self.ranges.first() {
+            Some(r) if self.count > 0 && r.start == 0 => r.end,
+            _ => return 0,
+        };
+        self.ranges.copy_within(1..self.count, 0);
+        self.count -= 1;
+        self.shift(advance);
+        advance
+    }
+
+    /// RCV.NXT moved forward by `n` bytes for a reason other than [`add`]:
+    /// drop what is now behind it and renumber the rest.
+    fn shift(&mut self, n: usize) {
+        let mut kept = 0;
+        for i in 0..self.count {
+            if let Some(mut r) = self.ranges.get(i).copied() {
+                if r.end <= n {
+                    continue;
+                }
+                r.start = r.start.saturating_sub(n);
+                r.end -= n;
+                if let Some(slot) = self.ranges.get_mut(kept) {
+                    *slot = r;
+                }
+                kept += 1;
+            }
+        }
+        self.count = kept;
+    }
+
+    /// The out-of-order ranges as `(start, end)` offsets, most recently
+    /// extended first, at most `out.len()` of them; returns how many.
+    pub fn recent_ranges(&self, out: &mut [(usize, usize)]) -> usize {
+        let mut order: [(u32, usize, usize); MAX_RANGES] = [(0, 0, 0); MAX_RANGES];
+        for (slot, r) in order.iter_mut().zip(self.live()) {
+            *slot = (r.stamp, r.start, r.end);
+        }
+        let live = order.get_mut(..self.count).unwrap_or(&mut []);
+        // Wrapping stamps: compare by distance from the current clock.
+        let clock = self.clock;
+        live.sort_unstable_by_key(|(stamp, _, _)| clock.wrapping_sub(*stamp));
+        let mut n = 0;
+        for ((_, s, e), dst) in live.iter().zip(out.iter_mut()) {
+            *dst = (*s, *e);
+            n += 1;
+        }
+        n
+    }
+
+    /// Is `[offset, offset+len)` entirely held already?
+    pub fn contains(&self, offset: usize, len: usize) -> bool {
+        self.live()
+            .iter()
+            .any(|r| r.start <= offset && offset + len <= r.end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn in_order_data_advances_immediately() {
+        let mut a = Assembler::new();
+        assert_eq!(a.add(0, 10), Ok(10));
+        assert!(a.is_empty());
+    }
+
+    #[test]
+    fn fills_a_hole() {
+        let mut a = Assembler::new();
+        assert_eq!(a.add(10, 5), Ok(0));
+        assert_eq!(a.add(20, 5), Ok(0));
+        assert_eq!(a.range_count(), 2);
+        assert_eq!(a.add(15, 5), Ok(0)); // bridges both
+        assert_eq!(a.range_count(), 1);
+        assert_eq!(a.add(0, 10), Ok(25));
+        assert!(a.is_empty());
+    }
+
+    #[test]
+    fn recent_first() {
+        let mut a = Assembler::new();
+        a.add(10, 5).unwrap();
+        a.add(30, 5).unwrap();
+        a.add(20, 5).unwrap();
+        a.add(35, 5).unwrap(); // extends (30,35) -> most recent
+        let mut out = [(0, 0); 4];
+        assert_eq!(a.recent_ranges(&mut out), 3);
+        assert_eq!(out[..3], [(30, 40), (20, 25), (10, 15)]);
+    }
+
+    #[test]
+    fn too_many_holes_is_refused_but_extensions_are_not() {
+        let mut a = Assembler::new();
+        for i in 0..MAX_RANGES {
+            a.add(10 + i * 10, 2).unwrap();
+        }
+        assert_eq!(a.add(200, 1), Err(TooManyHoles));
+        assert_eq!(a.add(12, 2), Ok(0)); // extends the first range
+        assert_eq!(a.add(0, 10), Ok(14));
+        assert_eq!(a.range_count(), MAX_RANGES - 1);
+    }
+
+    proptest! {
+        #[test]
+        fn matches_a_bitmap(segs in proptest::collection::vec((0usize..64, 1usize..10), 1..40)) {
+            let mut a = Assembler::new();
+            let mut have = [false; 80];
+            let mut delivered = 0usize;
+            for (off, len) in segs {
+                // offsets relative to the original start
+                if off + len <= delivered { continue; }
+                let rel = off.saturating_sub(delivered);
+                let rlen = off + len - delivered - rel;
+                match a.add(rel, rlen) {
+                    Ok(n) => {
+                        for b in &mut have[off.max(delivered)..off + len] { *b = true; }
+                        let mut expect = 0;
+                        while have[delivered + expect] { expect += 1; }
+                        prop_assert_eq!(n, expect);
+                        delivered += n;
+                    }
+                    Err(TooManyHoles) => prop_assert_eq!(a.range_count(), MAX_RANGES),
+                }
+            }
+        }
+    }
+}

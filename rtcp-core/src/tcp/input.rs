@@ -1,0 +1,601 @@
+//! "Segment arrives" (RFC 9293 §3.10.7), for sockets past LISTEN.
+//!
+//! The function bodies follow the RFC's order of checks so they can be read
+//! side by side with it: SYN-SENT (§3.10.7.3), then for every other state
+//! the sequence number check, RST, SYN, ACK, URG, text and FIN steps
+//! (§3.10.7.4), with RFC 5961 (challenge ACKs), RFC 7323 (PAWS) and RFC 2018
+//! (SACK) folded in where they belong.
+
+use super::congestion::CongestionControl;
+use super::socket::{PendingReset, TcpSocket, DEFAULT_MSS};
+use super::{Endpoint, State, TcpError, TcpStats};
+use crate::time::{Duration, Instant};
+use crate::wire::{SeqNumber, TcpRepr};
+
+/// Largest window scale shift (RFC 7323 §2.3).
+const MAX_WINDOW_SHIFT: u8 = 14;
+
+impl<'a> TcpSocket<'a> {
+    /// A SYN arrived for a listener and this (free) socket becomes the child
+    /// connection in SYN-RECEIVED (§3.10.7.2, third check).
+    pub(crate) fn accept_syn(
+        &mut self,
+        now: Instant,
+        local: Endpoint,
+        remote: Endpoint,
+        seg: &TcpRepr,
+        iss: SeqNumber,
+        ts_offset: u32,
+        local_mss: usize,
+    ) {
+        self.reset();
+        self.error = None;
+        self.local = local;
+        self.remote = remote;
+        self.local_mss = local_mss;
+        self.irs = seg.seq_number;
+        self.rcv_nxt = seg.seq_number + 1;
+        self.rcv_adv = self.rcv_nxt;
+        self.last_ack_sent = self.rcv_nxt;
+        self.iss = iss;
+        self.snd_una = iss;
+        self.snd_nxt = iss;
+        self.snd_max = iss;
+        self.ts_offset = ts_offset;
+        self.negotiate_options(seg, true);
+        // The window in a SYN is never scaled (RFC 7323 §2.2).
+        self.snd_wnd = usize::from(seg.window_len);
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = seg.seq_number;
+        self.snd_wl2 = iss;
+        self.state = State::SynReceived;
+        self.stall_since = Some(now);
+        self.arm_keepalive(now);
+    }
+
+    /// Record what the peer's SYN offered and settle what both sides use.
+    fn negotiate_options(&mut self, seg: &TcpRepr, passive: bool) {
+        let opts = &seg.options;
+        // MSS (RFC 9293 §3.7.1): 536 when absent (MUST-15).
+        self.remote_mss = opts
+            .mss
+            .map(usize::from)
+            .filter(|&m| m > 0)
+            .unwrap_or(DEFAULT_MSS);
+        // Window scaling only when both sides offer it (RFC 7323 §2.2).
+        match opts.window_scale {
+            Some(shift) if self.config.window_scaling => {
+                self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
+                self.rcv_shift = self.wanted_rcv_shift();
+            }
+            _ => {
+                self.snd_shift = 0;
+                self.rcv_shift = 0;
+            }
+        }
+        self.sack_ok = self.config.sack && opts.sack_permitted;
+        match opts.timestamp {
+            Some((tsval, _)) if self.config.timestamps => {
+                self.ts_ok = true;
+                self.ts_recent = tsval;
+            }
+            _ => self.ts_ok = false,
+        }
+        let _ = passive;
+        self.cc = super::congestion::Congestion::NewReno(super::congestion::NewReno::new(
+            self.mss(),
+        ));
+    }
+
+    /// The shift that lets the whole receive buffer be advertised.
+    pub(crate) fn wanted_rcv_shift(&self) -> u8 {
+        let mut shift = 0u8;
+        while shift < MAX_WINDOW_SHIFT && (self.rx.capacity() >> shift) > 0xffff {
+            shift += 1;
+        }
+        shift
+    }
+
+    /// Process one segment addressed to this connection. `local_mss` is the
+    /// MSS the interface can carry.
+    pub(crate) fn process(&mut self, now: Instant, seg: &TcpRepr, stats: &mut TcpStats) {
+        match self.state {
+            State::Closed | State::Listen => {}
+            State::SynSent => self.process_syn_sent(now, seg),
+            _ => self.process_synchronized(now, seg, stats),
+        }
+    }
+
+    /// RFC 9293 §3.10.7.3, SYN-SENT.
+    fn process_syn_sent(&mut self, now: Instant, seg: &TcpRepr) {
+        let flags = seg.flags;
+        // First: the ACK bit.
+        if flags.ack() {
+            let ack = seg.ack_number;
+            if ack <= self.iss || ack > self.snd_max {
+                // Unacceptable ACK: <SEQ=SEG.ACK><CTL=RST> unless it is a RST.
+                if !flags.rst() {
+                    self.pending_rst = Some(PendingReset { seq: ack, ack: None });
+                }
+                return;
+            }
+        }
+        // Second: the RST bit. Acceptable only if it acknowledges our SYN
+        // (RFC 5961 §3.2 leaves SYN-SENT to the ACK test above).
+        if flags.rst() {
+            if flags.ack() {
+                self.fail(TcpError::ConnectionRefused, false);
+            }
+            return;
+        }
+        // Fourth: the SYN bit.
+        if !flags.syn() {
+            return;
+        }
+        self.irs = seg.seq_number;
+        self.rcv_nxt = seg.seq_number + 1;
+        self.rcv_adv = self.rcv_nxt;
+        self.negotiate_options(seg, false);
+        if flags.ack() {
+            self.snd_una = seg.ack_number;
+        }
+        if self.snd_una > self.iss {
+            // Our SYN is acknowledged: ESTABLISHED, and ACK the peer's SYN.
+            self.state = State::Established;
+            self.snd_nxt = self.snd_nxt.max(self.snd_una);
+            // SND.WND <- SEG.WND (unscaled in a SYN), SND.WL1/WL2 (§3.10.7.3).
+            self.snd_wnd = usize::from(seg.window_len);
+            self.max_snd_wnd = self.snd_wnd;
+            self.snd_wl1 = seg.seq_number;
+            self.snd_wl2 = seg.ack_number;
+            self.on_handshake_rtt(now, seg);
+            self.rtx_deadline = None;
+            self.stall_since = None;
+            self.rtt.reset_backoff();
+            self.ack_now = true;
+            self.arm_keepalive(now);
+        } else {
+            // Simultaneous open: SYN-RECEIVED, send <SYN,ACK> (same ISS).
+            self.state = State::SynReceived;
+            self.snd_wnd = usize::from(seg.window_len);
+            self.max_snd_wnd = self.snd_wnd;
+            self.snd_wl1 = seg.seq_number;
+            // Resend our SYN, now with the ACK.
+            self.snd_nxt = self.iss;
+            self.rtx_deadline = None;
+        }
+    }
+
+    fn on_handshake_rtt(&mut self, now: Instant, seg: &TcpRepr) {
+        // Karn: only time the SYN if it was not retransmitted.
+        if let Some((seq, sent)) = self.rtt_timing.take() {
+            if seg.ack_number > seq {
+                self.rtt.sample(now - sent);
+            }
+        } else if let (true, Some((_, ecr))) = (self.ts_ok, seg.options.timestamp) {
+            self.sample_ts_rtt(now, ecr);
+        }
+    }
+
+    /// Our receive window as of the last segment sent (RCV.WND).
+    fn rcv_wnd(&self) -> usize {
+        self.rcv_adv.checked_since(self.rcv_nxt).unwrap_or(0)
+    }
+
+    /// Send a challenge ACK, within the per-connection rate limit (RFC 5961 §7).
+    fn challenge_ack(&mut self, now: Instant, stats: &mut TcpStats) {
+        if now - self.challenge_epoch >= Duration::from_secs(1) {
+            self.challenge_epoch = now;
+            self.challenge_tokens = self.config.challenge_ack_limit;
+        }
+        if self.challenge_tokens > 0 {
+            self.challenge_tokens -= 1;
+            self.ack_now = true;
+            stats.challenge_acks += 1;
+        }
+    }
+
+    /// RFC 9293 §3.10.7.4, every state from SYN-RECEIVED on.
+    fn process_synchronized(&mut self, now: Instant, seg: &TcpRepr, stats: &mut TcpStats) {
+        let flags = seg.flags;
+        let seg_len = seg.payload.len() + usize::from(flags.syn()) + usize::from(flags.fin());
+
+        // RFC 7323 §5.3 PAWS, before the sequence number check.
+        if self.ts_ok && !flags.rst() {
+            if let Some((tsval, _)) = seg.options.timestamp {
+                if (tsval.wrapping_sub(self.ts_recent) as i32) < 0 {
+                    stats.paws_dropped += 1;
+                    self.ack_now = true;
+                    return;
+                }
+            }
+        }
+
+        // First: sequence number check (§3.10.7.4, the four cases).
+        let wnd = self.rcv_wnd();
+        let seq = seg.seq_number;
+        let acceptable = match (seg_len, wnd) {
+            (0, 0) => seq == self.rcv_nxt,
+            (0, _) => seq.in_range(self.rcv_nxt, self.rcv_nxt + wnd),
+            (_, 0) => false,
+            (_, _) => {
+                seq.in_range(self.rcv_nxt, self.rcv_nxt + wnd)
+                    || (seq + (seg_len - 1)).in_range(self.rcv_nxt, self.rcv_nxt + wnd)
+            }
+        };
+        // A zero-window probe carrying data at RCV.NXT is still ACKed (the
+        // ACK tells the current window); RST segments are never ACKed.
+        if !acceptable {
+            stats.unacceptable += 1;
+            if !flags.rst() {
+                self.ack_now = true;
+                if self.state == State::TimeWait {
+                    self.restart_time_wait(now);
+                }
+            }
+            return;
+        }
+
+        // Second: the RST bit (RFC 5961 §3.2: exactly RCV.NXT resets,
+        // anything else in the window draws a challenge ACK).
+        if flags.rst() {
+            if seq != self.rcv_nxt {
+                self.challenge_ack(now, stats);
+                return;
+            }
+            match self.state {
+                State::SynReceived => {
+                    // Passive open goes back to LISTEN: for us the child is
+                    // dropped. An active open was refused.
+                    self.fail(TcpError::ConnectionRefused, false);
+                }
+                State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                    self.fail(TcpError::ConnectionReset, false);
+                }
+                _ => {
+                    // CLOSING, LAST-ACK, TIME-WAIT: just close.
+                    let error = self.error;
+                    self.reset();
+                    self.error = error;
+                    self.state = State::Closed;
+                }
+            }
+            return;
+        }
+
+        // Fourth: a SYN in a synchronized state (RFC 5961 §4): challenge ACK.
+        // (In SYN-RECEIVED a retransmitted SYN of the peer is answered the
+        // same way: the ACK carries our SYN's acknowledgment state.)
+        if flags.syn() {
+            if self.state == State::SynReceived && seq == self.irs {
+                // Retransmitted SYN: resend our SYN-ACK.
+                self.snd_nxt = self.iss;
+                return;
+            }
+            self.challenge_ack(now, stats);
+            return;
+        }
+
+        // Fifth: the ACK field.
+        if !flags.ack() {
+            return;
+        }
+        if !self.process_ack(now, seg, stats) {
+            return;
+        }
+
+        // RFC 7323 §4.3: update TS.Recent when the segment covers
+        // Last.ACK.sent.
+        if self.ts_ok {
+            if let Some((tsval, _)) = seg.options.timestamp {
+                if seq <= self.last_ack_sent {
+                    self.ts_recent = tsval;
+                }
+            }
+        }
+        self.keepalive_probes = 0;
+        self.arm_keepalive(now);
+
+        // Sixth: URG. Urgent data is delivered inline (RFC 6093 §5); the
+        // pointer is not surfaced.
+
+        // Seventh: segment text.
+        if !seg.payload.is_empty() {
+            match self.state {
+                State::Established | State::FinWait1 | State::FinWait2 => {
+                    self.receive_text(now, seg, stats);
+                }
+                _ => {
+                    // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: the peer
+                    // already sent a FIN; ignore the text.
+                }
+            }
+        }
+
+        // Eighth: FIN.
+        if flags.fin() {
+            let fin_at = seq + seg.payload.len();
+            if fin_at == self.rcv_nxt || self.rcv_fin.is_some() && self.rcv_fin == Some(fin_at) {
+                self.rcv_fin = Some(fin_at);
+            } else if fin_at > self.rcv_nxt {
+                // FIN beyond a hole: remember it until the hole fills.
+                self.rcv_fin = Some(fin_at);
+                self.ack_now = true;
+            }
+        }
+        self.consume_fin_if_due(now);
+    }
+
+    /// The ACK step (§3.10.7.4 fifth check). Returns false when the segment
+    /// is to be dropped.
+    fn process_ack(&mut self, now: Instant, seg: &TcpRepr, stats: &mut TcpStats) -> bool {
+        let ack = seg.ack_number;
+        // RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT.
+        let lower = self.snd_una - self.max_snd_wnd.max(1);
+        if ack > self.snd_max || ack < lower {
+            self.ack_now = true;
+            if self.state == State::SynReceived {
+                self.pending_rst = Some(PendingReset { seq: ack, ack: None });
+                self.ack_now = false;
+            }
+            return false;
+        }
+
+        if self.state == State::SynReceived {
+            // §3.10.7.4 SYN-RECEIVED: SND.UNA < SEG.ACK =< SND.NXT enters
+            // ESTABLISHED; otherwise <SEQ=SEG.ACK><CTL=RST>.
+            if ack > self.snd_una {
+                self.state = State::Established;
+                self.snd_wnd = usize::from(seg.window_len) << self.snd_shift;
+                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+                self.snd_wl1 = seg.seq_number;
+                self.snd_wl2 = ack;
+                self.on_handshake_rtt(now, seg);
+                if self.tx_closed {
+                    // The user closed during the handshake.
+                    self.state = State::FinWait1;
+                }
+            } else {
+                self.pending_rst = Some(PendingReset { seq: ack, ack: None });
+                return false;
+            }
+        }
+
+        let was_una = self.snd_una;
+        let window = usize::from(seg.window_len) << self.snd_shift;
+        if ack > self.snd_una {
+            self.on_new_ack(now, seg, ack, stats);
+        } else if ack == self.snd_una {
+            // RFC 5681 §2 duplicate ACK: no data, no window change, data
+            // outstanding, SYN/FIN clear.
+            let outstanding = self.snd_max > self.snd_una;
+            if outstanding
+                && seg.payload.is_empty()
+                && !seg.flags.fin()
+                && window == self.snd_wnd
+            {
+                self.on_dup_ack(stats);
+            }
+        }
+
+        // Window update (§3.10.7.4): SND.WL1 < SEG.SEQ, or equal and
+        // SND.WL2 =< SEG.ACK.
+        if was_una <= ack
+            && (self.snd_wl1 < seg.seq_number
+                || (self.snd_wl1 == seg.seq_number && self.snd_wl2 <= ack))
+        {
+            self.snd_wnd = window;
+            self.max_snd_wnd = self.max_snd_wnd.max(window);
+            self.snd_wl1 = seg.seq_number;
+            self.snd_wl2 = ack;
+            if window > 0 {
+                self.persist_deadline = None;
+                self.persist_backoff = 0;
+            }
+        }
+
+        // State-specific ACK processing.
+        let fin_acked = self.fin_seq.is_some_and(|f| self.snd_una > f);
+        match self.state {
+            State::FinWait1 if fin_acked => {
+                self.state = State::FinWait2;
+            }
+            State::Closing if fin_acked => {
+                self.enter_time_wait(now);
+            }
+            State::LastAck if fin_acked => {
+                let error = self.error;
+                self.reset();
+                self.error = error;
+                self.state = State::Closed;
+                return false;
+            }
+            State::TimeWait => {
+                // A retransmitted FIN: ACK it and restart the 2 MSL wait.
+                if seg.flags.fin() {
+                    self.ack_now = true;
+                    self.restart_time_wait(now);
+                }
+            }
+            _ => {}
+        }
+        true
+    }
+
+    fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr, ack: SeqNumber, stats: &mut TcpStats) {
+        let acked = ack - self.snd_una;
+        let mss = self.mss();
+        // Remove acknowledged data from the send buffer. The SYN and the FIN
+        // occupy sequence space but no buffer space.
+        let syn_part = usize::from(self.snd_una == self.iss);
+        let data_acked = acked.saturating_sub(syn_part).min(self.tx.len());
+        self.tx.dequeue_allocated(data_acked);
+        self.snd_una = ack;
+        if self.snd_nxt < ack {
+            // After an RTO rewind the peer may acknowledge past SND.NXT.
+            self.snd_nxt = ack;
+        }
+
+        // RTT: timestamps (RFC 7323 §4) or one timed segment (Karn's rule).
+        if let (true, Some((_, ecr))) = (self.ts_ok, seg.options.timestamp) {
+            if ecr != 0 {
+                self.sample_ts_rtt(now, ecr);
+            }
+        } else if let Some((seq, sent)) = self.rtt_timing {
+            if ack > seq {
+                self.rtt.sample(now - sent);
+                self.rtt_timing = None;
+            }
+        }
+        self.rtt.reset_backoff();
+
+        // Congestion control: NewReno (RFC 6582).
+        match self.recover {
+            Some(recover) if ack < recover => {
+                // Partial ACK: retransmit the next hole at once.
+                self.cc.on_partial_ack(acked, mss);
+                self.retransmit_una = true;
+                stats.retransmissions += 0;
+            }
+            Some(_) => {
+                let flight = self.snd_max - self.snd_una;
+                self.cc.on_recovery_exit(flight, mss);
+                self.recover = None;
+            }
+            None => self.cc.on_ack(acked, mss),
+        }
+        self.dup_acks = 0;
+
+        // RFC 6298 §5.2/5.3: stop the timer when all is acked, else restart.
+        if self.snd_una >= self.snd_max {
+            self.rtx_deadline = None;
+            self.stall_since = None;
+        } else {
+            self.rtx_deadline = Some(now + self.rtt.rto());
+            self.stall_since = Some(now);
+        }
+    }
+
+    fn on_dup_ack(&mut self, stats: &mut TcpStats) {
+        let mss = self.mss();
+        self.dup_acks = self.dup_acks.saturating_add(1);
+        if self.recover.is_some() {
+            self.cc.on_dup_ack_in_recovery(mss);
+        } else if self.dup_acks == 3 {
+            // RFC 6582 §3.2 step 2: only if the ACK covers more than recover
+            // (guard against re-entering for the same window).
+            let flight = self.snd_max - self.snd_una;
+            self.cc.on_fast_retransmit(flight, mss);
+            self.recover = Some(self.snd_max);
+            self.retransmit_una = true;
+            self.rtt_timing = None;
+            stats.fast_retransmits += 1;
+        }
+    }
+
+    fn sample_ts_rtt(&mut self, now: Instant, ecr: u32) {
+        let now_ts = self.ts_now(now);
+        let ms = now_ts.wrapping_sub(ecr);
+        // Ignore echoes from the future or absurdly old ones.
+        if (ms as i32) >= 0 && ms < 60_000 {
+            // Millisecond clock: count a same-millisecond echo as 1 ms.
+            self.rtt
+                .sample(Duration::from_millis(u64::from(ms.max(1))));
+        }
+    }
+
+    /// Our TSval clock: milliseconds plus a per-connection offset (RFC 7323 §5.4).
+    pub(crate) fn ts_now(&self, now: Instant) -> u32 {
+        (now.total_millis() as u32).wrapping_add(self.ts_offset)
+    }
+
+    /// Seventh step: queue in-window text in the receive buffer.
+    fn receive_text(&mut self, now: Instant, seg: &TcpRepr, stats: &mut TcpStats) {
+        let mut seq = seg.seq_number;
+        let mut payload = seg.payload;
+        // Trim what we already have (the front), and what exceeds the window.
+        if seq < self.rcv_nxt {
+            let skip = self.rcv_nxt - seq;
+            payload = payload.get(skip..).unwrap_or(&[]);
+            seq = self.rcv_nxt;
+        }
+        let offset = seq - self.rcv_nxt;
+        let room = self.rx.window();
+        if offset >= room {
+            self.ack_now = true;
+            return;
+        }
+        let payload = payload.get(..payload.len().min(room - offset)).unwrap_or(&[]);
+        if payload.is_empty() {
+            // A duplicate: ACK at once so the peer stops retransmitting.
+            self.ack_now = true;
+            return;
+        }
+        let had_holes = !self.assembler.is_empty();
+        match self.assembler.add(offset, payload.len()) {
+            Ok(advance) => {
+                self.rx.write_unallocated(offset, payload);
+                self.rx.enqueue_unallocated(advance);
+                self.rcv_nxt += advance;
+                if offset > 0 || had_holes {
+                    // Out of order, or filling a hole: ACK at once (RFC 5681 §4.2).
+                    self.ack_now = true;
+                } else {
+                    self.unacked_bytes += advance;
+                    match self.config.ack_delay {
+                        Some(delay) if self.unacked_bytes < 2 * self.local_mss => {
+                            if self.ack_deadline.is_none() {
+                                self.ack_deadline = Some(now + delay);
+                            }
+                        }
+                        _ => self.ack_now = true,
+                    }
+                }
+            }
+            Err(_) => {
+                stats.ooo_dropped += 1;
+                self.ack_now = true;
+            }
+        }
+    }
+
+    /// Eighth step: once RCV.NXT reaches the peer's FIN, consume it.
+    fn consume_fin_if_due(&mut self, now: Instant) {
+        if self.rcv_fin != Some(self.rcv_nxt) || self.rx_fin_received {
+            return;
+        }
+        self.rcv_nxt += 1;
+        self.rx_fin_received = true;
+        self.ack_now = true;
+        match self.state {
+            State::SynReceived | State::Established => self.state = State::CloseWait,
+            State::FinWait1 => {
+                let fin_acked = self.fin_seq.is_some_and(|f| self.snd_una > f);
+                if fin_acked {
+                    self.enter_time_wait(now);
+                } else {
+                    self.state = State::Closing;
+                }
+            }
+            State::FinWait2 => self.enter_time_wait(now),
+            _ => {}
+        }
+    }
+
+    fn enter_time_wait(&mut self, now: Instant) {
+        self.state = State::TimeWait;
+        self.rtx_deadline = None;
+        self.persist_deadline = None;
+        self.keepalive_deadline = None;
+        self.stall_since = None;
+        self.restart_time_wait(now);
+    }
+
+    fn restart_time_wait(&mut self, now: Instant) {
+        self.timewait_deadline = Some(now + self.config.msl.saturating_mul(2));
+    }
+
+    pub(crate) fn arm_keepalive(&mut self, now: Instant) {
+        self.keepalive_deadline = self.config.keep_alive.map(|k| now + k.idle);
+    }
+}

@@ -1,0 +1,523 @@
+//! Deciding what to send, and the timers (RFC 9293 §3.8, RFC 6298, RFC 5681).
+//!
+//! `plan` is a pure function of the connection state: it says what the next
+//! segment would be, or nothing. `poll_at` is "now" exactly when `plan` has
+//! something, otherwise the earliest timer, so the interface never spins.
+//! `dispatch` fires expired timers, asks `plan`, hands the segment to the
+//! caller's emit function and commits the state change only if the segment
+//! really left.
+
+use super::congestion::CongestionControl;
+use super::socket::{PendingReset, TcpSocket};
+use super::{Endpoint, State, TcpError, TcpStats};
+use crate::time::{Duration, Instant};
+use crate::wire::tcp::{SackBlock, MAX_SACK_BLOCKS};
+use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+
+/// Bytes the timestamp option takes in a segment (with its NOP padding).
+const TS_OPTION_LEN: usize = 12;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    Reset(PendingReset),
+    Syn,
+    Data {
+        seq: SeqNumber,
+        len: usize,
+        fin: bool,
+        probe: bool,
+    },
+    KeepAlive,
+    Ack,
+    /// Nothing to send, but a timer must be armed (persist).
+    ArmPersist,
+}
+
+/// When a socket next needs the interface's attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PollAt {
+    /// As soon as possible.
+    Now,
+    /// At this time.
+    Time(Instant),
+    /// Only when a segment arrives or the user acts.
+    Ingress,
+}
+
+impl<'a> TcpSocket<'a> {
+    fn flight(&self) -> usize {
+        self.snd_nxt - self.snd_una
+    }
+
+    /// Room for payload in a segment carrying our usual options.
+    fn payload_mss(&self) -> usize {
+        let opts = if self.ts_ok { TS_OPTION_LEN } else { 0 }
+            + if self.sack_ok && !self.assembler.is_empty() {
+                4 + 8 * self.sack_block_limit().min(self.assembler.range_count())
+            } else {
+                0
+            };
+        self.mss().saturating_sub(opts).max(1)
+    }
+
+    fn sack_block_limit(&self) -> usize {
+        if self.ts_ok {
+            3
+        } else {
+            MAX_SACK_BLOCKS
+        }
+    }
+
+    fn fin_acked(&self) -> bool {
+        self.fin_seq.is_some_and(|f| self.snd_una > f)
+    }
+
+    /// The right window edge we would advertise now, applying receiver-side
+    /// silly window avoidance (§3.8.6.2.2) and never shrinking (§3.8.6).
+    fn window_right_edge(&self) -> SeqNumber {
+        let current = self.rcv_adv.max(self.rcv_nxt);
+        let candidate = self.rcv_nxt + self.rx.window();
+        if candidate <= current {
+            return current;
+        }
+        let threshold = (self.rx.capacity() / 2).min(self.local_mss).max(1);
+        if candidate - current >= threshold || current == self.rcv_nxt && candidate > current {
+            // Round down to what the scaled field can say.
+            let shift = self.rcv_shift;
+            let span = ((candidate - self.rcv_nxt) >> shift).min(0xffff) << shift;
+            let edge = self.rcv_nxt + span;
+            if edge > current && (edge - current >= threshold || current == self.rcv_nxt) {
+                return edge;
+            }
+        }
+        current
+    }
+
+    fn window_update_due(&self) -> bool {
+        if !matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        ) || self.rx_fin_received
+        {
+            return false;
+        }
+        let edge = self.window_right_edge();
+        let current = self.rcv_adv.max(self.rcv_nxt);
+        let grew = edge - current;
+        grew > 0
+            && (current == self.rcv_nxt
+                || grew >= (self.rx.capacity() / 2).min(2 * self.local_mss))
+    }
+
+    /// What the next segment would be (no timers fire here).
+    fn plan(&self) -> Option<Plan> {
+        if let Some(rst) = self.pending_rst {
+            return Some(Plan::Reset(rst));
+        }
+        match self.state {
+            State::Closed | State::Listen | State::TimeWait => {
+                return self.ack_now.then_some(Plan::Ack).filter(|_| self.state == State::TimeWait);
+            }
+            State::SynSent | State::SynReceived => {
+                return (self.snd_nxt == self.iss).then_some(Plan::Syn);
+            }
+            _ => {}
+        }
+        if let Some(plan) = self.data_plan() {
+            return Some(plan);
+        }
+        if self.send_keepalive {
+            return Some(Plan::KeepAlive);
+        }
+        if self.ack_now || self.window_update_due() {
+            return Some(Plan::Ack);
+        }
+        if self.persist_needed() && self.persist_deadline.is_none() {
+            return Some(Plan::ArmPersist);
+        }
+        None
+    }
+
+    fn may_send_data(&self) -> bool {
+        matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::CloseWait | State::LastAck | State::Closing
+        )
+    }
+
+    /// Unsent data waits for the window and nothing is in flight to bring
+    /// an ACK that would open it: the persist timer must run (§3.8.6.1).
+    fn persist_needed(&self) -> bool {
+        self.may_send_data()
+            && self.flight() == 0
+            && self.tx.len() > 0
+            && self.rtx_deadline.is_none()
+            && self.data_plan().is_none()
+    }
+
+    fn data_plan(&self) -> Option<Plan> {
+        if !self.may_send_data() || self.fin_acked() {
+            return None;
+        }
+        let payload_mss = self.payload_mss();
+        if self.retransmit_una {
+            let len = self.tx.len().min(payload_mss);
+            let len = self.tx.contiguous_at(0, len).len();
+            let fin = self.fin_seq.is_some() && len == self.tx.len();
+            return Some(Plan::Data {
+                seq: self.snd_una,
+                len,
+                fin,
+                probe: false,
+            });
+        }
+        let offset = self.snd_nxt - self.snd_una;
+        if offset > self.tx.len() {
+            // Only the FIN is beyond the data, and it was sent.
+            return None;
+        }
+        let avail = self.tx.len() - offset;
+        let window = self.snd_wnd.min(self.cc.window());
+        let usable = window.saturating_sub(self.flight());
+        if self.force_probe && avail > 0 {
+            // Zero-window probe (§3.8.6.1): one byte regardless of the window.
+            let len = usable.clamp(1, payload_mss).min(avail);
+            let len = self.tx.contiguous_at(offset, len).len().max(1);
+            return Some(Plan::Data {
+                seq: self.snd_nxt,
+                len,
+                fin: false,
+                probe: true,
+            });
+        }
+        let len = avail.min(usable).min(payload_mss);
+        let fin_wanted = self.tx_closed && self.fin_seq.is_none_or(|f| self.snd_nxt <= f);
+        if len == 0 {
+            if fin_wanted && avail == 0 {
+                return Some(Plan::Data {
+                    seq: self.snd_nxt,
+                    len: 0,
+                    fin: true,
+                    probe: false,
+                });
+            }
+            return None;
+        }
+        // Sender SWS avoidance (§3.8.6.2.1) with Nagle (§3.7.4): a full
+        // segment goes; a short one only when nothing is unacknowledged (or
+        // Nagle is off) and it is all there is or at least half the largest
+        // window the peer has offered.
+        let full = len == payload_mss;
+        let all_queued = len == avail;
+        let nagle_ok = self.config.nodelay || self.flight() == 0;
+        let half_window = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
+        if !(full || nagle_ok && (all_queued || half_window)) {
+            return None;
+        }
+        let sent = self.tx.contiguous_at(offset, len).len();
+        let fin = fin_wanted && sent == avail;
+        Some(Plan::Data {
+            seq: self.snd_nxt,
+            len: sent,
+            fin,
+            probe: false,
+        })
+    }
+
+    /// When this socket next needs `dispatch`.
+    pub fn poll_at(&self) -> PollAt {
+        if self.plan().is_some() {
+            return PollAt::Now;
+        }
+        let timers = [
+            self.rtx_deadline,
+            self.persist_deadline,
+            self.ack_deadline,
+            self.keepalive_deadline,
+            self.timewait_deadline,
+        ];
+        timers
+            .into_iter()
+            .flatten()
+            .min()
+            .map_or(PollAt::Ingress, PollAt::Time)
+    }
+
+    /// Fire whatever timers have expired (RFC 6298 §5, §3.8.6.1, §3.8.4).
+    fn handle_timers(&mut self, now: Instant, stats: &mut TcpStats) {
+        if self.timewait_deadline.is_some_and(|d| now >= d) {
+            // 2 MSL are over: the connection is gone (§3.10.8).
+            self.reset();
+            self.state = State::Closed;
+            return;
+        }
+        if self.rtx_deadline.is_some_and(|d| now >= d) {
+            self.rtx_deadline = None;
+            let give_up = self
+                .stall_since
+                .is_some_and(|since| now - since >= self.config.user_timeout);
+            if give_up {
+                let synced = self.state.is_synchronized();
+                self.fail(TcpError::TimedOut, synced);
+                return;
+            }
+            stats.timeouts += 1;
+            self.rtt.back_off();
+            self.rtt_timing = None;
+            self.dup_acks = 0;
+            self.recover = None;
+            self.retransmit_una = false;
+            self.force_probe = false;
+            match self.state {
+                State::SynSent | State::SynReceived => self.snd_nxt = self.iss,
+                _ => {
+                    let flight = self.snd_max - self.snd_una;
+                    self.cc.on_timeout(flight, self.mss());
+                    // Resend from the oldest unacknowledged byte (the
+                    // receiver's out-of-order queue makes the cumulative ACK
+                    // skip what it already holds).
+                    self.snd_nxt = self.snd_una;
+                }
+            }
+        }
+        if self.persist_deadline.is_some_and(|d| now >= d) {
+            self.persist_deadline = None;
+            self.persist_backoff = self.persist_backoff.saturating_add(1);
+            self.force_probe = true;
+        }
+        if self.ack_deadline.is_some_and(|d| now >= d) {
+            self.ack_deadline = None;
+            self.ack_now = true;
+        }
+        if self.keepalive_deadline.is_some_and(|d| now >= d) {
+            self.keepalive_deadline = None;
+            if let Some(ka) = self.config.keep_alive {
+                let idle = self.snd_una == self.snd_max && self.tx.is_empty();
+                if self.state.is_synchronized() && idle {
+                    if self.keepalive_probes >= ka.count {
+                        self.fail(TcpError::TimedOut, true);
+                        return;
+                    }
+                    self.keepalive_probes += 1;
+                    self.send_keepalive = true;
+                    self.keepalive_deadline = Some(now + ka.interval);
+                } else {
+                    self.keepalive_deadline = Some(now + ka.idle);
+                }
+            }
+        }
+    }
+
+    fn build_options(&self, now: Instant, syn: bool) -> TcpOptions {
+        let mut opts = TcpOptions::default();
+        if syn {
+            opts.mss = u16::try_from(self.local_mss).ok().or(Some(u16::MAX));
+            let offer_ws = self.config.window_scaling
+                && (self.state == State::SynSent || self.snd_shift > 0 || self.rcv_shift > 0);
+            if offer_ws {
+                opts.window_scale = Some(self.wanted_rcv_shift());
+            }
+            opts.sack_permitted =
+                self.config.sack && (self.state == State::SynSent || self.sack_ok);
+            if self.config.timestamps && (self.state == State::SynSent || self.ts_ok) {
+                opts.timestamp = Some((self.ts_now(now), self.ts_recent));
+            }
+            return opts;
+        }
+        if self.ts_ok {
+            opts.timestamp = Some((self.ts_now(now), self.ts_recent));
+        }
+        if self.sack_ok && !self.assembler.is_empty() {
+            let mut ranges = [(0usize, 0usize); MAX_SACK_BLOCKS];
+            let n = self
+                .assembler
+                .recent_ranges(&mut ranges[..self.sack_block_limit()]);
+            for (slot, (start, end)) in opts.sack_blocks.iter_mut().zip(ranges.iter().take(n)) {
+                *slot = SackBlock {
+                    left: self.rcv_nxt + *start,
+                    right: self.rcv_nxt + *end,
+                };
+            }
+            opts.sack_count = n as u8;
+        }
+        opts
+    }
+
+    /// Send at most one segment. `emit` gets the local and remote endpoints
+    /// and the segment; if it fails (no buffer, unresolved neighbour) nothing
+    /// is committed and the same segment is planned again next time.
+    /// Returns whether a segment was emitted.
+    pub(crate) fn dispatch<E>(
+        &mut self,
+        now: Instant,
+        stats: &mut TcpStats,
+        emit: impl FnOnce(Endpoint, Endpoint, &TcpRepr) -> Result<(), E>,
+    ) -> Result<bool, E> {
+        self.handle_timers(now, stats);
+        let Some(plan) = self.plan() else {
+            return Ok(false);
+        };
+        if plan == Plan::ArmPersist {
+            let backoff = 1u64 << self.persist_backoff.min(6);
+            let rto = self.rtt.base_rto().saturating_mul(backoff).min(self.rtt.config().max);
+            self.persist_deadline = Some(now + rto);
+            return Ok(false);
+        }
+        let (edge, window_field) = self.window_to_advertise(plan == Plan::Syn);
+        let mut repr = TcpRepr {
+            src_port: self.local.port,
+            dst_port: self.remote.port,
+            flags: TcpFlags::ACK,
+            seq_number: self.snd_nxt,
+            ack_number: self.rcv_nxt,
+            window_len: window_field,
+            urgent_pointer: 0,
+            options: TcpOptions::default(),
+            payload: &[],
+        };
+        match plan {
+            Plan::Reset(rst) => {
+                repr.seq_number = rst.seq;
+                repr.window_len = 0;
+                match rst.ack {
+                    Some(ack) => {
+                        repr.flags = TcpFlags::RST | TcpFlags::ACK;
+                        repr.ack_number = ack;
+                    }
+                    None => {
+                        repr.flags = TcpFlags::RST;
+                        repr.ack_number = SeqNumber(0);
+                    }
+                }
+            }
+            Plan::Syn => {
+                repr.seq_number = self.iss;
+                repr.options = self.build_options(now, true);
+                if self.state == State::SynSent {
+                    repr.flags = TcpFlags::SYN;
+                    repr.ack_number = SeqNumber(0);
+                } else {
+                    repr.flags = TcpFlags::SYN | TcpFlags::ACK;
+                }
+            }
+            Plan::Data { seq, len, fin, .. } => {
+                repr.seq_number = seq;
+                repr.options = self.build_options(now, false);
+                let offset = seq - self.snd_una;
+                repr.payload = self.tx.contiguous_at(offset, len);
+                if fin {
+                    repr.flags |= TcpFlags::FIN;
+                }
+                if len > 0 && (fin || offset + len == self.tx.len()) {
+                    // PSH on the last segment of what the user queued (MUST-61).
+                    repr.flags |= TcpFlags::PSH;
+                }
+            }
+            Plan::KeepAlive => {
+                // A keep-alive probe: SEG.SEQ = SND.NXT - 1, no data (§3.8.4).
+                repr.seq_number = self.snd_nxt - 1;
+                repr.options = self.build_options(now, false);
+            }
+            Plan::Ack => {
+                repr.options = self.build_options(now, false);
+            }
+            Plan::ArmPersist => {}
+        }
+        emit(self.local, self.remote, &repr)?;
+        stats.segments_sent += 1;
+        self.commit(now, plan, edge, stats);
+        Ok(true)
+    }
+
+    fn window_to_advertise(&self, syn: bool) -> (SeqNumber, u16) {
+        let edge = self.window_right_edge();
+        let span = edge - self.rcv_nxt;
+        // The window in a SYN is never scaled (RFC 7323 §2.2).
+        let shift = if syn { 0 } else { self.rcv_shift };
+        let field = (span >> shift).min(0xffff);
+        (self.rcv_nxt + (field << shift), field as u16)
+    }
+
+    fn commit(&mut self, now: Instant, plan: Plan, edge: SeqNumber, stats: &mut TcpStats) {
+        if let Plan::Reset(_) = plan {
+            self.pending_rst = None;
+            return;
+        }
+        // Every other segment carries our ACK and window.
+        self.ack_now = false;
+        self.ack_deadline = None;
+        self.unacked_bytes = 0;
+        self.last_ack_sent = self.rcv_nxt;
+        self.rcv_adv = self.rcv_adv.max(edge);
+        let idle_for = now - self.last_send;
+        self.last_send = now;
+        match plan {
+            Plan::Syn => {
+                if self.snd_max == self.iss && !self.ts_ok && self.rtt_timing.is_none() {
+                    self.rtt_timing = Some((self.iss, now));
+                } else if self.snd_max != self.iss {
+                    stats.retransmissions += 1;
+                    self.rtt_timing = None;
+                }
+                self.snd_nxt = self.iss + 1;
+                self.snd_max = self.snd_max.max(self.snd_nxt);
+                self.arm_rtx(now);
+            }
+            Plan::Data {
+                seq,
+                len,
+                fin,
+                probe,
+            } => {
+                if self.flight() == 0 && idle_for > self.rtt.rto() {
+                    // RFC 5681 §4.1: restart from the initial window after idling.
+                    let mss = self.mss();
+                    self.cc.on_idle_restart(mss);
+                }
+                let end = seq + len + usize::from(fin);
+                if seq < self.snd_max {
+                    stats.retransmissions += 1;
+                    if self.rtt_timing.is_some_and(|(t, _)| t >= seq) {
+                        // Karn: a retransmitted segment may not be timed.
+                        self.rtt_timing = None;
+                    }
+                } else if !self.ts_ok && self.rtt_timing.is_none() && len > 0 {
+                    self.rtt_timing = Some((seq, now));
+                }
+                if fin {
+                    self.fin_seq = Some(seq + len);
+                }
+                if self.retransmit_una && seq == self.snd_una {
+                    self.retransmit_una = false;
+                } else {
+                    self.snd_nxt = self.snd_nxt.max(end);
+                }
+                if probe {
+                    self.force_probe = false;
+                }
+                self.snd_max = self.snd_max.max(end);
+                self.arm_rtx(now);
+            }
+            Plan::KeepAlive => self.send_keepalive = false,
+            _ => {}
+        }
+    }
+
+    fn arm_rtx(&mut self, now: Instant) {
+        if self.rtx_deadline.is_none() {
+            self.rtx_deadline = Some(now + self.rtt.rto());
+        }
+        if self.stall_since.is_none() {
+            self.stall_since = Some(now);
+        }
+    }
+
+    /// How long until this socket's earliest timer (for diagnostics).
+    pub fn next_timer_in(&self, now: Instant) -> Option<Duration> {
+        match self.poll_at() {
+            PollAt::Now => Some(Duration::ZERO),
+            PollAt::Time(t) => Some(t - now),
+            PollAt::Ingress => None,
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! The transmission control block and its user calls (RFC 9293 §3.10.1–6).
+//!
+//! A `TcpSocket` lives in a slot of the [`SocketSet`](crate::socket_set::SocketSet),
+//! which owns its buffers for the life of the table; connections come and
+//! go through the same slot. Segment processing is in `input.rs`, sending
+//! and timers in `output.rs`.
+
+use super::assembler::Assembler;
+use super::buffer::RingBuffer;
+use super::congestion::{Congestion, NewReno};
+use super::rtt::RttEstimator;
+use super::{Endpoint, State, TcpConfig, TcpError};
+use crate::time::Instant;
+use crate::wire::SeqNumber;
+use managed::ManagedSlice;
+
+/// MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1, MUST-15).
+pub const DEFAULT_MSS: usize = 536;
+
+/// A pending RST to send (and then forget).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PendingReset {
+    pub seq: SeqNumber,
+    pub ack: Option<SeqNumber>,
+}
+
+/// A TCP connection (or listener).
+#[derive(Debug)]
+pub struct TcpSocket<'a> {
+    pub(crate) config: TcpConfig,
+    pub(crate) state: State,
+    pub(crate) local: Endpoint,
+    pub(crate) remote: Endpoint,
+    pub(crate) error: Option<TcpError>,
+
+    // --- send sequence space (RFC 9293 §3.3.1) ---
+    pub(crate) iss: SeqNumber,
+    pub(crate) snd_una: SeqNumber,
+    pub(crate) snd_nxt: SeqNumber,
+    /// Highest sequence number sent (SND.NXT can be rewound by an RTO).
+    pub(crate) snd_max: SeqNumber,
+    /// Send window in bytes (scaled).
+    pub(crate) snd_wnd: usize,
+    /// Largest window the peer ever offered (for RFC 5961 §5.2 and SWS).
+    pub(crate) max_snd_wnd: usize,
+    pub(crate) snd_wl1: SeqNumber,
+    pub(crate) snd_wl2: SeqNumber,
+    /// Shift applied to the peer's window field (RFC 7323).
+    pub(crate) snd_shift: u8,
+    /// The user has shut the send side down: a FIN follows the queued data.
+    pub(crate) tx_closed: bool,
+    /// Sequence number of our FIN once sent.
+    pub(crate) fin_seq: Option<SeqNumber>,
+
+    // --- receive sequence space ---
+    pub(crate) irs: SeqNumber,
+    pub(crate) rcv_nxt: SeqNumber,
+    /// Right edge of the window last advertised (never moved left).
+    pub(crate) rcv_adv: SeqNumber,
+    pub(crate) rcv_shift: u8,
+    /// The peer's FIN, when it arrived ahead of a hole.
+    pub(crate) rcv_fin: Option<SeqNumber>,
+    /// The peer's FIN was consumed: no more data will arrive.
+    pub(crate) rx_fin_received: bool,
+    /// Last ACK number we sent (for RFC 7323 TS.Recent update).
+    pub(crate) last_ack_sent: SeqNumber,
+
+    pub(crate) tx: RingBuffer<'a>,
+    pub(crate) rx: RingBuffer<'a>,
+    pub(crate) assembler: Assembler,
+
+    // --- options ---
+    /// Our MSS (from the interface MTU), advertised in our SYN.
+    pub(crate) local_mss: usize,
+    /// The peer's MSS (536 when it sent none).
+    pub(crate) remote_mss: usize,
+    pub(crate) sack_ok: bool,
+    pub(crate) ts_ok: bool,
+    pub(crate) ts_recent: u32,
+    pub(crate) ts_offset: u32,
+
+    // --- timers and recovery ---
+    pub(crate) rtt: RttEstimator,
+    pub(crate) cc: Congestion,
+    pub(crate) rtx_deadline: Option<Instant>,
+    pub(crate) persist_deadline: Option<Instant>,
+    pub(crate) persist_backoff: u32,
+    pub(crate) ack_deadline: Option<Instant>,
+    pub(crate) keepalive_deadline: Option<Instant>,
+    pub(crate) keepalive_probes: u8,
+    pub(crate) timewait_deadline: Option<Instant>,
+    /// When the oldest unacknowledged transmission was first sent: the
+    /// user timeout counts from here.
+    pub(crate) stall_since: Option<Instant>,
+    /// RTT timing of one segment (when timestamps are off): (seq, sent at).
+    pub(crate) rtt_timing: Option<(SeqNumber, Instant)>,
+    pub(crate) dup_acks: u8,
+    /// NewReno recovery point (RFC 6582 "recover").
+    pub(crate) recover: Option<SeqNumber>,
+    pub(crate) last_send: Instant,
+
+    // --- what to send next ---
+    pub(crate) ack_now: bool,
+    /// Bytes received since we last sent an ACK.
+    pub(crate) unacked_bytes: usize,
+    pub(crate) retransmit_una: bool,
+    pub(crate) force_probe: bool,
+    pub(crate) send_keepalive: bool,
+    pub(crate) pending_rst: Option<PendingReset>,
+    pub(crate) challenge_tokens: u16,
+    pub(crate) challenge_epoch: Instant,
+
+    // --- listening ---
+    pub(crate) backlog: usize,
+}
+
+impl<'a> TcpSocket<'a> {
+    /// A closed socket over the given receive and send buffers.
+    pub fn new(
+        rx_buffer: impl Into<ManagedSlice<'a, u8>>,
+        tx_buffer: impl Into<ManagedSlice<'a, u8>>,
+    ) -> TcpSocket<'a> {
+        let config = TcpConfig::default();
+        TcpSocket {
+            config,
+            state: State::Closed,
+            local: Endpoint::default(),
+            remote: Endpoint::default(),
+            error: None,
+            iss: SeqNumber(0),
+            snd_una: SeqNumber(0),
+            snd_nxt: SeqNumber(0),
+            snd_max: SeqNumber(0),
+            snd_wnd: 0,
+            max_snd_wnd: 0,
+            snd_wl1: SeqNumber(0),
+            snd_wl2: SeqNumber(0),
+            snd_shift: 0,
+            tx_closed: false,
+            fin_seq: None,
+            irs: SeqNumber(0),
+            rcv_nxt: SeqNumber(0),
+            rcv_adv: SeqNumber(0),
+            rcv_shift: 0,
+            rcv_fin: None,
+            rx_fin_received: false,
+            last_ack_sent: SeqNumber(0),
+            tx: RingBuffer::new(tx_buffer),
+            rx: RingBuffer::new(rx_buffer),
+            assembler: Assembler::new(),
+            local_mss: DEFAULT_MSS,
+            remote_mss: DEFAULT_MSS,
+            sack_ok: false,
+            ts_ok: false,
+            ts_recent: 0,
+            ts_offset: 0,
+            rtt: RttEstimator::new(config.rto),
+            cc: Congestion::NewReno(NewReno::new(DEFAULT_MSS)),
+            rtx_deadline: None,
+            persist_deadline: None,
+            persist_backoff: 0,
+            ack_deadline: None,
+            keepalive_deadline: None,
+            keepalive_probes: 0,
+            timewait_deadline: None,
+            stall_since: None,
+            rtt_timing: None,
+            dup_acks: 0,
+            recover: None,
+            last_send: Instant::ZERO,
+            ack_now: false,
+            unacked_bytes: 0,
+            retransmit_una: false,
+            force_probe: false,
+            send_keepalive: false,
+            pending_rst: None,
+            challenge_tokens: 0,
+            challenge_epoch: Instant::ZERO,
+            backlog: 0,
+        }
+    }
+
+    /// Return to CLOSED with fresh per-connection state, keeping the buffers
+    /// and the configuration.
+    pub(crate) fn reset(&mut self) {
+        let config = self.config;
+        let pending_rst = self.pending_rst.take();
+        let local = self.local;
+        let remote = self.remote;
+        let mut tx = RingBuffer::new(&mut [][..]);
+        let mut rx = RingBuffer::new(&mut [][..]);
+        core::mem::swap(&mut tx, &mut self.tx);
+        core::mem::swap(&mut rx, &mut self.rx);
+        tx.clear();
+        rx.clear();
+        let error = self.error;
+        *self = TcpSocket::new(ManagedSlice::Borrowed(&mut []), ManagedSlice::Borrowed(&mut []));
+        self.tx = tx;
+        self.rx = rx;
+        self.config = config;
+        self.rtt = RttEstimator::new(config.rto);
+        self.error = error;
+        // A RST still owed to the peer goes out even though we are closed.
+        self.pending_rst = pending_rst;
+        self.local = local;
+        self.remote = remote;
+    }
+
+    // ----- inspection -----
+
+    /// The connection state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The local endpoint.
+    pub fn local_endpoint(&self) -> Endpoint {
+        self.local
+    }
+
+    /// The remote endpoint (unspecified on a listener).
+    pub fn remote_endpoint(&self) -> Endpoint {
+        self.remote
+    }
+
+    /// Why the connection failed, if it did (like `SO_ERROR`, not cleared).
+    pub fn error(&self) -> Option<TcpError> {
+        self.error
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TcpConfig {
+        &self.config
+    }
+
+    /// Change the configuration (takes effect for timers armed later).
+    pub fn set_config(&mut self, config: TcpConfig) {
+        self.config = config;
+    }
+
+    /// Turn Nagle's algorithm off (`true`) or on.
+    pub fn set_nodelay(&mut self, nodelay: bool) {
+        self.config.nodelay = nodelay;
+    }
+
+    /// Bytes waiting to be read.
+    pub fn recv_queue(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Bytes queued for sending and not yet acknowledged.
+    pub fn send_queue(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// Capacity of the send buffer.
+    pub fn send_capacity(&self) -> usize {
+        self.tx.capacity()
+    }
+
+    /// Capacity of the receive buffer.
+    pub fn recv_capacity(&self) -> usize {
+        self.rx.capacity()
+    }
+
+    /// The effective MSS for sending (peer's MSS bounded by ours).
+    pub fn mss(&self) -> usize {
+        self.remote_mss.min(self.local_mss)
+    }
+
+    /// Smoothed RTT estimate, once measured.
+    pub fn srtt(&self) -> Option<crate::time::Duration> {
+        self.rtt.srtt()
+    }
+
+    /// The current retransmission timeout.
+    pub fn rto(&self) -> crate::time::Duration {
+        self.rtt.rto()
+    }
+
+    /// The congestion window in bytes.
+    pub fn cwnd(&self) -> usize {
+        use super::congestion::CongestionControl;
+        self.cc.window()
+    }
+
+    /// SND.UNA, SND.NXT and RCV.NXT, for tests and diagnostics.
+    pub fn sequence_state(&self) -> (SeqNumber, SeqNumber, SeqNumber) {
+        (self.snd_una, self.snd_nxt, self.rcv_nxt)
+    }
+
+    /// The window we would advertise now, in bytes.
+    pub fn recv_window(&self) -> usize {
+        self.rcv_adv.checked_since(self.rcv_nxt).unwrap_or(0)
+    }
+
+    /// The peer's window, in bytes.
+    pub fn send_window(&self) -> usize {
+        self.snd_wnd
+    }
+
+    /// Whether the connection is open in a state where data can be queued.
+    pub fn may_send(&self) -> bool {
+        matches!(self.state, State::Established | State::CloseWait) && !self.tx_closed
+            || matches!(self.state, State::SynSent | State::SynReceived) && !self.tx_closed
+    }
+
+    /// Whether more data can still arrive or is waiting to be read.
+    pub fn may_recv(&self) -> bool {
+        !self.rx.is_empty()
+            || matches!(
+                self.state,
+                State::SynSent
+                    | State::SynReceived
+                    | State::Established
+                    | State::FinWait1
+                    | State::FinWait2
+            )
+    }
+
+    /// There is room in the send buffer and sending is allowed.
+    pub fn can_send(&self) -> bool {
+        self.may_send() && self.tx.window() > 0
+    }
+
+    /// There is data to read.
+    pub fn can_recv(&self) -> bool {
+        !self.rx.is_empty()
+    }
+
+    /// The peer has closed its side and everything it sent has been read.
+    pub fn is_eof(&self) -> bool {
+        self.rx.is_empty() && self.rx_fin_received
+    }
+
+    /// An established connection, or one closing in an orderly way.
+    pub fn is_active(&self) -> bool {
+        !matches!(self.state, State::Closed | State::Listen | State::TimeWait)
+    }
+
+    // ----- data transfer (RFC 9293 §3.10.2, §3.10.3) -----
+
+    /// Queue data for sending; returns how much fit (zero-window-full
+    /// buffers return `WouldBlock`).
+    pub fn send_slice(&mut self, data: &[u8]) -> Result<usize, TcpError> {
+        self.check_send()?;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let n = self.tx.enqueue_slice(data);
+        if n == 0 {
+            return Err(TcpError::WouldBlock);
+        }
+        Ok(n)
+    }
+
+    /// Zero-copy send: `f` writes into free buffer space (possibly less than
+    /// all of it: the space is contiguous) and returns how many bytes it wrote.
+    pub fn send_with<R>(
+        &mut self,
+        f: impl FnOnce(&mut [u8]) -> (usize, R),
+    ) -> Result<R, TcpError> {
+        self.check_send()?;
+        Ok(self.tx.enqueue_with(usize::MAX, f))
+    }
+
+    fn check_send(&self) -> Result<(), TcpError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        match self.state {
+            State::Closed | State::Listen => Err(TcpError::NotConnected),
+            _ if self.tx_closed => Err(TcpError::SendClosed),
+            State::SynSent
+            | State::SynReceived
+            | State::Established
+            | State::CloseWait => Ok(()),
+            _ => Err(TcpError::SendClosed),
+        }
+    }
+
+    /// Read received data. `Ok(0)` means end of stream (the peer closed);
+    /// `Err(WouldBlock)` means nothing yet.
+    pub fn recv_slice(&mut self, buf: &mut [u8]) -> Result<usize, TcpError> {
+        self.check_recv()?;
+        if self.rx.is_empty() {
+            return Ok(0);
+        }
+        Ok(self.rx.dequeue_slice(buf))
+    }
+
+    /// Zero-copy receive: `f` sees contiguous received bytes and returns how
+    /// many it consumed.
+    pub fn recv_with<R>(&mut self, f: impl FnOnce(&[u8]) -> (usize, R)) -> Result<R, TcpError> {
+        self.check_recv()?;
+        Ok(self.rx.dequeue_with(usize::MAX, f))
+    }
+
+    /// Copy received data without consuming it.
+    pub fn peek_slice(&self, buf: &mut [u8]) -> usize {
+        self.rx.read_allocated(0, buf)
+    }
+
+    fn check_recv(&self) -> Result<(), TcpError> {
+        if !self.rx.is_empty() || self.rx_fin_received {
+            return Ok(());
+        }
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        match self.state {
+            State::Closed | State::Listen => Err(TcpError::NotConnected),
+            _ => Err(TcpError::WouldBlock),
+        }
+    }
+
+    // ----- closing (RFC 9293 §3.10.4, §3.10.5) -----
+
+    /// Shut the send side down: a FIN follows whatever is queued.
+    pub fn shutdown_send(&mut self) -> Result<(), TcpError> {
+        match self.state {
+            State::Closed | State::Listen => Err(TcpError::NotConnected),
+            State::SynSent => {
+                // Nothing was ever sent: the connection simply goes away.
+                self.reset();
+                self.state = State::Closed;
+                Ok(())
+            }
+            State::SynReceived | State::Established => {
+                self.tx_closed = true;
+                if self.state == State::Established {
+                    self.state = State::FinWait1;
+                }
+                Ok(())
+            }
+            State::CloseWait => {
+                self.tx_closed = true;
+                self.state = State::LastAck;
+                Ok(())
+            }
+            // Already closing: "error: connection closing" is not worth
+            // failing a shutdown over; it is idempotent.
+            _ => Ok(()),
+        }
+    }
+
+    /// Abort: send a RST if synchronized and drop everything (§3.10.5).
+    pub fn abort(&mut self) {
+        let synced = matches!(
+            self.state,
+            State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+        );
+        if synced {
+            self.pending_rst = Some(PendingReset {
+                seq: self.snd_nxt,
+                ack: None,
+            });
+        }
+        self.reset();
+        self.state = State::Closed;
+    }
+
+    /// Fail the connection with `error` (timeout, reset) and move to CLOSED.
+    pub(crate) fn fail(&mut self, error: TcpError, send_rst: bool) {
+        if send_rst && self.state != State::Closed {
+            self.pending_rst = Some(PendingReset {
+                seq: self.snd_nxt,
+                ack: None,
+            });
+        }
+        self.error = Some(error);
+        self.reset();
+        self.state = State::Closed;
+    }
+}
