@@ -229,7 +229,7 @@ mod sum {
     /// trailing byte is padded with zero), folded, not inverted.
     pub(super) fn data(bytes: &[u8]) -> u16 {
         // Summing 32-bit words and folding gives the same one's-complement
-        // sum as 16-bit words (RFC 1071 §2 (B), byte-order and width independence).
+        // sum as 16-bit words (RFC 1071 §2 (C), parallel summation).
         let mut acc: u64 = 0;
         let mut words = bytes.chunks_exact(4);
         for word in &mut words {
@@ -530,7 +530,8 @@ impl TcpOptions {
     /// missing, below 2, runs past the options, or is wrong for a known kind:
     /// MSS 4 (RFC 9293 §3.2), window scale 3 (RFC 7323 §2.2), SACK-permitted 2
     /// (RFC 2018 §2), SACK 2 + 8n with 1 <= n <= 4 (RFC 2018 §3), timestamps
-    /// 10 (RFC 7323 §3.2). When a kind repeats, the last one wins. Whether an
+    /// 10 (RFC 7323 §3.2). An illegal length is an error, never a misread
+    /// (RFC 9293 §3.2, MUST-7). When a kind repeats, the last one wins. Whether an
     /// option belongs on this segment (MSS only on SYN, ...) is for the
     /// engine to decide.
     pub fn parse(bytes: &[u8]) -> Result<TcpOptions> {
@@ -587,8 +588,8 @@ impl TcpOptions {
                     let value = <[u8; 8]>::try_from(body).map_err(|_| Error::BadOption)?;
                     options.timestamp = Some((read_u32(&value, 0), read_u32(&value, 4)));
                 }
-                // Unknown kinds are skipped (RFC 9293 §3.2: "must be prepared
-                // to handle an illegal option length" and ignore unknown ones).
+                // RFC 9293 §3.2 (MUST-6): ignore an option not implemented,
+                // given that it has a length field.
                 _ => {}
             }
             rest = tail;
