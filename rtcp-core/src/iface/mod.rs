@@ -1,1 +1,623 @@
-//! Interface (placeholder).
+//! The interface: Ethernet in and out, ARP, IPv4, ICMP echo, and TCP
+//! demultiplexing to the [`SocketSet`].
+//!
+//! ```no_run
+//! # use rtcp_core::iface::{Interface, InterfaceConfig};
+//! # use rtcp_core::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+//! # fn run<D: rtcp_core::phy::Device>(device: &mut D, sockets: &mut rtcp_core::socket_set::SocketSet, clock: impl Fn() -> rtcp_core::time::Instant) {
+//! let mut iface = Interface::new(InterfaceConfig {
+//!     mac: EthernetAddress([0x02, 0, 0, 0, 0, 1]),
+//!     ip: Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, 1), 24),
+//!     gateway: None,
+//! });
+//! loop {
+//!     iface.poll(clock(), device, sockets);
+//!     // Sleep until iface.poll_at(sockets), a frame, or a user call.
+//! }
+//! # }
+//! ```
+
+pub mod arp_cache;
+
+use crate::phy::{Device, DeviceCapabilities, RxToken, TxToken};
+use crate::socket_set::{EmitError, SocketSet};
+use crate::tcp::Endpoint;
+use crate::time::Instant;
+use crate::wire::{
+    ethernet, ArpOperation, ArpPacket, ArpRepr, ChecksumMode, EtherType, EthernetAddress,
+    EthernetFrame, EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Address, Ipv4Cidr,
+    Ipv4Packet, Ipv4Repr, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr,
+};
+use arp_cache::{ArpCache, Lookup, REQUEST_INTERVAL};
+
+/// Bytes of IPv4 header we emit (no options).
+const IPV4_HEADER_LEN: usize = 20;
+/// How many frames an unresolved destination may have waiting.
+const HELD_FRAMES: usize = 2;
+/// Largest IP packet that can be held while ARP resolves.
+const HELD_FRAME_LEN: usize = 1500;
+/// Default TTL (RFC 1700 / RFC 9293 leaves it to IP; 64 is common).
+const DEFAULT_TTL: u8 = 64;
+
+/// Addressing of an interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct InterfaceConfig {
+    /// Our MAC address.
+    pub mac: EthernetAddress,
+    /// Our IPv4 address and prefix.
+    pub ip: Ipv4Cidr,
+    /// Where off-link packets go.
+    pub gateway: Option<Ipv4Address>,
+}
+
+/// What the interface dropped and sent, for users to read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct InterfaceStats {
+    /// Frames received.
+    pub rx_frames: u64,
+    /// Frames sent.
+    pub tx_frames: u64,
+    /// Frames that failed to parse at any layer (truncated, malformed).
+    pub rx_malformed: u64,
+    /// Packets with a bad IPv4, ICMP or TCP checksum.
+    pub rx_bad_checksum: u64,
+    /// 802.1Q-tagged frames.
+    pub rx_vlan: u64,
+    /// IPv4 fragments (not reassembled).
+    pub rx_fragments: u64,
+    /// Frames of an EtherType we do not speak.
+    pub rx_unknown_ethertype: u64,
+    /// IP packets of a protocol we do not speak.
+    pub rx_unknown_protocol: u64,
+    /// Frames or packets addressed to someone else.
+    pub rx_not_for_us: u64,
+    /// TCP segments from a broadcast or multicast source, or to one.
+    pub rx_bad_address: u64,
+    /// ARP requests sent.
+    pub arp_requests: u64,
+    /// ARP replies sent.
+    pub arp_replies: u64,
+    /// ICMP echo replies sent.
+    pub icmp_echo_replies: u64,
+    /// ICMP error messages received (unreachable, time exceeded).
+    pub icmp_errors: u64,
+    /// ICMP messages of other types.
+    pub icmp_unsupported: u64,
+    /// RSTs sent for segments that matched no socket.
+    pub tcp_resets_sent: u64,
+    /// Frames not sent because the device had no buffer.
+    pub tx_exhausted: u64,
+    /// Frames dropped while waiting for ARP (no holding slot, or too large).
+    pub held_dropped: u64,
+    /// Packets with no route (off-link and no gateway).
+    pub no_route: u64,
+}
+
+#[derive(Debug, Clone)]
+struct HeldPacket {
+    next_hop: Option<Ipv4Address>,
+    len: usize,
+    data: [u8; HELD_FRAME_LEN],
+}
+
+/// An Ethernet/IPv4 interface.
+#[derive(Debug)]
+pub struct Interface {
+    config: InterfaceConfig,
+    arp: ArpCache,
+    stats: InterfaceStats,
+    ident: u16,
+    held: [HeldPacket; HELD_FRAMES],
+    caps: DeviceCapabilities,
+}
+
+/// What ingress wants sent right back.
+enum Reply<'p> {
+    Arp(ArpRepr),
+    Icmp(Ipv4Address, Icmpv4Repr<'p>),
+    TcpReset(Ipv4Address, Ipv4Address, TcpRepr<'static>),
+}
+
+impl Interface {
+    /// A new interface.
+    pub fn new(config: InterfaceConfig) -> Interface {
+        Interface {
+            config,
+            arp: ArpCache::default(),
+            stats: InterfaceStats::default(),
+            ident: 0,
+            held: core::array::from_fn(|_| HeldPacket {
+                next_hop: None,
+                len: 0,
+                data: [0; HELD_FRAME_LEN],
+            }),
+            caps: DeviceCapabilities::default(),
+        }
+    }
+
+    /// The addressing.
+    pub fn config(&self) -> &InterfaceConfig {
+        &self.config
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> InterfaceStats {
+        self.stats
+    }
+
+    /// Our IPv4 address.
+    pub fn ipv4_addr(&self) -> Ipv4Address {
+        self.config.ip.address
+    }
+
+    /// Our MAC address.
+    pub fn mac(&self) -> EthernetAddress {
+        self.config.mac
+    }
+
+    fn rx_checksums(&self) -> (ChecksumMode, ChecksumMode, ChecksumMode) {
+        let c = self.caps.checksum;
+        let mode = |rx: bool, tx: bool| ChecksumMode {
+            verify_rx: !rx,
+            compute_tx: !tx,
+        };
+        (
+            mode(c.ipv4_rx, c.ipv4_tx),
+            mode(c.tcp_rx, c.tcp_tx),
+            mode(c.icmp_rx, c.icmp_tx),
+        )
+    }
+
+    /// Process every received frame and send everything due. Returns whether
+    /// anything was received or sent.
+    pub fn poll<D: Device>(&mut self, now: Instant, device: &mut D, sockets: &mut SocketSet<'_>) -> bool {
+        self.caps = device.capabilities();
+        sockets.local_mss = self.caps.mtu.saturating_sub(IPV4_HEADER_LEN + crate::wire::tcp::HEADER_LEN).max(64);
+        let mut activity = false;
+        // Ingress, bounded so egress is never starved.
+        for _ in 0..256 {
+            let Some((rx, tx)) = device.receive(now) else {
+                break;
+            };
+            activity = true;
+            self.stats.rx_frames += 1;
+            rx.consume(|frame| self.ingress(now, frame, tx, sockets));
+        }
+        self.flush_held(now, device);
+        // Egress.
+        let budget = if self.caps.max_burst == 0 { usize::MAX } else { self.caps.max_burst };
+        let sent = sockets.dispatch(now, budget, |local, remote, repr| {
+            self.emit_tcp(now, device, local, remote, repr)
+        });
+        activity || sent > 0
+    }
+
+    /// When [`poll`](Self::poll) must next run (absent new frames or user
+    /// calls). `Some(t)` with `t <= now` means at once; `None` means never.
+    pub fn poll_at(&self, sockets: &SocketSet<'_>) -> Option<Instant> {
+        sockets.poll_at()
+    }
+
+    fn ingress<T: TxToken>(&mut self, now: Instant, frame: &[u8], tx: T, sockets: &mut SocketSet<'_>) {
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            self.stats.rx_malformed += 1;
+            return;
+        };
+        let eth_repr = match EthernetRepr::parse(&eth) {
+            Ok(r) => r,
+            Err(crate::wire::Error::VlanTagged) => {
+                self.stats.rx_vlan += 1;
+                return;
+            }
+            Err(_) => {
+                self.stats.rx_malformed += 1;
+                return;
+            }
+        };
+        if eth_repr.dst_addr != self.config.mac && !eth_repr.dst_addr.is_broadcast() {
+            self.stats.rx_not_for_us += 1;
+            return;
+        }
+        let reply = match eth_repr.ethertype {
+            EtherType::Arp => self.ingress_arp(now, eth.payload(), sockets),
+            EtherType::Ipv4 => self.ingress_ipv4(now, eth.payload(), sockets),
+            EtherType::Unknown(_) => {
+                self.stats.rx_unknown_ethertype += 1;
+                None
+            }
+        };
+        if let Some(reply) = reply {
+            self.send_reply(now, eth_repr.src_addr, reply, tx);
+        }
+    }
+
+    fn ingress_arp<'p>(&mut self, now: Instant, payload: &'p [u8], sockets: &mut SocketSet<'_>) -> Option<Reply<'p>> {
+        let Ok(packet) = ArpPacket::new_checked(payload) else {
+            self.stats.rx_malformed += 1;
+            return None;
+        };
+        let Ok(arp) = ArpRepr::parse(&packet) else {
+            self.stats.rx_malformed += 1;
+            return None;
+        };
+        let for_us = arp.target_protocol_addr == self.config.ip.address;
+        if arp.source_protocol_addr.is_unspecified() || !arp.source_hardware_addr.is_unicast() {
+            return None;
+        }
+        // RFC 826: merge the sender; add it if we are the target.
+        if for_us {
+            if self.arp.fill(now, arp.source_protocol_addr, arp.source_hardware_addr) {
+                sockets.wake_deferred(now);
+            }
+        } else {
+            self.arp.refresh(now, arp.source_protocol_addr, arp.source_hardware_addr);
+            self.stats.rx_not_for_us += 1;
+            return None;
+        }
+        match arp.operation {
+            ArpOperation::Request => Some(Reply::Arp(ArpRepr {
+                operation: ArpOperation::Reply,
+                source_hardware_addr: self.config.mac,
+                source_protocol_addr: self.config.ip.address,
+                target_hardware_addr: arp.source_hardware_addr,
+                target_protocol_addr: arp.source_protocol_addr,
+            })),
+            ArpOperation::Reply => None,
+        }
+    }
+
+    fn ingress_ipv4<'p>(&mut self, now: Instant, payload: &'p [u8], sockets: &mut SocketSet<'_>) -> Option<Reply<'p>> {
+        let (ip_mode, tcp_mode, icmp_mode) = self.rx_checksums();
+        let Ok(packet) = Ipv4Packet::new_checked(payload) else {
+            self.stats.rx_malformed += 1;
+            return None;
+        };
+        let ip = match Ipv4Repr::parse(&packet, ip_mode) {
+            Ok(ip) => ip,
+            Err(crate::wire::Error::Checksum) => {
+                self.stats.rx_bad_checksum += 1;
+                return None;
+            }
+            Err(crate::wire::Error::Fragment) => {
+                self.stats.rx_fragments += 1;
+                return None;
+            }
+            Err(_) => {
+                self.stats.rx_malformed += 1;
+                return None;
+            }
+        };
+        if ip.dst_addr != self.config.ip.address {
+            self.stats.rx_not_for_us += 1;
+            return None;
+        }
+        let body = packet.payload();
+        match ip.protocol {
+            IpProtocol::Icmp => {
+                let Ok(icmp_packet) = Icmpv4Packet::new_checked(body) else {
+                    self.stats.rx_malformed += 1;
+                    return None;
+                };
+                match Icmpv4Repr::parse(&icmp_packet, icmp_mode) {
+                    Ok(Icmpv4Repr::EchoRequest { ident, seq_no, data }) => {
+                        Some(Reply::Icmp(ip.src_addr, Icmpv4Repr::EchoReply { ident, seq_no, data }))
+                    }
+                    Ok(Icmpv4Repr::DstUnreachable { .. } | Icmpv4Repr::TimeExceeded { .. }) => {
+                        // Soft errors for TCP (RFC 9293 §3.9.2.2, MUST-56 / SHLD-25):
+                        // counted, the connection carries on.
+                        self.stats.icmp_errors += 1;
+                        None
+                    }
+                    Ok(_) | Err(crate::wire::Error::Unsupported) => {
+                        self.stats.icmp_unsupported += 1;
+                        None
+                    }
+                    Err(crate::wire::Error::Checksum) => {
+                        self.stats.rx_bad_checksum += 1;
+                        None
+                    }
+                    Err(_) => {
+                        self.stats.rx_malformed += 1;
+                        None
+                    }
+                }
+            }
+            IpProtocol::Tcp => {
+                let Ok(tcp_packet) = TcpPacket::new_checked(body) else {
+                    self.stats.rx_malformed += 1;
+                    return None;
+                };
+                let seg = match TcpRepr::parse(&tcp_packet, &ip.src_addr, &ip.dst_addr, tcp_mode) {
+                    Ok(seg) => seg,
+                    Err(crate::wire::Error::Checksum) => {
+                        self.stats.rx_bad_checksum += 1;
+                        return None;
+                    }
+                    Err(_) => {
+                        self.stats.rx_malformed += 1;
+                        return None;
+                    }
+                };
+                // RFC 9293 §3.9.2.1 / RFC 1122 §4.2.3.10: segments from a
+                // broadcast or multicast address are not for a connection.
+                let src = ip.src_addr;
+                if src.is_broadcast() || src.is_multicast() || src.is_unspecified()
+                    || src == self.config.ip.broadcast()
+                    || seg.src_port == 0 || seg.dst_port == 0
+                {
+                    self.stats.rx_bad_address += 1;
+                    return None;
+                }
+                let reset = sockets.process(now, ip.src_addr, ip.dst_addr, &seg)?;
+                let rst = TcpRepr {
+                    src_port: seg.dst_port,
+                    dst_port: seg.src_port,
+                    flags: if reset.ack.is_some() { TcpFlags::RST | TcpFlags::ACK } else { TcpFlags::RST },
+                    seq_number: reset.seq,
+                    ack_number: reset.ack.unwrap_or(SeqNumber(0)),
+                    window_len: 0,
+                    urgent_pointer: 0,
+                    options: TcpOptions::default(),
+                    payload: &[],
+                };
+                self.stats.tcp_resets_sent += 1;
+                Some(Reply::TcpReset(ip.dst_addr, ip.src_addr, rst))
+            }
+            _ => {
+                self.stats.rx_unknown_protocol += 1;
+                None
+            }
+        }
+    }
+
+    fn next_ident(&mut self) -> u16 {
+        self.ident = self.ident.wrapping_add(1);
+        self.ident
+    }
+
+    /// The next hop for `dst`, or `None` when there is no route.
+    fn next_hop(&self, dst: Ipv4Address) -> Option<Ipv4Address> {
+        if self.config.ip.contains(dst) {
+            Some(dst)
+        } else {
+            self.config.gateway
+        }
+    }
+
+    fn ip_repr(&mut self, dst: Ipv4Address, protocol: IpProtocol, payload_len: usize) -> Ipv4Repr {
+        Ipv4Repr {
+            src_addr: self.config.ip.address,
+            dst_addr: dst,
+            protocol,
+            payload_len,
+            ttl: DEFAULT_TTL,
+            dscp_ecn: 0,
+            ident: self.next_ident(),
+            dont_frag: true,
+        }
+    }
+
+    /// Write an IPv4 packet (header + `fill`ed payload) into `buf`.
+    fn write_ipv4(
+        &self,
+        buf: &mut [u8],
+        ip: &Ipv4Repr,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> bool {
+        let (ip_mode, _, _) = self.rx_checksums();
+        let mut packet = Ipv4Packet::new_unchecked(buf);
+        ip.emit(&mut packet, ip_mode);
+        fill(packet.payload_mut());
+        true
+    }
+
+    fn send_reply<T: TxToken>(&mut self, now: Instant, src_mac: EthernetAddress, reply: Reply<'_>, tx: T) {
+        let (_, tcp_mode, icmp_mode) = self.rx_checksums();
+        match reply {
+            Reply::Arp(arp) => {
+                let eth = EthernetRepr {
+                    src_addr: self.config.mac,
+                    dst_addr: arp.target_hardware_addr,
+                    ethertype: EtherType::Arp,
+                };
+                let len = ethernet::HEADER_LEN + arp.buffer_len();
+                tx.consume(len, |buf| {
+                    let mut frame = EthernetFrame::new_unchecked(buf);
+                    eth.emit(&mut frame);
+                    let mut packet = ArpPacket::new_unchecked(frame.payload_mut());
+                    arp.emit(&mut packet);
+                });
+                self.stats.arp_replies += 1;
+                self.stats.tx_frames += 1;
+            }
+            Reply::Icmp(dst, icmp) => {
+                let ip = self.ip_repr(dst, IpProtocol::Icmp, icmp.buffer_len());
+                self.stats.icmp_echo_replies += 1;
+                self.send_ip(now, Some(src_mac), &ip, tx, |payload| {
+                    let mut packet = Icmpv4Packet::new_unchecked(payload);
+                    icmp.emit(&mut packet, icmp_mode);
+                });
+            }
+            Reply::TcpReset(src, dst, rst) => {
+                let mut ip = self.ip_repr(dst, IpProtocol::Tcp, rst.buffer_len());
+                ip.src_addr = src;
+                self.send_ip(now, Some(src_mac), &ip, tx, |payload| {
+                    let mut packet = TcpPacket::new_unchecked(payload);
+                    let _ = rst.emit(&mut packet, &src, &dst, tcp_mode);
+                });
+            }
+        }
+    }
+
+    /// Send an IP packet, replying to `reply_mac` if it is on-link, else
+    /// through ARP resolution (holding the packet if unresolved).
+    fn send_ip<T: TxToken>(
+        &mut self,
+        now: Instant,
+        reply_mac: Option<EthernetAddress>,
+        ip: &Ipv4Repr,
+        tx: T,
+        fill: impl FnOnce(&mut [u8]),
+    ) {
+        let Some(hop) = self.next_hop(ip.dst_addr) else {
+            self.stats.no_route += 1;
+            return;
+        };
+        // Replies go back to where the request came from when the next hop
+        // is not in the cache (the sender is on-link or is our gateway).
+        let mac = self.arp.get(now, hop).or(reply_mac);
+        let total = IPV4_HEADER_LEN + ip.payload_len;
+        match mac {
+            Some(mac) => {
+                let eth = EthernetRepr {
+                    src_addr: self.config.mac,
+                    dst_addr: mac,
+                    ethertype: EtherType::Ipv4,
+                };
+                tx.consume(ethernet::HEADER_LEN + total, |buf| {
+                    let mut frame = EthernetFrame::new_unchecked(buf);
+                    eth.emit(&mut frame);
+                    self.write_ipv4(frame.payload_mut(), ip, fill);
+                });
+                self.stats.tx_frames += 1;
+            }
+            None => self.hold(now, hop, ip, fill),
+        }
+    }
+
+    fn hold(&mut self, now: Instant, hop: Ipv4Address, ip: &Ipv4Repr, fill: impl FnOnce(&mut [u8])) {
+        let total = IPV4_HEADER_LEN + ip.payload_len;
+        let free = self.held.iter().position(|h| h.next_hop.is_none());
+        match free {
+            Some(i) if total <= HELD_FRAME_LEN => {
+                let mut data = [0u8; HELD_FRAME_LEN];
+                if let Some(buf) = data.get_mut(..total) {
+                    self.write_ipv4(buf, ip, fill);
+                }
+                if let Some(h) = self.held.get_mut(i) {
+                    h.data = data;
+                    h.len = total;
+                    h.next_hop = Some(hop);
+                }
+            }
+            _ => self.stats.held_dropped += 1,
+        }
+        let _ = self.arp.lookup(now, hop);
+        // The request itself goes out from flush_held.
+    }
+
+    /// Send held packets whose next hop resolved; request the others.
+    fn flush_held<D: Device>(&mut self, now: Instant, device: &mut D) {
+        for i in 0..HELD_FRAMES {
+            let Some(hop) = self.held.get(i).and_then(|h| h.next_hop) else {
+                continue;
+            };
+            match self.arp.get(now, hop) {
+                Some(mac) => {
+                    let Some(tx) = device.transmit(now) else {
+                        self.stats.tx_exhausted += 1;
+                        return;
+                    };
+                    let Some(held) = self.held.get_mut(i) else { continue };
+                    held.next_hop = None;
+                    let len = held.len;
+                    let eth = EthernetRepr {
+                        src_addr: self.config.mac,
+                        dst_addr: mac,
+                        ethertype: EtherType::Ipv4,
+                    };
+                    let data = &held.data;
+                    tx.consume(ethernet::HEADER_LEN + len, |buf| {
+                        let mut frame = EthernetFrame::new_unchecked(buf);
+                        eth.emit(&mut frame);
+                        if let (Some(dst), Some(src)) = (frame.payload_mut().get_mut(..len), data.get(..len)) {
+                            dst.copy_from_slice(src);
+                        }
+                    });
+                    self.stats.tx_frames += 1;
+                }
+                None => {
+                    if let Lookup::SendRequest = self.arp.lookup(now, hop) {
+                        self.send_arp_request(now, device, hop);
+                    } else if let Lookup::Wait(_) = self.arp.lookup(now, hop) {
+                    }
+                    // Give up on packets that waited through several requests.
+                }
+            }
+        }
+    }
+
+    fn send_arp_request<D: Device>(&mut self, now: Instant, device: &mut D, target: Ipv4Address) {
+        let Some(tx) = device.transmit(now) else {
+            self.stats.tx_exhausted += 1;
+            return;
+        };
+        let arp = ArpRepr {
+            operation: ArpOperation::Request,
+            source_hardware_addr: self.config.mac,
+            source_protocol_addr: self.config.ip.address,
+            target_hardware_addr: EthernetAddress([0; 6]),
+            target_protocol_addr: target,
+        };
+        let eth = EthernetRepr {
+            src_addr: self.config.mac,
+            dst_addr: EthernetAddress::BROADCAST,
+            ethertype: EtherType::Arp,
+        };
+        tx.consume(ethernet::HEADER_LEN + arp.buffer_len(), |buf| {
+            let mut frame = EthernetFrame::new_unchecked(buf);
+            eth.emit(&mut frame);
+            let mut packet = ArpPacket::new_unchecked(frame.payload_mut());
+            arp.emit(&mut packet);
+        });
+        self.stats.arp_requests += 1;
+        self.stats.tx_frames += 1;
+    }
+
+    fn emit_tcp<D: Device>(
+        &mut self,
+        now: Instant,
+        device: &mut D,
+        local: Endpoint,
+        remote: Endpoint,
+        repr: &TcpRepr<'_>,
+    ) -> Result<(), EmitError> {
+        let Some(hop) = self.next_hop(remote.addr) else {
+            self.stats.no_route += 1;
+            return Err(EmitError::Unaddressable(now + REQUEST_INTERVAL));
+        };
+        let mac = match self.arp.lookup(now, hop) {
+            Lookup::Found(mac) => mac,
+            Lookup::SendRequest => {
+                self.send_arp_request(now, device, hop);
+                return Err(EmitError::Unaddressable(now + REQUEST_INTERVAL));
+            }
+            Lookup::Wait(until) => return Err(EmitError::Unaddressable(until)),
+        };
+        let Some(tx) = device.transmit(now) else {
+            self.stats.tx_exhausted += 1;
+            return Err(EmitError::Exhausted);
+        };
+        let (_, tcp_mode, _) = self.rx_checksums();
+        let mut ip = self.ip_repr(remote.addr, IpProtocol::Tcp, repr.buffer_len());
+        ip.src_addr = local.addr;
+        let eth = EthernetRepr {
+            src_addr: self.config.mac,
+            dst_addr: mac,
+            ethertype: EtherType::Ipv4,
+        };
+        let len = ethernet::HEADER_LEN + IPV4_HEADER_LEN + repr.buffer_len();
+        tx.consume(len, |buf| {
+            let mut frame = EthernetFrame::new_unchecked(buf);
+            eth.emit(&mut frame);
+            self.write_ipv4(frame.payload_mut(), &ip, |payload| {
+                let mut packet = TcpPacket::new_unchecked(payload);
+                let _ = repr.emit(&mut packet, &local.addr, &remote.addr, tcp_mode);
+            });
+        });
+        self.stats.tx_frames += 1;
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! The ARP cache (RFC 826): a fixed number of entries with ageing, and a
+//! rate limit of one request per second per unresolved address (RFC 1122
+//! §2.3.2.1).
+
+use crate::time::{Duration, Instant};
+use crate::wire::{EthernetAddress, Ipv4Address};
+
+/// Entries in the cache. When full, the entry closest to expiry is replaced.
+pub const ARP_CACHE_SIZE: usize = 16;
+/// How long a learned mapping is trusted.
+pub const ENTRY_LIFETIME: Duration = Duration::from_secs(60);
+/// Minimum time between two requests for the same address.
+pub const REQUEST_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    Empty,
+    Resolved {
+        ip: Ipv4Address,
+        mac: EthernetAddress,
+        expires: Instant,
+    },
+    Pending {
+        ip: Ipv4Address,
+        last_request: Instant,
+    },
+}
+
+/// What a lookup found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// The address resolves to this MAC.
+    Found(EthernetAddress),
+    /// Unresolved; send a request now (and the cache recorded that it was sent).
+    SendRequest,
+    /// Unresolved; a request went out recently. Retry at the given time.
+    Wait(Instant),
+}
+
+/// The ARP cache.
+#[derive(Debug, Clone)]
+pub struct ArpCache {
+    entries: [Entry; ARP_CACHE_SIZE],
+}
+
+impl Default for ArpCache {
+    fn default() -> Self {
+        ArpCache {
+            entries: [Entry::Empty; ARP_CACHE_SIZE],
+        }
+    }
+}
+
+impl ArpCache {
+    fn position(&self, ip: Ipv4Address) -> Option<usize> {
+        self.entries.iter().position(|e| match e {
+            Entry::Resolved { ip: a, .. } | Entry::Pending { ip: a, .. } => *a == ip,
+            Entry::Empty => false,
+        })
+    }
+
+    fn victim(&self, now: Instant) -> usize {
+        let mut best = 0;
+        let mut best_key = Instant::MAX;
+        for (i, e) in self.entries.iter().enumerate() {
+            let key = match e {
+                Entry::Empty => return i,
+                Entry::Resolved { expires, .. } if *expires <= now => return i,
+                Entry::Resolved { expires, .. } => *expires,
+                // Pending entries are cheap to recreate; prefer replacing them.
+                Entry::Pending { last_request, .. } => *last_request,
+            };
+            if key < best_key {
+                best_key = key;
+                best = i;
+            }
+        }
+        best
+    }
+
+    /// Learn (or refresh) a mapping. Returns whether the address was
+    /// pending (someone is waiting for it).
+    pub fn fill(&mut self, now: Instant, ip: Ipv4Address, mac: EthernetAddress) -> bool {
+        let i = self.position(ip).unwrap_or_else(|| self.victim(now));
+        let was_pending = matches!(self.entries.get(i), Some(Entry::Pending { ip: a, .. }) if *a == ip);
+        if let Some(e) = self.entries.get_mut(i) {
+            *e = Entry::Resolved {
+                ip,
+                mac,
+                expires: now + ENTRY_LIFETIME,
+            };
+        }
+        was_pending
+    }
+
+    /// Refresh a mapping only if the address is already known (RFC 826
+    /// "merge" when we are not the target).
+    pub fn refresh(&mut self, now: Instant, ip: Ipv4Address, mac: EthernetAddress) {
+        if self.position(ip).is_some() {
+            self.fill(now, ip, mac);
+        }
+    }
+
+    /// Look up `ip`, recording a request when one should be sent.
+    pub fn lookup(&mut self, now: Instant, ip: Ipv4Address) -> Lookup {
+        match self.position(ip) {
+            Some(i) => match self.entries.get(i).copied() {
+                Some(Entry::Resolved { mac, expires, .. }) if expires > now => Lookup::Found(mac),
+                Some(Entry::Pending { last_request, .. }) if now < last_request + REQUEST_INTERVAL => {
+                    Lookup::Wait(last_request + REQUEST_INTERVAL)
+                }
+                _ => {
+                    if let Some(e) = self.entries.get_mut(i) {
+                        *e = Entry::Pending {
+                            ip,
+                            last_request: now,
+                        };
+                    }
+                    Lookup::SendRequest
+                }
+            },
+            None => {
+                let i = self.victim(now);
+                if let Some(e) = self.entries.get_mut(i) {
+                    *e = Entry::Pending {
+                        ip,
+                        last_request: now,
+                    };
+                }
+                Lookup::SendRequest
+            }
+        }
+    }
+
+    /// The mapping for `ip`, if resolved and fresh (no side effects).
+    pub fn get(&self, now: Instant, ip: Ipv4Address) -> Option<EthernetAddress> {
+        self.entries.iter().find_map(|e| match e {
+            Entry::Resolved { ip: a, mac, expires } if *a == ip && *expires > now => Some(*mac),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IP: Ipv4Address = Ipv4Address::new(10, 0, 0, 2);
+    const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
+
+    #[test]
+    fn requests_at_most_once_per_second() {
+        let mut c = ArpCache::default();
+        let t = Instant::from_secs(10);
+        assert_eq!(c.lookup(t, IP), Lookup::SendRequest);
+        assert_eq!(
+            c.lookup(t + Duration::from_millis(500), IP),
+            Lookup::Wait(t + REQUEST_INTERVAL)
+        );
+        assert_eq!(c.lookup(t + REQUEST_INTERVAL, IP), Lookup::SendRequest);
+    }
+
+    #[test]
+    fn resolves_and_ages() {
+        let mut c = ArpCache::default();
+        let t = Instant::from_secs(10);
+        assert_eq!(c.lookup(t, IP), Lookup::SendRequest);
+        assert!(c.fill(t, IP, MAC));
+        assert_eq!(c.lookup(t, IP), Lookup::Found(MAC));
+        assert_eq!(c.get(t + ENTRY_LIFETIME, IP), None);
+        assert_eq!(c.lookup(t + ENTRY_LIFETIME, IP), Lookup::SendRequest);
+    }
+
+    #[test]
+    fn full_cache_replaces_oldest() {
+        let mut c = ArpCache::default();
+        let t = Instant::from_secs(1);
+        for i in 0..ARP_CACHE_SIZE as u8 {
+            c.fill(t + Duration::from_secs(u64::from(i)), Ipv4Address::new(10, 0, 1, i), MAC);
+        }
+        c.fill(t + Duration::from_secs(100), IP, MAC);
+        assert_eq!(c.get(t + Duration::from_secs(30), Ipv4Address::new(10, 0, 1, 0)), None);
+        assert_eq!(c.get(t + Duration::from_secs(30), Ipv4Address::new(10, 0, 1, 1)), Some(MAC));
+        assert_eq!(c.get(t + Duration::from_secs(100), IP), Some(MAC));
+    }
+}
