@@ -788,7 +788,8 @@ mod tests {
                 Some(Error::Truncated)
             );
         }
-        let cases: [(&str, fn(&mut [u8; 84]), Error); 6] = [
+        type Mutation = fn(&mut [u8; 84]);
+        let cases: [(&str, Mutation, Error); 6] = [
             ("version 6", |b| b[0] = 0x65, Error::Malformed),
             ("version 0", |b| b[0] = 0x05, Error::Malformed),
             ("IHL 4", |b| b[0] = 0x44, Error::Malformed),
