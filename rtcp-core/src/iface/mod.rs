@@ -220,20 +220,18 @@ impl Interface {
             self.stats.rx_not_for_us += 1;
             return;
         }
-        let reply = match eth_repr.ethertype {
-            EtherType::Arp => self.ingress_arp(now, eth.payload(), sockets),
-            EtherType::Ipv4 => self.ingress_ipv4(now, eth.payload(), sockets),
-            EtherType::Unknown(_) => {
-                self.stats.rx_unknown_ethertype += 1;
-                None
+        match eth_repr.ethertype {
+            EtherType::Arp => {
+                if let Some(reply) = self.ingress_arp(now, eth.payload(), sockets) {
+                    self.send_reply(now, eth_repr.src_addr, Reply::Arp(reply), tx);
+                }
             }
-        };
-        if let Some(reply) = reply {
-            self.send_reply(now, eth_repr.src_addr, reply, tx);
+            EtherType::Ipv4 => self.ingress_ipv4(now, eth.payload(), sockets, eth_repr.src_addr, tx),
+            EtherType::Unknown(_) => self.stats.rx_unknown_ethertype += 1,
         }
     }
 
-    fn ingress_arp<'p>(&mut self, now: Instant, payload: &'p [u8], sockets: &mut SocketSet<'_>) -> Option<Reply<'p>> {
+    fn ingress_arp(&mut self, now: Instant, payload: &[u8], sockets: &mut SocketSet<'_>) -> Option<ArpRepr> {
         let Ok(packet) = ArpPacket::new_checked(payload) else {
             self.stats.rx_malformed += 1;
             return None;
@@ -257,87 +255,91 @@ impl Interface {
             return None;
         }
         match arp.operation {
-            ArpOperation::Request => Some(Reply::Arp(ArpRepr {
+            ArpOperation::Request => Some(ArpRepr {
                 operation: ArpOperation::Reply,
                 source_hardware_addr: self.config.mac,
                 source_protocol_addr: self.config.ip.address,
                 target_hardware_addr: arp.source_hardware_addr,
                 target_protocol_addr: arp.source_protocol_addr,
-            })),
+            }),
             ArpOperation::Reply => None,
         }
     }
 
-    fn ingress_ipv4<'p>(&mut self, now: Instant, payload: &'p [u8], sockets: &mut SocketSet<'_>) -> Option<Reply<'p>> {
+    fn ingress_ipv4<T: TxToken>(
+        &mut self,
+        now: Instant,
+        payload: &[u8],
+        sockets: &mut SocketSet<'_>,
+        src_mac: EthernetAddress,
+        tx: T,
+    ) {
         let (ip_mode, tcp_mode, icmp_mode) = self.rx_checksums();
         let Ok(packet) = Ipv4Packet::new_checked(payload) else {
             self.stats.rx_malformed += 1;
-            return None;
+            return;
         };
         let ip = match Ipv4Repr::parse(&packet, ip_mode) {
             Ok(ip) => ip,
             Err(crate::wire::Error::Checksum) => {
                 self.stats.rx_bad_checksum += 1;
-                return None;
+                return;
             }
             Err(crate::wire::Error::Fragment) => {
                 self.stats.rx_fragments += 1;
-                return None;
+                return;
             }
             Err(_) => {
                 self.stats.rx_malformed += 1;
-                return None;
+                return;
             }
         };
         if ip.dst_addr != self.config.ip.address {
             self.stats.rx_not_for_us += 1;
-            return None;
+            return;
         }
         let body = packet.payload();
         match ip.protocol {
             IpProtocol::Icmp => {
                 let Ok(icmp_packet) = Icmpv4Packet::new_checked(body) else {
                     self.stats.rx_malformed += 1;
-                    return None;
+                    return;
                 };
                 match Icmpv4Repr::parse(&icmp_packet, icmp_mode) {
                     Ok(Icmpv4Repr::EchoRequest { ident, seq_no, data }) => {
-                        Some(Reply::Icmp(ip.src_addr, Icmpv4Repr::EchoReply { ident, seq_no, data }))
+                        let reply = Icmpv4Repr::EchoReply { ident, seq_no, data };
+                        self.send_reply(now, src_mac, Reply::Icmp(ip.src_addr, reply), tx);
                     }
                     Ok(Icmpv4Repr::DstUnreachable { .. } | Icmpv4Repr::TimeExceeded { .. }) => {
                         // Soft errors for TCP (RFC 9293 §3.9.2.2, MUST-56 / SHLD-25):
                         // counted, the connection carries on.
                         self.stats.icmp_errors += 1;
-                        None
                     }
                     Ok(_) | Err(crate::wire::Error::Unsupported) => {
                         self.stats.icmp_unsupported += 1;
-                        None
                     }
                     Err(crate::wire::Error::Checksum) => {
                         self.stats.rx_bad_checksum += 1;
-                        None
                     }
                     Err(_) => {
                         self.stats.rx_malformed += 1;
-                        None
                     }
                 }
             }
             IpProtocol::Tcp => {
                 let Ok(tcp_packet) = TcpPacket::new_checked(body) else {
                     self.stats.rx_malformed += 1;
-                    return None;
+                    return;
                 };
                 let seg = match TcpRepr::parse(&tcp_packet, &ip.src_addr, &ip.dst_addr, tcp_mode) {
                     Ok(seg) => seg,
                     Err(crate::wire::Error::Checksum) => {
                         self.stats.rx_bad_checksum += 1;
-                        return None;
+                        return;
                     }
                     Err(_) => {
                         self.stats.rx_malformed += 1;
-                        return None;
+                        return;
                     }
                 };
                 // RFC 9293 §3.9.2.1 / RFC 1122 §4.2.3.10: segments from a
@@ -348,9 +350,11 @@ impl Interface {
                     || seg.src_port == 0 || seg.dst_port == 0
                 {
                     self.stats.rx_bad_address += 1;
-                    return None;
+                    return;
                 }
-                let reset = sockets.process(now, ip.src_addr, ip.dst_addr, &seg)?;
+                let Some(reset) = sockets.process(now, ip.src_addr, ip.dst_addr, &seg) else {
+                    return;
+                };
                 let rst = TcpRepr {
                     src_port: seg.dst_port,
                     dst_port: seg.src_port,
@@ -363,11 +367,10 @@ impl Interface {
                     payload: &[],
                 };
                 self.stats.tcp_resets_sent += 1;
-                Some(Reply::TcpReset(ip.dst_addr, ip.src_addr, rst))
+                self.send_reply(now, src_mac, Reply::TcpReset(ip.dst_addr, ip.src_addr, rst), tx);
             }
             _ => {
                 self.stats.rx_unknown_protocol += 1;
-                None
             }
         }
     }
@@ -379,7 +382,7 @@ impl Interface {
 
     /// The next hop for `dst`, or `None` when there is no route.
     fn next_hop(&self, dst: Ipv4Address) -> Option<Ipv4Address> {
-        if self.config.ip.contains(dst) {
+        if self.config.ip.contains(&dst) {
             Some(dst)
         } else {
             self.config.gateway

@@ -136,10 +136,8 @@ impl<'a> RingBuffer<'a> {
         let n = count.min(self.length);
         self.read_at = self.wrap(self.read_at + n);
         self.length -= n;
-        if self.length == 0 {
-            // Realign so that later segments are contiguous for longer.
-            self.read_at = 0;
-        }
+        // No realignment when empty: out-of-order data may be stored past
+        // the end, at positions relative to `read_at`.
         n
     }
 
@@ -187,7 +185,7 @@ mod tests {
         assert_eq!(&out, b"abcd");
         assert_eq!(rb.enqueue_slice(b"ghijklmn"), 6);
         assert_eq!(rb.len(), 8);
-        assert_eq!(rb.contiguous_at(0, 100), b"efghij");
+        assert_eq!(rb.contiguous_at(0, 100), b"efgh");
         assert_eq!(rb.contiguous_at(6, 100), b"kl");
         let mut all = [0u8; 8];
         assert_eq!(rb.read_allocated(0, &mut all), 8);
@@ -206,6 +204,23 @@ mod tests {
         let mut out = [0u8; 6];
         rb.dequeue_slice(&mut out);
         assert_eq!(&out, b"abcdef");
+    }
+
+    #[test]
+    fn draining_keeps_out_of_order_data_in_place() {
+        // Regression: realigning an empty buffer used to move the base that
+        // out-of-order bytes (written past the end) are relative to.
+        let mut storage = [0u8; 8];
+        let mut rb = RingBuffer::new(&mut storage[..]);
+        rb.enqueue_slice(b"abc");
+        rb.write_unallocated(2, b"zz");
+        let mut out = [0u8; 3];
+        rb.dequeue_slice(&mut out);
+        rb.write_unallocated(0, b"xy");
+        rb.enqueue_unallocated(4);
+        let mut all = [0u8; 4];
+        assert_eq!(rb.dequeue_slice(&mut all), 4);
+        assert_eq!(&all, b"xyzz");
     }
 
     #[test]

@@ -154,6 +154,10 @@ impl<'a> TcpSocket<'a> {
             self.rtt.reset_backoff();
             self.ack_now = true;
             self.arm_keepalive(now);
+            if self.tx_closed {
+                // The user shut down while the handshake was in progress.
+                self.state = State::FinWait1;
+            }
         } else {
             // Simultaneous open: SYN-RECEIVED, send <SYN,ACK> (same ISS).
             self.state = State::SynReceived;

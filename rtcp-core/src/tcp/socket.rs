@@ -420,10 +420,15 @@ impl<'a> TcpSocket<'a> {
     pub fn shutdown_send(&mut self) -> Result<(), TcpError> {
         match self.state {
             State::Closed | State::Listen => Err(TcpError::NotConnected),
-            State::SynSent => {
-                // Nothing was ever sent: the connection simply goes away.
+            State::SynSent if self.tx.is_empty() => {
+                // Nothing to deliver: the connection simply goes away (§3.10.4).
                 self.reset();
                 self.state = State::Closed;
+                Ok(())
+            }
+            State::SynSent => {
+                // Data is queued: deliver it, then the FIN, once established.
+                self.tx_closed = true;
                 Ok(())
             }
             State::SynReceived | State::Established => {

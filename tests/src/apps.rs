@@ -1,0 +1,129 @@
+//! Small "applications" the simulator tests drive: a bulk sender and a
+//! receiver that checks every byte.
+
+use crate::rng::Rng;
+use crate::sim::Sim;
+use rtcp_core::socket_set::SocketHandle;
+use rtcp_core::tcp::{Endpoint, TcpError};
+
+/// A pseudo-random byte stream that both ends can regenerate.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    data: Vec<u8>,
+}
+
+impl Stream {
+    /// `len` bytes from `seed`.
+    pub fn new(seed: u64, len: usize) -> Stream {
+        let mut data = vec![0u8; len];
+        Rng::new(seed).fill(&mut data);
+        Stream { data }
+    }
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+/// Pushes a stream into a socket as space allows, then shuts down.
+#[derive(Debug)]
+pub struct Sender {
+    /// Host index.
+    pub host: usize,
+    /// Socket.
+    pub handle: SocketHandle,
+    /// Bytes queued so far.
+    pub sent: usize,
+    /// Shut down after sending everything.
+    pub close_when_done: bool,
+    /// Shutdown issued.
+    pub closed: bool,
+}
+
+impl Sender {
+    /// Queue as much as fits. Returns an error if the connection failed.
+    pub fn pump(&mut self, sim: &mut Sim, data: &[u8]) -> Result<(), TcpError> {
+        let sockets = &mut sim.hosts[self.host].sockets;
+        while self.sent < data.len() {
+            match sockets.send(self.handle, &data[self.sent..]) {
+                Ok(n) => self.sent += n,
+                Err(TcpError::WouldBlock) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        if self.sent == data.len() && self.close_when_done && !self.closed {
+            sockets.shutdown(self.handle)?;
+            self.closed = true;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a socket, checking each byte against the expected stream.
+#[derive(Debug)]
+pub struct Receiver {
+    /// Host index.
+    pub host: usize,
+    /// Socket.
+    pub handle: SocketHandle,
+    /// Bytes received and verified.
+    pub received: usize,
+    /// End of stream seen.
+    pub eof: bool,
+}
+
+impl Receiver {
+    /// Read what is there; panic on a wrong byte or more bytes than sent.
+    pub fn pump(&mut self, sim: &mut Sim, expect: &[u8]) -> Result<(), TcpError> {
+        let sockets = &mut sim.hosts[self.host].sockets;
+        let mut buf = [0u8; 16384];
+        loop {
+            match sockets.recv(self.handle, &mut buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => {
+                    assert!(
+                        self.received + n <= expect.len(),
+                        "received more than was sent (seed {})",
+                        sim.seed
+                    );
+                    assert!(
+                        buf[..n] == expect[self.received..self.received + n],
+                        "corrupted stream at byte {} (seed {})",
+                        self.received,
+                        sim.seed
+                    );
+                    self.received += n;
+                }
+                Err(TcpError::WouldBlock) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Open a listener on host `server` port `port` and connect host `client`
+/// to it; returns (listener, client socket).
+pub fn listen_and_connect(
+    sim: &mut Sim,
+    server: usize,
+    client: usize,
+    port: u16,
+) -> (SocketHandle, SocketHandle) {
+    let server_ip = sim.hosts[server].ip();
+    let client_ip = sim.hosts[client].ip();
+    let l = sim.hosts[server].sockets.open().expect("open listener");
+    sim.hosts[server]
+        .sockets
+        .listen(l, Endpoint::new(server_ip, port), 16)
+        .expect("listen");
+    let c = sim.hosts[client].sockets.open().expect("open client");
+    let now = sim.now;
+    sim.hosts[client]
+        .sockets
+        .connect(now, c, Endpoint::new(client_ip, 0), Endpoint::new(server_ip, port))
+        .expect("connect");
+    (l, c)
+}

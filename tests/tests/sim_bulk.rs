@@ -1,0 +1,69 @@
+//! Bulk transfers through the simulator, checked byte for byte.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use rtcp_core::tcp::State;
+use rtcp_core::time::Duration;
+use rtcp_tests::apps::{listen_and_connect, Receiver, Sender, Stream};
+use rtcp_tests::sim::{for_seeds, HostConfig, LinkConfig, Sim};
+
+fn transfer(seed: u64, cfg: HostConfig, len: usize, timeout: Duration) -> Sim {
+    let mut sim = Sim::new(seed, &[cfg, cfg]);
+    let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
+    let stream = Stream::new(seed, len);
+    let mut sender = Sender { host: 0, handle: client, sent: 0, close_when_done: true, closed: false };
+    let mut receiver: Option<Receiver> = None;
+    let ok = sim.run_until(timeout, |sim| {
+        sender.pump(sim, stream.bytes()).expect("sender failed");
+        if receiver.is_none() {
+            if let Ok(h) = sim.hosts[1].sockets.accept(listener) {
+                receiver = Some(Receiver { host: 1, handle: h, received: 0, eof: false });
+            }
+        }
+        if let Some(r) = receiver.as_mut() {
+            r.pump(sim, stream.bytes()).expect("receiver failed");
+            return r.eof;
+        }
+        false
+    });
+    let r = receiver.expect("never accepted");
+    assert!(ok, "transfer timed out at {} of {} bytes (seed {seed})", r.received, len);
+    assert_eq!(r.received, len, "seed {seed}");
+    sim
+}
+
+#[test]
+fn bulk_transfer_clean_link() {
+    let sim = transfer(1, HostConfig::default(), 1 << 20, Duration::from_secs(30));
+    assert_eq!(sim.stats.lost, 0);
+    assert_eq!(sim.hosts[0].sockets.stats().retransmissions, 0);
+}
+
+#[test]
+fn bulk_transfer_lossy_links_many_seeds() {
+    let cfg = HostConfig {
+        link: LinkConfig {
+            loss_ppm: 20_000,
+            duplicate_ppm: 5_000,
+            reorder_ppm: 20_000,
+            corrupt_ppm: 5_000,
+            latency: Duration::from_millis(5),
+            ..LinkConfig::default()
+        },
+        ..HostConfig::default()
+    };
+    for_seeds("bulk_transfer_lossy_links_many_seeds", 50, |seed| {
+        transfer(seed, cfg, 64 * 1024, Duration::from_secs(600));
+    });
+}
+
+#[test]
+fn connection_states_after_transfer() {
+    let mut sim = transfer(3, HostConfig::default(), 10_000, Duration::from_secs(30));
+    // The client shut down first and the server read EOF but has not closed:
+    // once the server's ACK of the FIN lands, client FIN-WAIT-2, server CLOSE-WAIT.
+    let states = |sim: &Sim, host: usize| -> Vec<State> {
+        sim.hosts[host].sockets.iter().map(|(_, s)| s.state()).collect()
+    };
+    assert!(sim.run_until(Duration::from_secs(5), |sim| states(sim, 0) == vec![State::FinWait2]));
+    assert!(states(&sim, 1).contains(&State::CloseWait));
+}
