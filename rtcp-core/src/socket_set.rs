@@ -16,9 +16,9 @@
 //! and counted ([`TcpStats::backlog_full`], [`TcpStats::table_full`]): the
 //! peer retransmits its SYN and gets in once a slot frees up, as with Linux.
 
+use crate::tcp::isn::IsnGenerator;
 use crate::tcp::output::PollAt;
 use crate::tcp::{Endpoint, State, TcpConfig, TcpError, TcpSocket, TcpStats};
-use crate::tcp::isn::IsnGenerator;
 use crate::time::Instant;
 use crate::wire::{Ipv4Address, SeqNumber, TcpFlags, TcpRepr};
 use managed::ManagedSlice;
@@ -157,7 +157,10 @@ impl<'a> SocketSet<'a> {
     /// assert_eq!(set.capacity(), 2);
     /// # let _ = h;
     /// ```
-    pub fn new(slots: impl Into<ManagedSlice<'a, SocketSlot<'a>>>, secret: [u8; 16]) -> SocketSet<'a> {
+    pub fn new(
+        slots: impl Into<ManagedSlice<'a, SocketSlot<'a>>>,
+        secret: [u8; 16],
+    ) -> SocketSet<'a> {
         let mut slots = slots.into();
         let len = slots.len().min(MAX_SLOTS);
         for (i, slot) in slots.iter_mut().enumerate() {
@@ -269,7 +272,9 @@ impl<'a> SocketSet<'a> {
     /// The socket behind a handle.
     pub fn get(&self, h: SocketHandle) -> Result<&TcpSocket<'a>, TcpError> {
         let i = self.check(h)?;
-        self.slot(i).map(|s| &s.socket).ok_or(TcpError::InvalidHandle)
+        self.slot(i)
+            .map(|s| &s.socket)
+            .ok_or(TcpError::InvalidHandle)
     }
 
     /// Act on the socket behind a handle; the table reschedules it after.
@@ -525,7 +530,12 @@ impl<'a> SocketSet<'a> {
 
     /// Listen on `local` (address may be unspecified for "any") with room
     /// for `backlog` connections not yet accepted (§3.10.1 passive OPEN).
-    pub fn listen(&mut self, h: SocketHandle, local: Endpoint, backlog: usize) -> Result<(), TcpError> {
+    pub fn listen(
+        &mut self,
+        h: SocketHandle,
+        local: Endpoint,
+        backlog: usize,
+    ) -> Result<(), TcpError> {
         let i = self.check(h)?;
         if local.port == 0 {
             return Err(TcpError::InvalidEndpoint);
@@ -576,7 +586,9 @@ impl<'a> SocketSet<'a> {
         if self.lookup(&key).is_some() {
             return Err(TcpError::AddrInUse);
         }
-        let iss = self.isn.isn(now, (local.addr, local.port), (remote.addr, remote.port));
+        let iss = self
+            .isn
+            .isn(now, (local.addr, local.port), (remote.addr, remote.port));
         let ts_offset = self.ts_offset(local, remote);
         let local_mss = self.local_mss;
         if let Some(s) = self.slot_mut(i) {
@@ -613,7 +625,11 @@ impl<'a> SocketSet<'a> {
         self.isn.hash(&msg) as u32
     }
 
-    fn pick_ephemeral(&mut self, addr: Ipv4Address, remote: Endpoint) -> Result<Endpoint, TcpError> {
+    fn pick_ephemeral(
+        &mut self,
+        addr: Ipv4Address,
+        remote: Endpoint,
+    ) -> Result<Endpoint, TcpError> {
         let range = u32::from(u16::MAX - EPHEMERAL_FIRST) + 1;
         for _ in 0..range {
             let port = self.next_ephemeral;
@@ -644,7 +660,7 @@ impl<'a> SocketSet<'a> {
         if self.slot(l).map(|s| s.socket.state) != Some(State::Listen) {
             return Err(TcpError::InvalidState);
         }
-        loop {
+        {
             let head = self.slot(l).map_or(NONE, |s| s.accept_head);
             let Some(child) = self.slot(head) else {
                 return Err(TcpError::WouldBlock);
@@ -668,10 +684,10 @@ impl<'a> SocketSet<'a> {
             let _ = child_state;
             let generation = self.slot(head).map_or(0, |s| s.generation);
             self.reschedule(head);
-            return Ok(SocketHandle {
+            Ok(SocketHandle {
                 index: head,
                 generation,
-            });
+            })
         }
     }
 
@@ -740,12 +756,6 @@ impl<'a> SocketSet<'a> {
                 self.reschedule(c);
             }
         }
-    }
-
-    /// Counters of one socket's table slot are not kept; these are the
-    /// table-wide ones, mutable for the interface.
-    pub(crate) fn stats_mut(&mut self) -> &mut TcpStats {
-        &mut self.stats
     }
 
     // ----- the interface's side -----
@@ -820,7 +830,9 @@ impl<'a> SocketSet<'a> {
             self.stats.table_full += 1;
             return None;
         };
-        let iss = self.isn.isn(now, (local.addr, local.port), (remote.addr, remote.port));
+        let iss = self
+            .isn
+            .isn(now, (local.addr, local.port), (remote.addr, remote.port));
         let ts_offset = self.ts_offset(local, remote);
         let local_mss = self.local_mss;
         if let Some(s) = self.slot_mut(c) {

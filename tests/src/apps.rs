@@ -123,7 +123,12 @@ pub fn listen_and_connect(
     let now = sim.now;
     sim.hosts[client]
         .sockets
-        .connect(now, c, Endpoint::new(client_ip, 0), Endpoint::new(server_ip, port))
+        .connect(
+            now,
+            c,
+            Endpoint::new(client_ip, 0),
+            Endpoint::new(server_ip, port),
+        )
         .expect("connect");
     (l, c)
 }

@@ -1,5 +1,11 @@
 //! Cross-crate test support for rtcp: a deterministic network simulator.
-#![allow(clippy::indexing_slicing)]
+// Test support: failing loudly is the point here.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic
+)]
 
 pub mod apps;
 pub mod rng;

@@ -266,8 +266,7 @@ impl Sim {
                     if !h.iface.poll(now, &mut h.device, &mut h.sockets) {
                         break;
                     }
-                    if h.device.rx.is_empty()
-                        && h.iface.poll_at(&h.sockets).is_none_or(|t| t > now)
+                    if h.device.rx.is_empty() && h.iface.poll_at(&h.sockets).is_none_or(|t| t > now)
                     {
                         break;
                     }
@@ -288,11 +287,9 @@ impl Sim {
         }
         // Serialization on the uplink.
         let start = self.now.max(self.hosts[from].busy_until);
-        let tx_time = if link.bandwidth_bps == 0 {
-            Duration::ZERO
-        } else {
-            Duration::from_micros((frame.len() as u64 * 8 * 1_000_000) / link.bandwidth_bps)
-        };
+        let tx_time = (frame.len() as u64 * 8 * 1_000_000)
+            .checked_div(link.bandwidth_bps)
+            .map_or(Duration::ZERO, Duration::from_micros);
         self.hosts[from].busy_until = start + tx_time;
         if self.rng.chance(link.loss_ppm) {
             self.stats.lost += 1;
@@ -364,7 +361,11 @@ impl Sim {
         };
         let next = next.max(self.now).min(limit);
         self.now = next;
-        while self.in_flight.peek().is_some_and(|Reverse(f)| f.at <= self.now) {
+        while self
+            .in_flight
+            .peek()
+            .is_some_and(|Reverse(f)| f.at <= self.now)
+        {
             if let Some(Reverse(f)) = self.in_flight.pop() {
                 self.deliver(f);
             }

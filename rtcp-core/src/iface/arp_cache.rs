@@ -82,7 +82,8 @@ impl ArpCache {
     /// pending (someone is waiting for it).
     pub fn fill(&mut self, now: Instant, ip: Ipv4Address, mac: EthernetAddress) -> bool {
         let i = self.position(ip).unwrap_or_else(|| self.victim(now));
-        let was_pending = matches!(self.entries.get(i), Some(Entry::Pending { ip: a, .. }) if *a == ip);
+        let was_pending =
+            matches!(self.entries.get(i), Some(Entry::Pending { ip: a, .. }) if *a == ip);
         if let Some(e) = self.entries.get_mut(i) {
             *e = Entry::Resolved {
                 ip,
@@ -106,7 +107,9 @@ impl ArpCache {
         match self.position(ip) {
             Some(i) => match self.entries.get(i).copied() {
                 Some(Entry::Resolved { mac, expires, .. }) if expires > now => Lookup::Found(mac),
-                Some(Entry::Pending { last_request, .. }) if now < last_request + REQUEST_INTERVAL => {
+                Some(Entry::Pending { last_request, .. })
+                    if now < last_request + REQUEST_INTERVAL =>
+                {
                     Lookup::Wait(last_request + REQUEST_INTERVAL)
                 }
                 _ => {
@@ -135,7 +138,11 @@ impl ArpCache {
     /// The mapping for `ip`, if resolved and fresh (no side effects).
     pub fn get(&self, now: Instant, ip: Ipv4Address) -> Option<EthernetAddress> {
         self.entries.iter().find_map(|e| match e {
-            Entry::Resolved { ip: a, mac, expires } if *a == ip && *expires > now => Some(*mac),
+            Entry::Resolved {
+                ip: a,
+                mac,
+                expires,
+            } if *a == ip && *expires > now => Some(*mac),
             _ => None,
         })
     }
@@ -176,11 +183,21 @@ mod tests {
         let mut c = ArpCache::default();
         let t = Instant::from_secs(1);
         for i in 0..ARP_CACHE_SIZE as u8 {
-            c.fill(t + Duration::from_secs(u64::from(i)), Ipv4Address::new(10, 0, 1, i), MAC);
+            c.fill(
+                t + Duration::from_secs(u64::from(i)),
+                Ipv4Address::new(10, 0, 1, i),
+                MAC,
+            );
         }
         c.fill(t + Duration::from_secs(100), IP, MAC);
-        assert_eq!(c.get(t + Duration::from_secs(30), Ipv4Address::new(10, 0, 1, 0)), None);
-        assert_eq!(c.get(t + Duration::from_secs(30), Ipv4Address::new(10, 0, 1, 1)), Some(MAC));
+        assert_eq!(
+            c.get(t + Duration::from_secs(30), Ipv4Address::new(10, 0, 1, 0)),
+            None
+        );
+        assert_eq!(
+            c.get(t + Duration::from_secs(30), Ipv4Address::new(10, 0, 1, 1)),
+            Some(MAC)
+        );
         assert_eq!(c.get(t + Duration::from_secs(100), IP), Some(MAC));
     }
 }

@@ -172,9 +172,18 @@ impl Interface {
 
     /// Process every received frame and send everything due. Returns whether
     /// anything was received or sent.
-    pub fn poll<D: Device>(&mut self, now: Instant, device: &mut D, sockets: &mut SocketSet<'_>) -> bool {
+    pub fn poll<D: Device>(
+        &mut self,
+        now: Instant,
+        device: &mut D,
+        sockets: &mut SocketSet<'_>,
+    ) -> bool {
         self.caps = device.capabilities();
-        sockets.local_mss = self.caps.mtu.saturating_sub(IPV4_HEADER_LEN + crate::wire::tcp::HEADER_LEN).max(64);
+        sockets.local_mss = self
+            .caps
+            .mtu
+            .saturating_sub(IPV4_HEADER_LEN + crate::wire::tcp::HEADER_LEN)
+            .max(64);
         let mut activity = false;
         // Ingress, bounded so egress is never starved.
         for _ in 0..256 {
@@ -187,7 +196,11 @@ impl Interface {
         }
         self.flush_held(now, device);
         // Egress.
-        let budget = if self.caps.max_burst == 0 { usize::MAX } else { self.caps.max_burst };
+        let budget = if self.caps.max_burst == 0 {
+            usize::MAX
+        } else {
+            self.caps.max_burst
+        };
         let sent = sockets.dispatch(now, budget, |local, remote, repr| {
             self.emit_tcp(now, device, local, remote, repr)
         });
@@ -200,7 +213,13 @@ impl Interface {
         sockets.poll_at()
     }
 
-    fn ingress<T: TxToken>(&mut self, now: Instant, frame: &[u8], tx: T, sockets: &mut SocketSet<'_>) {
+    fn ingress<T: TxToken>(
+        &mut self,
+        now: Instant,
+        frame: &[u8],
+        tx: T,
+        sockets: &mut SocketSet<'_>,
+    ) {
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             self.stats.rx_malformed += 1;
             return;
@@ -226,12 +245,19 @@ impl Interface {
                     self.send_reply(now, eth_repr.src_addr, Reply::Arp(reply), tx);
                 }
             }
-            EtherType::Ipv4 => self.ingress_ipv4(now, eth.payload(), sockets, eth_repr.src_addr, tx),
+            EtherType::Ipv4 => {
+                self.ingress_ipv4(now, eth.payload(), sockets, eth_repr.src_addr, tx)
+            }
             EtherType::Unknown(_) => self.stats.rx_unknown_ethertype += 1,
         }
     }
 
-    fn ingress_arp(&mut self, now: Instant, payload: &[u8], sockets: &mut SocketSet<'_>) -> Option<ArpRepr> {
+    fn ingress_arp(
+        &mut self,
+        now: Instant,
+        payload: &[u8],
+        sockets: &mut SocketSet<'_>,
+    ) -> Option<ArpRepr> {
         let Ok(packet) = ArpPacket::new_checked(payload) else {
             self.stats.rx_malformed += 1;
             return None;
@@ -246,11 +272,15 @@ impl Interface {
         }
         // RFC 826: merge the sender; add it if we are the target.
         if for_us {
-            if self.arp.fill(now, arp.source_protocol_addr, arp.source_hardware_addr) {
+            if self
+                .arp
+                .fill(now, arp.source_protocol_addr, arp.source_hardware_addr)
+            {
                 sockets.wake_deferred(now);
             }
         } else {
-            self.arp.refresh(now, arp.source_protocol_addr, arp.source_hardware_addr);
+            self.arp
+                .refresh(now, arp.source_protocol_addr, arp.source_hardware_addr);
             self.stats.rx_not_for_us += 1;
             return None;
         }
@@ -306,8 +336,16 @@ impl Interface {
                     return;
                 };
                 match Icmpv4Repr::parse(&icmp_packet, icmp_mode) {
-                    Ok(Icmpv4Repr::EchoRequest { ident, seq_no, data }) => {
-                        let reply = Icmpv4Repr::EchoReply { ident, seq_no, data };
+                    Ok(Icmpv4Repr::EchoRequest {
+                        ident,
+                        seq_no,
+                        data,
+                    }) => {
+                        let reply = Icmpv4Repr::EchoReply {
+                            ident,
+                            seq_no,
+                            data,
+                        };
                         self.send_reply(now, src_mac, Reply::Icmp(ip.src_addr, reply), tx);
                     }
                     Ok(Icmpv4Repr::DstUnreachable { .. } | Icmpv4Repr::TimeExceeded { .. }) => {
@@ -345,9 +383,12 @@ impl Interface {
                 // RFC 9293 §3.9.2.1 / RFC 1122 §4.2.3.10: segments from a
                 // broadcast or multicast address are not for a connection.
                 let src = ip.src_addr;
-                if src.is_broadcast() || src.is_multicast() || src.is_unspecified()
+                if src.is_broadcast()
+                    || src.is_multicast()
+                    || src.is_unspecified()
                     || src == self.config.ip.broadcast()
-                    || seg.src_port == 0 || seg.dst_port == 0
+                    || seg.src_port == 0
+                    || seg.dst_port == 0
                 {
                     self.stats.rx_bad_address += 1;
                     return;
@@ -358,7 +399,11 @@ impl Interface {
                 let rst = TcpRepr {
                     src_port: seg.dst_port,
                     dst_port: seg.src_port,
-                    flags: if reset.ack.is_some() { TcpFlags::RST | TcpFlags::ACK } else { TcpFlags::RST },
+                    flags: if reset.ack.is_some() {
+                        TcpFlags::RST | TcpFlags::ACK
+                    } else {
+                        TcpFlags::RST
+                    },
                     seq_number: reset.seq,
                     ack_number: reset.ack.unwrap_or(SeqNumber(0)),
                     window_len: 0,
@@ -367,7 +412,12 @@ impl Interface {
                     payload: &[],
                 };
                 self.stats.tcp_resets_sent += 1;
-                self.send_reply(now, src_mac, Reply::TcpReset(ip.dst_addr, ip.src_addr, rst), tx);
+                self.send_reply(
+                    now,
+                    src_mac,
+                    Reply::TcpReset(ip.dst_addr, ip.src_addr, rst),
+                    tx,
+                );
             }
             _ => {
                 self.stats.rx_unknown_protocol += 1;
@@ -403,12 +453,7 @@ impl Interface {
     }
 
     /// Write an IPv4 packet (header + `fill`ed payload) into `buf`.
-    fn write_ipv4(
-        &self,
-        buf: &mut [u8],
-        ip: &Ipv4Repr,
-        fill: impl FnOnce(&mut [u8]),
-    ) -> bool {
+    fn write_ipv4(&self, buf: &mut [u8], ip: &Ipv4Repr, fill: impl FnOnce(&mut [u8])) -> bool {
         let (ip_mode, _, _) = self.rx_checksums();
         let mut packet = Ipv4Packet::new_unchecked(buf);
         ip.emit(&mut packet, ip_mode);
@@ -416,7 +461,13 @@ impl Interface {
         true
     }
 
-    fn send_reply<T: TxToken>(&mut self, now: Instant, src_mac: EthernetAddress, reply: Reply<'_>, tx: T) {
+    fn send_reply<T: TxToken>(
+        &mut self,
+        now: Instant,
+        src_mac: EthernetAddress,
+        reply: Reply<'_>,
+        tx: T,
+    ) {
         let (_, tcp_mode, icmp_mode) = self.rx_checksums();
         match reply {
             Reply::Arp(arp) => {
@@ -490,7 +541,13 @@ impl Interface {
         }
     }
 
-    fn hold(&mut self, now: Instant, hop: Ipv4Address, ip: &Ipv4Repr, fill: impl FnOnce(&mut [u8])) {
+    fn hold(
+        &mut self,
+        now: Instant,
+        hop: Ipv4Address,
+        ip: &Ipv4Repr,
+        fill: impl FnOnce(&mut [u8]),
+    ) {
         let total = IPV4_HEADER_LEN + ip.payload_len;
         let free = self.held.iter().position(|h| h.next_hop.is_none());
         match free {
@@ -523,7 +580,9 @@ impl Interface {
                         self.stats.tx_exhausted += 1;
                         return;
                     };
-                    let Some(held) = self.held.get_mut(i) else { continue };
+                    let Some(held) = self.held.get_mut(i) else {
+                        continue;
+                    };
                     held.next_hop = None;
                     let len = held.len;
                     let eth = EthernetRepr {
@@ -535,7 +594,9 @@ impl Interface {
                     tx.consume(ethernet::HEADER_LEN + len, |buf| {
                         let mut frame = EthernetFrame::new_unchecked(buf);
                         eth.emit(&mut frame);
-                        if let (Some(dst), Some(src)) = (frame.payload_mut().get_mut(..len), data.get(..len)) {
+                        if let (Some(dst), Some(src)) =
+                            (frame.payload_mut().get_mut(..len), data.get(..len))
+                        {
                             dst.copy_from_slice(src);
                         }
                     });

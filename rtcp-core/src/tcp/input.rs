@@ -18,6 +18,7 @@ const MAX_WINDOW_SHIFT: u8 = 14;
 impl<'a> TcpSocket<'a> {
     /// A SYN arrived for a listener and this (free) socket becomes the child
     /// connection in SYN-RECEIVED (§3.10.7.2, third check).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn accept_syn(
         &mut self,
         now: Instant,
@@ -82,9 +83,8 @@ impl<'a> TcpSocket<'a> {
             _ => self.ts_ok = false,
         }
         let _ = passive;
-        self.cc = super::congestion::Congestion::NewReno(super::congestion::NewReno::new(
-            self.mss(),
-        ));
+        self.cc =
+            super::congestion::Congestion::NewReno(super::congestion::NewReno::new(self.mss()));
     }
 
     /// The shift that lets the whole receive buffer be advertised.
@@ -115,7 +115,10 @@ impl<'a> TcpSocket<'a> {
             if ack <= self.iss || ack > self.snd_max {
                 // Unacceptable ACK: <SEQ=SEG.ACK><CTL=RST> unless it is a RST.
                 if !flags.rst() {
-                    self.pending_rst = Some(PendingReset { seq: ack, ack: None });
+                    self.pending_rst = Some(PendingReset {
+                        seq: ack,
+                        ack: None,
+                    });
                 }
                 return;
             }
@@ -339,7 +342,10 @@ impl<'a> TcpSocket<'a> {
         if ack > self.snd_max || ack < lower {
             self.ack_now = true;
             if self.state == State::SynReceived {
-                self.pending_rst = Some(PendingReset { seq: ack, ack: None });
+                self.pending_rst = Some(PendingReset {
+                    seq: ack,
+                    ack: None,
+                });
                 self.ack_now = false;
             }
             return false;
@@ -360,7 +366,10 @@ impl<'a> TcpSocket<'a> {
                     self.state = State::FinWait1;
                 }
             } else {
-                self.pending_rst = Some(PendingReset { seq: ack, ack: None });
+                self.pending_rst = Some(PendingReset {
+                    seq: ack,
+                    ack: None,
+                });
                 return false;
             }
         }
@@ -373,11 +382,7 @@ impl<'a> TcpSocket<'a> {
             // RFC 5681 §2 duplicate ACK: no data, no window change, data
             // outstanding, SYN/FIN clear.
             let outstanding = self.snd_max > self.snd_una;
-            if outstanding
-                && seg.payload.is_empty()
-                && !seg.flags.fin()
-                && window == self.snd_wnd
-            {
+            if outstanding && seg.payload.is_empty() && !seg.flags.fin() && window == self.snd_wnd {
                 self.on_dup_ack(stats);
             }
         }
@@ -414,12 +419,10 @@ impl<'a> TcpSocket<'a> {
                 self.state = State::Closed;
                 return false;
             }
-            State::TimeWait => {
+            State::TimeWait if seg.flags.fin() => {
                 // A retransmitted FIN: ACK it and restart the 2 MSL wait.
-                if seg.flags.fin() {
-                    self.ack_now = true;
-                    self.restart_time_wait(now);
-                }
+                self.ack_now = true;
+                self.restart_time_wait(now);
             }
             _ => {}
         }
@@ -503,8 +506,7 @@ impl<'a> TcpSocket<'a> {
         // Ignore echoes from the future or absurdly old ones.
         if (ms as i32) >= 0 && ms < 60_000 {
             // Millisecond clock: count a same-millisecond echo as 1 ms.
-            self.rtt
-                .sample(Duration::from_millis(u64::from(ms.max(1))));
+            self.rtt.sample(Duration::from_millis(u64::from(ms.max(1))));
         }
     }
 
@@ -529,7 +531,9 @@ impl<'a> TcpSocket<'a> {
             self.ack_now = true;
             return;
         }
-        let payload = payload.get(..payload.len().min(room - offset)).unwrap_or(&[]);
+        let payload = payload
+            .get(..payload.len().min(room - offset))
+            .unwrap_or(&[]);
         if payload.is_empty() {
             // A duplicate: ACK at once so the peer stops retransmitting.
             self.ack_now = true;

@@ -142,6 +142,9 @@ mod tests {
         assert_ne!(x, g.isn(t, b, a));
         assert_ne!(x, IsnGenerator::new([8; 16]).isn(t, a, b));
         // One millisecond later the clock component moved by 250.
-        assert_eq!(g.isn(t + crate::time::Duration::from_millis(1), a, b), x + 250);
+        assert_eq!(
+            g.isn(t + crate::time::Duration::from_millis(1), a, b),
+            x + 250
+        );
     }
 }

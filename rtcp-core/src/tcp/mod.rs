@@ -53,7 +53,10 @@ pub enum State {
 impl State {
     /// A synchronized state (RFC 9293 §3.5): the handshake has completed.
     pub fn is_synchronized(self) -> bool {
-        !matches!(self, State::Closed | State::Listen | State::SynSent | State::SynReceived)
+        !matches!(
+            self,
+            State::Closed | State::Listen | State::SynSent | State::SynReceived
+        )
     }
 }
 

@@ -105,8 +105,7 @@ impl<'a> TcpSocket<'a> {
         let current = self.rcv_adv.max(self.rcv_nxt);
         let grew = edge - current;
         grew > 0
-            && (current == self.rcv_nxt
-                || grew >= (self.rx.capacity() / 2).min(2 * self.local_mss))
+            && (current == self.rcv_nxt || grew >= (self.rx.capacity() / 2).min(2 * self.local_mss))
     }
 
     /// What the next segment would be (no timers fire here).
@@ -116,7 +115,10 @@ impl<'a> TcpSocket<'a> {
         }
         match self.state {
             State::Closed | State::Listen | State::TimeWait => {
-                return self.ack_now.then_some(Plan::Ack).filter(|_| self.state == State::TimeWait);
+                return self
+                    .ack_now
+                    .then_some(Plan::Ack)
+                    .filter(|_| self.state == State::TimeWait);
             }
             State::SynSent | State::SynReceived => {
                 return (self.snd_nxt == self.iss).then_some(Plan::Syn);
@@ -141,7 +143,11 @@ impl<'a> TcpSocket<'a> {
     fn may_send_data(&self) -> bool {
         matches!(
             self.state,
-            State::Established | State::FinWait1 | State::CloseWait | State::LastAck | State::Closing
+            State::Established
+                | State::FinWait1
+                | State::CloseWait
+                | State::LastAck
+                | State::Closing
         )
     }
 
@@ -150,7 +156,7 @@ impl<'a> TcpSocket<'a> {
     fn persist_needed(&self) -> bool {
         self.may_send_data()
             && self.flight() == 0
-            && self.tx.len() > 0
+            && !self.tx.is_empty()
             && self.rtx_deadline.is_none()
             && self.data_plan().is_none()
     }
@@ -331,7 +337,7 @@ impl<'a> TcpSocket<'a> {
             let mut ranges = [(0usize, 0usize); MAX_SACK_BLOCKS];
             let n = self
                 .assembler
-                .recent_ranges(&mut ranges[..self.sack_block_limit()]);
+                .recent_ranges(ranges.get_mut(..self.sack_block_limit()).unwrap_or(&mut []));
             for (slot, (start, end)) in opts.sack_blocks.iter_mut().zip(ranges.iter().take(n)) {
                 *slot = SackBlock {
                     left: self.rcv_nxt + *start,
@@ -359,7 +365,11 @@ impl<'a> TcpSocket<'a> {
         };
         if plan == Plan::ArmPersist {
             let backoff = 1u64 << self.persist_backoff.min(6);
-            let rto = self.rtt.base_rto().saturating_mul(backoff).min(self.rtt.config().max);
+            let rto = self
+                .rtt
+                .base_rto()
+                .saturating_mul(backoff)
+                .min(self.rtt.config().max);
             self.persist_deadline = Some(now + rto);
             return Ok(false);
         }

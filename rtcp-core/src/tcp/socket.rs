@@ -194,7 +194,10 @@ impl<'a> TcpSocket<'a> {
         tx.clear();
         rx.clear();
         let error = self.error;
-        *self = TcpSocket::new(ManagedSlice::Borrowed(&mut []), ManagedSlice::Borrowed(&mut []));
+        *self = TcpSocket::new(
+            ManagedSlice::Borrowed(&mut []),
+            ManagedSlice::Borrowed(&mut []),
+        );
         self.tx = tx;
         self.rx = rx;
         self.config = config;
@@ -301,8 +304,11 @@ impl<'a> TcpSocket<'a> {
 
     /// Whether the connection is open in a state where data can be queued.
     pub fn may_send(&self) -> bool {
-        matches!(self.state, State::Established | State::CloseWait) && !self.tx_closed
-            || matches!(self.state, State::SynSent | State::SynReceived) && !self.tx_closed
+        !self.tx_closed
+            && matches!(
+                self.state,
+                State::SynSent | State::SynReceived | State::Established | State::CloseWait
+            )
     }
 
     /// Whether more data can still arrive or is waiting to be read.
@@ -356,10 +362,7 @@ impl<'a> TcpSocket<'a> {
 
     /// Zero-copy send: `f` writes into free buffer space (possibly less than
     /// all of it: the space is contiguous) and returns how many bytes it wrote.
-    pub fn send_with<R>(
-        &mut self,
-        f: impl FnOnce(&mut [u8]) -> (usize, R),
-    ) -> Result<R, TcpError> {
+    pub fn send_with<R>(&mut self, f: impl FnOnce(&mut [u8]) -> (usize, R)) -> Result<R, TcpError> {
         self.check_send()?;
         Ok(self.tx.enqueue_with(usize::MAX, f))
     }
@@ -371,10 +374,7 @@ impl<'a> TcpSocket<'a> {
         match self.state {
             State::Closed | State::Listen => Err(TcpError::NotConnected),
             _ if self.tx_closed => Err(TcpError::SendClosed),
-            State::SynSent
-            | State::SynReceived
-            | State::Established
-            | State::CloseWait => Ok(()),
+            State::SynSent | State::SynReceived | State::Established | State::CloseWait => Ok(()),
             _ => Err(TcpError::SendClosed),
         }
     }
