@@ -380,9 +380,13 @@ impl<'a> TcpSocket<'a> {
             self.on_new_ack(now, seg, ack, stats);
         } else if ack == self.snd_una {
             // RFC 5681 §2 duplicate ACK: no data, no window change, data
-            // outstanding, SYN/FIN clear.
+            // outstanding, SYN/FIN clear. A window change does not disqualify
+            // an ACK carrying SACK blocks: those report new out-of-order
+            // arrivals, which is what a duplicate ACK means (RFC 6675 §2),
+            // and the receiving application may have read meanwhile.
             let outstanding = self.snd_max > self.snd_una;
-            if outstanding && seg.payload.is_empty() && !seg.flags.fin() && window == self.snd_wnd {
+            let same_window = window == self.snd_wnd || seg.options.sack_count > 0;
+            if outstanding && seg.payload.is_empty() && !seg.flags.fin() && same_window {
                 self.on_dup_ack(stats);
             }
         }

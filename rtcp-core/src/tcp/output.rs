@@ -183,7 +183,14 @@ impl<'a> TcpSocket<'a> {
             return None;
         }
         let avail = self.tx.len() - offset;
-        let window = self.snd_wnd.min(self.cc.window());
+        // Limited transmit (RFC 3042): each of the first two duplicate ACKs
+        // lets one new segment out beyond the congestion window.
+        let limited = if self.recover.is_none() && self.dup_acks <= 2 {
+            usize::from(self.dup_acks) * self.mss()
+        } else {
+            0
+        };
+        let window = self.snd_wnd.min(self.cc.window() + limited);
         let usable = window.saturating_sub(self.flight());
         if self.force_probe && avail > 0 {
             // Zero-window probe (§3.8.6.1): one byte regardless of the window.
