@@ -1,5 +1,5 @@
 //! Ethernet II frames (IEEE 802.3 with an EtherType). 802.1Q tags are
-//! recognised and rejected with [`Error::VlanTagged`](super::Error::VlanTagged).
+//! recognised and rejected with [`Error::VlanTagged`].
 
 use super::{Error, Result};
 
