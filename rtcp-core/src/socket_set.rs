@@ -149,9 +149,14 @@ impl<'a> SocketSet<'a> {
     ///
     /// ```
     /// use rtcp_core::socket_set::{SocketSet, SocketSlot};
-    /// let mut storage: [SocketSlot; 2] = core::array::from_fn(|_| {
-    ///     SocketSlot::new(vec![0u8; 4096], vec![0u8; 4096])
-    /// });
+    /// // Static-friendly storage, as on a microcontroller: two slots,
+    /// // each with 1 KiB receive and send buffers.
+    /// let (mut rx, mut tx) = ([[0u8; 1024]; 2], [[0u8; 1024]; 2]);
+    /// let ([rx0, rx1], [tx0, tx1]) = (&mut rx, &mut tx);
+    /// let mut storage = [
+    ///     SocketSlot::new(&mut rx0[..], &mut tx0[..]),
+    ///     SocketSlot::new(&mut rx1[..], &mut tx1[..]),
+    /// ];
     /// let mut set = SocketSet::new(&mut storage[..], [7; 16]);
     /// let h = set.open().unwrap();
     /// assert_eq!(set.capacity(), 2);

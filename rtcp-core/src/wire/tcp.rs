@@ -209,67 +209,7 @@ const KIND_SACK: u8 = 5;
 const KIND_TIMESTAMP: u8 = 8;
 
 /// IP protocol number of TCP, for the pseudo-header.
-// TODO(merge): use IpProtocol::Tcp once `From<IpProtocol> for u8` lands.
-const PROTOCOL_TCP: u8 = 6;
-
-/// The Internet checksum (RFC 1071), kept private until `wire::checksum` lands.
-// TODO(merge): use wire::checksum (same names and meanings: `data`, `combine`,
-// `pseudo_header_v4`), then delete this module.
-mod sum {
-    use super::Ipv4Address;
-
-    fn fold(mut acc: u64) -> u16 {
-        while acc > 0xffff {
-            acc = (acc & 0xffff) + (acc >> 16);
-        }
-        acc as u16
-    }
-
-    /// One's-complement sum of `bytes` as big-endian 16-bit words (an odd
-    /// trailing byte is padded with zero), folded, not inverted.
-    pub(super) fn data(bytes: &[u8]) -> u16 {
-        // Summing 32-bit words and folding gives the same one's-complement
-        // sum as 16-bit words (RFC 1071 §2 (C), parallel summation).
-        let mut acc: u64 = 0;
-        let mut words = bytes.chunks_exact(4);
-        for word in &mut words {
-            if let Some(w) = word.first_chunk::<4>() {
-                acc += u64::from(u32::from_be_bytes(*w));
-            }
-        }
-        let mut rest = words.remainder();
-        if let Some((pair, tail)) = rest.split_first_chunk::<2>() {
-            acc += u64::from(u16::from_be_bytes(*pair));
-            rest = tail;
-        }
-        if let Some(&last) = rest.first() {
-            acc += u64::from(last) << 8;
-        }
-        fold(acc)
-    }
-
-    /// One's-complement addition of partial sums.
-    pub(super) fn combine(sums: &[u16]) -> u16 {
-        fold(sums.iter().map(|&s| u64::from(s)).sum())
-    }
-
-    /// Sum of the IPv4 pseudo-header (RFC 9293 §3.1): source, destination,
-    /// zero, protocol, TCP length.
-    pub(super) fn pseudo_header_v4(
-        src: &Ipv4Address,
-        dst: &Ipv4Address,
-        protocol: u8,
-        length: u32,
-    ) -> u16 {
-        combine(&[
-            data(&src.0),
-            data(&dst.0),
-            u16::from(protocol),
-            (length >> 16) as u16,
-            (length & 0xffff) as u16,
-        ])
-    }
-}
+use super::checksum as sum;
 
 /// Big-endian u16 at `at`, or 0 when the buffer is too short (possible only
 /// through [`TcpPacket::new_unchecked`]; never a panic).
@@ -299,7 +239,7 @@ fn write_bytes<const N: usize>(bytes: &mut [u8], at: usize, value: [u8; N]) {
 fn segment_sum(src: &Ipv4Address, dst: &Ipv4Address, segment: &[u8]) -> u16 {
     let len = u32::try_from(segment.len()).unwrap_or(u32::MAX);
     sum::combine(&[
-        sum::pseudo_header_v4(src, dst, PROTOCOL_TCP, len),
+        sum::pseudo_header_v4(src, dst, super::IpProtocol::Tcp, len),
         sum::data(segment),
     ])
 }
