@@ -141,7 +141,7 @@ impl<'a> TcpSocket<'a> {
         if self.send_keepalive {
             return Some(Plan::KeepAlive);
         }
-        if self.ack_now || self.acks_owed > 0 || self.window_update_due() {
+        if self.ack_now || self.window_update_due() {
             return Some(Plan::Ack);
         }
         if self.persist_needed() && self.persist_deadline.is_none() {
@@ -232,11 +232,7 @@ impl<'a> TcpSocket<'a> {
         // window the peer has offered.
         let full = len == payload_mss;
         let all_queued = len == avail;
-        // Minshall's variant of Nagle: a short segment may go while full
-        // ones are unacknowledged, as long as no other short one is.
-        let nagle_ok = self.config.nodelay
-            || self.flight() == 0
-            || self.small_end.is_none_or(|end| self.snd_una >= end);
+        let nagle_ok = self.config.nodelay || self.flight() == 0;
         let half_window = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
         if !(full || nagle_ok && (all_queued || half_window)) {
             return None;
@@ -476,7 +472,6 @@ impl<'a> TcpSocket<'a> {
         }
         // Every other segment carries our ACK and window.
         self.ack_now = false;
-        self.acks_owed = self.acks_owed.saturating_sub(1);
         self.ack_deadline = None;
         self.unacked_bytes = 0;
         self.last_ack_sent = self.rcv_nxt;
@@ -518,9 +513,6 @@ impl<'a> TcpSocket<'a> {
                 }
                 if fin {
                     self.fin_seq = Some(seq + len);
-                }
-                if len > 0 && len < self.payload_mss() && seq >= self.snd_max {
-                    self.small_end = Some(seq + len);
                 }
                 if self.retransmit_una && seq == self.snd_una {
                     self.retransmit_una = false;
