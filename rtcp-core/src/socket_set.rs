@@ -871,6 +871,11 @@ impl<'a> SocketSet<'a> {
             let Some(slot) = self.slots.get_mut(usize::from(i)) else {
                 break;
             };
+            if slot.socket.state == State::SynSent && slot.socket.snd_max == slot.socket.iss {
+                // Our first SYN: advertise the MSS of the device it leaves by,
+                // which may not have been known when connect() was called.
+                slot.socket.local_mss = self.local_mss;
+            }
             let mut result = Ok(false);
             // Drain this socket (bounded so one bulk sender cannot starve the rest).
             for _ in 0..64 {

@@ -185,6 +185,12 @@ impl Interface {
             .saturating_sub(IPV4_HEADER_LEN + crate::wire::tcp::HEADER_LEN)
             .max(64);
         let mut activity = false;
+        let budget = if self.caps.max_burst == 0 {
+            usize::MAX
+        } else {
+            self.caps.max_burst
+        };
+        let mut sent = 0;
         // Ingress, bounded so egress is never starved.
         for _ in 0..256 {
             let Some((rx, tx)) = device.receive(now) else {
@@ -193,15 +199,17 @@ impl Interface {
             activity = true;
             self.stats.rx_frames += 1;
             rx.consume(|frame| self.ingress(now, frame, tx, sockets));
+            // Answer as we go, not once per batch: an ACK owed after two
+            // full segments (RFC 5681 §4.2) leaves before the next frame is
+            // read, so one lost ACK cannot cover a whole burst, and each
+            // out-of-order segment gets its own duplicate ACK.
+            sent += sockets.dispatch(now, budget.saturating_sub(sent), |local, remote, repr| {
+                self.emit_tcp(now, device, local, remote, repr)
+            });
         }
         self.flush_held(now, device);
         // Egress.
-        let budget = if self.caps.max_burst == 0 {
-            usize::MAX
-        } else {
-            self.caps.max_burst
-        };
-        let sent = sockets.dispatch(now, budget, |local, remote, repr| {
+        sent += sockets.dispatch(now, budget.saturating_sub(sent), |local, remote, repr| {
             self.emit_tcp(now, device, local, remote, repr)
         });
         activity || sent > 0

@@ -12,6 +12,9 @@ use super::{Endpoint, State, TcpError, TcpStats};
 use crate::time::{Duration, Instant};
 use crate::wire::{SeqNumber, TcpRepr};
 
+/// Most immediate ACKs owed at once for out-of-order arrivals.
+const MAX_ACKS_OWED: u8 = 16;
+
 /// Largest window scale shift (RFC 7323 §2.3).
 const MAX_WINDOW_SHIFT: u8 = 14;
 
@@ -556,12 +559,18 @@ impl<'a> TcpSocket<'a> {
                 self.rx.enqueue_unallocated(advance);
                 self.rcv_nxt += advance;
                 if offset > 0 || had_holes {
-                    // Out of order, or filling a hole: ACK at once (RFC 5681 §4.2).
+                    // Out of order, or filling a hole: ACK at once, one ACK
+                    // per such segment (RFC 5681 §4.2) even when several
+                    // arrive in one poll, so the sender sees its duplicates.
                     self.ack_now = true;
+                    self.acks_owed = self.acks_owed.saturating_add(1).min(MAX_ACKS_OWED);
                 } else {
                     self.unacked_bytes += advance;
+                    // "Full-sized" is what the peer actually sends, which is
+                    // less than our MSS when it carries options.
+                    self.rcv_mss = self.rcv_mss.max(payload.len()).min(self.local_mss);
                     match self.config.ack_delay {
-                        Some(delay) if self.unacked_bytes < 2 * self.local_mss => {
+                        Some(delay) if self.unacked_bytes < 2 * self.rcv_mss => {
                             if self.ack_deadline.is_none() {
                                 self.ack_deadline = Some(now + delay);
                             }

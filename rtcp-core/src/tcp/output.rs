@@ -141,7 +141,7 @@ impl<'a> TcpSocket<'a> {
         if self.send_keepalive {
             return Some(Plan::KeepAlive);
         }
-        if self.ack_now || self.window_update_due() {
+        if self.ack_now || self.acks_owed > 0 || self.window_update_due() {
             return Some(Plan::Ack);
         }
         if self.persist_needed() && self.persist_deadline.is_none() {
@@ -232,7 +232,11 @@ impl<'a> TcpSocket<'a> {
         // window the peer has offered.
         let full = len == payload_mss;
         let all_queued = len == avail;
-        let nagle_ok = self.config.nodelay || self.flight() == 0;
+        // Minshall's variant of Nagle: a short segment may go while full
+        // ones are unacknowledged, as long as no other short one is.
+        let nagle_ok = self.config.nodelay
+            || self.flight() == 0
+            || self.small_end.is_none_or(|end| self.snd_una >= end);
         let half_window = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
         if !(full || nagle_ok && (all_queued || half_window)) {
             return None;
@@ -446,6 +450,7 @@ impl<'a> TcpSocket<'a> {
                 repr.options = self.build_options(now, false);
             }
             Plan::Ack => {
+                repr.seq_number = self.pure_ack_seq();
                 repr.options = self.build_options(now, false);
             }
             Plan::ArmPersist => {}
@@ -454,6 +459,25 @@ impl<'a> TcpSocket<'a> {
         stats.segments_sent += 1;
         self.commit(now, plan, edge, stats);
         Ok(true)
+    }
+
+    /// The sequence number of a segment without data. After an RTO has
+    /// rewound SND.NXT, SND.NXT lies below what the peer already holds, and
+    /// a zero-length segment there fails the peer's acceptability test: the
+    /// peer drops it (and its ACK) and answers with an ACK of its own. If the
+    /// peer is retransmitting too, the two ACK each other forever. So use the
+    /// highest sequence number sent (as BSD does with snd_max), but not past
+    /// the peer's window (as Linux's tcp_acceptable_seq).
+    fn pure_ack_seq(&self) -> SeqNumber {
+        if !self.state.is_synchronized() {
+            return self.snd_nxt;
+        }
+        let window_end = self.snd_una + self.snd_wnd;
+        if self.snd_max <= window_end {
+            self.snd_max
+        } else {
+            window_end.max(self.snd_nxt.min(window_end))
+        }
     }
 
     fn window_to_advertise(&self, syn: bool) -> (SeqNumber, u16) {
@@ -472,6 +496,7 @@ impl<'a> TcpSocket<'a> {
         }
         // Every other segment carries our ACK and window.
         self.ack_now = false;
+        self.acks_owed = self.acks_owed.saturating_sub(1);
         self.ack_deadline = None;
         self.unacked_bytes = 0;
         self.last_ack_sent = self.rcv_nxt;
@@ -513,6 +538,9 @@ impl<'a> TcpSocket<'a> {
                 }
                 if fin {
                     self.fin_seq = Some(seq + len);
+                }
+                if len > 0 && len < self.payload_mss() && seq >= self.snd_max {
+                    self.small_end = Some(seq + len);
                 }
                 if self.retransmit_una && seq == self.snd_una {
                     self.retransmit_una = false;

@@ -101,6 +101,13 @@ pub struct TcpSocket<'a> {
 
     // --- what to send next ---
     pub(crate) ack_now: bool,
+    /// Immediate ACKs still owed, one per out-of-order segment (beyond the
+    /// one `ack_now` stands for).
+    pub(crate) acks_owed: u8,
+    /// Largest payload the peer has sent in order (its effective MSS).
+    pub(crate) rcv_mss: usize,
+    /// End of the last less-than-full segment sent (Minshall's Nagle).
+    pub(crate) small_end: Option<SeqNumber>,
     /// Bytes received since we last sent an ACK.
     pub(crate) unacked_bytes: usize,
     pub(crate) retransmit_una: bool,
@@ -169,6 +176,9 @@ impl<'a> TcpSocket<'a> {
             recover: None,
             last_send: Instant::ZERO,
             ack_now: false,
+            acks_owed: 0,
+            rcv_mss: 0,
+            small_end: None,
             unacked_bytes: 0,
             retransmit_una: false,
             force_probe: false,
