@@ -1,5 +1,23 @@
-//! `rtcp-host`: the command-line harness (placeholder until the host issue).
+//! `rtcp-host`: file transfer over the rtcp stack, interoperating with
+//! Linux (`nc`, `socat`, Python sockets), plus a no-root simulated mode and
+//! a namespace lab. Run `rtcp-host --help`.
+
+mod cli;
+mod lab;
+mod transfer;
+
+use clap::Parser;
 
 fn main() {
-    println!("rtcp-host {}", env!("CARGO_PKG_VERSION"));
+    let args = cli::Cli::parse();
+    let result = match args.command {
+        cli::Command::Server(a) => transfer::server(a),
+        cli::Command::Client(a) => transfer::client(a),
+        cli::Command::Sim(a) => transfer::sim(a),
+        cli::Command::Lab(a) => lab::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("rtcp-host: error: {e}");
+        std::process::exit(1);
+    }
 }

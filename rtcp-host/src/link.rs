@@ -1,0 +1,546 @@
+//! Between the stack and a [`Backend`]: seeded fault injection, pacing,
+//! pcap capture, and the `rtcp_core::phy::Device` the interface polls.
+//!
+//! Each direction has a [`Shaper`] implementing the simulator's link model
+//! (`tests/src/sim.rs`: latency, bandwidth with a queue limit, loss,
+//! duplication, reordering by a random extra delay), in real time: frames
+//! that must wait sit in a heap, and [`Link::next_deadline`] tells the
+//! kernel thread when to wake up to release them. The Linux kernel has no
+//! netem here, so this is how impairments are injected on every backend.
+//!
+//! The pcap capture is taken at the stack's edge: every frame the stack
+//! sends (before egress faults) and every frame it is handed (after
+//! ingress faults).
+
+use crate::backend::Backend;
+use crate::pcap::PcapWriter;
+use rtcp_core::phy::{Device, DeviceCapabilities, RxToken, TxToken};
+use rtcp_core::time::{Duration, Instant};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::io;
+
+/// Frames waiting for the backend beyond which the device reports "full"
+/// to the stack (backpressure instead of drops).
+const OUT_LIMIT: usize = 512;
+
+/// SplitMix64, as in the simulator (`tests/src/rng.rs`): seeded, tiny, stable.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x5851_f42d_4c95_7f2d)
+    }
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (0 when n is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next_u64() % n
+        }
+    }
+    /// True with probability `ppm` parts per million.
+    pub fn chance(&mut self, ppm: u32) -> bool {
+        ppm > 0 && self.below(1_000_000) < u64::from(ppm)
+    }
+    /// Fill a buffer with random bytes.
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let v = self.next_u64().to_le_bytes();
+            for (d, s) in chunk.iter_mut().zip(v) {
+                *d = s;
+            }
+        }
+    }
+}
+
+/// Impairments of one direction (all off by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Faults {
+    /// Added one-way delay.
+    pub delay: Duration,
+    /// Bits per second; 0 = unlimited.
+    pub bandwidth_bps: u64,
+    /// Frames waiting (delayed or queued behind the bandwidth limit) beyond
+    /// which new frames are dropped.
+    pub queue_limit: usize,
+    /// Loss probability, parts per million.
+    pub loss_ppm: u32,
+    /// Duplication probability, parts per million.
+    pub duplicate_ppm: u32,
+    /// Probability a frame is held back by up to `reorder_delay`, ppm.
+    pub reorder_ppm: u32,
+    /// Most extra delay of a reordered frame.
+    pub reorder_delay: Duration,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            delay: Duration::ZERO,
+            bandwidth_bps: 0,
+            queue_limit: 10_000,
+            loss_ppm: 0,
+            duplicate_ppm: 0,
+            reorder_ppm: 0,
+            reorder_delay: Duration::from_millis(2),
+        }
+    }
+}
+
+impl Faults {
+    /// Whether every impairment is off.
+    pub fn is_clean(&self) -> bool {
+        self.delay == Duration::ZERO
+            && self.bandwidth_bps == 0
+            && self.loss_ppm == 0
+            && self.duplicate_ppm == 0
+            && self.reorder_ppm == 0
+    }
+}
+
+/// What the fault injection did (both directions summed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Frames handed to the backend.
+    pub tx_frames: u64,
+    /// Frames read from the backend.
+    pub rx_frames: u64,
+    /// Frames dropped by the loss model.
+    pub lost: u64,
+    /// Frames duplicated.
+    pub duplicated: u64,
+    /// Frames reordered.
+    pub reordered: u64,
+    /// Frames dropped because a shaper's queue was full.
+    pub queue_drops: u64,
+    /// Times the backend was full and the stack was told to wait.
+    pub tx_blocked: u64,
+    /// Backend send errors (frame dropped).
+    pub tx_errors: u64,
+}
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Held {
+    at: Instant,
+    order: u64,
+    frame: Vec<u8>,
+}
+
+/// The link model of one direction.
+#[derive(Debug)]
+pub struct Shaper {
+    faults: Faults,
+    busy_until: Instant,
+    held: BinaryHeap<Reverse<Held>>,
+    order: u64,
+}
+
+impl Shaper {
+    /// A shaper applying `faults`.
+    pub fn new(faults: Faults) -> Shaper {
+        Shaper {
+            faults,
+            busy_until: Instant::ZERO,
+            held: BinaryHeap::new(),
+            order: 0,
+        }
+    }
+
+    /// Take in a frame: drop it, or pass it on (to `out` now, or held
+    /// until its time), possibly twice.
+    pub fn admit(
+        &mut self,
+        now: Instant,
+        frame: Vec<u8>,
+        rng: &mut Rng,
+        stats: &mut LinkStats,
+        out: &mut VecDeque<Vec<u8>>,
+    ) {
+        let f = self.faults;
+        if f.is_clean() {
+            out.push_back(frame);
+            return;
+        }
+        if self.held.len() >= f.queue_limit {
+            stats.queue_drops += 1;
+            return;
+        }
+        let start = now.max(self.busy_until);
+        let tx_time = (frame.len() as u64 * 8 * 1_000_000)
+            .checked_div(f.bandwidth_bps)
+            .map_or(Duration::ZERO, Duration::from_micros);
+        self.busy_until = start + tx_time;
+        if rng.chance(f.loss_ppm) {
+            stats.lost += 1;
+            return;
+        }
+        let mut at = start + tx_time + f.delay;
+        if rng.chance(f.reorder_ppm) {
+            at += Duration::from_micros(rng.below(f.reorder_delay.total_micros().max(1)));
+            stats.reordered += 1;
+        }
+        if rng.chance(f.duplicate_ppm) {
+            stats.duplicated += 1;
+            self.hold(now, at + Duration::from_micros(1), frame.clone(), out);
+        }
+        self.hold(now, at, frame, out);
+    }
+
+    fn hold(&mut self, now: Instant, at: Instant, frame: Vec<u8>, out: &mut VecDeque<Vec<u8>>) {
+        if at <= now && self.held.is_empty() {
+            out.push_back(frame);
+            return;
+        }
+        self.order += 1;
+        self.held.push(Reverse(Held {
+            at,
+            order: self.order,
+            frame,
+        }));
+    }
+
+    /// Move every frame due by `now` to `out`.
+    pub fn release(&mut self, now: Instant, out: &mut VecDeque<Vec<u8>>) {
+        while self.held.peek().is_some_and(|Reverse(h)| h.at <= now) {
+            if let Some(Reverse(h)) = self.held.pop() {
+                out.push_back(h.frame);
+            }
+        }
+    }
+
+    /// When the next held frame is due.
+    pub fn next_at(&self) -> Option<Instant> {
+        self.held.peek().map(|Reverse(h)| h.at)
+    }
+}
+
+/// Options of a [`Link`].
+#[derive(Debug, Clone, Default)]
+pub struct LinkOptions {
+    /// Impairments of frames we send.
+    pub tx: Faults,
+    /// Impairments of frames we receive.
+    pub rx: Faults,
+    /// Seed of the fault injection.
+    pub seed: u64,
+    /// Capture every frame sent and received to this pcap file.
+    pub pcap: Option<std::path::PathBuf>,
+}
+
+/// A backend with fault injection and capture: the stack's device.
+#[derive(Debug)]
+pub struct Link<B: Backend> {
+    backend: B,
+    rng: Rng,
+    tx: Shaper,
+    rx: Shaper,
+    /// Frames for the backend, in order.
+    out: VecDeque<Vec<u8>>,
+    /// Frames for the stack, in order.
+    inq: VecDeque<Vec<u8>>,
+    pcap: Option<PcapWriter>,
+    now: Instant,
+    stats: LinkStats,
+    error: Option<io::Error>,
+    spare: Vec<Vec<u8>>,
+}
+
+impl<B: Backend> Link<B> {
+    /// Wrap `backend`.
+    pub fn new(backend: B, options: &LinkOptions) -> io::Result<Link<B>> {
+        let pcap = match &options.pcap {
+            Some(path) => Some(PcapWriter::create(path)?),
+            None => None,
+        };
+        Ok(Link {
+            backend,
+            rng: Rng::new(options.seed),
+            tx: Shaper::new(options.tx),
+            rx: Shaper::new(options.rx),
+            out: VecDeque::new(),
+            inq: VecDeque::new(),
+            pcap,
+            now: Instant::ZERO,
+            stats: LinkStats::default(),
+            error: None,
+            spare: Vec::new(),
+        })
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> LinkStats {
+        self.stats
+    }
+
+    /// A fatal backend error, if one happened (taken once).
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+
+    /// Set the clock and release every held frame due by `now`; push what
+    /// the backend will take.
+    pub fn service(&mut self, now: Instant) {
+        self.now = now;
+        self.tx.release(now, &mut self.out);
+        self.rx.release(now, &mut self.inq);
+        self.flush();
+    }
+
+    /// Hand queued frames to the backend until it is full.
+    pub fn flush(&mut self) {
+        while let Some(frame) = self.out.front() {
+            match self.backend.send(frame) {
+                Ok(true) => {
+                    self.stats.tx_frames += 1;
+                    if let Some(f) = self.out.pop_front() {
+                        self.recycle(f);
+                    }
+                }
+                Ok(false) => {
+                    self.stats.tx_blocked += 1;
+                    break;
+                }
+                Err(e) => {
+                    // A frame the device refuses (too long, link gone) is
+                    // dropped, as a NIC would; TCP recovers.
+                    self.stats.tx_errors += 1;
+                    self.out.pop_front();
+                    if self.error.is_none() && e.raw_os_error() == Some(libc::ENXIO) {
+                        self.error = Some(e);
+                    }
+                }
+            }
+        }
+    }
+
+    fn recycle(&mut self, mut frame: Vec<u8>) {
+        if self.spare.len() < 64 {
+            frame.clear();
+            self.spare.push(frame);
+        }
+    }
+
+    /// Whether frames are waiting for room in the backend.
+    pub fn wants_write(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// Whether frames are waiting for the stack.
+    pub fn has_input(&self) -> bool {
+        !self.inq.is_empty()
+    }
+
+    /// When a held frame is next due.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match (self.tx.next_at(), self.rx.next_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The backend's pollable descriptor.
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        self.backend.fd()
+    }
+
+    /// The next frame for the stack, reading the backend as needed.
+    fn next_rx(&mut self) -> Option<Vec<u8>> {
+        // Bounded: a flood of lost frames must not keep us here forever.
+        for _ in 0..1024 {
+            if let Some(f) = self.inq.pop_front() {
+                return Some(f);
+            }
+            let mut buf = self.spare.pop().unwrap_or_default();
+            match self.backend.recv(&mut buf) {
+                Ok(true) => {
+                    self.stats.rx_frames += 1;
+                    self.rx
+                        .admit(self.now, buf, &mut self.rng, &mut self.stats, &mut self.inq);
+                }
+                Ok(false) => return None,
+                Err(e) => {
+                    if self.error.is_none() {
+                        self.error = Some(e);
+                    }
+                    return None;
+                }
+            }
+        }
+        self.inq.pop_front()
+    }
+
+    fn send_frame(&mut self, frame: Vec<u8>) {
+        if let Some(p) = &mut self.pcap {
+            let _ = p.write(&frame);
+        }
+        self.tx.admit(
+            self.now,
+            frame,
+            &mut self.rng,
+            &mut self.stats,
+            &mut self.out,
+        );
+        self.flush();
+    }
+
+    /// Flush the pcap file (if any).
+    pub fn flush_pcap(&mut self) {
+        if let Some(p) = &mut self.pcap {
+            let _ = p.flush();
+        }
+    }
+}
+
+/// A received frame.
+#[derive(Debug)]
+pub struct HostRx(Vec<u8>);
+
+/// Permission to send one frame through a [`Link`].
+#[derive(Debug)]
+pub struct HostTx<'a, B: Backend>(&'a mut Link<B>);
+
+impl RxToken for HostRx {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+impl<B: Backend> TxToken for HostTx<'_, B> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut frame = self.0.spare.pop().unwrap_or_default();
+        frame.resize(len, 0);
+        let r = f(&mut frame);
+        self.0.send_frame(frame);
+        r
+    }
+}
+
+impl<B: Backend> Device for Link<B> {
+    type RxToken<'a>
+        = HostRx
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = HostTx<'a, B>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, _now: Instant) -> Option<(HostRx, HostTx<'_, B>)> {
+        let frame = self.next_rx()?;
+        if let Some(p) = &mut self.pcap {
+            let _ = p.write(&frame);
+        }
+        Some((HostRx(frame), HostTx(self)))
+    }
+
+    fn transmit(&mut self, _now: Instant) -> Option<HostTx<'_, B>> {
+        if self.out.len() >= OUT_LIMIT {
+            self.flush();
+            if self.out.len() >= OUT_LIMIT {
+                return None;
+            }
+        }
+        Some(HostTx(self))
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        DeviceCapabilities {
+            mtu: self.backend.mtu(),
+            ..DeviceCapabilities::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_shaper_passes_everything_in_order() {
+        let mut s = Shaper::new(Faults::default());
+        let (mut rng, mut stats, mut out) = (Rng::new(1), LinkStats::default(), VecDeque::new());
+        for i in 0..10u8 {
+            s.admit(Instant::ZERO, vec![i], &mut rng, &mut stats, &mut out);
+        }
+        assert_eq!(out.len(), 10);
+        assert_eq!(out.front(), Some(&vec![0u8]));
+        assert_eq!(s.next_at(), None);
+    }
+
+    #[test]
+    fn delay_holds_frames_until_due() {
+        let mut s = Shaper::new(Faults {
+            delay: Duration::from_millis(10),
+            ..Faults::default()
+        });
+        let (mut rng, mut stats, mut out) = (Rng::new(1), LinkStats::default(), VecDeque::new());
+        s.admit(
+            Instant::from_millis(1),
+            vec![1],
+            &mut rng,
+            &mut stats,
+            &mut out,
+        );
+        assert!(out.is_empty());
+        assert_eq!(s.next_at(), Some(Instant::from_millis(11)));
+        s.release(Instant::from_millis(10), &mut out);
+        assert!(out.is_empty());
+        s.release(Instant::from_millis(11), &mut out);
+        assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn loss_rate_is_about_right_and_seeded() {
+        let faults = Faults {
+            loss_ppm: 20_000,
+            duplicate_ppm: 10_000,
+            ..Faults::default()
+        };
+        let run = |seed| {
+            let mut s = Shaper::new(faults);
+            let (mut rng, mut stats, mut out) =
+                (Rng::new(seed), LinkStats::default(), VecDeque::new());
+            for _ in 0..100_000 {
+                s.admit(Instant::ZERO, vec![0], &mut rng, &mut stats, &mut out);
+                s.release(Instant::from_secs(1), &mut out);
+            }
+            stats
+        };
+        let a = run(7);
+        assert_eq!(a, run(7));
+        assert!((1500..2500).contains(&a.lost), "{a:?}");
+        assert!((700..1300).contains(&a.duplicated), "{a:?}");
+    }
+
+    #[test]
+    fn bandwidth_paces_frames() {
+        // 1 Mbit/s: a 125-byte frame takes 1 ms.
+        let mut s = Shaper::new(Faults {
+            bandwidth_bps: 1_000_000,
+            ..Faults::default()
+        });
+        let (mut rng, mut stats, mut out) = (Rng::new(1), LinkStats::default(), VecDeque::new());
+        for _ in 0..3 {
+            s.admit(Instant::ZERO, vec![0; 125], &mut rng, &mut stats, &mut out);
+        }
+        s.release(Instant::from_millis(2), &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(s.next_at(), Some(Instant::from_millis(3)));
+    }
+}
