@@ -326,3 +326,30 @@ fn random_frames_never_panic() {
     }
     assert_eq!(b.stats().rx_frames, 20_000);
 }
+
+/// A segment to an unresolved neighbour waits in its socket, and leaves the
+/// moment the ARP reply arrives, not at the next once-a-second ARP retry.
+#[test]
+fn syn_leaves_as_soon_as_arp_resolves() {
+    use rtcp_core::tcp::State;
+    use rtcp_core::time::Duration;
+    use rtcp_tests::apps::listen_and_connect;
+    use rtcp_tests::sim::{HostConfig, LinkConfig, Sim};
+    let cfg = HostConfig {
+        link: LinkConfig {
+            latency: Duration::from_millis(1),
+            ..LinkConfig::default()
+        },
+        ..HostConfig::default()
+    };
+    let mut sim = Sim::new(5, &[cfg, cfg]);
+    let start = sim.now;
+    let (_, client) = listen_and_connect(&mut sim, 1, 0, 80);
+    // ARP request + reply, SYN, SYN-ACK: four one-way trips of 1 ms.
+    assert!(sim.run_until(Duration::from_millis(20), |sim| {
+        sim.hosts[0].sockets.get(client).unwrap().state() == State::Established
+    }));
+    let took = sim.now - start;
+    assert!(took <= Duration::from_millis(5), "handshake took {took:?}");
+    assert_eq!(sim.hosts[0].iface.stats().arp_requests, 1);
+}

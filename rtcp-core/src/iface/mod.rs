@@ -32,10 +32,6 @@ use arp_cache::{ArpCache, Lookup, REQUEST_INTERVAL};
 
 /// Bytes of IPv4 header we emit (no options).
 const IPV4_HEADER_LEN: usize = 20;
-/// How many frames an unresolved destination may have waiting.
-const HELD_FRAMES: usize = 2;
-/// Largest IP packet that can be held while ARP resolves.
-const HELD_FRAME_LEN: usize = 1500;
 /// Default TTL (RFC 1700 / RFC 9293 leaves it to IP; 64 is common).
 const DEFAULT_TTL: u8 = 64;
 
@@ -89,17 +85,8 @@ pub struct InterfaceStats {
     pub tcp_resets_sent: u64,
     /// Frames not sent because the device had no buffer.
     pub tx_exhausted: u64,
-    /// Frames dropped while waiting for ARP (no holding slot, or too large).
-    pub held_dropped: u64,
     /// Packets with no route (off-link and no gateway).
     pub no_route: u64,
-}
-
-#[derive(Debug, Clone)]
-struct HeldPacket {
-    next_hop: Option<Ipv4Address>,
-    len: usize,
-    data: [u8; HELD_FRAME_LEN],
 }
 
 /// An Ethernet/IPv4 interface.
@@ -109,7 +96,6 @@ pub struct Interface {
     arp: ArpCache,
     stats: InterfaceStats,
     ident: u16,
-    held: [HeldPacket; HELD_FRAMES],
     caps: DeviceCapabilities,
 }
 
@@ -128,11 +114,6 @@ impl Interface {
             arp: ArpCache::default(),
             stats: InterfaceStats::default(),
             ident: 0,
-            held: core::array::from_fn(|_| HeldPacket {
-                next_hop: None,
-                len: 0,
-                data: [0; HELD_FRAME_LEN],
-            }),
             caps: DeviceCapabilities::default(),
         }
     }
@@ -207,7 +188,6 @@ impl Interface {
                 self.emit_tcp(now, device, local, remote, repr)
             });
         }
-        self.flush_held(now, device);
         // Egress.
         sent += sockets.dispatch(now, budget.saturating_sub(sent), |local, remote, repr| {
             self.emit_tcp(now, device, local, remote, repr)
@@ -497,7 +477,7 @@ impl Interface {
             Reply::Icmp(dst, icmp) => {
                 let ip = self.ip_repr(dst, IpProtocol::Icmp, icmp.buffer_len());
                 self.stats.icmp_echo_replies += 1;
-                self.send_ip(now, Some(src_mac), &ip, tx, |payload| {
+                self.send_ip(now, src_mac, &ip, tx, |payload| {
                     let mut packet = Icmpv4Packet::new_unchecked(payload);
                     icmp.emit(&mut packet, icmp_mode);
                 });
@@ -505,7 +485,7 @@ impl Interface {
             Reply::TcpReset(src, dst, rst) => {
                 let mut ip = self.ip_repr(dst, IpProtocol::Tcp, rst.buffer_len());
                 ip.src_addr = src;
-                self.send_ip(now, Some(src_mac), &ip, tx, |payload| {
+                self.send_ip(now, src_mac, &ip, tx, |payload| {
                     let mut packet = TcpPacket::new_unchecked(payload);
                     let _ = rst.emit(&mut packet, &src, &dst, tcp_mode);
                 });
@@ -513,12 +493,16 @@ impl Interface {
         }
     }
 
-    /// Send an IP packet, replying to `reply_mac` if it is on-link, else
-    /// through ARP resolution (holding the packet if unresolved).
+    /// Send a reply (ICMP echo reply, RST) straight back. The frame goes to
+    /// the cached MAC of the next hop, or else to the MAC the request came
+    /// from (the sender itself, or our gateway for an off-link sender), so a
+    /// reply never waits for ARP. TCP data does wait for ARP, in its socket:
+    /// a segment that cannot be addressed is not committed, and it leaves as
+    /// soon as the ARP reply arrives (see `SocketSet::wake_deferred`).
     fn send_ip<T: TxToken>(
         &mut self,
         now: Instant,
-        reply_mac: Option<EthernetAddress>,
+        reply_mac: EthernetAddress,
         ip: &Ipv4Repr,
         tx: T,
         fill: impl FnOnce(&mut [u8]),
@@ -527,98 +511,19 @@ impl Interface {
             self.stats.no_route += 1;
             return;
         };
-        // Replies go back to where the request came from when the next hop
-        // is not in the cache (the sender is on-link or is our gateway).
-        let mac = self.arp.get(now, hop).or(reply_mac);
+        let mac = self.arp.get(now, hop).unwrap_or(reply_mac);
+        let eth = EthernetRepr {
+            src_addr: self.config.mac,
+            dst_addr: mac,
+            ethertype: EtherType::Ipv4,
+        };
         let total = IPV4_HEADER_LEN + ip.payload_len;
-        match mac {
-            Some(mac) => {
-                let eth = EthernetRepr {
-                    src_addr: self.config.mac,
-                    dst_addr: mac,
-                    ethertype: EtherType::Ipv4,
-                };
-                tx.consume(ethernet::HEADER_LEN + total, |buf| {
-                    let mut frame = EthernetFrame::new_unchecked(buf);
-                    eth.emit(&mut frame);
-                    self.write_ipv4(frame.payload_mut(), ip, fill);
-                });
-                self.stats.tx_frames += 1;
-            }
-            None => self.hold(now, hop, ip, fill),
-        }
-    }
-
-    fn hold(
-        &mut self,
-        now: Instant,
-        hop: Ipv4Address,
-        ip: &Ipv4Repr,
-        fill: impl FnOnce(&mut [u8]),
-    ) {
-        let total = IPV4_HEADER_LEN + ip.payload_len;
-        let free = self.held.iter().position(|h| h.next_hop.is_none());
-        match free {
-            Some(i) if total <= HELD_FRAME_LEN => {
-                let mut data = [0u8; HELD_FRAME_LEN];
-                if let Some(buf) = data.get_mut(..total) {
-                    self.write_ipv4(buf, ip, fill);
-                }
-                if let Some(h) = self.held.get_mut(i) {
-                    h.data = data;
-                    h.len = total;
-                    h.next_hop = Some(hop);
-                }
-            }
-            _ => self.stats.held_dropped += 1,
-        }
-        let _ = self.arp.lookup(now, hop);
-        // The request itself goes out from flush_held.
-    }
-
-    /// Send held packets whose next hop resolved; request the others.
-    fn flush_held<D: Device>(&mut self, now: Instant, device: &mut D) {
-        for i in 0..HELD_FRAMES {
-            let Some(hop) = self.held.get(i).and_then(|h| h.next_hop) else {
-                continue;
-            };
-            match self.arp.get(now, hop) {
-                Some(mac) => {
-                    let Some(tx) = device.transmit(now) else {
-                        self.stats.tx_exhausted += 1;
-                        return;
-                    };
-                    let Some(held) = self.held.get_mut(i) else {
-                        continue;
-                    };
-                    held.next_hop = None;
-                    let len = held.len;
-                    let eth = EthernetRepr {
-                        src_addr: self.config.mac,
-                        dst_addr: mac,
-                        ethertype: EtherType::Ipv4,
-                    };
-                    let data = &held.data;
-                    tx.consume(ethernet::HEADER_LEN + len, |buf| {
-                        let mut frame = EthernetFrame::new_unchecked(buf);
-                        eth.emit(&mut frame);
-                        if let (Some(dst), Some(src)) =
-                            (frame.payload_mut().get_mut(..len), data.get(..len))
-                        {
-                            dst.copy_from_slice(src);
-                        }
-                    });
-                    self.stats.tx_frames += 1;
-                }
-                None => {
-                    if let Lookup::SendRequest = self.arp.lookup(now, hop) {
-                        self.send_arp_request(now, device, hop);
-                    } else if let Lookup::Wait(_) = self.arp.lookup(now, hop) {
-                    }
-                    // Give up on packets that waited through several requests.
-                }
-            }
-        }
+        tx.consume(ethernet::HEADER_LEN + total, |buf| {
+            let mut frame = EthernetFrame::new_unchecked(buf);
+            eth.emit(&mut frame);
+            self.write_ipv4(frame.payload_mut(), ip, fill);
+        });
+        self.stats.tx_frames += 1;
     }
 
     fn send_arp_request<D: Device>(&mut self, now: Instant, device: &mut D, target: Ipv4Address) {
