@@ -15,6 +15,8 @@ pub mod isn;
 pub mod output;
 pub mod rtt;
 pub mod socket;
+#[cfg(test)]
+mod tests;
 
 pub use socket::TcpSocket;
 

@@ -1,0 +1,358 @@
+//! Engine tests on one socket, segment by segment: the peer is played by
+//! hand-built `TcpRepr`s, and what the socket sends is collected from
+//! `dispatch`. Covers RFC 5961, RFC 7323 (window scaling, timestamps,
+//! PAWS), RFC 2018 (SACK blocks) and the reassembly-slot limit.
+
+use super::assembler::MAX_RANGES;
+use super::socket::TcpSocket;
+use super::{Endpoint, State, TcpStats};
+use crate::time::{Duration, Instant};
+use crate::wire::tcp::SackBlock;
+use crate::wire::{Ipv4Address, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+use std::vec;
+use std::vec::Vec;
+
+const LOCAL: Endpoint = Endpoint::new(Ipv4Address::new(10, 0, 0, 1), 80);
+const REMOTE: Endpoint = Endpoint::new(Ipv4Address::new(10, 0, 0, 2), 40000);
+const ISS: SeqNumber = SeqNumber(1_000_000);
+const IRS: SeqNumber = SeqNumber(5_000);
+
+/// A segment the socket sent, owned.
+#[derive(Debug, Clone)]
+struct Sent {
+    flags: TcpFlags,
+    seq: SeqNumber,
+    ack: SeqNumber,
+    window: u16,
+    options: TcpOptions,
+    payload: Vec<u8>,
+}
+
+struct Harness {
+    sock: TcpSocket<'static>,
+    stats: TcpStats,
+    now: Instant,
+}
+
+fn peer_seg(flags: TcpFlags, seq: SeqNumber, ack: SeqNumber) -> TcpRepr<'static> {
+    TcpRepr {
+        src_port: REMOTE.port,
+        dst_port: LOCAL.port,
+        flags,
+        seq_number: seq,
+        ack_number: ack,
+        window_len: 65535,
+        urgent_pointer: 0,
+        options: TcpOptions::default(),
+        payload: &[],
+    }
+}
+
+impl Harness {
+    /// A passive open from a SYN with `syn_options`; returns the harness and
+    /// our SYN-ACK.
+    fn accept(syn_options: TcpOptions, rx: usize) -> (Harness, Sent) {
+        let rx: &'static mut [u8] = Vec::leak(vec![0u8; rx]);
+        let tx: &'static mut [u8] = Vec::leak(vec![0u8; 65536]);
+        let mut sock = TcpSocket::new(rx, tx);
+        sock.set_nodelay(true);
+        let mut syn = peer_seg(TcpFlags::SYN, IRS, SeqNumber(0));
+        syn.options = syn_options;
+        let now = Instant::from_secs(10);
+        sock.accept_syn(now, LOCAL, REMOTE, &syn, ISS, 0, 1460);
+        let mut h = Harness {
+            sock,
+            stats: TcpStats::default(),
+            now,
+        };
+        let out = h.drain();
+        assert_eq!(out.len(), 1, "expected one SYN-ACK, got {out:?}");
+        (h, out[0].clone())
+    }
+
+    /// Accept and complete the handshake with the peer's ACK.
+    fn established(syn_options: TcpOptions) -> Harness {
+        let (mut h, _) = Harness::accept(syn_options, 65536);
+        let mut ack = peer_seg(TcpFlags::ACK, IRS + 1, ISS + 1);
+        ack.options.timestamp = syn_options.timestamp.map(|(v, _)| (v + 1, 0));
+        h.input(&ack);
+        assert_eq!(h.sock.state(), State::Established);
+        assert!(h.drain().is_empty());
+        h
+    }
+
+    fn input(&mut self, seg: &TcpRepr) {
+        self.sock.process(self.now, seg, &mut self.stats);
+    }
+
+    /// Everything the socket sends now.
+    fn drain(&mut self) -> Vec<Sent> {
+        let mut out = Vec::new();
+        for _ in 0..100 {
+            let mut got = None;
+            let r = self
+                .sock
+                .dispatch(self.now, &mut self.stats, |_, _, repr| {
+                    got = Some(Sent {
+                        flags: repr.flags,
+                        seq: repr.seq_number,
+                        ack: repr.ack_number,
+                        window: repr.window_len,
+                        options: repr.options,
+                        payload: repr.payload.to_vec(),
+                    });
+                    Ok::<(), ()>(())
+                })
+                .unwrap();
+            match got {
+                Some(s) if r => out.push(s),
+                _ => break,
+            }
+        }
+        out
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now += d;
+    }
+}
+
+fn data(seq: SeqNumber, payload: &'static [u8]) -> TcpRepr<'static> {
+    let mut s = peer_seg(TcpFlags::ACK | TcpFlags::PSH, seq, ISS + 1);
+    s.payload = payload;
+    s
+}
+
+// ----- RFC 5961 -----
+
+/// RFC 5961 §3.2: a RST exactly at RCV.NXT resets the connection.
+#[test]
+fn rst_at_rcv_nxt_resets() {
+    let mut h = Harness::established(TcpOptions::default());
+    h.input(&peer_seg(TcpFlags::RST, IRS + 1, SeqNumber(0)));
+    assert_eq!(h.sock.state(), State::Closed);
+    assert_eq!(h.sock.error(), Some(super::TcpError::ConnectionReset));
+    assert!(h.drain().is_empty(), "a RST is never answered");
+}
+
+/// RFC 5961 §3.2: an in-window RST not at RCV.NXT draws a challenge ACK and
+/// changes nothing.
+#[test]
+fn in_window_rst_draws_challenge_ack() {
+    let mut h = Harness::established(TcpOptions::default());
+    h.input(&peer_seg(TcpFlags::RST, IRS + 100, SeqNumber(0)));
+    assert_eq!(h.sock.state(), State::Established);
+    let out = h.drain();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].flags, TcpFlags::ACK);
+    assert_eq!(out[0].seq, ISS + 1);
+    assert_eq!(out[0].ack, IRS + 1);
+    assert_eq!(h.stats.challenge_acks, 1);
+}
+
+/// RFC 5961 §3.2 / RFC 9293 §3.10.7.4: an out-of-window RST is dropped silently.
+#[test]
+fn out_of_window_rst_is_ignored() {
+    let mut h = Harness::established(TcpOptions::default());
+    h.input(&peer_seg(TcpFlags::RST, IRS + 1_000_000, SeqNumber(0)));
+    assert_eq!(h.sock.state(), State::Established);
+    assert!(h.drain().is_empty());
+}
+
+/// RFC 5961 §4: a SYN in a synchronized state draws a challenge ACK.
+#[test]
+fn syn_in_established_draws_challenge_ack() {
+    let mut h = Harness::established(TcpOptions::default());
+    h.input(&peer_seg(TcpFlags::SYN, IRS + 7, SeqNumber(0)));
+    assert_eq!(h.sock.state(), State::Established);
+    let out = h.drain();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].flags, TcpFlags::ACK);
+    assert_eq!(out[0].ack, IRS + 1);
+}
+
+/// RFC 5961 §7: challenge ACKs are rate limited per connection.
+#[test]
+fn challenge_acks_are_rate_limited() {
+    let mut h = Harness::established(TcpOptions::default());
+    let limit = h.sock.config().challenge_ack_limit;
+    let mut sent = 0;
+    for i in 0..u32::from(limit) * 3 {
+        h.input(&peer_seg(
+            TcpFlags::RST,
+            IRS + 10 + i as usize,
+            SeqNumber(0),
+        ));
+        sent += h.drain().len();
+    }
+    assert_eq!(sent, usize::from(limit));
+    // A second later the budget is back.
+    h.advance(Duration::from_secs(1));
+    h.input(&peer_seg(TcpFlags::RST, IRS + 10, SeqNumber(0)));
+    assert_eq!(h.drain().len(), 1);
+}
+
+/// RFC 5961 §5.2: an ACK for data never sent is answered with an ACK and dropped.
+#[test]
+fn ack_beyond_snd_nxt_is_dropped_with_ack() {
+    let mut h = Harness::established(TcpOptions::default());
+    let mut seg = data(IRS + 1, b"hello");
+    seg.ack_number = ISS + 5000;
+    h.input(&seg);
+    assert_eq!(
+        h.sock.recv_queue(),
+        0,
+        "the segment's text must not be accepted"
+    );
+    let out = h.drain();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].ack, IRS + 1);
+}
+
+// ----- RFC 7323 -----
+
+fn full_options() -> TcpOptions {
+    TcpOptions {
+        mss: Some(1460),
+        window_scale: Some(7),
+        sack_permitted: true,
+        timestamp: Some((1000, 0)),
+        ..TcpOptions::default()
+    }
+}
+
+/// RFC 7323 §2: scaling is offered back only when the peer offered it; the
+/// SYN-ACK's own window is never scaled; later windows are.
+#[test]
+fn window_scaling_negotiation() {
+    let (h, syn_ack) = Harness::accept(full_options(), 1 << 20);
+    let shift = syn_ack.options.window_scale.expect("we offer scaling back");
+    assert!(shift > 0, "a 1 MiB buffer needs a shift");
+    assert_eq!(
+        syn_ack.window, 0xffff,
+        "the SYN-ACK window is unscaled, capped"
+    );
+    assert!(syn_ack.options.sack_permitted);
+    assert!(syn_ack.options.timestamp.is_some());
+    drop(h);
+
+    let (_, syn_ack) = Harness::accept(TcpOptions::default(), 1 << 20);
+    assert_eq!(syn_ack.options.window_scale, None);
+    assert!(!syn_ack.options.sack_permitted);
+    assert_eq!(syn_ack.options.timestamp, None);
+    assert_eq!(syn_ack.options.mss, Some(1460));
+}
+
+/// The peer's window field is scaled by its shift once established.
+#[test]
+fn peer_window_is_scaled() {
+    let mut h = Harness::established(full_options());
+    let mut ack = peer_seg(TcpFlags::ACK, IRS + 1, ISS + 1);
+    ack.window_len = 100;
+    ack.options.timestamp = Some((1002, 0));
+    h.input(&ack);
+    assert_eq!(h.sock.send_window(), 100 << 7);
+}
+
+/// RFC 7323 §5: a segment whose TSval is older than TS.Recent is dropped
+/// (and ACKed), its data not accepted.
+#[test]
+fn paws_drops_old_timestamps() {
+    let mut h = Harness::established(full_options());
+    let mut fresh = data(IRS + 1, b"abc");
+    fresh.options.timestamp = Some((2000, 0));
+    h.input(&fresh);
+    assert_eq!(h.sock.recv_queue(), 3);
+    let _ = h.drain();
+    let mut old = data(IRS + 4, b"def");
+    old.options.timestamp = Some((1500, 0));
+    h.input(&old);
+    assert_eq!(h.sock.recv_queue(), 3, "PAWS must reject the old segment");
+    assert_eq!(h.stats.paws_dropped, 1);
+    let out = h.drain();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].ack, IRS + 4);
+    // Our ACK echoes the most recent valid TSval.
+    assert_eq!(out[0].options.timestamp.map(|(_, ecr)| ecr), Some(2000));
+}
+
+// ----- RFC 2018 and reassembly -----
+
+/// Out-of-order data is ACKed at once with SACK blocks, most recent first.
+#[test]
+fn sack_blocks_most_recent_first() {
+    let mut h = Harness::established(TcpOptions {
+        sack_permitted: true,
+        ..TcpOptions::default()
+    });
+    h.input(&data(IRS + 11, b"bbbbb"));
+    let out = h.drain();
+    assert_eq!(out.len(), 1, "out-of-order data is ACKed immediately");
+    assert_eq!(out[0].ack, IRS + 1);
+    assert_eq!(
+        out[0].options.sack_blocks[..usize::from(out[0].options.sack_count)],
+        [SackBlock {
+            left: IRS + 11,
+            right: IRS + 16
+        }]
+    );
+    h.input(&data(IRS + 31, b"ccccc"));
+    let out = h.drain();
+    let blocks = &out[0].options.sack_blocks[..usize::from(out[0].options.sack_count)];
+    assert_eq!(
+        blocks,
+        [
+            SackBlock {
+                left: IRS + 31,
+                right: IRS + 36
+            },
+            SackBlock {
+                left: IRS + 11,
+                right: IRS + 16
+            }
+        ]
+    );
+    // Filling the first hole ACKs at once, past the first block.
+    h.input(&data(IRS + 1, b"aaaaaaaaaa"));
+    let out = h.drain();
+    assert_eq!(out[0].ack, IRS + 16);
+    assert_eq!(h.sock.recv_queue(), 15);
+}
+
+/// More holes than reassembly slots: the segment is dropped, counted, and
+/// still ACKed; data that extends a held range is still taken.
+#[test]
+fn too_many_holes_drops_and_acks() {
+    let mut h = Harness::established(TcpOptions::default());
+    static BYTE: [u8; 1] = [b'x'];
+    for i in 0..MAX_RANGES {
+        h.input(&data(IRS + 1 + 10 * (i + 1), &BYTE));
+    }
+    let _ = h.drain();
+    h.input(&data(IRS + 1 + 10 * (MAX_RANGES + 1), &BYTE));
+    assert_eq!(h.stats.ooo_dropped, 1);
+    let out = h.drain();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].ack, IRS + 1);
+    h.input(&data(IRS + 1 + 10 + 1, &BYTE));
+    assert_eq!(
+        h.stats.ooo_dropped, 1,
+        "extending a held range is always accepted"
+    );
+}
+
+/// The peer's MSS bounds our segments, less the timestamp option (RFC 9293
+/// §3.7.1: options come out of the MSS).
+#[test]
+fn peer_mss_bounds_segments() {
+    let mut h = Harness::established(TcpOptions {
+        mss: Some(500),
+        timestamp: Some((1000, 0)),
+        ..TcpOptions::default()
+    });
+    h.sock.send_slice(&[7u8; 4000]).unwrap();
+    let out = h.drain();
+    assert!(!out.is_empty());
+    assert!(out.iter().all(|s| s.payload.len() <= 500 - 12), "{out:?}");
+    assert_eq!(out[0].payload.len(), 488);
+}
