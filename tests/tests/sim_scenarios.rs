@@ -1227,3 +1227,61 @@ fn large_buffer_transfer() {
     // 4 MiB over a 40 ms RTT: a 64 KiB window would need 64 RTTs (2.6 s).
     assert!(sim.now < Instant::from_secs(3), "took until {}", sim.now);
 }
+
+// ----- both sides retransmitting at once -----
+
+#[test]
+fn both_sides_rewound_by_rto_still_converge() {
+    // Each side sends two segments' worth; both arrive, but the (delayed)
+    // ACKs are lost, so both sides time out and rewind SND.NXT. A pure ACK
+    // sent from a rewound SND.NXT lies below what the peer already has and
+    // is unacceptable there; if both sides do it they ACK each other's
+    // unacceptable ACKs forever and neither learns its data arrived.
+    let (mut sim, _l, c, s) = established_pair(111);
+    let (a, b) = (Stream::new(1, 2000), Stream::new(2, 2000));
+    // Both segments at once (no Nagle hold-back of the short second one).
+    sim.hosts[0]
+        .sockets
+        .with(c, |s| s.set_nodelay(true))
+        .unwrap();
+    sim.hosts[1]
+        .sockets
+        .with(s, |s| s.set_nodelay(true))
+        .unwrap();
+    assert_eq!(sim.hosts[0].sockets.send(c, a.bytes()).unwrap(), 2000);
+    assert_eq!(sim.hosts[1].sockets.send(s, b.bytes()).unwrap(), 2000);
+    let ok = sim.run_until(Duration::from_millis(20), |sim| {
+        sim.hosts[0].sockets.get(c).unwrap().recv_queue() == 2000
+            && sim.hosts[1].sockets.get(s).unwrap().recv_queue() == 2000
+    });
+    assert!(ok, "data not delivered");
+    // The ACKs (delayed 40 ms) and the first retransmissions are lost.
+    sim.hosts[0].link.loss_ppm = 1_000_000;
+    sim.hosts[1].link.loss_ppm = 1_000_000;
+    sim.run_until(Duration::from_millis(1500), |_| false);
+    assert!(sim.hosts[0].sockets.stats().timeouts >= 1);
+    assert!(sim.hosts[1].sockets.stats().timeouts >= 1);
+    sim.hosts[0].link.loss_ppm = 0;
+    sim.hosts[1].link.loss_ppm = 0;
+    let sent_before = sim.hosts[0].sockets.stats().segments_sent;
+    let all_acked = |sim: &Sim, host: usize, h: SocketHandle| {
+        let sock = sim.hosts[host].sockets.get(h).unwrap();
+        sock.send_queue() == 0 && {
+            let (una, nxt, _) = sock.sequence_state();
+            una == nxt
+        }
+    };
+    let ok = sim.run_until(Duration::from_secs(10), |sim| {
+        all_acked(sim, 0, c) && all_acked(sim, 1, s)
+    });
+    let sent = sim.hosts[0].sockets.stats().segments_sent - sent_before;
+    assert!(
+        ok,
+        "data never acknowledged; {sent} segments sent, {} unacceptable",
+        sim.hosts[0].sockets.stats().unacceptable
+    );
+    assert!(sent < 20, "ACK storm: {sent} segments");
+    let mut got = Vec::new();
+    drain(&mut sim, 1, s, &mut got);
+    assert!(got == a.bytes());
+}

@@ -476,7 +476,7 @@ impl<'a> TcpSocket<'a> {
         if self.snd_max <= window_end {
             self.snd_max
         } else {
-            window_end.max(self.snd_nxt.min(window_end))
+            window_end
         }
     }
 
