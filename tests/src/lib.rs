@@ -8,5 +8,6 @@
 )]
 
 pub mod apps;
+pub mod pktdrill;
 pub mod rng;
 pub mod sim;
