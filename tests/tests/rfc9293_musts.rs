@@ -251,6 +251,46 @@ fn parse_tcp(frame: &[u8]) -> Option<Seg> {
 /// One rtcp host and a scripted peer.
 struct Raw {
     sim: Sim,
+    /// Whether the peer answers the host's ARP requests.
+    answer_arp: bool,
+}
+
+/// An ARP request or reply from the peer to `target` (the host).
+fn arp_frame(op: ArpOperation, target: Ipv4Address, dst_mac: EthernetAddress) -> Vec<u8> {
+    let arp = ArpRepr {
+        operation: op,
+        source_hardware_addr: PEER_MAC,
+        source_protocol_addr: peer_ip(),
+        target_hardware_addr: if op == ArpOperation::Reply {
+            host_mac(0)
+        } else {
+            EthernetAddress([0; 6])
+        },
+        target_protocol_addr: target,
+    };
+    let mut frame = vec![0u8; 14 + arp.buffer_len()];
+    EthernetRepr {
+        src_addr: PEER_MAC,
+        dst_addr: dst_mac,
+        ethertype: EtherType::Arp,
+    }
+    .emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
+    arp.emit(&mut ArpPacket::new_unchecked(&mut frame[14..]));
+    frame
+}
+
+fn is_arp_request_for_peer(frame: &[u8]) -> bool {
+    let Ok(eth) = EthernetFrame::new_checked(frame) else {
+        return false;
+    };
+    if eth.ethertype() != EtherType::Arp {
+        return false;
+    }
+    let Ok(p) = ArpPacket::new_checked(eth.payload()) else {
+        return false;
+    };
+    ArpRepr::parse(&p)
+        .is_ok_and(|a| a.operation == ArpOperation::Request && a.target_protocol_addr == peer_ip())
 }
 
 impl Raw {
@@ -262,24 +302,14 @@ impl Raw {
     fn seeded(seed: u64, cfg: HostConfig) -> Raw {
         let mut raw = Raw {
             sim: Sim::new(seed, &[cfg]),
+            answer_arp: true,
         };
         // Prime ARP: the host learns the peer's MAC from its request.
-        let arp = ArpRepr {
-            operation: ArpOperation::Request,
-            source_hardware_addr: PEER_MAC,
-            source_protocol_addr: peer_ip(),
-            target_hardware_addr: EthernetAddress([0; 6]),
-            target_protocol_addr: hip(),
-        };
-        let mut frame = vec![0u8; 14 + arp.buffer_len()];
-        EthernetRepr {
-            src_addr: PEER_MAC,
-            dst_addr: EthernetAddress::BROADCAST,
-            ethertype: EtherType::Arp,
-        }
-        .emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
-        arp.emit(&mut ArpPacket::new_unchecked(&mut frame[14..]));
-        raw.inject(frame);
+        raw.inject(arp_frame(
+            ArpOperation::Request,
+            hip(),
+            EthernetAddress::BROADCAST,
+        ));
         raw.poll();
         raw
     }
@@ -311,7 +341,17 @@ impl Raw {
             }
         }
         let frames = std::mem::take(&mut h.device.tx);
-        frames.iter().filter_map(|f| parse_tcp(f)).collect()
+        let mut arp_asked = false;
+        for f in &frames {
+            arp_asked |= is_arp_request_for_peer(f);
+        }
+        let mut segs: Vec<Seg> = frames.iter().filter_map(|f| parse_tcp(f)).collect();
+        if arp_asked && self.answer_arp {
+            // The peer answers ARP like a live host would.
+            self.inject(arp_frame(ArpOperation::Reply, hip(), host_mac(0)));
+            segs.extend(self.poll());
+        }
+        segs
     }
 
     /// Send one segment and poll.
@@ -353,9 +393,14 @@ impl Raw {
                 Some(_) => self.sim.now + Duration::from_millis(1),
                 None => end,
             };
-            if next > end {
+            if next >= end {
                 self.sim.now = end;
-                out.extend(self.poll().into_iter().map(|s| (end, s)));
+                for s in self.poll() {
+                    out.push((end, s.clone()));
+                    for r in respond(self, &s) {
+                        self.send(&r);
+                    }
+                }
                 return out;
             }
             self.sim.now = next;
@@ -889,11 +934,8 @@ fn must_10_simultaneous_open_wire() {
     let synack = synack.expect("no SYN-ACK in simultaneous open");
     assert_eq!(synack.seq, iss);
     assert_eq!(synack.ack, PEER_ISS + 1);
-    raw.exchange(&Seg::peer(
-        TcpFlags::SYN | TcpFlags::ACK,
-        PEER_ISS,
-        iss.wrapping_add(1),
-    ));
+    // The peer, in SYN-RECEIVED too, ACKs our SYN-ACK.
+    raw.exchange(&Seg::peer(TcpFlags::ACK, PEER_ISS + 1, iss.wrapping_add(1)));
     assert_eq!(raw.state(c), State::Established);
 }
 
@@ -1320,9 +1362,9 @@ fn must_24_26_27_29_keepalive_on_request() {
         .map(|(t, _)| *t)
         .collect();
     assert_eq!(more.len(), 2, "{more:?}");
-    // Answering a probe resets the count.
+    // Answering a probe resets the count: idle again, probes restart later.
     raw.exchange(&conn.ack());
-    raw.run(Duration::from_secs(30));
+    raw.run(Duration::from_secs(22));
     assert_eq!(raw.state(h), State::Established);
     // Never answered: the connection dies after `count` probes.
     raw.run(Duration::from_secs(120));
@@ -1439,22 +1481,20 @@ fn must_35_36_zero_window_probing() {
 /// MUST-37: the window may stay zero indefinitely while the peer answers
 /// the probes: the connection must not time out.
 #[test]
-#[ignore = "bug: zero-window probes are timed by the retransmission timer and \
-            stall_since, so after user_timeout (180 s) of answered probes the \
-            connection fails with TimedOut (output.rs handle_timers give_up; RFC 9293 \
-            MUST-37)"]
 fn must_37_zero_window_may_stay_indefinitely() {
     let mut raw = Raw::new(plain());
     let (conn, _) = passive_open(&mut raw, mss_opt(1460), 0);
     let h = conn.handle;
     raw.sockets().send(h, b"waiting for window").unwrap();
-    raw.run_with(Duration::from_secs(1800), |_, s| {
+    let out = raw.run_with(Duration::from_secs(1800), |_, s| {
         if s.payload.is_empty() {
             Vec::new()
         } else {
             vec![conn.ack().win(0)]
         }
     });
+    let probes = out.iter().filter(|(_, s)| !s.payload.is_empty()).count();
+    assert!(probes >= 10, "{probes} probes in 30 minutes");
     assert_eq!(raw.state(h), State::Established);
     assert_eq!(raw.sockets().get(h).unwrap().error(), None);
 }
@@ -1506,6 +1546,9 @@ fn must_38_sender_sws_avoidance() {
 /// buffer does not advertise a tiny window; the window reopens once
 /// min(buffer/2, MSS) is free.
 #[test]
+#[ignore = "bug: output.rs window_right_edge opens a zero window by any amount \
+            (`current == rcv_nxt && candidate > current`): reading 100 bytes of a full \
+            4096-byte buffer advertises a 100-byte window (RFC 9293 MUST-39)"]
 fn must_39_receiver_sws_avoidance() {
     let mut raw = Raw::new(HostConfig {
         rx_buffer: 4096,
@@ -1567,10 +1610,28 @@ fn must_40_delayed_ack_config_clamped() {
     assert!((*t - t0) < Duration::from_millis(500), "{:?}", *t - t0);
 }
 
-/// MUST-58, MUST-59: segments queued together are all processed before one
-/// aggregated ACK is sent.
+/// MUST-58: ACKs are aggregated: a burst of in-order segments gets at most
+/// one cumulative ACK per two segments, the last covering everything.
 #[test]
-fn must_58_59_aggregate_acks() {
+fn must_58_aggregate_acks() {
+    let mut raw = Raw::new(plain());
+    let (mut conn, _) = passive_open(&mut raw, mss_opt(1460), 65535);
+    for _ in 0..4 {
+        raw.send(&conn.data(b"abc"));
+        conn.snd_nxt += 3;
+    }
+    let out = raw.run(Duration::from_secs(1));
+    assert!(!out.is_empty() && out.len() <= 2, "{out:?}");
+    assert_eq!(out.last().unwrap().1.ack, conn.snd_nxt);
+}
+
+/// MUST-59: all segments queued for the connection are processed before an
+/// ACK is sent: four full-sized segments arriving together get one ACK.
+#[test]
+#[ignore = "bug: since 9bc4d5a the stack ACKs every second full-sized segment as it is \
+            processed (input.rs receive_text), so 4 segments already queued in the device \
+            draw 2 ACKs; RFC 9293 MUST-59 asks that all queued segments be processed first"]
+fn must_59_process_all_queued_before_ack() {
     let mut raw = Raw::new(plain());
     let (mut conn, _) = passive_open(&mut raw, mss_opt(1460), 65535);
     for _ in 0..4 {
@@ -1580,14 +1641,6 @@ fn must_58_59_aggregate_acks() {
     let out = raw.poll();
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].ack, conn.snd_nxt);
-    // Small segments in a burst: one (delayed) ACK for all.
-    for _ in 0..3 {
-        raw.send(&conn.data(b"abc"));
-        conn.snd_nxt += 3;
-    }
-    let out = raw.run(Duration::from_secs(1));
-    assert_eq!(out.len(), 1, "{out:?}");
-    assert_eq!(out[0].1.ack, conn.snd_nxt);
 }
 
 /// MUST-17: the application can disable Nagle: a second small write goes
@@ -1773,4 +1826,33 @@ fn must_49_ttl_is_fixed_default() {
     let mut raw = Raw::new(plain());
     let (_, synack) = passive_open(&mut raw, mss_opt(1460), 65535);
     assert_eq!(synack.ttl, 64);
+}
+
+/// MUST-20 (R2) when the neighbour stops answering ARP: the connection must
+/// still be given up after the user timeout.
+#[test]
+#[ignore = "bug: when emit fails with Unaddressable (ARP unresolved) the segment is \
+            not committed, so arm_rtx never re-arms rtx_deadline and handle_timers never \
+            reaches the user-timeout check: the connection retries ARP every second \
+            forever (output.rs dispatch/commit; RFC 9293 MUST-20)"]
+fn must_20_r2_applies_when_neighbour_unreachable() {
+    let mut raw = Raw::new(plain());
+    raw.answer_arp = false;
+    let c = raw.sockets().open().unwrap();
+    let now = raw.now();
+    raw.sockets()
+        .connect(
+            now,
+            c,
+            Endpoint::new(hip(), 5000),
+            Endpoint::new(peer_ip(), 9),
+        )
+        .unwrap();
+    // The ARP entry from the priming request expires during the backoff.
+    raw.run(Duration::from_secs(600));
+    assert_eq!(raw.state(c), State::Closed);
+    assert_eq!(
+        raw.sockets().get(c).unwrap().error(),
+        Some(TcpError::TimedOut)
+    );
 }
