@@ -33,6 +33,8 @@ pub const TX_BUFFER: usize = 65535;
 pub struct Sent {
     /// Virtual time (µs since the script start).
     pub at: i64,
+    /// IP ECN bits.
+    pub ecn: u8,
     pub flags: u8,
     pub seq: u32,
     pub ack: u32,
@@ -52,6 +54,8 @@ pub struct Inject {
     pub win: u16,
     pub options: TcpOptions,
     pub payload_len: usize,
+    /// IP ECN bits.
+    pub ecn: u8,
 }
 
 pub struct Harness {
@@ -141,6 +145,7 @@ impl Harness {
                 let options = TcpOptions::parse(tcp.options()).unwrap_or_default();
                 self.out.push_back(Sent {
                     at: self.now,
+                    ecn: ip.dscp_ecn() & 3,
                     flags: tcp.flags().0,
                     seq: tcp.seq_number().0,
                     ack: tcp.ack_number().0,
@@ -227,7 +232,7 @@ impl Harness {
             protocol: IpProtocol::Tcp,
             payload_len: tcp.len(),
             ttl: 64,
-            dscp_ecn: 0,
+            dscp_ecn: seg.ecn,
             ident: 1,
             dont_frag: true,
         };

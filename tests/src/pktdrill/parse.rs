@@ -52,6 +52,9 @@ pub struct Packet {
     pub win: Option<u32>,
     /// `None`: `<...>` (options not checked).
     pub options: Option<Vec<ScriptOption>>,
+    /// IP ECN codepoint as written in `[...]` after the direction
+    /// (`noecn`, `ect0`, `ect1`, `ce`, `ect01`).
+    pub ecn: Option<String>,
 }
 
 /// A system call line.
@@ -301,7 +304,19 @@ fn flag_bits(text: &str, line: usize) -> Result<u8, ParseError> {
 
 fn parse_packet(body: &str, line: usize) -> Result<Packet, ParseError> {
     let inbound = body.starts_with('<');
-    let rest = body[1..].trim();
+    let mut rest = body[1..].trim();
+    let mut ecn = None;
+    if let Some(r) = rest.strip_prefix('[') {
+        let Some(end) = r.find(']') else {
+            return err(line, "unterminated [ecn] annotation");
+        };
+        let name = r[..end].trim();
+        if !matches!(name, "noecn" | "ect0" | "ect1" | "ce" | "ect01") {
+            return err(line, format!("unknown IP annotation [{name}]"));
+        }
+        ecn = Some(name.to_string());
+        rest = r[end + 1..].trim();
+    }
     let (main, options) = match rest.find('<') {
         Some(i) => {
             let close = rest.rfind('>').unwrap_or(rest.len());
@@ -356,6 +371,7 @@ fn parse_packet(body: &str, line: usize) -> Result<Packet, ParseError> {
         ack,
         win,
         options,
+        ecn,
     })
 }
 
@@ -438,10 +454,14 @@ fn parse_syscall(body: &str, line: usize) -> Result<Syscall, ParseError> {
     })
 }
 
-/// Parse a whole script.
-pub fn parse(text: &str) -> Result<Script, ParseError> {
+/// Parse a whole script. `#ifdef NAME` / `#ifndef NAME` / `#else` /
+/// `#endif` (the suite is run through cpp) keep the lines of the branch
+/// that `defines` selects.
+pub fn parse(text: &str, defines: &[&str]) -> Result<Script, ParseError> {
     let mut script = Script::default();
     let mut in_block = false;
+    // One entry per open #if: (this branch active, parent active).
+    let mut cond: Vec<(bool, bool)> = Vec::new();
     let mut python: Option<(usize, String, When, String)> = None;
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
@@ -464,6 +484,28 @@ pub fn parse(text: &str) -> Result<Script, ParseError> {
         let stripped = strip_comments(raw, &mut in_block);
         let t = stripped.trim();
         if t.is_empty() {
+            continue;
+        }
+        let active = cond.last().is_none_or(|&(a, p)| a && p);
+        if let Some(directive) = t.strip_prefix('#') {
+            let mut words = directive.split_whitespace();
+            match (words.next(), words.next()) {
+                (Some("ifdef"), Some(name)) => cond.push((defines.contains(&name), active)),
+                (Some("ifndef"), Some(name)) => cond.push((!defines.contains(&name), active)),
+                (Some("else"), _) => match cond.last_mut() {
+                    Some(c) => c.0 = !c.0,
+                    None => return err(line, "#else without #if"),
+                },
+                (Some("endif"), _) => {
+                    if cond.pop().is_none() {
+                        return err(line, "#endif without #if");
+                    }
+                }
+                _ => return err(line, format!("unsupported directive {t:?}")),
+            }
+            continue;
+        }
+        if !active {
             continue;
         }
         if let Some(opt) = t.strip_prefix("--") {
@@ -520,11 +562,17 @@ mod tests {
              +0.00 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n\
              0...0.2 accept(3, ..., ...) = 4\n\
              +0.00 %{ assert tcpi_state == TCPI_CLOSING }%\n\
-             +0.00 `sysctl -w a.b=1`\n",
+             +0.00 `sysctl -w a.b=1`\n\
+             #ifdef STANDARD\n\
+             +0 close(3) = 0\n\
+             #else\n\
+             +0 close(4) = 0\n\
+             #endif\n\
+             +0 >[ect0] P. 1:11(10) ack 1\n",
+            &["STANDARD"],
         )
         .unwrap();
         assert_eq!(s.options, vec![("tolerance_usecs".into(), "50000".into())]);
-        assert_eq!(s.events.len(), 9);
         let Action::Packet(p) = &s.events[1].action else {
             panic!()
         };
@@ -545,5 +593,14 @@ mod tests {
         assert_eq!(s.events[6].when.block_end, Some(Time::Absolute(200_000)));
         assert!(matches!(s.events[7].action, Action::Python(_)));
         assert!(matches!(s.events[8].action, Action::Shell(_)));
+        assert_eq!(s.events.len(), 11);
+        let Action::Syscall(c) = &s.events[9].action else {
+            panic!()
+        };
+        assert_eq!(c.args, vec!["3".to_string()]);
+        let Action::Packet(p) = &s.events[10].action else {
+            panic!()
+        };
+        assert_eq!(p.ecn.as_deref(), Some("ect0"));
     }
 }

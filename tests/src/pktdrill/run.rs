@@ -13,6 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 const LOCAL_PORT: u16 = 8080;
 /// The peer's port when we listen (packetdrill picks one; so do we).
 const REMOTE_PORT: u16 = 47291;
+/// cpp symbols defined for `#ifdef` in scripts: the FreeBSD suite marks the
+/// RFC behaviour `STANDARD` and FreeBSD's own `FreeBSD`.
+const DEFINES: &[&str] = &["STANDARD"];
 /// Default timing tolerance (packetdrill's).
 const DEFAULT_TOLERANCE: i64 = 4000;
 
@@ -63,6 +66,8 @@ struct Runner<'c> {
     relaxations: BTreeMap<String, String>,
     trace: Vec<String>,
     pending: Option<Pending>,
+    /// Configuration of new sockets (profile, then sysctls).
+    defaults: TcpConfig,
 }
 
 fn unsupported(what: impl Into<String>) -> Verdict {
@@ -282,7 +287,7 @@ pub fn run_script(text: &str, cfg: &Config) -> Report {
         relaxations: BTreeMap::new(),
         trace: Vec::new(),
     };
-    let script = match parse::parse(text) {
+    let script = match parse::parse(text, DEFINES) {
         Ok(s) => s,
         Err(e) => {
             // A line we cannot even parse is a construct we do not know.
@@ -325,6 +330,7 @@ pub fn run_script(text: &str, cfg: &Config) -> Report {
         relaxations: std::mem::take(&mut report.relaxations),
         trace: Vec::new(),
         pending: None,
+        defaults: tcp,
     };
     report.verdict = r.run(&script.events);
     report.relaxations = r.relaxations;
@@ -357,8 +363,8 @@ impl Runner<'_> {
             }
             let mut actual = start;
             let result = match &e.action {
-                Action::Shell(_) => {
-                    self.relax("shell commands skipped", e.text.clone());
+                Action::Shell(cmd) => {
+                    self.shell(cmd, e);
                     Ok(())
                 }
                 Action::Python(code) => {
@@ -407,13 +413,8 @@ impl Runner<'_> {
                     let r = self.syscall(e, c, start);
                     self.h.poll();
                     self.progress_pending();
-                    if let Some(end) = e.when.block_end {
-                        actual = match end {
-                            Time::Absolute(t) => t,
-                            Time::Relative(d) => start + d,
-                            Time::Any => start,
-                        };
-                    }
+                    // After `a...b call()`, `+` times count from `a` (as
+                    // packetdrill does): `actual` stays `start`.
                     r
                 }
             };
@@ -444,6 +445,38 @@ impl Runner<'_> {
 
     fn fail(&self, e: &Event, msg: String) -> Verdict {
         Verdict::Fail(format!("line {}: `{}`: {msg}", e.line, e.text))
+    }
+
+    /// FreeBSD sysctls with an rtcp equivalent set the configuration of
+    /// sockets created later; every other shell line is skipped.
+    fn shell(&mut self, cmd: &str, e: &Event) {
+        let setting = cmd
+            .trim()
+            .strip_prefix("sysctl -w ")
+            .and_then(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.trim(), v.trim().parse::<u64>().ok()));
+        let c = &mut self.defaults;
+        match setting {
+            Some(("net.inet.tcp.rfc1323", Some(v))) => {
+                c.window_scaling = v != 0;
+                c.timestamps = v != 0;
+            }
+            Some(("net.inet.tcp.sack.enable", Some(v))) => c.sack = v != 0,
+            Some(("net.inet.tcp.delacktime", Some(v))) => {
+                c.ack_delay = Some(Duration::from_millis(v));
+            }
+            _ => {
+                self.relax(
+                    "shell commands skipped",
+                    format!("line {}: {}", e.line, cmd.trim()),
+                );
+                return;
+            }
+        }
+        self.relax(
+            "sysctls with an rtcp equivalent applied (rfc1323, sack.enable, delacktime)",
+            format!("line {}: {}", e.line, cmd.trim()),
+        );
     }
 
     // ----- packets -----
@@ -491,6 +524,12 @@ impl Runner<'_> {
             win: p.win.unwrap_or(0) as u16,
             options,
             payload_len: p.len as usize,
+            ecn: match p.ecn.as_deref() {
+                Some("ect1") => 1,
+                Some("ect0") => 2,
+                Some("ce") => 3,
+                _ => 0,
+            },
         };
         self.log(format!("{:>10.6} < injected", self.h.now as f64 / 1e6));
         self.h.inject(&seg);
@@ -555,6 +594,21 @@ impl Runner<'_> {
         }
         if s.payload_len as u32 != p.len {
             return Err(self.fail(e, mismatch("payload length differs")));
+        }
+        if let Some(ecn) = p.ecn.as_deref() {
+            let ok = match ecn {
+                "noecn" => s.ecn == 0,
+                "ect1" => s.ecn == 1,
+                "ect0" => s.ecn == 2,
+                "ce" => s.ecn == 3,
+                _ => s.ecn == 1 || s.ecn == 2,
+            };
+            if !ok {
+                return Err(self.fail(
+                    e,
+                    mismatch(&format!("IP ECN field is {} (expected [{ecn}])", s.ecn)),
+                ));
+            }
         }
         if let Some(a) = p.ack {
             if s.ack != a {
@@ -730,11 +784,8 @@ impl Runner<'_> {
         let got: Result<i64, &'static str> = match c.name.as_str() {
             "socket" => match self.h.sockets.open() {
                 Ok(h) => {
-                    let config = *self
-                        .h
-                        .sockets
-                        .get(h)
-                        .map_or(&TcpConfig::default(), |s| s.config());
+                    let config = self.defaults;
+                    let _ = self.h.sockets.with(h, |s| s.set_config(config));
                     Ok(self.new_fd(h, config, false))
                 }
                 Err(_) => Err("ENFILE"),
