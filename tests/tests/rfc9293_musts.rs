@@ -435,8 +435,6 @@ struct Conn {
     snd_nxt: u32,
     /// Next sequence number the peer expects from the host.
     rcv_nxt: u32,
-    /// Host's ISS.
-    host_iss: u32,
     handle: SocketHandle,
 }
 
@@ -467,7 +465,6 @@ fn passive_open(raw: &mut Raw, syn_opts: Vec<u8>, syn_window: u16) -> (Conn, Seg
     let mut conn = Conn {
         snd_nxt: PEER_ISS + 1,
         rcv_nxt: synack.seq.wrapping_add(1),
-        host_iss: synack.seq,
         handle: l,
     };
     let out = raw.exchange(&conn.ack().win(syn_window));
