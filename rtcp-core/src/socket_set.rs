@@ -237,7 +237,7 @@ impl<'a> SocketSet<'a> {
         slot.children = 0;
         slot.queued = false;
         slot.socket.reset();
-        slot.socket.error = None;
+        slot.socket.forget_past();
         slot.socket.pending_rst = None;
         slot.socket.config = config;
         slot.socket.rtt = crate::tcp::rtt::RttEstimator::new(config.rto);
@@ -257,7 +257,7 @@ impl<'a> SocketSet<'a> {
             slot.generation = slot.generation.wrapping_add(1);
             slot.socket.reset();
             slot.socket.pending_rst = None;
-            slot.socket.error = None;
+            slot.socket.forget_past();
             slot.socket.state = State::Closed;
             slot.next = head;
             self.free_head = i;
@@ -557,7 +557,7 @@ impl<'a> SocketSet<'a> {
         }
         if let Some(s) = self.slot_mut(i) {
             s.socket.reset();
-            s.socket.error = None;
+            s.socket.forget_past();
             s.socket.local = local;
             s.socket.state = State::Listen;
             s.socket.backlog = backlog.max(1);
@@ -599,7 +599,7 @@ impl<'a> SocketSet<'a> {
         if let Some(s) = self.slot_mut(i) {
             let sock = &mut s.socket;
             sock.reset();
-            sock.error = None;
+            sock.forget_past();
             sock.local = local;
             sock.remote = remote;
             sock.iss = iss;

@@ -295,7 +295,11 @@ impl Sim {
             self.stats.lost += 1;
             return;
         }
-        if frame.len() > 14 && self.rng.chance(link.corrupt_ppm) {
+        // ARP has no checksum of its own; on a real link the Ethernet FCS
+        // catches what we flip, so only checksummed (IPv4) frames get
+        // corrupted here.
+        let is_arp = frame.get(12..14) == Some(&[0x08, 0x06][..]);
+        if frame.len() > 14 && !is_arp && self.rng.chance(link.corrupt_ppm) {
             let bit = 14 * 8 + self.rng.below(((frame.len() - 14) * 8) as u64) as usize;
             frame[bit / 8] ^= 1 << (bit % 8);
             self.stats.corrupted += 1;
@@ -389,12 +393,16 @@ impl Sim {
             }
             let before = self.now;
             if !self.step(end) {
-                // Idle: nothing will ever happen unless the app acts.
+                // Idle: nothing will ever happen unless the app acts. Give
+                // it a turn; if that queued work, carry on.
                 if done(self) {
                     return true;
                 }
-                self.now = end;
-                return false;
+                if self.next_event().is_none() {
+                    self.now = end;
+                    return false;
+                }
+                continue;
             }
             if self.now == before {
                 stuck += 1;

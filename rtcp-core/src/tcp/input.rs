@@ -33,7 +33,7 @@ impl<'a> TcpSocket<'a> {
         local_mss: usize,
     ) {
         self.reset();
-        self.error = None;
+        self.forget_past();
         self.local = local;
         self.remote = remote;
         self.local_mss = local_mss;

@@ -202,8 +202,11 @@ impl<'a> TcpSocket<'a> {
         core::mem::swap(&mut tx, &mut self.tx);
         core::mem::swap(&mut rx, &mut self.rx);
         tx.clear();
-        rx.clear();
+        // Received data stays readable after an orderly close; a new
+        // connection clears it (`forget_past`), a reset discards it (`fail`).
         let error = self.error;
+        // An orderly end of stream stays readable as EOF after CLOSED.
+        let fin_received = self.rx_fin_received;
         *self = TcpSocket::new(
             ManagedSlice::Borrowed(&mut []),
             ManagedSlice::Borrowed(&mut []),
@@ -213,10 +216,19 @@ impl<'a> TcpSocket<'a> {
         self.config = config;
         self.rtt = RttEstimator::new(config.rto);
         self.error = error;
+        self.rx_fin_received = fin_received;
         // A RST still owed to the peer goes out even though we are closed.
         self.pending_rst = pending_rst;
         self.local = local;
         self.remote = remote;
+    }
+
+    /// Forget how the previous connection in this slot ended (its error and
+    /// end of stream), before a new one starts.
+    pub(crate) fn forget_past(&mut self) {
+        self.error = None;
+        self.rx_fin_received = false;
+        self.rx.clear();
     }
 
     // ----- inspection -----
@@ -488,6 +500,7 @@ impl<'a> TcpSocket<'a> {
             });
         }
         self.error = Some(error);
+        self.rx.clear();
         self.reset();
         self.state = State::Closed;
     }

@@ -355,3 +355,23 @@ fn peer_mss_bounds_segments() {
     assert!(out.iter().all(|s| s.payload.len() <= 500 - 12), "{out:?}");
     assert_eq!(out[0].payload.len(), 488);
 }
+
+/// After an orderly close completes (LAST-ACK → CLOSED), reading still
+/// reports end of stream rather than "not connected".
+#[test]
+fn eof_survives_the_close() {
+    let mut h = Harness::established(TcpOptions::default());
+    let mut fin = data(IRS + 1, b"bye");
+    fin.flags |= TcpFlags::FIN;
+    h.input(&fin);
+    assert_eq!(h.sock.state(), State::CloseWait);
+    h.sock.shutdown_send().unwrap();
+    let out = h.drain();
+    let our_fin = out.iter().find(|s| s.flags.fin()).expect("our FIN");
+    h.input(&peer_seg(TcpFlags::ACK, IRS + 5, our_fin.seq + 1));
+    assert_eq!(h.sock.state(), State::Closed);
+    let mut buf = [0u8; 8];
+    assert_eq!(h.sock.recv_slice(&mut buf), Ok(3));
+    assert_eq!(&buf[..3], b"bye");
+    assert_eq!(h.sock.recv_slice(&mut buf), Ok(0));
+}
