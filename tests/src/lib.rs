@@ -8,6 +8,7 @@
 )]
 
 pub mod apps;
+pub mod fuzz;
 pub mod pktdrill;
 pub mod rng;
 pub mod sim;
