@@ -48,12 +48,9 @@ fn main() -> ExitCode {
         return usage();
     }
     let scripts: Vec<PathBuf> = paths.iter().flat_map(|p| collect_scripts(p)).collect();
-    let root = root.unwrap_or_else(|| {
-        if paths.len() == 1 && paths[0].is_dir() {
-            paths[0].clone()
-        } else {
-            PathBuf::new()
-        }
+    let root = root.unwrap_or_else(|| match paths.as_slice() {
+        [p] if p.is_dir() => p.clone(),
+        _ => PathBuf::new(),
     });
     let name_of = |p: &Path| -> String {
         p.strip_prefix(&root)
