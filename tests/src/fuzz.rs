@@ -1456,7 +1456,10 @@ fn app_recv(
     if sim.hosts[side].sockets.get(h).is_ok_and(|s| s.is_eof()) {
         let s = &mut streams[from];
         assert!(s.shut, "EOF at host {side} though the peer never shut down");
-        assert_eq!(s.received, s.sent, "EOF before all data arrived");
+        assert_eq!(
+            s.received, s.sent,
+            "EOF at host {side} before all data arrived"
+        );
         s.eof = true;
     }
 }
