@@ -329,15 +329,14 @@ struct Kernel<B: Backend> {
     parked: Vec<Parked>,
     /// Connections the user holds.
     streams: HashSet<SocketHandle>,
-    /// Listeners the user holds.
-    listeners: HashSet<SocketHandle>,
+    /// Listeners the user holds, with their ports.
+    listeners: HashMap<SocketHandle, u16>,
     /// Reads shut down by the user.
     read_shut: HashSet<SocketHandle>,
     /// Connections the user dropped, finishing their FIN exchange, with the
     /// time they were closed.
     closing: HashMap<SocketHandle, Instant>,
     stopping: Option<Instant>,
-    scratch: Vec<u8>,
 }
 
 /// Run the kernel thread until it is stopped. Returns a fatal backend
@@ -363,11 +362,10 @@ pub fn run<B: Backend>(
         wake,
         parked: Vec::new(),
         streams: HashSet::new(),
-        listeners: HashSet::new(),
+        listeners: HashMap::new(),
         read_shut: HashSet::new(),
         closing: HashMap::new(),
         stopping: None,
-        scratch: vec![0u8; 64 * 1024],
     };
     k.main_loop()
 }
@@ -593,12 +591,17 @@ impl<B: Backend> Kernel<B> {
                 "listening needs a port number",
             ));
         }
+        // One listener per port, whatever its address (as on Linux without
+        // SO_REUSEPORT): the core itself only refuses the same endpoint.
+        if self.listeners.values().any(|&p| p == addr.port()) {
+            return Err(io_error(TcpError::AddrInUse));
+        }
         let h = self.sockets.open().map_err(io_error)?;
         if let Err(e) = self.sockets.listen(h, endpoint(addr), backlog) {
             let _ = self.sockets.close(h);
             return Err(io_error(e));
         }
-        self.listeners.insert(h);
+        self.listeners.insert(h, addr.port());
         Ok(h)
     }
 
@@ -631,7 +634,7 @@ impl<B: Backend> Kernel<B> {
 
     fn close(&mut self, now: Instant, h: SocketHandle) {
         self.read_shut.remove(&h);
-        if self.listeners.remove(&h) {
+        if self.listeners.remove(&h).is_some() {
             let _ = self.sockets.close(h);
             return;
         }
@@ -647,7 +650,7 @@ impl<B: Backend> Kernel<B> {
         for p in std::mem::take(&mut self.parked) {
             fail_parked(p, stopped());
         }
-        for h in std::mem::take(&mut self.listeners) {
+        for h in std::mem::take(&mut self.listeners).into_keys() {
             let _ = self.sockets.close(h);
         }
         for h in std::mem::take(&mut self.streams) {
@@ -662,29 +665,26 @@ impl<B: Backend> Kernel<B> {
         }
     }
 
-    /// Finish closed connections: discard what still arrives, and release
-    /// the handle once the FIN exchange is over (the slot then lingers in
-    /// TIME-WAIT on its own) or has taken too long.
+    /// Finish closed connections: release the handle once the FIN
+    /// exchange is over (the slot then lingers in TIME-WAIT on its own) or
+    /// has taken too long. Data arriving for a connection the user has
+    /// closed resets it, as on Linux: nobody will ever read it.
     fn service_closing(&mut self, now: Instant) {
-        let scratch = &mut self.scratch;
         let sockets = &mut self.sockets;
+        // A stopping stack does not wait for peers to close their side:
+        // once our FIN is acknowledged the connection is done from here.
+        let stopping = self.stopping.is_some();
         self.closing.retain(|&h, &mut since| {
-            let state = match sockets.with(h, |s| {
-                while let Ok(n) = s.recv_slice(scratch) {
-                    if n == 0 {
-                        break;
-                    }
-                }
-                s.state()
-            }) {
-                Ok(state) => state,
-                Err(_) => return false,
+            let Ok((state, unread)) = sockets.with(h, |s| (s.state(), s.recv_queue())) else {
+                return false;
             };
-            if matches!(state, State::Closed | State::TimeWait) {
-                let _ = sockets.close(h);
-                false
-            } else if now >= since + CLOSE_LINGER {
+            if unread > 0 || now >= since + CLOSE_LINGER {
                 let _ = sockets.abort(h);
+                false
+            } else if matches!(state, State::Closed | State::TimeWait)
+                || (stopping && state == State::FinWait2)
+            {
+                let _ = sockets.close(h);
                 false
             } else {
                 true

@@ -46,7 +46,7 @@ pub fn run(a: LabArgs) -> Result<(), String> {
     }
     let (na, nb) = (format!("{}-a", a.name), format!("{}-b", a.name));
     match a.action {
-        LabAction::Up => up(&na, &nb),
+        LabAction::Up => up(&a.name, &na, &nb),
         LabAction::Down => {
             let mut removed = false;
             for ns in [&na, &nb] {
@@ -68,7 +68,7 @@ pub fn run(a: LabArgs) -> Result<(), String> {
     }
 }
 
-fn up(na: &str, nb: &str) -> Result<(), String> {
+fn up(name: &str, na: &str, nb: &str) -> Result<(), String> {
     if netns_exists(na) || netns_exists(nb) {
         return Err(format!(
             "{na} or {nb} already exists: run `rtcp-host lab down` first"
@@ -146,6 +146,10 @@ fn up(na: &str, nb: &str) -> Result<(), String> {
     println!("ip netns exec {nb} ping -c 3 {RTCP_IP}");
     println!();
     println!("# when done:");
-    println!("{exe} lab down");
+    if name == "rtcp" {
+        println!("{exe} lab down");
+    } else {
+        println!("{exe} lab down --name {name}");
+    }
     Ok(())
 }

@@ -10,7 +10,7 @@
 //! - [`link`]: seeded fault injection (loss, delay, reordering,
 //!   duplication, bandwidth) and pcap capture, on every backend.
 //!
-//! ```no_run
+//! ```
 //! use rtcp_host::{backend::sim::SimBackend, NetStack, StackConfig, TcpListener, TcpStream};
 //! use rtcp_core::wire::{Ipv4Address, Ipv4Cidr};
 //! use std::io::{Read, Write};

@@ -23,6 +23,18 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `10ms`, `250us`, `1.5s`.
+fn dur(d: rtcp_core::time::Duration) -> String {
+    let us = d.total_micros();
+    if us >= 1_000_000 {
+        format!("{}s", us as f64 / 1e6)
+    } else if us >= 1000 {
+        format!("{}ms", us as f64 / 1e3)
+    } else {
+        format!("{us}us")
+    }
+}
+
 fn mac_string(m: [u8; 6]) -> String {
     m.iter()
         .map(|b| format!("{b:02x}"))
@@ -94,11 +106,11 @@ fn describe(stack: &NetStack, net: &NetArgs) -> String {
     );
     if !f.faults().is_clean() {
         s += &format!(
-            "; injecting {}% loss, {}% reordering, {}% duplication, {:?} delay each way (seed {})",
+            "; injecting {}% loss, {}% reordering, {}% duplication, {} delay each way (seed {})",
             f.loss as f64 / 1e4,
             f.reorder as f64 / 1e4,
             f.duplicate as f64 / 1e4,
-            f.delay,
+            dur(f.delay),
             f.seed
         );
     }
@@ -412,11 +424,11 @@ pub fn sim(a: SimArgs) -> Result<(), String> {
         format!("{:.1} Mbit/s", a.bandwidth as f64 / 1e6)
     };
     println!(
-        "rtcp-host sim: {} connection(s) of {} bytes ({:.1} MiB) from 10.0.0.1 to 10.0.0.2:5001; link: {:?} one-way delay, {bw}, {}% loss, {}% reordering, {}% duplication each way; seed {}",
+        "rtcp-host sim: {} connection(s) of {} bytes ({:.1} MiB) from 10.0.0.1 to 10.0.0.2:5001; link: {} one-way delay, {bw}, {}% loss, {}% reordering, {}% duplication each way; seed {}",
         a.connections,
         a.size,
         a.size as f64 / (1u64 << 20) as f64,
-        a.delay,
+        dur(a.delay),
         a.loss as f64 / 1e4,
         a.reorder as f64 / 1e4,
         a.duplicate as f64 / 1e4,
