@@ -475,3 +475,87 @@ fn refused_both_ways_and_ping() {
     assert_eq!(ping.trim(), "replies 3");
     let _ = std::io::stdout().flush();
 }
+
+/// A namespace made for one test, removed on drop.
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+#[test]
+fn tap_backend_with_linux_in_the_same_namespace_and_pcap() {
+    if !root_or_skip("tap_backend_with_linux_in_the_same_namespace_and_pcap") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let bin = host_bin();
+    let ns = Netns("rti5".into());
+    let _ = Command::new("ip").args(["netns", "del", &ns.0]).output();
+    check(
+        Command::new("ip")
+            .args(["netns", "add", &ns.0])
+            .output()
+            .unwrap(),
+        "ip netns add",
+    );
+    let file = TestFile::new("tap", 16 << 20, 5);
+    let out = std::env::temp_dir().join(format!("rtcp-interop-tap-{}.bin", std::process::id()));
+    let pcap = std::env::temp_dir().join(format!("rtcp-interop-tap-{}.pcap", std::process::id()));
+    let mut server_cmd = Command::new("timeout");
+    server_cmd.args([LIMIT, "ip", "netns", "exec", &ns.0, bin.to_str().unwrap()]);
+    server_cmd.args([
+        "server",
+        "--tap",
+        "rtcp0",
+        "--ip",
+        "10.78.0.2/24",
+        "--port",
+        "5001",
+    ]);
+    server_cmd.args(["--count", "1", "--out", out.to_str().unwrap()]);
+    server_cmd.args(["--pcap", pcap.to_str().unwrap()]);
+    let (server, reader) = spawn_until(server_cmd, "listening on");
+    // The kernel of the same namespace is the peer, on the TAP's other side.
+    for args in [
+        vec!["addr", "add", "10.78.0.1/24", "dev", "rtcp0"],
+        vec!["link", "set", "rtcp0", "up"],
+    ] {
+        let mut c = Command::new("ip");
+        c.args(["-n", &ns.0]).args(args);
+        check(c.output().unwrap(), "ip (tap setup)");
+    }
+    let mut py = Command::new("timeout");
+    py.args([
+        LIMIT, "ip", "netns", "exec", &ns.0, "python3", "-c", PY_SEND,
+    ]);
+    py.args(["10.78.0.2", "5001", file.path()]);
+    check(py.output().unwrap(), "python client over TAP");
+    let output = rest(server, reader, "rtcp-host server --tap");
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(server_digests(&output), vec![file.sha.clone()], "{output}");
+    // The capture reads cleanly (tshark, when installed).
+    let capture = std::fs::read(&pcap).unwrap();
+    assert!(capture.len() > 16 << 20, "capture too short");
+    if let Ok(o) = Command::new("tshark")
+        .args(["-r", pcap.to_str().unwrap(), "-q", "-z", "io,stat,0"])
+        .output()
+    {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.success(),
+            "tshark could not read the capture: {err}"
+        );
+        assert!(!err.contains("appears to be damaged"), "{err}");
+    }
+    let _ = std::fs::remove_file(&pcap);
+    println!(
+        "rti5: Linux -> rtcp over TAP: {}",
+        output
+            .lines()
+            .find(|l| l.starts_with("conn 1"))
+            .unwrap_or_default()
+    );
+}
