@@ -20,7 +20,7 @@ use crate::tcp::isn::IsnGenerator;
 use crate::tcp::output::PollAt;
 use crate::tcp::{Endpoint, State, TcpConfig, TcpError, TcpSocket, TcpStats};
 use crate::time::Instant;
-use crate::wire::{Ipv4Address, SeqNumber, TcpFlags, TcpRepr};
+use crate::wire::{Ipv4Address, Ipv4Cidr, SeqNumber, TcpFlags, TcpRepr};
 use managed::ManagedSlice;
 
 const NONE: u16 = u16::MAX;
@@ -140,6 +140,8 @@ pub struct SocketSet<'a> {
     next_ephemeral: u16,
     default_config: TcpConfig,
     pub(crate) local_mss: usize,
+    /// The interface's address and prefix, once it has polled us.
+    pub(crate) subnet: Option<Ipv4Cidr>,
     stats: TcpStats,
 }
 
@@ -188,6 +190,7 @@ impl<'a> SocketSet<'a> {
             next_ephemeral: EPHEMERAL_FIRST + (hash_seed % 1000) as u16,
             default_config: TcpConfig::default(),
             local_mss: 1460,
+            subnet: None,
             stats: TcpStats::default(),
         }
     }
@@ -576,7 +579,18 @@ impl<'a> SocketSet<'a> {
         remote: Endpoint,
     ) -> Result<(), TcpError> {
         let i = self.check(h)?;
-        if remote.port == 0 || remote.addr.is_unspecified() || local.addr.is_unspecified() {
+        // RFC 9293 §3.9.1.1 (MUST-46): no connection to a broadcast or
+        // multicast address, nor to the directed broadcast of our subnet.
+        let broadcast = remote.addr.is_broadcast()
+            || remote.addr.is_multicast()
+            || self
+                .subnet
+                .is_some_and(|c| c.prefix_len < 31 && c.broadcast() == remote.addr);
+        if remote.port == 0
+            || remote.addr.is_unspecified()
+            || local.addr.is_unspecified()
+            || broadcast
+        {
             return Err(TcpError::InvalidEndpoint);
         }
         if self.slot(i).map(|s| s.socket.state) != Some(State::Closed) {

@@ -160,11 +160,12 @@ impl Interface {
         sockets: &mut SocketSet<'_>,
     ) -> bool {
         self.caps = device.capabilities();
+        sockets.subnet = Some(self.config.ip);
         sockets.local_mss = self
             .caps
             .mtu
             .saturating_sub(IPV4_HEADER_LEN + crate::wire::tcp::HEADER_LEN)
-            .max(64);
+            .max(1);
         let mut activity = false;
         let budget = if self.caps.max_burst == 0 {
             usize::MAX
@@ -180,15 +181,11 @@ impl Interface {
             activity = true;
             self.stats.rx_frames += 1;
             rx.consume(|frame| self.ingress(now, frame, tx, sockets));
-            // Answer as we go, not once per batch: an ACK owed after two
-            // full segments (RFC 5681 §4.2) leaves before the next frame is
-            // read, so one lost ACK cannot cover a whole burst, and each
-            // out-of-order segment gets its own duplicate ACK.
-            sent += sockets.dispatch(now, budget.saturating_sub(sent), |local, remote, repr| {
-                self.emit_tcp(now, device, local, remote, repr)
-            });
         }
-        // Egress.
+        // Egress, after every queued frame was processed: ACKs are
+        // aggregated (RFC 9293 §3.10.7.4, MUST-58/59), except that each
+        // out-of-order segment still gets its own duplicate ACK (RFC 5681
+        // §4.2; see `acks_owed`).
         sent += sockets.dispatch(now, budget.saturating_sub(sent), |local, remote, repr| {
             self.emit_tcp(now, device, local, remote, repr)
         });

@@ -10,7 +10,10 @@ use super::congestion::CongestionControl;
 use super::socket::{PendingReset, TcpSocket, DEFAULT_MSS};
 use super::{Endpoint, State, TcpError, TcpStats};
 use crate::time::{Duration, Instant};
-use crate::wire::{SeqNumber, TcpRepr};
+use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
+
+/// The longest an ACK may be delayed: less than 0.5 s (RFC 9293 §3.8.6.3, MUST-40).
+const MAX_ACK_DELAY: Duration = Duration::from_millis(499);
 
 /// Most immediate ACKs owed at once for out-of-order arrivals.
 const MAX_ACKS_OWED: u8 = 16;
@@ -55,6 +58,23 @@ impl<'a> TcpSocket<'a> {
         self.state = State::SynReceived;
         self.stall_since = Some(now);
         self.arm_keepalive(now);
+        // Text on a SYN to a listener is not taken here: the SYN-ACK
+        // acknowledges the SYN alone (§3.10.7.2 LISTEN, <ACK=RCV.NXT> with
+        // RCV.NXT = SEG.SEQ+1), and the peer resends the text once
+        // established, as it does to FreeBSD and Linux without TFO.
+    }
+
+    /// Queue the text that came with a SYN (it starts at SEG.SEQ + 1).
+    fn take_syn_text(&mut self, now: Instant, seg: &TcpRepr, stats: &mut TcpStats) {
+        if seg.payload.is_empty() {
+            return;
+        }
+        let text = TcpRepr {
+            seq_number: seg.seq_number + 1,
+            flags: TcpFlags::ACK,
+            ..*seg
+        };
+        self.receive_text(now, &text, stats);
     }
 
     /// Record what the peer's SYN offered and settle what both sides use.
@@ -104,13 +124,13 @@ impl<'a> TcpSocket<'a> {
     pub(crate) fn process(&mut self, now: Instant, seg: &TcpRepr, stats: &mut TcpStats) {
         match self.state {
             State::Closed | State::Listen => {}
-            State::SynSent => self.process_syn_sent(now, seg),
+            State::SynSent => self.process_syn_sent(now, seg, stats),
             _ => self.process_synchronized(now, seg, stats),
         }
     }
 
     /// RFC 9293 §3.10.7.3, SYN-SENT.
-    fn process_syn_sent(&mut self, now: Instant, seg: &TcpRepr) {
+    fn process_syn_sent(&mut self, now: Instant, seg: &TcpRepr, stats: &mut TcpStats) {
         let flags = seg.flags;
         // First: the ACK bit.
         if flags.ack() {
@@ -163,6 +183,13 @@ impl<'a> TcpSocket<'a> {
             if self.tx_closed {
                 // The user shut down while the handshake was in progress.
                 self.state = State::FinWait1;
+            }
+            // "Continue processing at the sixth step": text and FIN that
+            // came with the SYN-ACK are taken, not left for a resend.
+            self.take_syn_text(now, seg, stats);
+            if seg.flags.fin() {
+                self.rcv_fin = Some(seg.seq_number + 1 + seg.payload.len());
+                self.consume_fin_if_due(now);
             }
         } else {
             // Simultaneous open: SYN-RECEIVED, send <SYN,ACK> (same ISS).
@@ -303,7 +330,6 @@ impl<'a> TcpSocket<'a> {
                 }
             }
         }
-        self.keepalive_probes = 0;
         self.arm_keepalive(now);
 
         // Sixth: URG. Urgent data is delivered inline (RFC 6093 §5); the
@@ -467,7 +493,9 @@ impl<'a> TcpSocket<'a> {
                 self.rtt_timing = None;
             }
         }
-        self.rtt.reset_backoff();
+        // No backoff reset here: Karn's algorithm keeps the backed-off RTO
+        // until a segment that was not retransmitted is timed (`sample`
+        // resets it), RFC 6298 §5 and MUST-18.
 
         // Congestion control: NewReno (RFC 6582).
         match self.recover {
@@ -572,7 +600,9 @@ impl<'a> TcpSocket<'a> {
                     match self.config.ack_delay {
                         Some(delay) if self.unacked_bytes < 2 * self.rcv_mss => {
                             if self.ack_deadline.is_none() {
-                                self.ack_deadline = Some(now + delay);
+                                // Never more than 0.5 s, whatever the
+                                // configuration says (MUST-40).
+                                self.ack_deadline = Some(now + delay.min(MAX_ACK_DELAY));
                             }
                         }
                         _ => self.ack_now = true,
@@ -613,7 +643,6 @@ impl<'a> TcpSocket<'a> {
         self.state = State::TimeWait;
         self.rtx_deadline = None;
         self.persist_deadline = None;
-        self.keepalive_deadline = None;
         self.stall_since = None;
         self.restart_time_wait(now);
     }
@@ -622,7 +651,9 @@ impl<'a> TcpSocket<'a> {
         self.timewait_deadline = Some(now + self.config.msl.saturating_mul(2));
     }
 
+    /// A segment arrived: the peer is alive; keep-alive counts from here.
     pub(crate) fn arm_keepalive(&mut self, now: Instant) {
-        self.keepalive_deadline = self.config.keep_alive.map(|k| now + k.idle);
+        self.last_rx = now;
+        self.keepalive_probes = 0;
     }
 }

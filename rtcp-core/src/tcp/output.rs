@@ -80,17 +80,21 @@ impl<'a> TcpSocket<'a> {
         if candidate <= current {
             return current;
         }
+        // RCV.BUFF - RCV.USER - RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS),
+        // Fr = 1/2 (MUST-39); this holds for a closed window too.
         let threshold = (self.rx.capacity() / 2).min(self.local_mss).max(1);
-        if candidate - current >= threshold || current == self.rcv_nxt && candidate > current {
-            // Round down to what the scaled field can say.
-            let shift = self.rcv_shift;
-            let span = ((candidate - self.rcv_nxt) >> shift).min(0xffff) << shift;
-            let edge = self.rcv_nxt + span;
-            if edge > current && (edge - current >= threshold || current == self.rcv_nxt) {
-                return edge;
-            }
+        if candidate - current < threshold {
+            return current;
         }
-        current
+        // Round down to what the scaled field can say.
+        let shift = self.rcv_shift;
+        let span = ((candidate - self.rcv_nxt) >> shift).min(0xffff) << shift;
+        let edge = self.rcv_nxt + span;
+        if edge > current && edge - current >= threshold {
+            edge
+        } else {
+            current
+        }
     }
 
     fn window_update_due(&self) -> bool {
@@ -251,6 +255,11 @@ impl<'a> TcpSocket<'a> {
         })
     }
 
+    fn user_timeout_at(&self) -> Option<Instant> {
+        self.stall_since
+            .map(|since| since + self.config.user_timeout)
+    }
+
     /// When this socket next needs `dispatch`.
     pub fn poll_at(&self) -> PollAt {
         if self.plan().is_some() {
@@ -260,8 +269,9 @@ impl<'a> TcpSocket<'a> {
             self.rtx_deadline,
             self.persist_deadline,
             self.ack_deadline,
-            self.keepalive_deadline,
+            self.keepalive_at(),
             self.timewait_deadline,
+            self.user_timeout_at(),
         ];
         timers
             .into_iter()
@@ -278,16 +288,16 @@ impl<'a> TcpSocket<'a> {
             self.state = State::Closed;
             return;
         }
+        // R2 (§3.8.3, MUST-20): give up on data or a SYN unacknowledged for
+        // the user timeout, however far retransmission got (it may never
+        // have left at all, when the neighbour does not answer ARP).
+        if self.user_timeout_at().is_some_and(|t| now >= t) {
+            let synced = self.state.is_synchronized();
+            self.fail(TcpError::TimedOut, synced);
+            return;
+        }
         if self.rtx_deadline.is_some_and(|d| now >= d) {
             self.rtx_deadline = None;
-            let give_up = self
-                .stall_since
-                .is_some_and(|since| now - since >= self.config.user_timeout);
-            if give_up {
-                let synced = self.state.is_synchronized();
-                self.fail(TcpError::TimedOut, synced);
-                return;
-            }
             stats.timeouts += 1;
             self.rtt.back_off();
             self.rtt_timing = None;
@@ -316,23 +326,32 @@ impl<'a> TcpSocket<'a> {
             self.ack_deadline = None;
             self.ack_now = true;
         }
-        if self.keepalive_deadline.is_some_and(|d| now >= d) {
-            self.keepalive_deadline = None;
-            if let Some(ka) = self.config.keep_alive {
-                let idle = self.snd_una == self.snd_max && self.tx.is_empty();
-                if self.state.is_synchronized() && idle {
-                    if self.keepalive_probes >= ka.count {
-                        self.fail(TcpError::TimedOut, true);
-                        return;
-                    }
-                    self.keepalive_probes += 1;
-                    self.send_keepalive = true;
-                    self.keepalive_deadline = Some(now + ka.interval);
-                } else {
-                    self.keepalive_deadline = Some(now + ka.idle);
+        if let Some(ka) = self.config.keep_alive {
+            if self.keepalive_at().is_some_and(|d| now >= d) {
+                if self.keepalive_probes >= ka.count {
+                    self.fail(TcpError::TimedOut, true);
+                    return;
                 }
+                self.keepalive_probes += 1;
+                self.send_keepalive = true;
             }
         }
+    }
+
+    /// When the next keep-alive probe is due (§3.8.4): only on an idle,
+    /// synchronized connection, `idle` after the last segment received, then
+    /// every `interval`. Computed rather than armed, so turning keep-alive
+    /// on takes effect at once.
+    fn keepalive_at(&self) -> Option<Instant> {
+        let ka = self.config.keep_alive?;
+        let idle = self.snd_una == self.snd_max && self.tx.is_empty();
+        let open = matches!(
+            self.state,
+            State::Established | State::CloseWait | State::FinWait2
+        );
+        (open && idle).then(|| {
+            self.last_rx + ka.idle + ka.interval.saturating_mul(u64::from(self.keepalive_probes))
+        })
     }
 
     fn build_options(&self, now: Instant, syn: bool) -> TcpOptions {

@@ -86,7 +86,8 @@ pub struct TcpSocket<'a> {
     pub(crate) persist_deadline: Option<Instant>,
     pub(crate) persist_backoff: u32,
     pub(crate) ack_deadline: Option<Instant>,
-    pub(crate) keepalive_deadline: Option<Instant>,
+    /// When the last acceptable segment arrived (keep-alive idle time).
+    pub(crate) last_rx: Instant,
     pub(crate) keepalive_probes: u8,
     pub(crate) timewait_deadline: Option<Instant>,
     /// When the oldest unacknowledged transmission was first sent: the
@@ -167,7 +168,7 @@ impl<'a> TcpSocket<'a> {
             persist_deadline: None,
             persist_backoff: 0,
             ack_deadline: None,
-            keepalive_deadline: None,
+            last_rx: Instant::ZERO,
             keepalive_probes: 0,
             timewait_deadline: None,
             stall_since: None,
@@ -500,7 +501,10 @@ impl<'a> TcpSocket<'a> {
             });
         }
         self.error = Some(error);
+        // A reset connection reports its error, not end of stream, and its
+        // unread data is gone (as with BSD sockets).
         self.rx.clear();
+        self.rx_fin_received = false;
         self.reset();
         self.state = State::Closed;
     }

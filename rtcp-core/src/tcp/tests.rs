@@ -375,3 +375,90 @@ fn eof_survives_the_close() {
     assert_eq!(&buf[..3], b"bye");
     assert_eq!(h.sock.recv_slice(&mut buf), Ok(0));
 }
+
+/// The SYN-ACK to a SYN carrying text acknowledges the SYN alone
+/// (§3.10.7.2: <ACK=RCV.NXT>, RCV.NXT = SEG.SEQ+1); the text is resent.
+#[test]
+fn syn_ack_acknowledges_only_the_syn() {
+    let rx: &'static mut [u8] = Vec::leak(vec![0u8; 4096]);
+    let tx: &'static mut [u8] = Vec::leak(vec![0u8; 4096]);
+    let mut sock = TcpSocket::new(rx, tx);
+    let mut syn = peer_seg(TcpFlags::SYN, IRS, SeqNumber(0));
+    syn.payload = b"early";
+    let now = Instant::from_secs(1);
+    sock.accept_syn(now, LOCAL, REMOTE, &syn, ISS, 0, 1460);
+    let mut h = Harness {
+        sock,
+        stats: TcpStats::default(),
+        now,
+    };
+    let out = h.drain();
+    assert_eq!(out[0].flags, TcpFlags::SYN | TcpFlags::ACK);
+    assert_eq!(out[0].ack, IRS + 1);
+}
+
+/// Text and FIN on a SYN-ACK are processed (§3.10.7.3: "continue processing
+/// at the sixth step").
+#[test]
+fn data_on_syn_ack_is_taken() {
+    let rx: &'static mut [u8] = Vec::leak(vec![0u8; 4096]);
+    let tx: &'static mut [u8] = Vec::leak(vec![0u8; 4096]);
+    let mut h = Harness {
+        sock: TcpSocket::new(rx, tx),
+        stats: TcpStats::default(),
+        now: Instant::from_secs(1),
+    };
+    h.sock.state = State::SynSent;
+    h.sock.local = LOCAL;
+    h.sock.remote = REMOTE;
+    (h.sock.iss, h.sock.snd_una, h.sock.snd_nxt, h.sock.snd_max) = (ISS, ISS, ISS + 1, ISS + 1);
+    let mut syn_ack = peer_seg(TcpFlags::SYN | TcpFlags::ACK | TcpFlags::FIN, IRS, ISS + 1);
+    syn_ack.payload = b"hello";
+    h.input(&syn_ack);
+    assert_eq!(h.sock.state(), State::CloseWait);
+    let out = h.drain();
+    assert_eq!(out[0].ack, IRS + 7, "SYN, five bytes and the FIN");
+    let mut buf = [0u8; 8];
+    assert_eq!(h.sock.recv_slice(&mut buf), Ok(5));
+    assert_eq!(h.sock.recv_slice(&mut buf), Ok(0));
+}
+
+/// Keep-alive switched on for an idle established connection takes effect
+/// without waiting for another segment (§3.8.4).
+#[test]
+fn keepalive_enabled_later_is_scheduled() {
+    use super::output::PollAt;
+    let mut h = Harness::established(TcpOptions::default());
+    assert_eq!(h.sock.poll_at(), PollAt::Ingress);
+    let mut config = *h.sock.config();
+    config.keep_alive = Some(super::KeepAlive {
+        idle: Duration::from_secs(10),
+        interval: Duration::from_secs(1),
+        count: 2,
+    });
+    h.sock.set_config(config);
+    assert_eq!(
+        h.sock.poll_at(),
+        PollAt::Time(h.now + Duration::from_secs(10))
+    );
+    h.advance(Duration::from_secs(10));
+    let out = h.drain();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].seq, ISS, "a keep-alive probe is SND.NXT - 1");
+}
+
+/// Karn (RFC 6298 §5, MUST-18): an ACK for retransmitted data does not
+/// undo the backoff; only a timed, never-retransmitted segment does.
+#[test]
+fn ack_of_retransmission_keeps_backoff() {
+    let mut h = Harness::established(TcpOptions::default());
+    h.sock.send_slice(b"data").unwrap();
+    assert_eq!(h.drain().len(), 1);
+    let rto = h.sock.rto();
+    h.advance(rto);
+    assert_eq!(h.drain().len(), 1, "retransmission");
+    let backed_off = h.sock.rto();
+    assert_eq!(backed_off, rto.saturating_mul(2));
+    h.input(&peer_seg(TcpFlags::ACK, IRS + 1, ISS + 5));
+    assert_eq!(h.sock.rto(), backed_off);
+}
