@@ -54,7 +54,11 @@ fn root_or_skip(test: &str) -> bool {
     if required {
         panic!("{test}: needs root (network namespaces, AF_PACKET), and CI / RTCP_REQUIRE_ROOT_TESTS requires the root tests");
     }
-    eprintln!("{test}: skipped: needs root (network namespaces, AF_PACKET); run as root, or set RTCP_REQUIRE_ROOT_TESTS=1 to make this a failure");
+    // Straight to stderr, past libtest's output capture, so the skip shows.
+    let _ = writeln!(
+        std::io::stderr(),
+        "{test}: skipped: needs root (network namespaces, AF_PACKET); run as root, or set RTCP_REQUIRE_ROOT_TESTS=1 to make this a failure"
+    );
     false
 }
 
