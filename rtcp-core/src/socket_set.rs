@@ -18,8 +18,9 @@
 
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::output::PollAt;
-use crate::tcp::{Endpoint, State, TcpConfig, TcpError, TcpSocket, TcpStats};
+use crate::tcp::{Endpoint, IcmpError, State, TcpConfig, TcpError, TcpSocket, TcpStats};
 use crate::time::Instant;
+use crate::wire::icmpv4::Icmpv4Quote;
 use crate::wire::{Ipv4Address, Ipv4Cidr, SeqNumber, TcpFlags, TcpRepr};
 use managed::ManagedSlice;
 
@@ -596,6 +597,16 @@ impl<'a> SocketSet<'a> {
         if self.slot(i).map(|s| s.socket.state) != Some(State::Closed) {
             return Err(TcpError::InvalidState);
         }
+        // RFC 9293 §3.9.1.1 (MUST-44): an unspecified local address means
+        // "the interface's address" (known once the interface has polled).
+        let local = if local.addr.is_unspecified() {
+            match self.subnet {
+                Some(c) => Endpoint::new(c.address, local.port),
+                None => return Err(TcpError::InvalidEndpoint),
+            }
+        } else {
+            local
+        };
         let local = if local.port == 0 {
             self.pick_ephemeral(local.addr, remote)?
         } else {
@@ -868,6 +879,21 @@ impl<'a> SocketSet<'a> {
         self.index(c, Key { local, remote });
         self.reschedule(c);
         None
+    }
+
+    /// An ICMP error quoting a segment from `quote.src_addr:src_port` to
+    /// `quote.dst_addr:dst_port` (RFC 9293 §3.9.2.2).
+    pub(crate) fn icmp_error(&mut self, quote: Icmpv4Quote, error: IcmpError) {
+        let key = Key {
+            local: Endpoint::new(quote.src_addr, quote.src_port),
+            remote: Endpoint::new(quote.dst_addr, quote.dst_port),
+        };
+        if let Some(i) = self.lookup(&key) {
+            if let Some(slot) = self.slot_mut(i) {
+                slot.socket.on_icmp_error(quote.tcp_seq, error);
+            }
+            self.reschedule(i);
+        }
     }
 
     /// Emit what is due, earliest deadline first, at most `budget` segments.

@@ -353,3 +353,45 @@ fn syn_leaves_as_soon_as_arp_resolves() {
     assert!(took <= Duration::from_millis(5), "handshake took {took:?}");
     assert_eq!(sim.hosts[0].iface.stats().arp_requests, 1);
 }
+
+/// An ICMP error reaches the connection whose segment it quotes: port
+/// unreachable for our SYN refuses the connect (RFC 9293 §3.9.2.2, MUST-54).
+#[test]
+fn icmp_port_unreachable_reaches_the_connection() {
+    use rtcp_core::tcp::{State, TcpError};
+    let mut b = Box1::new();
+    b.feed(arp_request(OUR_IP)); // learn the peer's MAC
+    let h = b.sockets.open().unwrap();
+    let now = b.now;
+    b.sockets
+        .connect(now, h, Endpoint::new(OUR_IP, 0), Endpoint::new(PEER_IP, 5555))
+        .unwrap();
+    b.iface.poll(b.now, &mut b.device, &mut b.sockets);
+    let out = std::mem::take(&mut b.device.tx);
+    let (_, ip, body) = ip_payload(&out[0]);
+    let syn = TcpRepr::parse(
+        &TcpPacket::new_checked(&body[..]).unwrap(),
+        &OUR_IP,
+        &PEER_IP,
+        ChecksumMode::default(),
+    )
+    .unwrap();
+    assert_eq!(syn.flags, TcpFlags::SYN);
+    // The quote: our IPv4 header and the first 8 bytes of the SYN.
+    let mut ip_header = vec![0u8; 20];
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut ip_header[..]), ChecksumMode::default());
+    let mut quote = ip_header;
+    quote.extend_from_slice(&body[..8]);
+    let icmp = Icmpv4Repr::DstUnreachable {
+        code: 3,
+        next_hop_mtu: 0,
+        data: &quote,
+    };
+    let mut buf = vec![0u8; icmp.buffer_len()];
+    icmp.emit(&mut Icmpv4Packet::new_unchecked(&mut buf[..]), ChecksumMode::default());
+    b.feed(ipv4(IpProtocol::Icmp, &buf));
+    assert_eq!(b.stats().icmp_errors, 1);
+    let sock = b.sockets.get(h).unwrap();
+    assert_eq!(sock.state(), State::Closed);
+    assert_eq!(sock.error(), Some(TcpError::ConnectionRefused));
+}

@@ -1813,6 +1813,15 @@ fn must_49_ttl_is_fixed_default() {
     assert_eq!(synack.ttl, 64);
 }
 
+/// MUST-49: the TTL is configurable (per interface).
+#[test]
+fn must_49_ttl_is_configurable() {
+    let mut raw = Raw::new(plain());
+    raw.sim.hosts[0].iface.set_ttl(17);
+    let (_, synack) = passive_open(&mut raw, mss_opt(1460), 65535);
+    assert_eq!(synack.ttl, 17);
+}
+
 /// MUST-20 (R2) when the neighbour stops answering ARP: the connection must
 /// still be given up after the user timeout.
 #[test]

@@ -21,7 +21,7 @@ pub mod arp_cache;
 
 use crate::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use crate::socket_set::{EmitError, SocketSet};
-use crate::tcp::Endpoint;
+use crate::tcp::{Endpoint, IcmpError};
 use crate::time::Instant;
 use crate::wire::{
     ethernet, ArpOperation, ArpPacket, ArpRepr, ChecksumMode, EtherType, EthernetAddress,
@@ -33,7 +33,7 @@ use arp_cache::{ArpCache, Lookup, REQUEST_INTERVAL};
 /// Bytes of IPv4 header we emit (no options).
 const IPV4_HEADER_LEN: usize = 20;
 /// Default TTL (RFC 1700 / RFC 9293 leaves it to IP; 64 is common).
-const DEFAULT_TTL: u8 = 64;
+pub const DEFAULT_TTL: u8 = 64;
 
 /// Addressing of an interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +97,7 @@ pub struct Interface {
     stats: InterfaceStats,
     ident: u16,
     caps: DeviceCapabilities,
+    ttl: u8,
 }
 
 /// What ingress wants sent right back.
@@ -115,12 +116,27 @@ impl Interface {
             stats: InterfaceStats::default(),
             ident: 0,
             caps: DeviceCapabilities::default(),
+            ttl: DEFAULT_TTL,
         }
     }
 
     /// The addressing.
     pub fn config(&self) -> &InterfaceConfig {
         &self.config
+    }
+
+    /// Set the TTL of every packet this interface sends (RFC 9293 §3.9.2,
+    /// MUST-49); [`DEFAULT_TTL`] otherwise. Zero is refused (it would be
+    /// dropped by the first router).
+    pub fn set_ttl(&mut self, ttl: u8) {
+        if ttl > 0 {
+            self.ttl = ttl;
+        }
+    }
+
+    /// The TTL of outgoing packets.
+    pub fn ttl(&self) -> u8 {
+        self.ttl
     }
 
     /// Counters.
@@ -333,10 +349,26 @@ impl Interface {
                         };
                         self.send_reply(now, src_mac, Reply::Icmp(ip.src_addr, reply), tx);
                     }
-                    Ok(Icmpv4Repr::DstUnreachable { .. } | Icmpv4Repr::TimeExceeded { .. }) => {
-                        // Soft errors for TCP (RFC 9293 §3.9.2.2, MUST-56 / SHLD-25):
-                        // counted, the connection carries on.
+                    Ok(
+                        icmp
+                        @ (Icmpv4Repr::DstUnreachable { .. } | Icmpv4Repr::TimeExceeded { .. }),
+                    ) => {
+                        // RFC 9293 §3.9.2.2 (MUST-54): hand the error to the
+                        // connection whose segment it quotes.
                         self.stats.icmp_errors += 1;
+                        if let Some(quote) = icmp.quoted_ipv4() {
+                            let error = match icmp {
+                                Icmpv4Repr::DstUnreachable {
+                                    code, next_hop_mtu, ..
+                                } => IcmpError::Unreachable { code, next_hop_mtu },
+                                _ => IcmpError::TimeExceeded,
+                            };
+                            if quote.protocol == IpProtocol::Tcp
+                                && quote.src_addr == self.config.ip.address
+                            {
+                                sockets.icmp_error(quote, error);
+                            }
+                        }
                     }
                     Ok(_) | Err(crate::wire::Error::Unsupported) => {
                         self.stats.icmp_unsupported += 1;
@@ -430,7 +462,7 @@ impl Interface {
             dst_addr: dst,
             protocol,
             payload_len,
-            ttl: DEFAULT_TTL,
+            ttl: self.ttl,
             dscp_ecn: 0,
             ident: self.next_ident(),
             dont_frag: true,

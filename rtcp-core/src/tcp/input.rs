@@ -471,6 +471,8 @@ impl<'a> TcpSocket<'a> {
     fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr, ack: SeqNumber, stats: &mut TcpStats) {
         let acked = ack - self.snd_una;
         let mss = self.mss();
+        // Progress: an earlier ICMP soft error no longer applies.
+        self.soft_error = None;
         // Remove acknowledged data from the send buffer. The SYN and the FIN
         // occupy sequence space but no buffer space.
         let syn_part = usize::from(self.snd_una == self.iss);

@@ -111,6 +111,27 @@ pub enum TcpError {
     /// An endpoint is unusable (port 0 where one is needed, unspecified
     /// remote address, ...).
     InvalidEndpoint,
+    /// ICMP reported the network unreachable (a soft error: the connection
+    /// carries on and may still succeed, RFC 9293 §3.9.2.2).
+    NetworkUnreachable,
+    /// ICMP reported the host unreachable (soft error).
+    HostUnreachable,
+}
+
+/// An ICMP error quoting one of our segments, as the interface passes it on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum IcmpError {
+    /// Destination unreachable with its code, and the next-hop MTU for
+    /// "fragmentation needed" (code 4, RFC 1191).
+    Unreachable {
+        /// ICMP code.
+        code: u8,
+        /// Next-hop MTU (code 4), else 0.
+        next_hop_mtu: u16,
+    },
+    /// Time exceeded.
+    TimeExceeded,
 }
 
 impl fmt::Display for TcpError {
@@ -128,6 +149,8 @@ impl fmt::Display for TcpError {
             TcpError::TableFull => "socket table full",
             TcpError::NoEphemeralPort => "no free ephemeral port",
             TcpError::InvalidEndpoint => "invalid endpoint",
+            TcpError::NetworkUnreachable => "network unreachable",
+            TcpError::HostUnreachable => "host unreachable",
         };
         f.write_str(text)
     }

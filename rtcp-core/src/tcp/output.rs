@@ -293,7 +293,10 @@ impl<'a> TcpSocket<'a> {
         // have left at all, when the neighbour does not answer ARP).
         if self.user_timeout_at().is_some_and(|t| now >= t) {
             let synced = self.state.is_synchronized();
-            self.fail(TcpError::TimedOut, synced);
+            // An ICMP soft error seen meanwhile says more than "timed out"
+            // (RFC 1122 §4.2.3.9).
+            let error = self.soft_error.unwrap_or(TcpError::TimedOut);
+            self.fail(error, synced);
             return;
         }
         if self.rtx_deadline.is_some_and(|d| now >= d) {

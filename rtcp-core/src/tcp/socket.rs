@@ -9,7 +9,7 @@ use super::assembler::Assembler;
 use super::buffer::RingBuffer;
 use super::congestion::{Congestion, NewReno};
 use super::rtt::RttEstimator;
-use super::{Endpoint, State, TcpConfig, TcpError};
+use super::{Endpoint, IcmpError, State, TcpConfig, TcpError};
 use crate::time::Instant;
 use crate::wire::SeqNumber;
 use managed::ManagedSlice;
@@ -32,6 +32,9 @@ pub struct TcpSocket<'a> {
     pub(crate) local: Endpoint,
     pub(crate) remote: Endpoint,
     pub(crate) error: Option<TcpError>,
+    /// The last ICMP soft error (RFC 9293 §3.9.2.2), reported if the
+    /// connection then times out.
+    pub(crate) soft_error: Option<TcpError>,
 
     // --- send sequence space (RFC 9293 §3.3.1) ---
     pub(crate) iss: SeqNumber,
@@ -135,6 +138,7 @@ impl<'a> TcpSocket<'a> {
             local: Endpoint::default(),
             remote: Endpoint::default(),
             error: None,
+            soft_error: None,
             iss: SeqNumber(0),
             snd_una: SeqNumber(0),
             snd_nxt: SeqNumber(0),
@@ -252,6 +256,12 @@ impl<'a> TcpSocket<'a> {
     /// Why the connection failed, if it did (like `SO_ERROR`, not cleared).
     pub fn error(&self) -> Option<TcpError> {
         self.error
+    }
+
+    /// The last ICMP error reported for this connection that did not end it
+    /// (network or host unreachable), like Linux's `SO_ERROR` soft errors.
+    pub fn soft_error(&self) -> Option<TcpError> {
+        self.soft_error
     }
 
     /// The configuration.
@@ -490,6 +500,49 @@ impl<'a> TcpSocket<'a> {
         }
         self.reset();
         self.state = State::Closed;
+    }
+
+    /// An ICMP error quoting one of our segments (RFC 9293 §3.9.2.2). It is
+    /// believed only if the quoted sequence number is in flight (RFC 5927
+    /// §4.1), so a blind attacker cannot use it.
+    pub(crate) fn on_icmp_error(&mut self, seq: SeqNumber, error: IcmpError) {
+        if !seq.in_range(self.snd_una, self.snd_max) {
+            return;
+        }
+        match error {
+            IcmpError::Unreachable {
+                code: 4,
+                next_hop_mtu,
+            } => {
+                // Fragmentation needed and DF set (RFC 1191): our segments
+                // are too big for the path; shrink and resend what was lost.
+                // Below 68 bytes (RFC 791's minimum MTU) the report is bogus.
+                let mtu = usize::from(next_hop_mtu);
+                if mtu >= 68 {
+                    let mss = mtu - 40;
+                    if mss < self.remote_mss {
+                        self.remote_mss = mss;
+                        self.snd_nxt = self.snd_una;
+                    }
+                }
+            }
+            IcmpError::Unreachable { code: 2 | 3, .. } if self.state == State::SynSent => {
+                // Protocol or port unreachable for our SYN: nobody is there
+                // (RFC 1122 §4.2.3.9 hard error).
+                self.fail(TcpError::ConnectionRefused, false);
+            }
+            IcmpError::Unreachable {
+                code: 0 | 6 | 9 | 11,
+                ..
+            } => {
+                self.soft_error = Some(TcpError::NetworkUnreachable);
+            }
+            IcmpError::Unreachable { .. } | IcmpError::TimeExceeded => {
+                // Codes 1, 5 and the rest: soft errors (SHLD-25): tell the
+                // application, keep the connection.
+                self.soft_error = Some(TcpError::HostUnreachable);
+            }
+        }
     }
 
     /// Fail the connection with `error` (timeout, reset) and move to CLOSED.

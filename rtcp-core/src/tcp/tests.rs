@@ -462,3 +462,110 @@ fn ack_of_retransmission_keeps_backoff() {
     h.input(&peer_seg(TcpFlags::ACK, IRS + 1, ISS + 5));
     assert_eq!(h.sock.rto(), backed_off);
 }
+
+// ----- ICMP errors (RFC 9293 §3.9.2.2, RFC 1191, RFC 5927) -----
+
+/// Host unreachable is a soft error: reported, the connection carries on,
+/// and a later timeout reports it instead of "timed out" (MUST-54, SHLD-25).
+#[test]
+fn icmp_host_unreachable_is_soft_and_reported_on_timeout() {
+    use super::{IcmpError, TcpError};
+    let mut h = Harness::established(TcpOptions::default());
+    h.sock.send_slice(b"data").unwrap();
+    assert_eq!(h.drain().len(), 1);
+    h.sock.on_icmp_error(
+        ISS + 1,
+        IcmpError::Unreachable {
+            code: 1,
+            next_hop_mtu: 0,
+        },
+    );
+    assert_eq!(h.sock.state(), State::Established);
+    assert_eq!(h.sock.soft_error(), Some(TcpError::HostUnreachable));
+    let user_timeout = h.sock.config().user_timeout;
+    for _ in 0..40 {
+        h.advance(Duration::from_secs(10));
+        let _ = h.drain();
+        if h.sock.state() == State::Closed {
+            break;
+        }
+        if h.now > Instant::from_secs(10) + user_timeout + Duration::from_secs(60) {
+            break;
+        }
+    }
+    assert_eq!(h.sock.state(), State::Closed);
+    assert_eq!(h.sock.error(), Some(TcpError::HostUnreachable));
+}
+
+/// An ICMP error quoting a sequence number not in flight is ignored
+/// (RFC 5927 §4.1: a blind attacker does not know it).
+#[test]
+fn icmp_error_outside_the_window_is_ignored() {
+    use super::IcmpError;
+    let mut h = Harness::established(TcpOptions::default());
+    h.sock.send_slice(b"data").unwrap();
+    let _ = h.drain();
+    let mss = h.sock.mss();
+    h.sock.on_icmp_error(
+        ISS + 100_000,
+        IcmpError::Unreachable {
+            code: 1,
+            next_hop_mtu: 0,
+        },
+    );
+    assert_eq!(h.sock.soft_error(), None);
+    h.sock.on_icmp_error(
+        ISS + 100_000,
+        IcmpError::Unreachable {
+            code: 4,
+            next_hop_mtu: 300,
+        },
+    );
+    assert_eq!(h.sock.mss(), mss);
+}
+
+/// Fragmentation needed (RFC 1191): the MSS drops to the next-hop MTU less
+/// 40 and the lost data is resent in smaller segments at once.
+#[test]
+fn icmp_frag_needed_shrinks_segments() {
+    use super::IcmpError;
+    let mut h = Harness::established(TcpOptions {
+        mss: Some(1460),
+        ..TcpOptions::default()
+    });
+    h.sock.send_slice(&[1u8; 3000]).unwrap();
+    let first = h.drain();
+    assert_eq!(first[0].payload.len(), 1460);
+    h.sock.on_icmp_error(
+        ISS + 1,
+        IcmpError::Unreachable {
+            code: 4,
+            next_hop_mtu: 1000,
+        },
+    );
+    assert_eq!(h.sock.mss(), 960);
+    let again = h.drain();
+    assert!(!again.is_empty());
+    assert_eq!(again[0].seq, ISS + 1, "resent from SND.UNA");
+    assert!(again.iter().all(|s| s.payload.len() <= 960), "{again:?}");
+}
+
+/// Port unreachable for our SYN: nobody listens there.
+#[test]
+fn icmp_port_unreachable_refuses_a_connect() {
+    use super::{IcmpError, TcpError};
+    let rx: &'static mut [u8] = Vec::leak(vec![0u8; 1024]);
+    let tx: &'static mut [u8] = Vec::leak(vec![0u8; 1024]);
+    let mut sock = TcpSocket::new(rx, tx);
+    sock.state = State::SynSent;
+    (sock.iss, sock.snd_una, sock.snd_nxt, sock.snd_max) = (ISS, ISS, ISS + 1, ISS + 1);
+    sock.on_icmp_error(
+        ISS,
+        IcmpError::Unreachable {
+            code: 3,
+            next_hop_mtu: 0,
+        },
+    );
+    assert_eq!(sock.state(), State::Closed);
+    assert_eq!(sock.error(), Some(TcpError::ConnectionRefused));
+}
