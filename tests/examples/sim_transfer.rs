@@ -2,9 +2,10 @@
 //! stream, the other receives it; prints throughput and SHA-256 of both ends.
 //!
 //! ```text
-//! cargo run --release -p rtcp-tests --example sim_transfer -- [SIZE_MIB] [LOSS_PERCENT] [ONE_WAY_DELAY_MS]
+//! cargo run --release -p rtcp-tests --example sim_transfer -- [SIZE_MIB] [LOSS_PERCENT] [ONE_WAY_DELAY_MS] [MBIT_PER_S]
 //! ```
-//! Defaults: 64 MiB, 1% loss in each direction, 5 ms one-way delay.
+//! Defaults: 64 MiB, 1% loss in each direction, 5 ms one-way delay, 100 Mbit/s
+//! (0 means unlimited).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -32,6 +33,7 @@ fn main() {
     let size_mib: usize = arg(1, 64);
     let loss_percent: f64 = arg(2, 1.0);
     let delay_ms: u64 = arg(3, 5);
+    let mbit: u64 = arg(4, 100);
     let size = size_mib << 20;
     let cfg = HostConfig {
         rx_buffer: 256 * 1024,
@@ -39,6 +41,7 @@ fn main() {
         link: LinkConfig {
             latency: Duration::from_millis(delay_ms),
             loss_ppm: (loss_percent * 10_000.0) as u32,
+            bandwidth_bps: mbit * 1_000_000,
             ..LinkConfig::default()
         },
         ..HostConfig::default()
@@ -63,7 +66,7 @@ fn main() {
         .unwrap();
 
     println!(
-        "rtcp sim: {size_mib} MiB, {loss_percent}% loss each way, {delay_ms} ms one-way delay"
+        "rtcp sim: {size_mib} MiB, {loss_percent}% loss each way, {delay_ms} ms one-way delay, {mbit} Mbit/s (0 = unlimited)"
     );
     let mut rng = Rng::new(7);
     let mut chunk = vec![0u8; 64 * 1024];

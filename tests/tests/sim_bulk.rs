@@ -1,5 +1,10 @@
 //! Bulk transfers through the simulator, checked byte for byte.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use rtcp_core::tcp::State;
 use rtcp_core::time::Duration;
@@ -10,13 +15,24 @@ fn transfer(seed: u64, cfg: HostConfig, len: usize, timeout: Duration) -> Sim {
     let mut sim = Sim::new(seed, &[cfg, cfg]);
     let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
     let stream = Stream::new(seed, len);
-    let mut sender = Sender { host: 0, handle: client, sent: 0, close_when_done: true, closed: false };
+    let mut sender = Sender {
+        host: 0,
+        handle: client,
+        sent: 0,
+        close_when_done: true,
+        closed: false,
+    };
     let mut receiver: Option<Receiver> = None;
     let ok = sim.run_until(timeout, |sim| {
         sender.pump(sim, stream.bytes()).expect("sender failed");
         if receiver.is_none() {
             if let Ok(h) = sim.hosts[1].sockets.accept(listener) {
-                receiver = Some(Receiver { host: 1, handle: h, received: 0, eof: false });
+                receiver = Some(Receiver {
+                    host: 1,
+                    handle: h,
+                    received: 0,
+                    eof: false,
+                });
             }
         }
         if let Some(r) = receiver.as_mut() {
@@ -26,7 +42,11 @@ fn transfer(seed: u64, cfg: HostConfig, len: usize, timeout: Duration) -> Sim {
         false
     });
     let r = receiver.expect("never accepted");
-    assert!(ok, "transfer timed out at {} of {} bytes (seed {seed})", r.received, len);
+    assert!(
+        ok,
+        "transfer timed out at {} of {} bytes (seed {seed})",
+        r.received, len
+    );
     assert_eq!(r.received, len, "seed {seed}");
     sim
 }
@@ -62,8 +82,13 @@ fn connection_states_after_transfer() {
     // The client shut down first and the server read EOF but has not closed:
     // once the server's ACK of the FIN lands, client FIN-WAIT-2, server CLOSE-WAIT.
     let states = |sim: &Sim, host: usize| -> Vec<State> {
-        sim.hosts[host].sockets.iter().map(|(_, s)| s.state()).collect()
+        sim.hosts[host]
+            .sockets
+            .iter()
+            .map(|(_, s)| s.state())
+            .collect()
     };
-    assert!(sim.run_until(Duration::from_secs(5), |sim| states(sim, 0) == vec![State::FinWait2]));
+    assert!(sim.run_until(Duration::from_secs(5), |sim| states(sim, 0)
+        == vec![State::FinWait2]));
     assert!(states(&sim, 1).contains(&State::CloseWait));
 }
