@@ -438,8 +438,10 @@ impl<'a> TcpSocket<'a> {
         if window == 0 && ack == self.snd_una && self.snd_max > self.snd_una {
             // The peer answers our zero-window probe: it is alive, so the
             // stall does not count toward the user timeout (§3.8.6.1,
-            // MUST-67: stay open as long as probes are acknowledged).
-            self.stall_since = Some(now);
+            // MUST-37: stay open as long as probes are acknowledged). The
+            // clock restarts with the next probe, so a peer that vanishes
+            // while its window is closed is still detected.
+            self.stall_since = None;
         }
 
         // State-specific ACK processing.
