@@ -364,7 +364,12 @@ fn icmp_port_unreachable_reaches_the_connection() {
     let h = b.sockets.open().unwrap();
     let now = b.now;
     b.sockets
-        .connect(now, h, Endpoint::new(OUR_IP, 0), Endpoint::new(PEER_IP, 5555))
+        .connect(
+            now,
+            h,
+            Endpoint::new(OUR_IP, 0),
+            Endpoint::new(PEER_IP, 5555),
+        )
         .unwrap();
     b.iface.poll(b.now, &mut b.device, &mut b.sockets);
     let out = std::mem::take(&mut b.device.tx);
@@ -379,7 +384,10 @@ fn icmp_port_unreachable_reaches_the_connection() {
     assert_eq!(syn.flags, TcpFlags::SYN);
     // The quote: our IPv4 header and the first 8 bytes of the SYN.
     let mut ip_header = vec![0u8; 20];
-    ip.emit(&mut Ipv4Packet::new_unchecked(&mut ip_header[..]), ChecksumMode::default());
+    ip.emit(
+        &mut Ipv4Packet::new_unchecked(&mut ip_header[..]),
+        ChecksumMode::default(),
+    );
     let mut quote = ip_header;
     quote.extend_from_slice(&body[..8]);
     let icmp = Icmpv4Repr::DstUnreachable {
@@ -388,7 +396,10 @@ fn icmp_port_unreachable_reaches_the_connection() {
         data: &quote,
     };
     let mut buf = vec![0u8; icmp.buffer_len()];
-    icmp.emit(&mut Icmpv4Packet::new_unchecked(&mut buf[..]), ChecksumMode::default());
+    icmp.emit(
+        &mut Icmpv4Packet::new_unchecked(&mut buf[..]),
+        ChecksumMode::default(),
+    );
     b.feed(ipv4(IpProtocol::Icmp, &buf));
     assert_eq!(b.stats().icmp_errors, 1);
     let sock = b.sockets.get(h).unwrap();
