@@ -587,11 +587,7 @@ impl<'a> SocketSet<'a> {
             || self
                 .subnet
                 .is_some_and(|c| c.prefix_len < 31 && c.broadcast() == remote.addr);
-        if remote.port == 0
-            || remote.addr.is_unspecified()
-            || local.addr.is_unspecified()
-            || broadcast
-        {
+        if remote.port == 0 || remote.addr.is_unspecified() || broadcast {
             return Err(TcpError::InvalidEndpoint);
         }
         if self.slot(i).map(|s| s.socket.state) != Some(State::Closed) {

@@ -406,3 +406,27 @@ fn icmp_port_unreachable_reaches_the_connection() {
     assert_eq!(sock.state(), State::Closed);
     assert_eq!(sock.error(), Some(TcpError::ConnectionRefused));
 }
+
+/// MUST-44: a connect from an unspecified local address takes the
+/// interface's address (once the interface has polled the table).
+#[test]
+fn connect_from_unspecified_address_uses_the_interface_address() {
+    use rtcp_core::tcp::TcpError;
+    let mut b = Box1::new();
+    let h = b.sockets.open().unwrap();
+    let any = Endpoint::new(Ipv4Address::UNSPECIFIED, 0);
+    let peer = Endpoint::new(PEER_IP, 80);
+    let now = b.now;
+    // Before the interface has told the table its address: refused.
+    assert_eq!(
+        b.sockets.connect(now, h, any, peer),
+        Err(TcpError::InvalidEndpoint)
+    );
+    b.feed(arp_request(OUR_IP));
+    b.sockets.connect(now, h, any, peer).unwrap();
+    assert_eq!(b.sockets.get(h).unwrap().local_endpoint().addr, OUR_IP);
+    b.iface.poll(b.now, &mut b.device, &mut b.sockets);
+    let out = std::mem::take(&mut b.device.tx);
+    let (_, ip, _) = ip_payload(&out[0]);
+    assert_eq!(ip.src_addr, OUR_IP);
+}
