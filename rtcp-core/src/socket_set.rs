@@ -692,7 +692,6 @@ impl<'a> SocketSet<'a> {
                 return Err(TcpError::WouldBlock);
             };
             let next = child.next;
-            let child_state = child.socket.state;
             if let Some(ls) = self.slot_mut(l) {
                 ls.accept_head = next;
                 if next == NONE {
@@ -707,7 +706,6 @@ impl<'a> SocketSet<'a> {
             }
             // A child reset before accept() is still handed out: the user
             // sees the error on first use, as with BSD sockets.
-            let _ = child_state;
             let generation = self.slot(head).map_or(0, |s| s.generation);
             self.reschedule(head);
             Ok(SocketHandle {

@@ -49,7 +49,7 @@ impl<'a> TcpSocket<'a> {
         self.snd_nxt = iss;
         self.snd_max = iss;
         self.ts_offset = ts_offset;
-        self.negotiate_options(seg, true);
+        self.negotiate_options(seg);
         // The window in a SYN is never scaled (RFC 7323 §2.2).
         self.snd_wnd = usize::from(seg.window_len);
         self.max_snd_wnd = self.snd_wnd;
@@ -78,7 +78,7 @@ impl<'a> TcpSocket<'a> {
     }
 
     /// Record what the peer's SYN offered and settle what both sides use.
-    fn negotiate_options(&mut self, seg: &TcpRepr, passive: bool) {
+    fn negotiate_options(&mut self, seg: &TcpRepr) {
         let opts = &seg.options;
         // MSS (RFC 9293 §3.7.1): 536 when absent (MUST-15).
         self.remote_mss = opts
@@ -105,7 +105,6 @@ impl<'a> TcpSocket<'a> {
             }
             _ => self.ts_ok = false,
         }
-        let _ = passive;
         self.cc =
             super::congestion::Congestion::NewReno(super::congestion::NewReno::new(self.mss()));
     }
@@ -161,7 +160,7 @@ impl<'a> TcpSocket<'a> {
         self.irs = seg.seq_number;
         self.rcv_nxt = seg.seq_number + 1;
         self.rcv_adv = self.rcv_nxt;
-        self.negotiate_options(seg, false);
+        self.negotiate_options(seg);
         if flags.ack() {
             self.snd_una = seg.ack_number;
         }
@@ -406,7 +405,7 @@ impl<'a> TcpSocket<'a> {
         let was_una = self.snd_una;
         let window = usize::from(seg.window_len) << self.snd_shift;
         if ack > self.snd_una {
-            self.on_new_ack(now, seg, ack, stats);
+            self.on_new_ack(now, seg, ack);
         } else if ack == self.snd_una {
             // RFC 5681 §2 duplicate ACK: no data, no window change, data
             // outstanding, SYN/FIN clear. A window change does not disqualify
@@ -470,7 +469,7 @@ impl<'a> TcpSocket<'a> {
         true
     }
 
-    fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr, ack: SeqNumber, stats: &mut TcpStats) {
+    fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr, ack: SeqNumber) {
         let acked = ack - self.snd_una;
         let mss = self.mss();
         // Progress: an earlier ICMP soft error no longer applies.
@@ -507,7 +506,6 @@ impl<'a> TcpSocket<'a> {
                 // Partial ACK: retransmit the next hole at once.
                 self.cc.on_partial_ack(acked, mss);
                 self.retransmit_una = true;
-                stats.retransmissions += 0;
             }
             Some(_) => {
                 let flight = self.snd_max - self.snd_una;
