@@ -6,7 +6,7 @@
 //! (§3.10.7.4), with RFC 5961 (challenge ACKs), RFC 7323 (PAWS) and RFC 2018
 //! (SACK) folded in where they belong.
 
-use super::congestion::CongestionControl;
+use super::congestion::{AckSample, CongestionControl};
 use super::socket::{PendingReset, TcpSocket, DEFAULT_MSS};
 use super::{Endpoint, State, TcpError, TcpStats};
 use crate::time::{Duration, Instant};
@@ -106,7 +106,7 @@ impl<'a> TcpSocket<'a> {
             _ => self.ts_ok = false,
         }
         self.cc =
-            super::congestion::Congestion::NewReno(super::congestion::NewReno::new(self.mss()));
+            super::congestion::Congestion::new(self.config.congestion, self.mss(), self.last_rx);
     }
 
     /// The shift that lets the whole receive buffer be advertised.
@@ -415,7 +415,7 @@ impl<'a> TcpSocket<'a> {
             let outstanding = self.snd_max > self.snd_una;
             let same_window = window == self.snd_wnd || seg.options.sack_count > 0;
             if outstanding && seg.payload.is_empty() && !seg.flags.fin() && same_window {
-                self.on_dup_ack(stats);
+                self.on_dup_ack(now, stats);
             }
         }
 
@@ -504,16 +504,29 @@ impl<'a> TcpSocket<'a> {
         match self.recover {
             Some(recover) if ack < recover => {
                 // Partial ACK: retransmit the next hole at once.
-                self.cc.on_partial_ack(acked, mss);
                 self.retransmit_una = true;
             }
             Some(_) => {
                 let flight = self.snd_max - self.snd_una;
-                self.cc.on_recovery_exit(flight, mss);
+                self.cc.on_recovery_exit(now, flight, mss);
                 self.recover = None;
             }
-            None => self.cc.on_ack(acked, mss),
+            None => {}
         }
+        let sample = AckSample {
+            now,
+            delivered: data_acked,
+            acked: data_acked,
+            in_flight: self.snd_max - self.snd_una,
+            mss,
+            rtt: None,
+            min_rtt: None,
+            srtt: self.rtt.srtt(),
+            rate: None,
+            in_recovery: self.recover.is_some(),
+            newly_lost: 0,
+        };
+        self.cc.on_ack(&sample);
         self.dup_acks = 0;
 
         // RFC 6298 §5.2/5.3: stop the timer when all is acked, else restart.
@@ -526,16 +539,14 @@ impl<'a> TcpSocket<'a> {
         }
     }
 
-    fn on_dup_ack(&mut self, stats: &mut TcpStats) {
+    fn on_dup_ack(&mut self, now: Instant, stats: &mut TcpStats) {
         let mss = self.mss();
         self.dup_acks = self.dup_acks.saturating_add(1);
-        if self.recover.is_some() {
-            self.cc.on_dup_ack_in_recovery(mss);
-        } else if self.dup_acks == 3 {
+        if self.recover.is_none() && self.dup_acks == 3 {
             // RFC 6582 §3.2 step 2: only if the ACK covers more than recover
             // (guard against re-entering for the same window).
             let flight = self.snd_max - self.snd_una;
-            self.cc.on_fast_retransmit(flight, mss);
+            self.cc.on_congestion_event(now, flight, mss);
             self.recover = Some(self.snd_max);
             self.retransmit_una = true;
             self.rtt_timing = None;

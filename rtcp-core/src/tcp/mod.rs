@@ -229,6 +229,8 @@ pub struct TcpConfig {
     pub sack: bool,
     /// Challenge ACKs allowed per second (RFC 5961 §7).
     pub challenge_ack_limit: u16,
+    /// Congestion controller (NewReno by default).
+    pub congestion: congestion::CongestionAlgorithm,
 }
 
 impl Default for TcpConfig {
@@ -244,6 +246,7 @@ impl Default for TcpConfig {
             timestamps: true,
             sack: true,
             challenge_ack_limit: 10,
+            congestion: congestion::CongestionAlgorithm::NewReno,
         }
     }
 }

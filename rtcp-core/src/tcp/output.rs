@@ -312,7 +312,7 @@ impl<'a> TcpSocket<'a> {
                 State::SynSent | State::SynReceived => self.snd_nxt = self.iss,
                 _ => {
                     let flight = self.snd_max - self.snd_una;
-                    self.cc.on_timeout(flight, self.mss());
+                    self.cc.on_timeout(now, flight, self.mss());
                     // Resend from the oldest unacknowledged byte (the
                     // receiver's out-of-order queue makes the cumulative ACK
                     // skip what it already holds).
@@ -546,7 +546,7 @@ impl<'a> TcpSocket<'a> {
                 if self.flight() == 0 && idle_for > self.rtt.rto() {
                     // RFC 5681 §4.1: restart from the initial window after idling.
                     let mss = self.mss();
-                    self.cc.on_idle_restart(mss);
+                    self.cc.on_idle_restart(now, mss);
                 }
                 let end = seq + len + usize::from(fin);
                 if seq < self.snd_max {
