@@ -14,6 +14,7 @@ mod input;
 pub mod isn;
 pub mod output;
 pub mod rtt;
+pub mod scoreboard;
 pub mod socket;
 #[cfg(test)]
 mod tests;

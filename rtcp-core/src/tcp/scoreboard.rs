@@ -1,0 +1,681 @@
+//! The send log: what is in flight, segment by segment, and what the peer
+//! said about it. One fixed-size structure serves
+//!
+//! - the SACK scoreboard of RFC 6675 (which bytes are SACKed, which are
+//!   deemed lost, the "pipe" estimate of bytes in flight),
+//! - RACK (RFC 8985), which needs each segment's transmission time,
+//! - delivery-rate sampling (draft-cheng-iccrg-delivery-rate-estimation),
+//!   which needs the connection's delivery counters as they stood when each
+//!   segment was sent, and
+//! - the undo of spurious retransmissions (which segments were resent).
+//!
+//! Records cover `[SND.UNA, SND.MAX)` in order, without gaps, one per
+//! transmission (consecutive segments sent in the same microsecond with the
+//! same counters share one). Capacity is fixed ([`LOG_CAPACITY`]); when it
+//! runs low, new transmissions are appended to the last record instead, so
+//! the log only gets coarser, never wrong: a SACK block that would need a
+//! record split when no slot is free is ignored (the bytes stay "not SACKed",
+//! which is what a sender without SACK would believe — the connection
+//! degrades toward NewReno, never toward go-back-N).
+//!
+//! Times and counters are stored as their low 32 bits (microseconds and
+//! bytes) and compared by wrapping difference: a record lives far less than
+//! the 71 minutes it takes the clock to wrap.
+
+use crate::wire::SeqNumber;
+
+/// Records in the send log. With the `scoreboard` feature: enough for a
+/// 64-segment window at per-segment granularity (larger windows coalesce
+/// the newest transmissions). Without it: a minimal log that still drives
+/// NewReno-style recovery.
+#[cfg(feature = "scoreboard")]
+pub const LOG_CAPACITY: usize = 64;
+/// Records in the send log (minimal build).
+#[cfg(not(feature = "scoreboard"))]
+pub const LOG_CAPACITY: usize = 4;
+
+/// Slots kept free for splits (SACK edges, partial retransmissions): once
+/// fewer are free, new transmissions extend the last record.
+const SPLIT_RESERVE: usize = if LOG_CAPACITY >= 16 { 4 } else { 1 };
+
+/// The peer holds these bytes (SACKed).
+pub const SACKED: u8 = 1;
+/// Deemed lost and not yet retransmitted since.
+pub const LOST: u8 = 2;
+/// Retransmitted at least once.
+pub const RETRANSMITTED: u8 = 4;
+/// Sent while the application limited sending (rate sampling).
+pub const APP_LIMITED: u8 = 8;
+
+/// One transmission of `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SentRecord {
+    /// First sequence number.
+    pub start: SeqNumber,
+    /// Sequence number just past the record (a FIN counts one).
+    pub end: SeqNumber,
+    /// Time of the latest transmission, µs (low 32 bits).
+    pub sent_at: u32,
+    /// The connection's delivered-bytes counter at that transmission.
+    pub delivered: u32,
+    /// When that counter last moved, µs.
+    pub delivered_at: u32,
+    /// Send time of the first segment of the current flight, µs.
+    pub first_sent_at: u32,
+    /// Bytes in flight just after this transmission.
+    pub tx_in_flight: u32,
+    /// The connection's lost-bytes counter at that transmission.
+    pub lost: u32,
+    /// `SACKED`, `LOST`, `RETRANSMITTED`, `APP_LIMITED`.
+    pub flags: u8,
+}
+
+impl SentRecord {
+    /// Bytes of sequence space covered.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+    /// Whether the record has flag `f`.
+    pub fn has(&self, f: u8) -> bool {
+        self.flags & f != 0
+    }
+    /// `self` was sent after `other` (RFC 8985 §6.2 "sent after": later
+    /// time, or the same time and a higher sequence).
+    pub fn sent_after(&self, other_sent_at: u32, other_end: SeqNumber) -> bool {
+        let dt = self.sent_at.wrapping_sub(other_sent_at) as i32;
+        dt > 0 || (dt == 0 && self.end > other_end)
+    }
+}
+
+/// The fixed-capacity, ordered log of what is in flight.
+#[derive(Debug, Clone)]
+pub struct SendLog {
+    records: [SentRecord; LOG_CAPACITY],
+    /// Index of the oldest record in the ring.
+    head: usize,
+    len: usize,
+    /// Bytes marked SACKED.
+    sacked_bytes: usize,
+    /// Bytes marked LOST and not SACKED.
+    lost_bytes: usize,
+    /// End of the highest SACKed byte.
+    highest_sacked: Option<SeqNumber>,
+}
+
+impl Default for SendLog {
+    fn default() -> Self {
+        SendLog::new()
+    }
+}
+
+impl SendLog {
+    /// An empty log.
+    pub const fn new() -> SendLog {
+        SendLog {
+            records: [SentRecord {
+                start: SeqNumber(0),
+                end: SeqNumber(0),
+                sent_at: 0,
+                delivered: 0,
+                delivered_at: 0,
+                first_sent_at: 0,
+                tx_in_flight: 0,
+                lost: 0,
+                flags: 0,
+            }; LOG_CAPACITY],
+            head: 0,
+            len: 0,
+            sacked_bytes: 0,
+            lost_bytes: 0,
+            highest_sacked: None,
+        }
+    }
+
+    /// Forget everything (connection reset).
+    pub fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+        self.sacked_bytes = 0;
+        self.lost_bytes = 0;
+        self.highest_sacked = None;
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// No record (nothing in flight).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes the peer has SACKed above SND.UNA.
+    pub fn sacked_bytes(&self) -> usize {
+        self.sacked_bytes
+    }
+
+    /// Bytes deemed lost and not yet retransmitted.
+    pub fn lost_bytes(&self) -> usize {
+        self.lost_bytes
+    }
+
+    /// End of the highest SACKed byte, if any.
+    pub fn highest_sacked(&self) -> Option<SeqNumber> {
+        self.highest_sacked
+    }
+
+    /// RFC 6675 "pipe": bytes outstanding that are neither SACKed nor lost
+    /// (a retransmitted segment counts once).
+    pub fn pipe(&self, outstanding: usize) -> usize {
+        outstanding
+            .saturating_sub(self.sacked_bytes)
+            .saturating_sub(self.lost_bytes)
+    }
+
+    fn slot(&self, i: usize) -> usize {
+        (self.head + i) % LOG_CAPACITY
+    }
+
+    /// The `i`th oldest record.
+    pub fn get(&self, i: usize) -> Option<&SentRecord> {
+        if i < self.len {
+            self.records.get(self.slot(i))
+        } else {
+            None
+        }
+    }
+
+    fn get_mut(&mut self, i: usize) -> Option<&mut SentRecord> {
+        if i < self.len {
+            let s = self.slot(i);
+            self.records.get_mut(s)
+        } else {
+            None
+        }
+    }
+
+    /// The newest record.
+    pub fn last(&self) -> Option<&SentRecord> {
+        self.len.checked_sub(1).and_then(|i| self.get(i))
+    }
+
+    /// Iterate oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &SentRecord> + '_ {
+        (0..self.len).filter_map(move |i| self.get(i))
+    }
+
+    /// Change record `i`'s flags, keeping the byte counters right.
+    fn set_flags(&mut self, i: usize, flags: u8) {
+        let Some(rec) = self.get_mut(i) else { return };
+        let old = rec.flags;
+        rec.flags = flags;
+        let len = rec.len();
+        let was_lost = old & LOST != 0 && old & SACKED == 0;
+        let is_lost = flags & LOST != 0 && flags & SACKED == 0;
+        if old & SACKED == 0 && flags & SACKED != 0 {
+            self.sacked_bytes += len;
+        } else if old & SACKED != 0 && flags & SACKED == 0 {
+            self.sacked_bytes = self.sacked_bytes.saturating_sub(len);
+        }
+        if !was_lost && is_lost {
+            self.lost_bytes += len;
+        } else if was_lost && !is_lost {
+            self.lost_bytes = self.lost_bytes.saturating_sub(len);
+        }
+    }
+
+    /// Insert `rec` at logical position `i` (shifting the newer ones).
+    /// Returns false when full.
+    fn insert(&mut self, i: usize, rec: SentRecord) -> bool {
+        if self.len >= LOG_CAPACITY || i > self.len {
+            return false;
+        }
+        let mut j = self.len;
+        while j > i {
+            let from = self.slot(j - 1);
+            let to = self.slot(j);
+            if let Some(r) = self.records.get(from).copied() {
+                if let Some(dst) = self.records.get_mut(to) {
+                    *dst = r;
+                }
+            }
+            j -= 1;
+        }
+        let s = self.slot(i);
+        if let Some(dst) = self.records.get_mut(s) {
+            *dst = rec;
+        }
+        self.len += 1;
+        true
+    }
+
+    /// Remove the record at logical position `i` (its bytes must have been
+    /// taken out of the counters already).
+    fn remove(&mut self, i: usize) {
+        if i >= self.len {
+            return;
+        }
+        if i == 0 {
+            self.head = (self.head + 1) % LOG_CAPACITY;
+            self.len -= 1;
+            return;
+        }
+        for j in i..self.len - 1 {
+            let from = self.slot(j + 1);
+            let to = self.slot(j);
+            if let Some(r) = self.records.get(from).copied() {
+                if let Some(dst) = self.records.get_mut(to) {
+                    *dst = r;
+                }
+            }
+        }
+        self.len -= 1;
+    }
+
+    /// Split record `i` at `at` (strictly inside it): both halves keep the
+    /// flags and send-time state. Returns false when no slot is free.
+    fn split(&mut self, i: usize, at: SeqNumber) -> bool {
+        let Some(rec) = self.get(i).copied() else {
+            return false;
+        };
+        if !(rec.start < at && at < rec.end) || self.len >= LOG_CAPACITY {
+            return false;
+        }
+        let mut tail = rec;
+        tail.start = at;
+        if let Some(r) = self.get_mut(i) {
+            r.end = at;
+        }
+        // Counters are per byte, so a split with equal flags leaves them as is.
+        self.insert(i + 1, tail)
+    }
+
+    /// Record a first transmission of `[start, end)` (new data at SND.MAX).
+    /// `snapshot` carries the time and counters; its `start`/`end`/`flags`
+    /// are set here.
+    pub fn on_send_new(&mut self, start: SeqNumber, end: SeqNumber, snapshot: SentRecord) {
+        if end <= start {
+            return;
+        }
+        let app_limited = snapshot.flags & APP_LIMITED;
+        let free = LOG_CAPACITY - self.len;
+        if let Some(i) = self.len.checked_sub(1) {
+            let low_on_slots = free <= SPLIT_RESERVE;
+            if let Some(last) = self.get_mut(i) {
+                let plain = last.flags & !APP_LIMITED == 0;
+                let same_moment = last.sent_at == snapshot.sent_at
+                    && last.delivered == snapshot.delivered
+                    && last.flags == app_limited;
+                if last.end == start && (plain && same_moment || low_on_slots) {
+                    // Coalesce. When merely low on slots, the record takes
+                    // the later send time: RACK then waits longer before
+                    // calling it lost, never shorter.
+                    last.end = end;
+                    last.sent_at = snapshot.sent_at;
+                    let lost = last.flags & LOST != 0 && last.flags & SACKED == 0;
+                    let sacked = last.flags & SACKED != 0;
+                    if lost {
+                        self.lost_bytes += end - start;
+                    }
+                    if sacked {
+                        self.sacked_bytes += end - start;
+                    }
+                    return;
+                }
+            }
+        }
+        let rec = SentRecord {
+            start,
+            end,
+            flags: app_limited,
+            ..snapshot
+        };
+        let at = self.len;
+        self.insert(at, rec);
+    }
+
+    /// Cumulative ACK up to `una`: drop what it covers, calling `delivered`
+    /// for each part not SACKed before (it is newly delivered) with the
+    /// record and the byte count.
+    pub fn on_cumulative_ack(
+        &mut self,
+        una: SeqNumber,
+        mut delivered: impl FnMut(&SentRecord, usize),
+    ) {
+        while let Some(first) = self.get(0).copied() {
+            if first.end <= una {
+                if first.has(SACKED) {
+                    self.sacked_bytes = self.sacked_bytes.saturating_sub(first.len());
+                } else {
+                    delivered(&first, first.len());
+                    if first.has(LOST) {
+                        self.lost_bytes = self.lost_bytes.saturating_sub(first.len());
+                    }
+                }
+                self.remove(0);
+            } else if first.start < una {
+                let part = una - first.start;
+                if first.has(SACKED) {
+                    self.sacked_bytes = self.sacked_bytes.saturating_sub(part);
+                } else {
+                    delivered(&first, part);
+                    if first.has(LOST) {
+                        self.lost_bytes = self.lost_bytes.saturating_sub(part);
+                    }
+                }
+                if let Some(r) = self.get_mut(0) {
+                    r.start = una;
+                }
+                break;
+            } else {
+                break;
+            }
+        }
+        if self.highest_sacked.is_some_and(|h| h <= una) {
+            self.highest_sacked = None;
+        }
+    }
+
+    /// A SACK block `[left, right)`: mark what it covers SACKED, calling
+    /// `delivered` for each newly SACKed part. Parts that would need a
+    /// split when no slot is free are left unmarked.
+    pub fn on_sack_block(
+        &mut self,
+        left: SeqNumber,
+        right: SeqNumber,
+        mut delivered: impl FnMut(&SentRecord, usize),
+    ) {
+        if right <= left {
+            return;
+        }
+        let mut i = 0;
+        while let Some(rec) = self.get(i).copied() {
+            if rec.start >= right {
+                break;
+            }
+            if rec.end <= left || rec.has(SACKED) {
+                i += 1;
+                continue;
+            }
+            // Trim the record to the block, splitting where needed.
+            if rec.start < left {
+                if !self.split(i, left) {
+                    i += 1;
+                    continue;
+                }
+                i += 1;
+                continue;
+            }
+            if rec.end > right && !self.split(i, right) {
+                i += 1;
+                continue;
+            }
+            let Some(rec) = self.get(i).copied() else { break };
+            delivered(&rec, rec.len());
+            self.set_flags(i, (rec.flags | SACKED) & !LOST);
+            if self.highest_sacked.is_none_or(|h| h < rec.end) {
+                self.highest_sacked = Some(rec.end);
+            }
+            i += 1;
+        }
+        self.coalesce_sacked();
+    }
+
+    /// Merge runs of adjacent SACKed records: their send times no longer
+    /// matter, and the slots are better spent on what is still in flight.
+    fn coalesce_sacked(&mut self) {
+        let mut i = 0;
+        while i + 1 < self.len {
+            let (Some(a), Some(b)) = (self.get(i).copied(), self.get(i + 1).copied()) else {
+                break;
+            };
+            if a.has(SACKED) && b.has(SACKED) && a.end == b.start {
+                if let Some(r) = self.get_mut(i) {
+                    r.end = b.end;
+                    r.flags |= b.flags & RETRANSMITTED;
+                }
+                self.remove(i + 1);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Mark record `i` lost (unless SACKED). Returns the bytes newly marked.
+    pub fn mark_lost(&mut self, i: usize) -> usize {
+        match self.get(i).copied() {
+            Some(rec) if !rec.has(SACKED) && !rec.has(LOST) => {
+                self.set_flags(i, rec.flags | LOST);
+                rec.len()
+            }
+            _ => 0,
+        }
+    }
+
+    /// Mark every record not SACKED as lost (after an RTO, RFC 6675 §5.1).
+    /// Returns the bytes newly marked.
+    pub fn mark_all_lost(&mut self) -> usize {
+        (0..self.len).map(|i| self.mark_lost(i)).sum()
+    }
+
+    /// RFC 6675 §4 IsLost for every record: lost when at least `dup_thresh`
+    /// SACKed records, or more than `(dup_thresh - 1) * mss` SACKed bytes,
+    /// lie above it. Retransmitted records are left alone (only RACK or an
+    /// RTO declares a retransmission lost). Returns the bytes newly marked.
+    pub fn mark_lost_by_sack(&mut self, dup_thresh: usize, mss: usize) -> usize {
+        let mut above_bytes = 0usize;
+        let mut above_blocks = 0usize;
+        let mut newly = 0;
+        for i in (0..self.len).rev() {
+            let Some(rec) = self.get(i).copied() else { continue };
+            if rec.has(SACKED) {
+                above_bytes += rec.len();
+                above_blocks += rec.len().div_ceil(mss.max(1));
+                continue;
+            }
+            let lost = above_blocks >= dup_thresh
+                || above_bytes > dup_thresh.saturating_sub(1) * mss;
+            if lost && !rec.has(RETRANSMITTED) {
+                newly += self.mark_lost(i);
+            }
+        }
+        newly
+    }
+
+    /// The first record waiting for retransmission: its index and record.
+    pub fn first_lost(&self) -> Option<(usize, SentRecord)> {
+        (0..self.len).find_map(|i| {
+            self.get(i)
+                .filter(|r| r.has(LOST) && !r.has(SACKED))
+                .map(|r| (i, *r))
+        })
+    }
+
+    /// `[start, start + len)` of record `i` was retransmitted now. The part
+    /// sent is split off (when a slot is free) and becomes RETRANSMITTED,
+    /// not LOST, with fresh send-time state.
+    pub fn on_retransmit(&mut self, i: usize, len: usize, snapshot: SentRecord) {
+        let Some(rec) = self.get(i).copied() else {
+            return;
+        };
+        let cut = rec.start + len;
+        if cut < rec.end {
+            // When no slot is free the whole record counts as resent; RACK
+            // will call it lost again if its tail really was.
+            let _ = self.split(i, cut);
+        }
+        let Some(rec) = self.get(i).copied() else {
+            return;
+        };
+        self.set_flags(i, (rec.flags | RETRANSMITTED) & !(LOST | APP_LIMITED));
+        if let Some(r) = self.get_mut(i) {
+            r.sent_at = snapshot.sent_at;
+            r.delivered = snapshot.delivered;
+            r.delivered_at = snapshot.delivered_at;
+            r.first_sent_at = snapshot.first_sent_at;
+            r.tx_in_flight = snapshot.tx_in_flight;
+            r.lost = snapshot.lost;
+        }
+    }
+
+    /// Index of the record containing `seq`.
+    pub fn find(&self, seq: SeqNumber) -> Option<usize> {
+        (0..self.len).find(|&i| self.get(i).is_some_and(|r| r.start <= seq && seq < r.end))
+    }
+
+    /// Check the invariants (tests and debug builds).
+    #[cfg(test)]
+    pub fn check(&self) {
+        let mut sacked = 0;
+        let mut lost = 0;
+        let mut prev: Option<SeqNumber> = None;
+        for r in self.iter() {
+            assert!(r.start < r.end, "empty record {r:?}");
+            if let Some(p) = prev {
+                assert_eq!(p, r.start, "gap or overlap in the log");
+            }
+            prev = Some(r.end);
+            if r.has(SACKED) {
+                sacked += r.len();
+            } else if r.has(LOST) {
+                lost += r.len();
+            }
+        }
+        assert_eq!(sacked, self.sacked_bytes, "sacked counter");
+        assert_eq!(lost, self.lost_bytes, "lost counter");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn snap(t: u32) -> SentRecord {
+        SentRecord {
+            sent_at: t,
+            ..SentRecord::default()
+        }
+    }
+
+    fn s(n: u32) -> SeqNumber {
+        SeqNumber(n)
+    }
+
+    /// Ten 100-byte segments sent at distinct times.
+    fn ten() -> SendLog {
+        let mut log = SendLog::new();
+        for k in 0..10 {
+            log.on_send_new(s(k * 100), s(k * 100 + 100), snap(k));
+        }
+        log.check();
+        log
+    }
+
+    #[test]
+    fn same_moment_coalesces_distinct_times_do_not() {
+        let mut log = SendLog::new();
+        log.on_send_new(s(0), s(100), snap(5));
+        log.on_send_new(s(100), s(200), snap(5));
+        assert_eq!(log.len(), 1);
+        log.on_send_new(s(200), s(300), snap(6));
+        assert_eq!(log.len(), 2);
+        log.check();
+    }
+
+    #[test]
+    fn cumulative_ack_reports_delivery_once() {
+        let mut log = ten();
+        let mut got = 0;
+        log.on_sack_block(s(300), s(500), |_, n| got += n);
+        assert_eq!(got, 200);
+        assert_eq!(log.sacked_bytes(), 200);
+        got = 0;
+        log.on_cumulative_ack(s(550), |_, n| got += n);
+        // 0..300 and 500..550 are new; 300..500 was SACKed already.
+        assert_eq!(got, 350);
+        assert_eq!(log.sacked_bytes(), 0);
+        assert_eq!(log.get(0).unwrap().start, s(550));
+        log.check();
+    }
+
+    #[test]
+    fn sack_splits_records_at_block_edges() {
+        let mut log = SendLog::new();
+        log.on_send_new(s(0), s(1000), snap(1));
+        let mut got = 0;
+        log.on_sack_block(s(200), s(300), |_, n| got += n);
+        assert_eq!(got, 100);
+        assert_eq!(log.len(), 3);
+        assert!(log.get(1).unwrap().has(SACKED));
+        log.check();
+    }
+
+    #[test]
+    fn rfc6675_is_lost_needs_three_segments_above() {
+        let mut log = ten();
+        log.on_sack_block(s(100), s(300), |_, _| {});
+        assert_eq!(log.mark_lost_by_sack(3, 100), 0);
+        log.on_sack_block(s(300), s(400), |_, _| {});
+        assert_eq!(log.mark_lost_by_sack(3, 100), 100);
+        assert_eq!(log.first_lost().unwrap().1.start, s(0));
+        assert_eq!(log.lost_bytes(), 100);
+        // pipe: 1000 outstanding - 300 SACKed - 100 lost.
+        assert_eq!(log.pipe(1000), 600);
+        log.check();
+    }
+
+    #[test]
+    fn retransmission_clears_lost_and_splits() {
+        let mut log = SendLog::new();
+        log.on_send_new(s(0), s(300), snap(1));
+        assert_eq!(log.mark_all_lost(), 300);
+        let (i, _) = log.first_lost().unwrap();
+        log.on_retransmit(i, 100, snap(9));
+        let first = log.get(0).unwrap();
+        assert_eq!((first.start, first.end), (s(0), s(100)));
+        assert!(first.has(RETRANSMITTED) && !first.has(LOST));
+        assert_eq!(first.sent_at, 9);
+        assert_eq!(log.lost_bytes(), 200);
+        assert_eq!(log.first_lost().unwrap().1.start, s(100));
+        log.check();
+    }
+
+    #[test]
+    fn a_full_log_coalesces_new_data_and_ignores_unsplittable_sacks() {
+        let mut log = SendLog::new();
+        for k in 0..(LOG_CAPACITY as u32 * 2) {
+            log.on_send_new(s(k * 10), s(k * 10 + 10), snap(k));
+        }
+        assert!(log.len() < LOG_CAPACITY);
+        let end = LOG_CAPACITY as u32 * 20;
+        assert_eq!(log.last().unwrap().end, s(end));
+        // Fill the reserve with splits, then a SACK that needs more.
+        let mut marked = 0;
+        for k in 0..LOG_CAPACITY as u32 {
+            let l = end - 5 - k * 2;
+            log.on_sack_block(s(l), s(l + 1), |_, n| marked += n);
+            log.check();
+        }
+        assert!(log.len() <= LOG_CAPACITY);
+        assert!(marked < LOG_CAPACITY, "some blocks could not be recorded");
+        // Everything is still accounted for on the cumulative ACK.
+        let mut delivered = 0;
+        log.on_cumulative_ack(s(end), |_, n| delivered += n);
+        assert_eq!(delivered + marked, end as usize);
+        assert!(log.is_empty());
+        log.check();
+    }
+
+    #[test]
+    fn sacked_neighbours_merge() {
+        let mut log = ten();
+        log.on_sack_block(s(200), s(300), |_, _| {});
+        log.on_sack_block(s(300), s(600), |_, _| {});
+        // 0..100, 100..200, 200..600 (merged), then six unsacked.
+        assert_eq!(log.len(), 7);
+        assert_eq!(log.get(2).unwrap().end, s(600));
+        log.check();
+    }
+}
