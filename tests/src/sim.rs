@@ -185,8 +185,21 @@ struct InFlight {
     frame: Vec<u8>,
 }
 
+/// What a scripted fault does to one frame (see [`Sim::set_fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Deliver as the link model says.
+    Pass,
+    /// Lose it.
+    Drop,
+    /// Deliver it this much later than the link model says.
+    Delay(Duration),
+}
+
+/// A scripted fault: called with the sending host, the frame and the time.
+pub type FaultFn = Box<dyn FnMut(usize, &[u8], Instant) -> Fault>;
+
 /// The simulated network.
-#[derive(Debug)]
 pub struct Sim {
     /// Virtual time.
     pub now: Instant,
@@ -199,6 +212,18 @@ pub struct Sim {
     rng: Rng,
     in_flight: BinaryHeap<Reverse<InFlight>>,
     order: u64,
+    fault: Option<FaultFn>,
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("now", &self.now)
+            .field("seed", &self.seed)
+            .field("stats", &self.stats)
+            .field("in_flight", &self.in_flight.len())
+            .finish()
+    }
 }
 
 /// The address of host `i`.
@@ -251,7 +276,15 @@ impl Sim {
             rng,
             in_flight: BinaryHeap::new(),
             order: 0,
+            fault: None,
         }
+    }
+
+    /// Script faults on top of the link model: `fault` sees every frame a
+    /// host sends (after queueing, before the random faults) and may drop
+    /// or delay it. Tests of exact loss patterns use this.
+    pub fn set_fault(&mut self, fault: impl FnMut(usize, &[u8], Instant) -> Fault + 'static) {
+        self.fault = Some(Box::new(fault));
     }
 
     /// Poll every host once at the current time and put what they sent on
@@ -291,6 +324,14 @@ impl Sim {
             .checked_div(link.bandwidth_bps)
             .map_or(Duration::ZERO, Duration::from_micros);
         self.hosts[from].busy_until = start + tx_time;
+        let scripted = match self.fault.as_mut() {
+            Some(fault) => fault(from, &frame, self.now),
+            None => Fault::Pass,
+        };
+        if scripted == Fault::Drop {
+            self.stats.lost += 1;
+            return;
+        }
         if self.rng.chance(link.loss_ppm) {
             self.stats.lost += 1;
             return;
@@ -305,6 +346,10 @@ impl Sim {
             self.stats.corrupted += 1;
         }
         let mut at = start + tx_time + link.latency;
+        if let Fault::Delay(extra) = scripted {
+            at += extra;
+            self.stats.reordered += 1;
+        }
         if self.rng.chance(link.reorder_ppm) {
             at += Duration::from_micros(self.rng.below(link.reorder_delay.total_micros().max(1)));
             self.stats.reordered += 1;

@@ -6,7 +6,6 @@
 //! (§3.10.7.4), with RFC 5961 (challenge ACKs), RFC 7323 (PAWS) and RFC 2018
 //! (SACK) folded in where they belong.
 
-use super::congestion::{AckSample, CongestionControl};
 use super::socket::{PendingReset, TcpSocket, DEFAULT_MSS};
 use super::{Endpoint, State, TcpError, TcpStats};
 use crate::time::{Duration, Instant};
@@ -265,6 +264,10 @@ impl<'a> TcpSocket<'a> {
             stats.unacceptable += 1;
             if !flags.rst() {
                 self.ack_now = true;
+                if !seg.payload.is_empty() && seq + seg.payload.len() <= self.rcv_nxt {
+                    // Old data again: report it in a D-SACK (RFC 2883).
+                    self.note_duplicate(seq, seq + seg.payload.len());
+                }
                 if self.state == State::TimeWait {
                     self.restart_time_wait(now);
                 }
@@ -404,19 +407,21 @@ impl<'a> TcpSocket<'a> {
 
         let was_una = self.snd_una;
         let window = usize::from(seg.window_len) << self.snd_shift;
+        // RFC 5681 §2 duplicate ACK: no data, no window change, data
+        // outstanding, SYN/FIN clear. A window change does not disqualify an
+        // ACK carrying SACK blocks: those report new out-of-order arrivals,
+        // which is what a duplicate ACK means (RFC 6675 §2), and the
+        // receiving application may have read meanwhile.
+        let duplicate = ack == self.snd_una
+            && self.snd_max > self.snd_una
+            && seg.payload.is_empty()
+            && !seg.flags.fin()
+            && (window == self.snd_wnd || seg.options.sack_count > 0);
         if ack > self.snd_una {
             self.on_new_ack(now, seg, ack);
-        } else if ack == self.snd_una {
-            // RFC 5681 §2 duplicate ACK: no data, no window change, data
-            // outstanding, SYN/FIN clear. A window change does not disqualify
-            // an ACK carrying SACK blocks: those report new out-of-order
-            // arrivals, which is what a duplicate ACK means (RFC 6675 §2),
-            // and the receiving application may have read meanwhile.
-            let outstanding = self.snd_max > self.snd_una;
-            let same_window = window == self.snd_wnd || seg.options.sack_count > 0;
-            if outstanding && seg.payload.is_empty() && !seg.flags.fin() && same_window {
-                self.on_dup_ack(now, stats);
-            }
+        }
+        if self.state.is_synchronized() {
+            self.on_ack_for_recovery(now, seg, was_una, duplicate, stats);
         }
 
         // Window update (§3.10.7.4): SND.WL1 < SEG.SEQ, or equal and
@@ -471,7 +476,6 @@ impl<'a> TcpSocket<'a> {
 
     fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr, ack: SeqNumber) {
         let acked = ack - self.snd_una;
-        let mss = self.mss();
         // Progress: an earlier ICMP soft error no longer applies.
         self.soft_error = None;
         // Remove acknowledged data from the send buffer. The SYN and the FIN
@@ -500,35 +504,6 @@ impl<'a> TcpSocket<'a> {
         // until a segment that was not retransmitted is timed (`sample`
         // resets it), RFC 6298 §5 and MUST-18.
 
-        // Congestion control: NewReno (RFC 6582).
-        match self.recover {
-            Some(recover) if ack < recover => {
-                // Partial ACK: retransmit the next hole at once.
-                self.retransmit_una = true;
-            }
-            Some(_) => {
-                let flight = self.snd_max - self.snd_una;
-                self.cc.on_recovery_exit(now, flight, mss);
-                self.recover = None;
-            }
-            None => {}
-        }
-        let sample = AckSample {
-            now,
-            delivered: data_acked,
-            acked: data_acked,
-            in_flight: self.snd_max - self.snd_una,
-            mss,
-            rtt: None,
-            min_rtt: None,
-            srtt: self.rtt.srtt(),
-            rate: None,
-            in_recovery: self.recover.is_some(),
-            newly_lost: 0,
-        };
-        self.cc.on_ack(&sample);
-        self.dup_acks = 0;
-
         // RFC 6298 §5.2/5.3: stop the timer when all is acked, else restart.
         if self.snd_una >= self.snd_max {
             self.rtx_deadline = None;
@@ -536,21 +511,6 @@ impl<'a> TcpSocket<'a> {
         } else {
             self.rtx_deadline = Some(now + self.rtt.rto());
             self.stall_since = Some(now);
-        }
-    }
-
-    fn on_dup_ack(&mut self, now: Instant, stats: &mut TcpStats) {
-        let mss = self.mss();
-        self.dup_acks = self.dup_acks.saturating_add(1);
-        if self.recover.is_none() && self.dup_acks == 3 {
-            // RFC 6582 §3.2 step 2: only if the ACK covers more than recover
-            // (guard against re-entering for the same window).
-            let flight = self.snd_max - self.snd_una;
-            self.cc.on_congestion_event(now, flight, mss);
-            self.recover = Some(self.snd_max);
-            self.retransmit_una = true;
-            self.rtt_timing = None;
-            stats.fast_retransmits += 1;
         }
     }
 
@@ -576,6 +536,7 @@ impl<'a> TcpSocket<'a> {
         // Trim what we already have (the front), and what exceeds the window.
         if seq < self.rcv_nxt {
             let skip = self.rcv_nxt - seq;
+            self.note_duplicate(seq, self.rcv_nxt);
             payload = payload.get(skip..).unwrap_or(&[]);
             seq = self.rcv_nxt;
         }

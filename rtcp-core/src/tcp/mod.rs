@@ -13,6 +13,9 @@ pub mod congestion;
 mod input;
 pub mod isn;
 pub mod output;
+#[cfg(feature = "rack")]
+pub mod rack;
+pub mod recovery;
 pub mod rtt;
 pub mod scoreboard;
 pub mod socket;
@@ -262,8 +265,13 @@ pub struct TcpStats {
     pub retransmissions: u64,
     /// Retransmission timeouts.
     pub timeouts: u64,
-    /// Fast retransmits (three duplicate ACKs).
+    /// Fast-recovery episodes (loss detected by duplicate ACKs, SACK or RACK).
     pub fast_retransmits: u64,
+    /// Tail loss probes sent (RFC 8985 §7).
+    pub tail_loss_probes: u64,
+    /// Congestion responses undone because the retransmission proved
+    /// spurious (D-SACK or timestamps).
+    pub spurious_undos: u64,
     /// Segments that failed the acceptability test (§3.10.7.4).
     pub unacceptable: u64,
     /// Out-of-order segments dropped because every reassembly slot was taken.

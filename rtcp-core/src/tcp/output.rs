@@ -51,9 +51,10 @@ impl<'a> TcpSocket<'a> {
 
     /// Room for payload in a segment carrying our usual options.
     fn payload_mss(&self) -> usize {
+        let blocks = self.assembler.range_count() + usize::from(self.rec.dsack.is_some());
         let opts = if self.ts_ok { TS_OPTION_LEN } else { 0 }
-            + if self.sack_ok && !self.assembler.is_empty() {
-                4 + 8 * self.sack_block_limit().min(self.assembler.range_count())
+            + if self.sack_ok && blocks > 0 {
+                4 + 8 * self.sack_block_limit().min(blocks)
             } else {
                 0
             };
@@ -114,6 +115,12 @@ impl<'a> TcpSocket<'a> {
 
     /// What the next segment would be (no timers fire here).
     fn plan(&self) -> Option<Plan> {
+        self.plan_paced(false)
+    }
+
+    /// `plan`, with new data held back when `paced` (the pacing clock has
+    /// not reached the next release time).
+    fn plan_paced(&self, paced: bool) -> Option<Plan> {
         if let Some(rst) = self.pending_rst {
             return Some(Plan::Reset(rst));
         }
@@ -139,7 +146,7 @@ impl<'a> TcpSocket<'a> {
             }
             _ => {}
         }
-        if let Some(plan) = self.data_plan() {
+        if let Some(plan) = self.data_plan().filter(|_| !paced) {
             return Some(plan);
         }
         if self.send_keepalive {
@@ -180,16 +187,21 @@ impl<'a> TcpSocket<'a> {
             return None;
         }
         let payload_mss = self.payload_mss();
-        if self.retransmit_una {
-            let len = self.tx.len().min(payload_mss);
-            let len = self.tx.contiguous_at(0, len).len();
-            let fin = self.fin_seq.is_some() && len == self.tx.len();
-            return Some(Plan::Data {
-                seq: self.snd_una,
-                len,
-                fin,
-                probe: false,
-            });
+        // Limited transmit (RFC 3042): each of the first two duplicate ACKs
+        // lets one new segment out beyond the congestion window.
+        let limited = if self.recover.is_none() && self.dup_acks < 3 {
+            usize::from(self.dup_acks) * self.mss()
+        } else {
+            0
+        };
+        let room = self.congestion_room(limited);
+        // Lost segments first, oldest first (RFC 6675 NextSeg rule 1).
+        if let Some((_, lost)) = self.rec.log.first_lost() {
+            if room > 0 {
+                if let Some(plan) = self.resend_plan(lost.start, lost.end, payload_mss) {
+                    return Some(plan);
+                }
+            }
         }
         let offset = self.snd_nxt - self.snd_una;
         if offset > self.tx.len() {
@@ -197,15 +209,30 @@ impl<'a> TcpSocket<'a> {
             return None;
         }
         let avail = self.tx.len() - offset;
-        // Limited transmit (RFC 3042): each of the first two duplicate ACKs
-        // lets one new segment out beyond the congestion window.
-        let limited = if self.recover.is_none() && self.dup_acks <= 2 {
-            usize::from(self.dup_acks) * self.mss()
-        } else {
-            0
-        };
-        let window = self.snd_wnd.min(self.cc.window() + limited);
-        let usable = window.saturating_sub(self.flight());
+        let usable = self.snd_wnd.saturating_sub(self.flight()).min(room);
+        if self.rec.send_tlp {
+            // Tail loss probe (RFC 8985 §7.3): new data if the peer's window
+            // takes it, else the last segment again; the congestion window
+            // does not apply.
+            let rwnd_room = self.snd_wnd.saturating_sub(self.flight());
+            if avail > 0 && rwnd_room > 0 {
+                let len = avail.min(payload_mss).min(rwnd_room);
+                let len = self.tx.contiguous_at(offset, len).len();
+                let fin_wanted = self.tx_closed && self.fin_seq.is_none();
+                return Some(Plan::Data {
+                    seq: self.snd_nxt,
+                    len,
+                    fin: fin_wanted && len == avail,
+                    probe: false,
+                });
+            }
+            if let Some(last) = self.rec.log.last() {
+                let start = last.start.max(last.end - payload_mss.min(last.len()));
+                if let Some(plan) = self.resend_plan(start, last.end, payload_mss) {
+                    return Some(plan);
+                }
+            }
+        }
         if self.force_probe && avail > 0 {
             // Zero-window probe (§3.8.6.1): one byte regardless of the window.
             let len = usable.clamp(1, payload_mss).min(avail);
@@ -255,6 +282,23 @@ impl<'a> TcpSocket<'a> {
         })
     }
 
+    /// A retransmission of `[start, end)` (sequence space, possibly ending
+    /// with our FIN): its first segment.
+    fn resend_plan(&self, start: SeqNumber, end: SeqNumber, payload_mss: usize) -> Option<Plan> {
+        let offset = start.checked_since(self.snd_una)?;
+        let fin_in = self.fin_seq.is_some_and(|f| f < end && f >= start);
+        let data_end = if fin_in { end - 1 } else { end };
+        let want = (data_end - start).min(payload_mss);
+        let len = self.tx.contiguous_at(offset, want).len();
+        let fin = fin_in && start + len == data_end;
+        (len > 0 || fin).then_some(Plan::Data {
+            seq: start,
+            len,
+            fin,
+            probe: false,
+        })
+    }
+
     fn user_timeout_at(&self) -> Option<Instant> {
         self.stall_since
             .map(|since| since + self.config.user_timeout)
@@ -262,10 +306,18 @@ impl<'a> TcpSocket<'a> {
 
     /// When this socket next needs `dispatch`.
     pub fn poll_at(&self) -> PollAt {
-        if self.plan().is_some() {
+        let release = self.rec.next_send_at;
+        if self.plan_paced(release.is_some()).is_some() {
             return PollAt::Now;
         }
+        if let Some(release) = release {
+            if matches!(self.plan(), Some(Plan::Data { .. })) {
+                return PollAt::Time(release);
+            }
+        }
         let timers = [
+            self.rec.rack_deadline,
+            self.rec.tlp_deadline,
             self.rtx_deadline,
             self.persist_deadline,
             self.ack_deadline,
@@ -304,21 +356,23 @@ impl<'a> TcpSocket<'a> {
             stats.timeouts += 1;
             self.rtt.back_off();
             self.rtt_timing = None;
-            self.dup_acks = 0;
-            self.recover = None;
-            self.retransmit_una = false;
             self.force_probe = false;
             match self.state {
-                State::SynSent | State::SynReceived => self.snd_nxt = self.iss,
-                _ => {
-                    let flight = self.snd_max - self.snd_una;
-                    self.cc.on_timeout(now, flight, self.mss());
-                    // Resend from the oldest unacknowledged byte (the
-                    // receiver's out-of-order queue makes the cumulative ACK
-                    // skip what it already holds).
-                    self.snd_nxt = self.snd_una;
+                State::SynSent | State::SynReceived => {
+                    self.dup_acks = 0;
+                    self.recover = None;
+                    self.snd_nxt = self.iss;
                 }
+                // Everything not SACKed is resent, oldest first, in slow
+                // start; the SACKed part is not (RFC 6675 §5.1).
+                _ => self.on_retransmission_timeout(now),
             }
+        } else if self.rec.tlp_deadline.is_some_and(|d| now >= d) {
+            self.rec.tlp_deadline = None;
+            self.rec.send_tlp = self.snd_max > self.snd_una;
+        }
+        if self.rec.rack_deadline.is_some_and(|d| now >= d) {
+            self.on_rack_timer(now, stats);
         }
         if self.persist_deadline.is_some_and(|d| now >= d) {
             self.persist_deadline = None;
@@ -376,18 +430,33 @@ impl<'a> TcpSocket<'a> {
         if self.ts_ok {
             opts.timestamp = Some((self.ts_now(now), self.ts_recent));
         }
-        if self.sack_ok && !self.assembler.is_empty() {
+        if self.sack_ok && (!self.assembler.is_empty() || self.rec.dsack.is_some()) {
+            let limit = self.sack_block_limit();
+            let mut count = 0;
+            if let Some((left, right)) = self.rec.dsack {
+                // RFC 2883 §4: the duplicate goes first.
+                if let Some(slot) = opts.sack_blocks.first_mut() {
+                    *slot = SackBlock { left, right };
+                    count = 1;
+                }
+            }
             let mut ranges = [(0usize, 0usize); MAX_SACK_BLOCKS];
+            let room = limit.saturating_sub(count);
             let n = self
                 .assembler
-                .recent_ranges(ranges.get_mut(..self.sack_block_limit()).unwrap_or(&mut []));
-            for (slot, (start, end)) in opts.sack_blocks.iter_mut().zip(ranges.iter().take(n)) {
+                .recent_ranges(ranges.get_mut(..room).unwrap_or(&mut []));
+            for (slot, (start, end)) in opts
+                .sack_blocks
+                .iter_mut()
+                .skip(count)
+                .zip(ranges.iter().take(n))
+            {
                 *slot = SackBlock {
                     left: self.rcv_nxt + *start,
                     right: self.rcv_nxt + *end,
                 };
             }
-            opts.sack_count = n as u8;
+            opts.sack_count = (count + n) as u8;
         }
         opts
     }
@@ -403,7 +472,8 @@ impl<'a> TcpSocket<'a> {
         emit: impl FnOnce(Endpoint, Endpoint, &TcpRepr) -> Result<(), E>,
     ) -> Result<bool, E> {
         self.handle_timers(now, stats);
-        let Some(plan) = self.plan() else {
+        let paced = self.rec.next_send_at.is_some_and(|t| t > now);
+        let Some(plan) = self.plan_paced(paced) else {
             return Ok(false);
         };
         if plan == Plan::ArmPersist {
@@ -516,7 +586,8 @@ impl<'a> TcpSocket<'a> {
             self.pending_rst = None;
             return;
         }
-        // Every other segment carries our ACK and window.
+        // Every other segment carries our ACK, window and any D-SACK.
+        self.rec.dsack = None;
         self.ack_now = false;
         self.acks_owed = self.acks_owed.saturating_sub(1);
         self.ack_deadline = None;
@@ -564,15 +635,16 @@ impl<'a> TcpSocket<'a> {
                 if len > 0 && len < self.payload_mss() && seq >= self.snd_max {
                     self.small_end = Some(seq + len);
                 }
-                if self.retransmit_una && seq == self.snd_una {
-                    self.retransmit_una = false;
-                } else {
-                    self.snd_nxt = self.snd_nxt.max(end);
-                }
+                self.snd_nxt = self.snd_nxt.max(end);
                 if probe {
                     self.force_probe = false;
                 }
+                self.on_data_sent(now, seq, end - seq, stats);
                 self.snd_max = self.snd_max.max(end);
+                if self.snd_nxt - self.snd_una >= self.tx.len() {
+                    // Everything queued is out: the application limits us.
+                    self.note_app_limited();
+                }
                 self.arm_rtx(now);
             }
             Plan::KeepAlive => self.send_keepalive = false,

@@ -29,14 +29,10 @@ use crate::wire::SeqNumber;
 /// the newest transmissions). Without it: a minimal log that still drives
 /// NewReno-style recovery.
 #[cfg(feature = "scoreboard")]
-pub const LOG_CAPACITY: usize = 64;
+pub const LOG_CAPACITY: usize = 128;
 /// Records in the send log (minimal build).
 #[cfg(not(feature = "scoreboard"))]
 pub const LOG_CAPACITY: usize = 4;
-
-/// Slots kept free for splits (SACK edges, partial retransmissions): once
-/// fewer are free, new transmissions extend the last record.
-const SPLIT_RESERVE: usize = if LOG_CAPACITY >= 16 { 4 } else { 1 };
 
 /// The peer holds these bytes (SACKed).
 pub const SACKED: u8 = 1;
@@ -46,6 +42,9 @@ pub const LOST: u8 = 2;
 pub const RETRANSMITTED: u8 = 4;
 /// Sent while the application limited sending (rate sampling).
 pub const APP_LIMITED: u8 = 8;
+/// Several transmissions at different times merged to save a slot: the
+/// send time is the latest of them, so it gives no RTT sample.
+pub const COALESCED: u8 = 16;
 
 /// One transmission of `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,6 +55,9 @@ pub struct SentRecord {
     pub end: SeqNumber,
     /// Time of the latest transmission, µs (low 32 bits).
     pub sent_at: u32,
+    /// Time of the earliest transmission still covered (differs from
+    /// `sent_at` only in a COALESCED record).
+    pub earliest: u32,
     /// The connection's delivered-bytes counter at that transmission.
     pub delivered: u32,
     /// When that counter last moved, µs.
@@ -74,6 +76,10 @@ impl SentRecord {
     /// Bytes of sequence space covered.
     pub fn len(&self) -> usize {
         self.end - self.start
+    }
+    /// Covers no sequence space (never true of a logged record).
+    pub fn is_empty(&self) -> bool {
+        self.end <= self.start
     }
     /// Whether the record has flag `f`.
     pub fn has(&self, f: u8) -> bool {
@@ -116,6 +122,7 @@ impl SendLog {
                 start: SeqNumber(0),
                 end: SeqNumber(0),
                 sent_at: 0,
+                earliest: 0,
                 delivered: 0,
                 delivered_at: 0,
                 first_sent_at: 0,
@@ -279,8 +286,19 @@ impl SendLog {
         let Some(rec) = self.get(i).copied() else {
             return false;
         };
-        if !(rec.start < at && at < rec.end) || self.len >= LOG_CAPACITY {
+        if !(rec.start < at && at < rec.end) {
             return false;
+        }
+        if self.len >= LOG_CAPACITY {
+            if !self.make_room() {
+                return false;
+            }
+            // The merge may have moved record `i` (if it was the newer of
+            // the pair): find it again.
+            return match self.find(at) {
+                Some(j) if self.len < LOG_CAPACITY => self.split(j, at),
+                _ => false,
+            };
         }
         let mut tail = rec;
         tail.start = at;
@@ -299,40 +317,80 @@ impl SendLog {
             return;
         }
         let app_limited = snapshot.flags & APP_LIMITED;
-        let free = LOG_CAPACITY - self.len;
         if let Some(i) = self.len.checked_sub(1) {
-            let low_on_slots = free <= SPLIT_RESERVE;
             if let Some(last) = self.get_mut(i) {
-                let plain = last.flags & !APP_LIMITED == 0;
-                let same_moment = last.sent_at == snapshot.sent_at
-                    && last.delivered == snapshot.delivered
-                    && last.flags == app_limited;
-                if last.end == start && (plain && same_moment || low_on_slots) {
-                    // Coalesce. When merely low on slots, the record takes
-                    // the later send time: RACK then waits longer before
-                    // calling it lost, never shorter.
+                let same_moment = last.flags == app_limited
+                    && last.sent_at == snapshot.sent_at
+                    && last.delivered == snapshot.delivered;
+                if last.end == start && same_moment {
+                    // Segments of one burst share a record.
                     last.end = end;
-                    last.sent_at = snapshot.sent_at;
-                    let lost = last.flags & LOST != 0 && last.flags & SACKED == 0;
-                    let sacked = last.flags & SACKED != 0;
-                    if lost {
-                        self.lost_bytes += end - start;
-                    }
-                    if sacked {
-                        self.sacked_bytes += end - start;
-                    }
                     return;
                 }
             }
         }
+        if self.len >= LOG_CAPACITY && !self.make_room() {
+            // Nothing could be merged: the newest record absorbs the new
+            // data (it loses any SACK mark, which only costs a resend).
+            if let Some(i) = self.len.checked_sub(1) {
+                if let Some(last) = self.get(i).copied() {
+                    self.set_flags(i, (last.flags & !(SACKED | LOST)) | COALESCED);
+                    if let Some(r) = self.get_mut(i) {
+                        r.end = end;
+                        r.sent_at = snapshot.sent_at;
+                    }
+                }
+            }
+            return;
+        }
         let rec = SentRecord {
             start,
             end,
+            earliest: snapshot.sent_at,
             flags: app_limited,
             ..snapshot
         };
         let at = self.len;
         self.insert(at, rec);
+    }
+
+    /// Free one slot by merging the newest pair of adjacent records that
+    /// are in the same state: the newest are the least likely to need
+    /// repair, so the log stays precise where recovery happens. The merged
+    /// record keeps the later send time (RACK then waits longer before
+    /// calling it lost, never shorter). Returns false if no pair matches.
+    fn make_room(&mut self) -> bool {
+        let state = |r: &SentRecord| r.flags & (SACKED | LOST | RETRANSMITTED);
+        let mut i = self.len;
+        while i >= 2 {
+            i -= 1;
+            let (Some(a), Some(b)) = (self.get(i - 1).copied(), self.get(i).copied()) else {
+                return false;
+            };
+            if state(&a) == state(&b) && a.end == b.start {
+                let later = if b.sent_after(a.sent_at, a.end) {
+                    b.sent_at
+                } else {
+                    a.sent_at
+                };
+                let earlier = if (b.earliest.wrapping_sub(a.earliest) as i32) < 0 {
+                    b.earliest
+                } else {
+                    a.earliest
+                };
+                if let Some(r) = self.get_mut(i - 1) {
+                    r.end = b.end;
+                    r.sent_at = later;
+                    r.earliest = earlier;
+                    if a.sent_at != b.sent_at {
+                        r.flags |= COALESCED;
+                    }
+                }
+                self.remove(i);
+                return true;
+            }
+        }
+        false
     }
 
     /// Cumulative ACK up to `una`: drop what it covers, calling `delivered`
@@ -359,7 +417,10 @@ impl SendLog {
                 if first.has(SACKED) {
                     self.sacked_bytes = self.sacked_bytes.saturating_sub(part);
                 } else {
-                    delivered(&first, part);
+                    // Report just the delivered part: RACK orders deliveries
+                    // by end sequence.
+                    let head = SentRecord { end: una, ..first };
+                    delivered(&head, part);
                     if first.has(LOST) {
                         self.lost_bytes = self.lost_bytes.saturating_sub(part);
                     }
@@ -411,7 +472,9 @@ impl SendLog {
                 i += 1;
                 continue;
             }
-            let Some(rec) = self.get(i).copied() else { break };
+            let Some(rec) = self.get(i).copied() else {
+                break;
+            };
             delivered(&rec, rec.len());
             self.set_flags(i, (rec.flags | SACKED) & !LOST);
             if self.highest_sacked.is_none_or(|h| h < rec.end) {
@@ -453,6 +516,18 @@ impl SendLog {
         }
     }
 
+    /// Mark the first `mss` bytes of the oldest record lost (NewReno's
+    /// "retransmit the first unacknowledged segment"), splitting it off
+    /// when the record is longer. Returns the bytes newly marked.
+    pub fn mark_head_lost(&mut self, mss: usize) -> usize {
+        if let Some(head) = self.get(0).copied() {
+            if head.len() > mss {
+                let _ = self.split(0, head.start + mss);
+            }
+        }
+        self.mark_lost(0)
+    }
+
     /// Mark every record not SACKED as lost (after an RTO, RFC 6675 §5.1).
     /// Returns the bytes newly marked.
     pub fn mark_all_lost(&mut self) -> usize {
@@ -468,19 +543,44 @@ impl SendLog {
         let mut above_blocks = 0usize;
         let mut newly = 0;
         for i in (0..self.len).rev() {
-            let Some(rec) = self.get(i).copied() else { continue };
+            let Some(rec) = self.get(i).copied() else {
+                continue;
+            };
             if rec.has(SACKED) {
                 above_bytes += rec.len();
                 above_blocks += rec.len().div_ceil(mss.max(1));
                 continue;
             }
-            let lost = above_blocks >= dup_thresh
-                || above_bytes > dup_thresh.saturating_sub(1) * mss;
+            let lost =
+                above_blocks >= dup_thresh || above_bytes > dup_thresh.saturating_sub(1) * mss;
             if lost && !rec.has(RETRANSMITTED) {
                 newly += self.mark_lost(i);
             }
         }
         newly
+    }
+
+    /// Forget every SACK mark (the peer reneged, RFC 2018 §8).
+    pub fn clear_sacked(&mut self) {
+        for i in 0..self.len {
+            if let Some(rec) = self.get(i).copied() {
+                if rec.has(SACKED) {
+                    self.set_flags(i, rec.flags & !SACKED);
+                }
+            }
+        }
+        self.highest_sacked = None;
+    }
+
+    /// Forget every loss mark (the retransmissions were spurious).
+    pub fn clear_lost(&mut self) {
+        for i in 0..self.len {
+            if let Some(rec) = self.get(i).copied() {
+                if rec.has(LOST) {
+                    self.set_flags(i, rec.flags & !LOST);
+                }
+            }
+        }
     }
 
     /// The first record waiting for retransmission: its index and record.
@@ -492,10 +592,22 @@ impl SendLog {
         })
     }
 
-    /// `[start, start + len)` of record `i` was retransmitted now. The part
+    /// `[seq, seq + len)` was retransmitted now. The part
     /// sent is split off (when a slot is free) and becomes RETRANSMITTED,
     /// not LOST, with fresh send-time state.
-    pub fn on_retransmit(&mut self, i: usize, len: usize, snapshot: SentRecord) {
+    pub fn on_retransmit(&mut self, seq: SeqNumber, len: usize, snapshot: SentRecord) {
+        let Some(mut i) = self.find(seq) else {
+            return;
+        };
+        if self.get(i).is_some_and(|r| r.start < seq) {
+            // A resend from inside the record (a tail loss probe of its
+            // last segment): split the front off first.
+            if !self.split(i, seq) {
+                return;
+            }
+            let Some(j) = self.find(seq) else { return };
+            i = j;
+        }
         let Some(rec) = self.get(i).copied() else {
             return;
         };
@@ -511,6 +623,8 @@ impl SendLog {
         self.set_flags(i, (rec.flags | RETRANSMITTED) & !(LOST | APP_LIMITED));
         if let Some(r) = self.get_mut(i) {
             r.sent_at = snapshot.sent_at;
+            r.earliest = snapshot.sent_at;
+            r.flags &= !COALESCED;
             r.delivered = snapshot.delivered;
             r.delivered_at = snapshot.delivered_at;
             r.first_sent_at = snapshot.first_sent_at;
@@ -555,6 +669,7 @@ mod tests {
     fn snap(t: u32) -> SentRecord {
         SentRecord {
             sent_at: t,
+            earliest: t,
             ..SentRecord::default()
         }
     }
@@ -631,8 +746,8 @@ mod tests {
         let mut log = SendLog::new();
         log.on_send_new(s(0), s(300), snap(1));
         assert_eq!(log.mark_all_lost(), 300);
-        let (i, _) = log.first_lost().unwrap();
-        log.on_retransmit(i, 100, snap(9));
+        let (_, lost) = log.first_lost().unwrap();
+        log.on_retransmit(lost.start, 100, snap(9));
         let first = log.get(0).unwrap();
         assert_eq!((first.start, first.end), (s(0), s(100)));
         assert!(first.has(RETRANSMITTED) && !first.has(LOST));
@@ -643,26 +758,35 @@ mod tests {
     }
 
     #[test]
-    fn a_full_log_coalesces_new_data_and_ignores_unsplittable_sacks() {
+    fn a_full_log_coarsens_its_young_end_and_ignores_unsplittable_sacks() {
         let mut log = SendLog::new();
-        for k in 0..(LOG_CAPACITY as u32 * 2) {
+        let n = LOG_CAPACITY as u32 * 2;
+        for k in 0..n {
             log.on_send_new(s(k * 10), s(k * 10 + 10), snap(k));
-        }
-        assert!(log.len() < LOG_CAPACITY);
-        let end = LOG_CAPACITY as u32 * 20;
-        assert_eq!(log.last().unwrap().end, s(end));
-        // Fill the reserve with splits, then a SACK that needs more.
-        let mut marked = 0;
-        for k in 0..LOG_CAPACITY as u32 {
-            let l = end - 5 - k * 2;
-            log.on_sack_block(s(l), s(l + 1), |_, n| marked += n);
             log.check();
         }
-        assert!(log.len() <= LOG_CAPACITY);
-        assert!(marked < LOG_CAPACITY, "some blocks could not be recorded");
+        assert_eq!(log.len(), LOG_CAPACITY);
+        // The oldest records, where repair happens, stay one per segment.
+        assert_eq!(
+            (log.get(0).unwrap().start, log.get(0).unwrap().end),
+            (s(0), s(10))
+        );
+        assert!(!log.get(0).unwrap().has(COALESCED));
+        assert!(
+            log.last().unwrap().has(COALESCED) || log.get(LOG_CAPACITY - 2).unwrap().has(COALESCED)
+        );
+        let end = n * 10;
+        assert_eq!(log.last().unwrap().end, s(end));
+        // SACK every other segment: more holes than slots.
+        let mut marked = 0;
+        for k in (1..n).step_by(2) {
+            log.on_sack_block(s(k * 10), s(k * 10 + 10), |_, b| marked += b);
+            log.check();
+            assert!(log.len() <= LOG_CAPACITY);
+        }
         // Everything is still accounted for on the cumulative ACK.
         let mut delivered = 0;
-        log.on_cumulative_ack(s(end), |_, n| delivered += n);
+        log.on_cumulative_ack(s(end), |_, b| delivered += b);
         assert_eq!(delivered + marked, end as usize);
         assert!(log.is_empty());
         log.check();

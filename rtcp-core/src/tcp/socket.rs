@@ -8,6 +8,7 @@
 use super::assembler::Assembler;
 use super::buffer::RingBuffer;
 use super::congestion::{Congestion, NewReno};
+use super::recovery::RecoveryState;
 use super::rtt::RttEstimator;
 use super::{Endpoint, IcmpError, State, TcpConfig, TcpError};
 use crate::time::Instant;
@@ -99,8 +100,11 @@ pub struct TcpSocket<'a> {
     /// RTT timing of one segment (when timestamps are off): (seq, sent at).
     pub(crate) rtt_timing: Option<(SeqNumber, Instant)>,
     pub(crate) dup_acks: u8,
-    /// NewReno recovery point (RFC 6582 "recover").
+    /// Recovery point (RFC 6582 "recover", RFC 6675 RecoveryPoint): set
+    /// while in loss recovery.
     pub(crate) recover: Option<SeqNumber>,
+    /// Scoreboard, RACK-TLP, PRR, undo and rate-sampling state.
+    pub(crate) rec: RecoveryState,
     pub(crate) last_send: Instant,
 
     // --- what to send next ---
@@ -114,7 +118,6 @@ pub struct TcpSocket<'a> {
     pub(crate) small_end: Option<SeqNumber>,
     /// Bytes received since we last sent an ACK.
     pub(crate) unacked_bytes: usize,
-    pub(crate) retransmit_una: bool,
     pub(crate) force_probe: bool,
     pub(crate) send_keepalive: bool,
     pub(crate) pending_rst: Option<PendingReset>,
@@ -179,13 +182,13 @@ impl<'a> TcpSocket<'a> {
             rtt_timing: None,
             dup_acks: 0,
             recover: None,
+            rec: RecoveryState::new(),
             last_send: Instant::ZERO,
             ack_now: false,
             acks_owed: 0,
             rcv_mss: 0,
             small_end: None,
             unacked_bytes: 0,
-            retransmit_una: false,
             force_probe: false,
             send_keepalive: false,
             pending_rst: None,
@@ -312,6 +315,12 @@ impl<'a> TcpSocket<'a> {
     /// The current retransmission timeout.
     pub fn rto(&self) -> crate::time::Duration {
         self.rtt.rto()
+    }
+
+    /// Current slow-start threshold in bytes (RFC 5681).
+    pub fn ssthresh(&self) -> usize {
+        use super::congestion::CongestionControl;
+        self.cc.ssthresh()
     }
 
     /// The congestion window in bytes.

@@ -32,9 +32,7 @@ impl NewReno {
     }
 
     fn save_for_undo(&mut self) {
-        if self.before_reduction.is_none() {
-            self.before_reduction = Some((self.cwnd, self.ssthresh));
-        }
+        self.before_reduction = Some((self.cwnd, self.ssthresh));
     }
 }
 
@@ -51,8 +49,6 @@ impl CongestionControl for NewReno {
         if ack.in_recovery || ack.acked == 0 {
             return;
         }
-        // A reduction that survived to fresh growth is no longer undone.
-        self.before_reduction = None;
         let mss = ack.mss;
         if self.cwnd < self.ssthresh {
             // Slow start with appropriate byte counting, L = 2 (RFC 3465).
@@ -71,6 +67,9 @@ impl CongestionControl for NewReno {
         // RFC 5681 §3.2 step 2 (eqn. 4).
         self.save_for_undo();
         self.ssthresh = (in_flight / 2).max(2 * mss);
+        // RFC 6675 §5 step 4.2: cwnd = ssthresh. With PRR (the default) the
+        // socket paces the reduction itself and this only matters after.
+        self.cwnd = self.ssthresh;
         self.avoidance_acked = 0;
     }
 
@@ -152,7 +151,7 @@ mod tests {
             in_recovery: true,
             ..ack(3000, mss)
         });
-        assert_eq!(c.window(), 4000);
+        assert_eq!(c.window(), 10_000);
         c.on_recovery_exit(Instant::ZERO, 9000, mss);
         assert_eq!(c.window(), 10_000);
         c.on_spurious_congestion(Instant::ZERO);
