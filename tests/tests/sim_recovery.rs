@@ -39,6 +39,19 @@ impl Trace {
     fn transmissions(&self, seq: u32) -> usize {
         self.sends.get(&seq).map_or(0, Vec::len)
     }
+
+    /// Indices (in first-transmission order) of segments sent more than once.
+    fn resent(&self) -> Vec<usize> {
+        (0..self.order.len())
+            .filter(|&n| self.transmissions(self.order[n]) > 1)
+            .collect()
+    }
+}
+
+/// A fault script that drops the first transmission of the segments `lost`
+/// picks and passes everything else.
+fn drop_when(lost: impl Fn(usize) -> bool + 'static) -> impl FnMut(usize) -> Fault + 'static {
+    move |n| if lost(n) { Fault::Drop } else { Fault::Pass }
 }
 
 /// Transfer `len` bytes from host 0 to host 1 with `decide(n, first)`
@@ -132,13 +145,12 @@ fn sender_stats(sim: &Sim) -> TcpStats {
 #[test]
 fn three_losses_in_one_window_are_repaired_in_one_recovery_without_timeout() {
     let dropped = [300usize, 303, 307];
-    let (sim, trace) = transfer(link(10), 512 * 1024, true, move |n| {
-        if dropped.contains(&n) {
-            Fault::Drop
-        } else {
-            Fault::Pass
-        }
-    });
+    let (sim, trace) = transfer(
+        link(10),
+        512 * 1024,
+        true,
+        drop_when(move |n| dropped.contains(&n)),
+    );
     let stats = sender_stats(&sim);
     let trace = trace.borrow();
     assert_eq!(stats.timeouts, 0, "{stats:?}");
@@ -151,9 +163,7 @@ fn three_losses_in_one_window_are_repaired_in_one_recovery_without_timeout() {
             "segment {n} resent exactly once"
         );
     }
-    let resent: Vec<usize> = (0..trace.order.len())
-        .filter(|&n| trace.transmissions(trace.order[n]) > 1)
-        .collect();
+    let resent = trace.resent();
     assert_eq!(resent, dropped, "nothing else resent: {stats:?}");
     // All three repairs leave within about one round trip (20 ms) of the first.
     let first_repair = dropped
@@ -181,13 +191,7 @@ fn a_lost_tail_is_repaired_by_a_probe_after_about_two_srtt() {
     // peer's worst-case delayed-ACK time, 200 ms, to the probe timeout.)
     let len = 40 * 1448;
     let last = 39;
-    let (sim, trace) = transfer(link(10), len, false, move |n| {
-        if n >= last - 1 {
-            Fault::Drop
-        } else {
-            Fault::Pass
-        }
-    });
+    let (sim, trace) = transfer(link(10), len, false, drop_when(move |n| n >= last - 1));
     let stats = sender_stats(&sim);
     let trace = trace.borrow();
     assert_eq!(stats.timeouts, 0, "{stats:?}");
@@ -221,9 +225,7 @@ fn reordering_within_the_window_stops_causing_retransmissions_once_rack_adapts()
     });
     let stats = sender_stats(&sim);
     let trace = trace.borrow();
-    let resent: Vec<usize> = (0..trace.order.len())
-        .filter(|&n| trace.transmissions(trace.order[n]) > 1)
-        .collect();
+    let resent = trace.resent();
     let reordered = trace.order.len() / 50;
     assert!(reordered > 40, "test must reorder many segments");
     // RACK may be fooled the first time; a D-SACK then widens its window
@@ -274,13 +276,12 @@ fn many_holes_degrade_gracefully_never_to_go_back_n() {
     // one, so some SACK information is dropped and some delivered segments
     // are resent with their lost neighbours. That is the defined
     // degradation; go-back-N would resend everything from the first hole.
-    let (sim, trace) = transfer(link(2), 2 << 20, true, |n| {
-        if (200..400).contains(&n) && n % 2 == 0 {
-            Fault::Drop
-        } else {
-            Fault::Pass
-        }
-    });
+    let (sim, trace) = transfer(
+        link(2),
+        2 << 20,
+        true,
+        drop_when(|n| (200..400).contains(&n) && n % 2 == 0),
+    );
     let stats = sender_stats(&sim);
     let trace = trace.borrow();
     let resent: usize = trace
