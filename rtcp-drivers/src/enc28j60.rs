@@ -1,0 +1,1 @@
+//! Microchip ENC28J60 SPI Ethernet controller (work in progress).
