@@ -285,6 +285,8 @@ impl<SPI: SpiDevice> Regs<SPI> {
                 // the transmit logic.
                 self.clear_bits(ECON1, ECON1_TXRTS)?;
                 self.stats.tx_stalls = self.stats.tx_stalls.wrapping_add(1);
+                #[cfg(feature = "defmt")]
+                defmt::warn!("enc28j60: transmission stalled, cancelled (errata item 12)");
                 break;
             }
         }
@@ -467,6 +469,8 @@ impl<SPI: SpiDevice> Enc28j60<SPI> {
             // The chip dropped a frame for lack of room; what is in the
             // ring is intact. Clear the flag (and the INT pin with it).
             r.stats.rx_overflows = r.stats.rx_overflows.wrapping_add(1);
+            #[cfg(feature = "defmt")]
+            defmt::debug!("enc28j60: receive buffer overflow, a frame was lost");
             r.clear_bits(EIR, EIR_RXERIF)?;
         }
         for _ in 0..MAX_SKIPPED {
@@ -486,6 +490,14 @@ impl<SPI: SpiDevice> Enc28j60<SPI> {
                 || status & RSV_ZERO != 0
                 || byte_count > MAX_FRAME_FCS
             {
+                #[cfg(feature = "defmt")]
+                defmt::warn!(
+                    "enc28j60: bad receive header at {=u16:#x} (next {=u16:#x}, count {}, status {=u16:#x}); resetting receive logic",
+                    self.next_packet,
+                    next,
+                    byte_count,
+                    status
+                );
                 self.reset_rx()?;
                 return Ok(None);
             }

@@ -210,6 +210,26 @@ impl<const N: usize, const MTU: usize> fmt::Debug for FrameQueue<N, MTU> {
     }
 }
 
+#[cfg(feature = "defmt")]
+impl<const N: usize, const MTU: usize> defmt::Format for FrameQueue<N, MTU> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "FrameQueue {{ capacity: {}, len: {}, dropped: {} }}",
+            N,
+            self.len,
+            self.dropped
+        )
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl<T> defmt::Format for Shared<T> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "Shared {{ .. }}")
+    }
+}
+
 impl<const N: usize, const MTU: usize> Default for FrameQueue<N, MTU> {
     fn default() -> Self {
         FrameQueue::new()

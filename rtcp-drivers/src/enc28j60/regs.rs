@@ -26,6 +26,7 @@ pub const COMMON: u8 = 0xFF;
 /// A control register: its 5-bit address, bank, and whether reading it
 /// shifts out a dummy byte first (MAC and MII registers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Reg {
     /// Address within the bank (0x00..=0x1F).
     pub addr: u8,
