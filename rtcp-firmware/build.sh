@@ -7,7 +7,8 @@
 # stable compiler). This script installs nothing; it stops with a message
 # naming what is missing. Install, as root:
 #     apt-get install -y rustc-web cargo-web rust-web-src
-# (rust-web-llvm, pulled in by rustc-web, provides rust-lld, the linker.)
+#     apt-get install -y rust-web-llvm lld-NN   # NN = LLVM major of /usr/bin/rustc -vV
+# (rust-web-llvm provides rust-lld, the linker, as a link to lld-NN.)
 #
 # Usage: rtcp-firmware/build.sh [extra cargo args]
 # Output: $CARGO_TARGET_DIR (default rtcp-firmware/target)/thumbv7em-none-eabihf/release/rtcp-firmware
@@ -20,8 +21,11 @@ missing=()
 sysroot=$([ -x /usr/bin/rustc ] && /usr/bin/rustc --print sysroot || echo /usr)
 [ -d "$sysroot/lib/rustlib/src/rust/library/core" ] \
   || missing+=("the Rust library sources in $sysroot/lib/rustlib/src (apt-get install rust-web-src)")
-command -v rust-lld >/dev/null 2>&1 || [ -x "$sysroot/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld" ] \
-  || missing+=("rust-lld (apt-get install rust-web-llvm, or lld)")
+# Debian's rust-lld (package rust-web-llvm) is a link to lld-NN, which that
+# package does not depend on: run it to be sure the link resolves.
+llvm_major=$([ -x /usr/bin/rustc ] && /usr/bin/rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p' || echo NN)
+rust-lld -flavor gnu --version >/dev/null 2>&1 \
+  || missing+=("a working rust-lld (apt-get install rust-web-llvm lld-$llvm_major)")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "rtcp-firmware/build.sh: cannot build, missing:" >&2
   for m in "${missing[@]}"; do echo "  - $m" >&2; done
