@@ -4,7 +4,11 @@
 //! It echoes 1 MiB through the TCP echo service (port 7) and checks it byte
 //! for byte, then sends a 4 MiB file to the file service (port 9000) and
 //! checks the SHA-256 the firmware prints on its UART (QEMU's serial on
-//! stdout) against the one computed here.
+//! stdout) against the one computed here. A second test answers ping:
+//! QEMU user-mode networking cannot carry ICMP from the host to the guest,
+//! so it attaches the LAN9118 to a UDP socket on 127.0.0.1 instead
+//! (`-nic socket,udp=...`: each datagram is one raw Ethernet frame), sends
+//! an ICMP echo request frame and checks the echo reply frame.
 //!
 //! Needs `qemu-system-arm` and the firmware ELF: `RTCP_FIRMWARE=path`, or
 //! `rtcp-firmware/target/thumbv7em-none-eabihf/release/rtcp-firmware`,
@@ -123,16 +127,13 @@ struct Qemu {
 }
 
 impl Qemu {
-    fn start(elf: &Path, echo_port: u16, file_port: u16) -> Qemu {
-        let nic = format!(
-            "user,model=lan9118,hostfwd=tcp:127.0.0.1:{echo_port}-:7,\
-             hostfwd=tcp:127.0.0.1:{file_port}-:9000"
-        );
+    /// Start the firmware with `-nic NIC` (the LAN9118's backend).
+    fn start(elf: &Path, nic: &str) -> Qemu {
         let mut child = Command::new("qemu-system-arm")
             .args(["-M", "mps2-an386", "-nographic", "-monitor", "none"])
             .args(["-serial", "stdio", "-kernel"])
             .arg(elf)
-            .args(["-nic", &nic])
+            .args(["-nic", nic])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -223,7 +224,11 @@ fn firmware_echo_and_file_sha256_over_qemu() {
         Err(why) => return skip(&why),
     };
     let (echo_port, file_port) = (free_port(), free_port());
-    let mut qemu = Qemu::start(&elf, echo_port, file_port);
+    let nic = format!(
+        "user,model=lan9118,hostfwd=tcp:127.0.0.1:{echo_port}-:7,\
+         hostfwd=tcp:127.0.0.1:{file_port}-:9000"
+    );
+    let mut qemu = Qemu::start(&elf, &nic);
     let ready = qemu.wait_for("rtcp-firmware: ready");
     assert!(ready.contains("ip=10.0.2.15/24"), "{ready}");
 
@@ -262,4 +267,113 @@ fn firmware_echo_and_file_sha256_over_qemu() {
         FILE_BYTES,
         FILE_BYTES as f64 / secs / 1e6
     );
+}
+
+/// RFC 1071 checksum.
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum = 0u32;
+    for c in data.chunks(2) {
+        sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+    }
+    while sum > 0xFFFF {
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// QEMU's default MAC for the first NIC, which the firmware keeps.
+const FIRMWARE_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+const FIRMWARE_IP: [u8; 4] = [10, 0, 2, 15];
+const PEER_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x02];
+const PEER_IP: [u8; 4] = [10, 0, 2, 99];
+
+/// An Ethernet frame with an ICMP echo request from PEER to the firmware.
+fn echo_request(id: u16, seq: u16, payload: &[u8]) -> Vec<u8> {
+    let mut icmp = vec![8, 0, 0, 0];
+    icmp.extend_from_slice(&id.to_be_bytes());
+    icmp.extend_from_slice(&seq.to_be_bytes());
+    icmp.extend_from_slice(payload);
+    let c = checksum(&icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 1, 0, 0];
+    ip[2..4].copy_from_slice(&((20 + icmp.len()) as u16).to_be_bytes());
+    ip.extend_from_slice(&PEER_IP);
+    ip.extend_from_slice(&FIRMWARE_IP);
+    let c = checksum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut frame = FIRMWARE_MAC.to_vec();
+    frame.extend_from_slice(&PEER_MAC);
+    frame.extend_from_slice(&[0x08, 0x00]);
+    frame.extend_from_slice(&ip);
+    frame.extend_from_slice(&icmp);
+    frame
+}
+
+#[test]
+fn firmware_answers_ping_over_qemu() {
+    use std::net::UdpSocket;
+    if !qemu_available() {
+        return skip("qemu-system-arm not found (apt-get install qemu-system-arm)");
+    }
+    let elf = match firmware() {
+        Ok(p) => p,
+        Err(why) => return skip(&why),
+    };
+    // Our end of the wire is bound first; QEMU's end on a port that was free.
+    let wire = UdpSocket::bind("127.0.0.1:0").unwrap();
+    wire.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let ours = wire.local_addr().unwrap().port();
+    let qemus = {
+        let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let nic = format!("socket,model=lan9118,udp=127.0.0.1:{ours},localaddr=127.0.0.1:{qemus}");
+    let mut qemu = Qemu::start(&elf, &nic);
+    qemu.wait_for("rtcp-firmware: ready");
+
+    let end = Instant::now() + DEADLINE;
+    for seq in 1..=3u16 {
+        let payload: Vec<u8> = (0..56).map(|i| (i as u8) ^ (seq as u8)).collect();
+        let request = echo_request(0xBEEF, seq, &payload);
+        // The first request may find the firmware's ARP cache empty: the
+        // reply then waits on an ARP request to us, which we answer.
+        wire.send_to(&request, ("127.0.0.1", qemus)).unwrap();
+        let reply = loop {
+            assert!(Instant::now() < end, "no echo reply for seq {seq}");
+            let mut buf = [0u8; 2048];
+            let Ok((n, _)) = wire.recv_from(&mut buf) else {
+                // Lost or not yet resolved: ask again (no sleeping).
+                wire.send_to(&request, ("127.0.0.1", qemus)).unwrap();
+                continue;
+            };
+            let f = buf[..n].to_vec();
+            if f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[21] == 1 && f[38..42] == PEER_IP {
+                // ARP request for us: reply (RFC 826).
+                let mut r = f[6..12].to_vec();
+                r.extend_from_slice(&PEER_MAC);
+                r.extend_from_slice(&[0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 2]);
+                r.extend_from_slice(&PEER_MAC);
+                r.extend_from_slice(&PEER_IP);
+                r.extend_from_slice(&f[22..32]);
+                wire.send_to(&r, ("127.0.0.1", qemus)).unwrap();
+                continue;
+            }
+            if f.len() >= 42 && f[12..14] == [0x08, 0x00] && f[23] == 1 && f[34] == 0 {
+                break f;
+            }
+        };
+        assert_eq!(&reply[0..6], &PEER_MAC, "to us");
+        assert_eq!(&reply[6..12], &FIRMWARE_MAC, "from the firmware");
+        let ip = &reply[14..34];
+        assert_eq!(checksum(ip), 0, "IPv4 header checksum");
+        assert_eq!(&ip[12..16], &FIRMWARE_IP);
+        assert_eq!(&ip[16..20], &PEER_IP);
+        let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+        let icmp = &reply[34..14 + total];
+        assert_eq!(checksum(icmp), 0, "ICMP checksum");
+        assert_eq!(&icmp[4..6], &0xBEEFu16.to_be_bytes(), "identifier");
+        assert_eq!(&icmp[6..8], &seq.to_be_bytes(), "sequence");
+        assert_eq!(&icmp[8..], &payload[..], "payload byte-exact");
+    }
+    eprintln!("ping: 3 echo requests answered");
 }

@@ -486,3 +486,72 @@ fn interface_answers_arp_through_the_fifos() {
     assert_eq!(&reply[28..32], &[10, 0, 2, 15]);
     assert_eq!(iface.stats().arp_replies, 1);
 }
+
+/// RFC 1071 checksum, for building test packets.
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum = 0u32;
+    for c in data.chunks(2) {
+        let w = u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]);
+        sum += u32::from(w);
+    }
+    while sum > 0xFFFF {
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Ping through the driver: an ICMP echo request read from the RX FIFO is
+/// answered with a byte-exact echo reply in the TX FIFO (RFC 792).
+#[test]
+fn interface_answers_ping_through_the_fifos() {
+    use rtcp_core::iface::{Interface, InterfaceConfig};
+    use rtcp_core::socket_set::{SocketSet, SocketSlot};
+    use rtcp_core::wire::{Ipv4Address, Ipv4Cidr};
+
+    let fake = Fake::new();
+    let mut nic = Lan9118::new(&fake, Config::default()).unwrap();
+    let mut iface = Interface::new(InterfaceConfig {
+        mac: nic.mac(),
+        ip: Ipv4Cidr::new(Ipv4Address::new(10, 0, 2, 15), 24),
+        gateway: Some(Ipv4Address::new(10, 0, 2, 2)),
+    });
+    let mut slots: [SocketSlot<'_>; 0] = [];
+    let mut sockets = SocketSet::new(&mut slots[..], [1; 16]);
+
+    let peer_mac = [0x52, 0x55, 0x0A, 0x00, 0x02, 0x02];
+    let payload: Vec<u8> = (0..56u8).collect();
+    let mut icmp = std::vec![8, 0, 0, 0, 0x12, 0x34, 0x00, 0x01];
+    icmp.extend_from_slice(&payload);
+    let c = checksum(&icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    let total = (20 + icmp.len()) as u16;
+    let mut ip = std::vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 1, 0, 0];
+    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    ip.extend_from_slice(&[10, 0, 2, 2, 10, 0, 2, 15]);
+    let c = checksum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut frame = Vec::new();
+    frame.extend_from_slice(&FAKE_MAC);
+    frame.extend_from_slice(&peer_mac);
+    frame.extend_from_slice(&[0x08, 0x00]);
+    frame.extend_from_slice(&ip);
+    frame.extend_from_slice(&icmp);
+    fake.push_rx(&frame, 0);
+
+    iface.poll(Instant::ZERO, &mut nic, &mut sockets);
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 1, "one reply: {sent:?}");
+    let reply = &sent[0].2;
+    assert_eq!(&reply[0..6], &peer_mac, "to the sender's MAC");
+    assert_eq!(&reply[12..14], &[0x08, 0x00]);
+    let rip = &reply[14..34];
+    assert_eq!(&rip[12..16], &[10, 0, 2, 15], "from us");
+    assert_eq!(&rip[16..20], &[10, 0, 2, 2], "to the pinger");
+    assert_eq!(checksum(rip), 0, "IPv4 header checksum");
+    let ricmp = &reply[34..];
+    assert_eq!(ricmp[0], 0, "echo reply");
+    assert_eq!(&ricmp[4..8], &[0x12, 0x34, 0x00, 0x01], "id and sequence");
+    assert_eq!(&ricmp[8..], &payload[..], "payload byte-exact");
+    assert_eq!(checksum(ricmp), 0, "ICMP checksum");
+    assert_eq!(iface.stats().icmp_echo_replies, 1);
+}
