@@ -365,6 +365,30 @@ impl<R: Registers> Lan9118<R> {
         self.regs.read(regs::FREE_RUN)
     }
 
+    /// Raise the IRQ pin (active high, push-pull) whenever a frame is
+    /// waiting in the RX status FIFO, so a firmware can sleep until a frame
+    /// or its next deadline. The interrupt handler must then clear the
+    /// status with [`acknowledge_interrupts`], or the level-triggered line
+    /// stays asserted; the frames themselves are read by the next poll.
+    pub fn enable_rx_interrupt(&mut self) {
+        let fifo_int = self.regs.read(regs::FIFO_INT) & !regs::FIFO_INT_RX_STS_LEVEL_MASK;
+        // Level 0: interrupt as soon as one status word is queued.
+        self.regs.write(regs::FIFO_INT, fifo_int);
+        self.regs.write(regs::INT_STS, regs::INT_RSFL);
+        self.regs.write(regs::INT_EN, regs::INT_RSFL);
+        self.regs.write(
+            regs::IRQ_CFG,
+            regs::IRQ_CFG_IRQ_EN | regs::IRQ_CFG_IRQ_POL | regs::IRQ_CFG_IRQ_TYPE,
+        );
+    }
+
+    /// Whether a received frame is waiting (checked before sleeping).
+    pub fn rx_pending(&self) -> bool {
+        (self.regs.read(regs::RX_FIFO_INF) >> regs::RX_FIFO_INF_RXSUSED_SHIFT)
+            & regs::FIFO_ENTRIES_MASK
+            != 0
+    }
+
     /// Pop every TX status word, counting errors. With `TXSAO` set the
     /// FIFO may also just overrun, so this only keeps the counter honest.
     fn reap_tx_status(&mut self) {
@@ -422,6 +446,13 @@ impl<R: Registers> Lan9118<R> {
     fn tx_room(&self) -> usize {
         (self.regs.read(regs::TX_FIFO_INF) & regs::TX_FIFO_INF_TDFREE_MASK) as usize
     }
+}
+
+/// Clear every pending interrupt status bit, for the interrupt handler
+/// (which does not own the driver). One register write, no FIFO access, so
+/// it cannot disturb a poll it interrupts.
+pub fn acknowledge_interrupts<R: Registers>(regs: &R) {
+    regs.write(regs::INT_STS, u32::MAX);
 }
 
 /// A received frame, already copied out of the RX FIFO.

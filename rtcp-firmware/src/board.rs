@@ -98,6 +98,72 @@ impl fmt::Write for Uart {
     }
 }
 
+/// NVIC line of the LAN9118 on the AN385/AN386 images.
+pub const LAN9118_IRQ: u32 = 13;
+
+// Cortex-M system registers (Armv7-M ARM, B3.3 SysTick, B3.4 NVIC).
+const SYST_CSR: usize = 0xE000_E010;
+const SYST_RVR: usize = 0xE000_E014;
+const SYST_CVR: usize = 0xE000_E018;
+const SYST_CSR_ENABLE: u32 = 1 << 0;
+const SYST_CSR_TICKINT: u32 = 1 << 1;
+const SYST_CSR_CLKSOURCE: u32 = 1 << 2;
+const NVIC_ISER0: usize = 0xE000_E100;
+/// SysTick counts the 25 MHz core clock, 24 bits wide: at most 0.67 s.
+pub const SYSTICK_MAX: u32 = 0x00FF_FFFF;
+
+fn scs_write(addr: usize, value: u32) {
+    // SAFETY: `addr` is one of the SysTick or NVIC registers above, in the
+    // System Control Space every Armv7-M core maps; word-aligned device
+    // memory that no Rust object aliases.
+    unsafe { core::ptr::write_volatile(addr as *mut u32, value) }
+}
+
+/// Let the LAN9118's interrupt line through the NVIC.
+pub fn enable_lan9118_irq() {
+    scs_write(NVIC_ISER0, 1 << LAN9118_IRQ);
+}
+
+/// Sleep until an interrupt, or `ticks` of the 25 MHz clock (capped at
+/// [`SYSTICK_MAX`]), unless `ready()` says there is work already.
+///
+/// Interrupts are masked (PRIMASK) while `ready()` is checked and across
+/// the WFI, so a frame that arrives after the check still wakes the core
+/// (WFI wakes on a pending interrupt even when it is masked); the handlers
+/// run when they are unmasked again, after the wake-up.
+pub fn sleep(ticks: u32, ready: impl FnOnce() -> bool) {
+    // SAFETY: CPSID only sets PRIMASK; no memory is touched.
+    unsafe { core::arch::asm!("cpsid i", options(nomem, nostack, preserves_flags)) };
+    if !ready() {
+        scs_write(SYST_RVR, ticks.clamp(1, SYSTICK_MAX));
+        scs_write(SYST_CVR, 0);
+        scs_write(
+            SYST_CSR,
+            SYST_CSR_ENABLE | SYST_CSR_TICKINT | SYST_CSR_CLKSOURCE,
+        );
+        // SAFETY: WFI waits for an interrupt; no memory is touched.
+        unsafe { core::arch::asm!("wfi", options(nomem, nostack, preserves_flags)) };
+        scs_write(SYST_CSR, 0);
+    }
+    // SAFETY: CPSIE clears PRIMASK; the handlers that may then run are the
+    // two below, which share no state with the code they interrupt.
+    unsafe { core::arch::asm!("cpsie i", options(nomem, nostack, preserves_flags)) };
+}
+
+/// The SysTick wake-up: nothing to do, the main loop reads the clock.
+#[cortex_m_rt::exception]
+fn SysTick() {}
+
+/// Every device interrupt lands here; only the LAN9118's is enabled. Its
+/// line is level-triggered, so the status is cleared; the frames are read
+/// by the main loop's next poll. (cortex-m-rt requires `unsafe fn` here
+/// because the handler also receives exceptions; this one touches nothing
+/// but the LAN9118's INT_STS.)
+#[cortex_m_rt::exception]
+unsafe fn DefaultHandler(_irqn: i16) {
+    rtcp_drivers::lan9118::acknowledge_interrupts(&Lan9118Mmio::new());
+}
+
 #[cortex_m_rt::exception]
 unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
     use core::fmt::Write;

@@ -25,10 +25,9 @@
 //! hardware; in QEMU it depends on host timing). That is weak entropy: a
 //! board with a TRNG must seed from it (see PORTING.md).
 //!
-//! The main loop polls without sleeping: QEMU emulates the NIC without
-//! latency, and on this test board the simplest correct loop is the best
-//! one. A battery-powered port would sleep (WFI) until `poll_at` or the
-//! NIC's interrupt.
+//! The main loop never busy-waits: after each poll it sleeps (WFI) until
+//! the engine's next deadline (`poll_at`, programmed into SysTick, one shot,
+//! at most 0.67 s) or the LAN9118's receive interrupt (NVIC line 13).
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
@@ -165,10 +164,23 @@ fn main() -> ! {
         IP, PREFIX, GATEWAY, ECHO_PORT, FILE_PORT
     );
 
+    nic.enable_rx_interrupt();
+    board::enable_lan9118_irq();
     loop {
         let now = clock.now(nic.free_run());
         iface.poll(now, &mut nic, &mut sockets);
         server.run(&mut sockets, &mut uart);
+        // Sleep until the engine's next deadline or a frame. A user call
+        // (the services above) that queued data makes poll_at "now".
+        let now = clock.now(nic.free_run());
+        let ticks = match iface.poll_at(&sockets) {
+            Some(t) if t <= now => continue,
+            Some(t) => t.saturating_since(now).total_micros().saturating_mul(25),
+            None => u64::MAX,
+        };
+        board::sleep(u32::try_from(ticks).unwrap_or(u32::MAX), || {
+            nic.rx_pending()
+        });
     }
 }
 

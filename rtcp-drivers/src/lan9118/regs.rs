@@ -69,6 +69,17 @@ pub const TX_CFG_TX_ON: u32 = 1 << 1;
 /// `TX_CFG`: TX status FIFO may overrun (old status is overwritten rather
 /// than stalling the transmitter when nobody reads it).
 pub const TX_CFG_TXSAO: u32 = 1 << 2;
+/// `IRQ_CFG`: the IRQ pin is driven (master enable).
+pub const IRQ_CFG_IRQ_EN: u32 = 1 << 8;
+/// `IRQ_CFG`: the IRQ pin is active high.
+pub const IRQ_CFG_IRQ_POL: u32 = 1 << 4;
+/// `IRQ_CFG`: the IRQ pin is push-pull (not open drain).
+pub const IRQ_CFG_IRQ_TYPE: u32 = 1 << 0;
+/// `INT_STS`/`INT_EN`: the RX status FIFO holds more entries than the
+/// `FIFO_INT` RX status level.
+pub const INT_RSFL: u32 = 1 << 3;
+/// `FIFO_INT`: mask of the RX status level field.
+pub const FIFO_INT_RX_STS_LEVEL_MASK: u32 = 0xFF;
 /// `RX_CFG`: discard everything in the RX FIFOs.
 pub const RX_CFG_RX_DUMP: u32 = 1 << 15;
 /// `RX_FIFO_INF`: shift of the RX status FIFO used-entries field.

@@ -555,3 +555,26 @@ fn interface_answers_ping_through_the_fifos() {
     assert_eq!(checksum(ricmp), 0, "ICMP checksum");
     assert_eq!(iface.stats().icmp_echo_replies, 1);
 }
+
+#[test]
+fn rx_interrupt_setup_and_pending() {
+    let fake = Fake::new();
+    let mut nic = Lan9118::new(&fake, Config::default()).unwrap();
+    fake.clear_log();
+    nic.enable_rx_interrupt();
+    assert_eq!(
+        fake.writes(),
+        std::vec![
+            (FIFO_INT, 0),
+            (INT_STS, INT_RSFL),
+            (INT_EN, INT_RSFL),
+            (IRQ_CFG, IRQ_CFG_IRQ_EN | IRQ_CFG_IRQ_POL | IRQ_CFG_IRQ_TYPE),
+        ]
+    );
+    assert!(!nic.rx_pending());
+    fake.push_rx(&test_frame(60), 0);
+    assert!(nic.rx_pending());
+    fake.clear_log();
+    acknowledge_interrupts(&&fake);
+    assert_eq!(fake.writes(), std::vec![(INT_STS, u32::MAX)]);
+}
