@@ -118,6 +118,13 @@ pub struct TcpSocket<'a> {
     pub(crate) small_end: Option<SeqNumber>,
     /// Bytes received since we last sent an ACK.
     pub(crate) unacked_bytes: usize,
+    /// In-order data segments received since we last sent an ACK.
+    pub(crate) unacked_segs: u8,
+    /// Text that came with the peer's SYN in a simultaneous open, written
+    /// at RCV.NXT in the receive buffer but not yet accepted: RFC 9293
+    /// §3.10.7.3 queues it "for processing after the ESTABLISHED state has
+    /// been reached".
+    pub(crate) syn_text: usize,
     pub(crate) force_probe: bool,
     pub(crate) send_keepalive: bool,
     pub(crate) pending_rst: Option<PendingReset>,
@@ -189,6 +196,8 @@ impl<'a> TcpSocket<'a> {
             rcv_mss: 0,
             small_end: None,
             unacked_bytes: 0,
+            unacked_segs: 0,
+            syn_text: 0,
             force_probe: false,
             send_keepalive: false,
             pending_rst: None,
