@@ -3,7 +3,9 @@
 //! `../shared/conformance/` is present.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use rtcp_tests::pktdrill::{collect_scripts, run_file, run_script, Config, Profile, Verdict};
+use rtcp_tests::pktdrill::{
+    collect_scripts, option_encoding_error, run_file, run_script, Config, Profile, Verdict,
+};
 use std::path::{Path, PathBuf};
 
 fn scripts_dir() -> PathBuf {
@@ -17,10 +19,15 @@ fn our_scripts_pass() {
         .into_iter()
         .filter(|p| !p.starts_with(dir.join("pending")))
         .collect();
-    assert!(scripts.len() >= 18, "scripts missing: {}", scripts.len());
+    assert!(scripts.len() >= 33, "scripts missing: {}", scripts.len());
+    // Ours are written for rtcp: windows are compared too (--strict).
+    let strict = Config {
+        strict: true,
+        ..Config::default()
+    };
     let mut failures = Vec::new();
     for s in &scripts {
-        let report = run_file(s, &Config::default());
+        let report = run_file(s, &strict);
         if report.verdict != Verdict::Pass {
             failures.push(format!("{}: {:?}", s.display(), report.verdict));
         }
@@ -98,7 +105,16 @@ fn runner_detects_mismatches() {
     };
     let v = run_script(&format!("{HANDSHAKE}{tail}"), &strict).verdict;
     assert!(matches!(v, Verdict::Fail(_)));
-    // Python beyond tcpi_state is UNSUPPORTED, never PASS.
+    // tcpi_options: the handshake above negotiates nothing.
+    assert_eq!(
+        verdict("+0 %{ assert tcpi_options == 0 }%\n"),
+        Verdict::Pass
+    );
+    assert!(matches!(
+        verdict("+0 %{ assert tcpi_options == 2 }%\n"),
+        Verdict::Fail(_)
+    ));
+    // Python beyond tcpi_state/tcpi_options is UNSUPPORTED, never PASS.
     assert!(matches!(
         verdict("+0 %{ assert tcpi_rto == 1000 }%\n"),
         Verdict::Unsupported(_)
@@ -132,4 +148,22 @@ fn freebsd_suite_no_regressions() {
         }
     }
     assert!(regressions.is_empty(), "{}", regressions.join("\n"));
+}
+
+/// The byte-level option check the runner applies to every segment we send
+/// (MUST-68 lengths, MUST-69 zero padding).
+#[test]
+fn option_bytes_are_checked() {
+    // MSS, NOP, wscale, SACK-permitted, EOL + zero padding: fine.
+    assert_eq!(
+        option_encoding_error(&[2, 4, 5, 180, 1, 3, 3, 0, 4, 2, 0, 0]),
+        None
+    );
+    assert_eq!(option_encoding_error(&[]), None);
+    // Padding after EOL that is not zero.
+    assert!(option_encoding_error(&[2, 4, 5, 180, 0, 1, 0, 0]).is_some());
+    // A length that runs past the end, a length below 2, no length at all.
+    assert!(option_encoding_error(&[2, 8, 5, 180]).is_some());
+    assert!(option_encoding_error(&[8, 1, 0, 0]).is_some());
+    assert!(option_encoding_error(&[1, 1, 1, 4]).is_some());
 }

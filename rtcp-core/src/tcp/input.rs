@@ -90,10 +90,12 @@ impl<'a> TcpSocket<'a> {
             Some(shift) if self.config.window_scaling => {
                 self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
                 self.rcv_shift = self.wanted_rcv_shift();
+                self.ws_ok = true;
             }
             _ => {
                 self.snd_shift = 0;
                 self.rcv_shift = 0;
+                self.ws_ok = false;
             }
         }
         self.sack_ok = self.config.sack && opts.sack_permitted;

@@ -10,7 +10,7 @@ use super::buffer::RingBuffer;
 use super::congestion::{Congestion, NewReno};
 use super::recovery::RecoveryState;
 use super::rtt::RttEstimator;
-use super::{Endpoint, IcmpError, State, TcpConfig, TcpError};
+use super::{Endpoint, IcmpError, NegotiatedOptions, State, TcpConfig, TcpError};
 use crate::time::Instant;
 use crate::wire::SeqNumber;
 use managed::ManagedSlice;
@@ -80,6 +80,9 @@ pub struct TcpSocket<'a> {
     pub(crate) remote_mss: usize,
     pub(crate) sack_ok: bool,
     pub(crate) ts_ok: bool,
+    /// Both SYNs carried a window scale option (RFC 7323 §2.2), even if
+    /// the shifts are zero.
+    pub(crate) ws_ok: bool,
     pub(crate) ts_recent: u32,
     pub(crate) ts_offset: u32,
 
@@ -174,6 +177,7 @@ impl<'a> TcpSocket<'a> {
             remote_mss: DEFAULT_MSS,
             sack_ok: false,
             ts_ok: false,
+            ws_ok: false,
             ts_recent: 0,
             ts_offset: 0,
             rtt: RttEstimator::new(config.rto),
@@ -336,6 +340,16 @@ impl<'a> TcpSocket<'a> {
     pub fn cwnd(&self) -> usize {
         use super::congestion::CongestionControl;
         self.cc.window()
+    }
+
+    /// The options this connection negotiated in its SYNs, for
+    /// diagnostics (what `TCP_INFO`'s `tcpi_options` reports).
+    pub fn negotiated_options(&self) -> NegotiatedOptions {
+        NegotiatedOptions {
+            timestamps: self.ts_ok,
+            sack: self.sack_ok,
+            window_scale: self.ws_ok.then_some((self.snd_shift, self.rcv_shift)),
+        }
     }
 
     /// SND.UNA, SND.NXT and RCV.NXT, for tests and diagnostics.

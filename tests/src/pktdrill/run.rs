@@ -207,7 +207,7 @@ fn check_supported(script: &parse::Script) -> Result<(), String> {
             Action::Python(code) => {
                 if parse_tcpi_assert(code).is_none() {
                     return Err(format!(
-                        "line {}: Python block {:?} (only `assert tcpi_state == TCPI_...` is supported)",
+                        "line {}: Python block {:?} (only `assert tcpi_state == TCPI_...` and `assert tcpi_options == N` are supported)",
                         e.line,
                         code.trim()
                     ));
@@ -247,6 +247,7 @@ fn check_supported(script: &parse::Script) -> Result<(), String> {
                             | "TCP_MAXSEG"
                             | "TCP_NOOPT"
                             | "TCP_KEEPINIT"
+                            | "TCP_USER_TIMEOUT"
                             | "TCP_KEEPIDLE"
                             | "TCP_KEEPINTVL"
                             | "TCP_KEEPCNT"
@@ -270,14 +271,27 @@ fn check_supported(script: &parse::Script) -> Result<(), String> {
 }
 
 /// `assert tcpi_state == TCPI_X` → `TCPI_X`.
-fn parse_tcpi_assert(code: &str) -> Option<String> {
+/// A supported `%{ assert ... }%`: the state, or the negotiated options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TcpiAssert {
+    /// `tcpi_state == TCPI_...`
+    State(String),
+    /// `tcpi_options == N`: the TCPI_OPT_* bits (TIMESTAMPS 1, SACK 2,
+    /// WSCALE 4, ECN 8), as FreeBSD and Linux define them.
+    Options(u32),
+}
+
+fn parse_tcpi_assert(code: &str) -> Option<TcpiAssert> {
     let rest = code.trim().strip_prefix("assert")?;
     let (lhs, rhs) = rest.split_once("==")?;
-    if lhs.trim() != "tcpi_state" {
-        return None;
-    }
     let rhs = rhs.trim();
-    rhs.starts_with("TCPI_").then(|| rhs.to_string())
+    match lhs.trim() {
+        "tcpi_state" => rhs
+            .starts_with("TCPI_")
+            .then(|| TcpiAssert::State(rhs.to_string())),
+        "tcpi_options" => rhs.parse().ok().map(TcpiAssert::Options),
+        _ => None,
+    }
 }
 
 /// Run a script's text.
@@ -579,6 +593,11 @@ impl Runner<'_> {
             s.at as f64 / 1e6,
             self.describe(&s)
         ));
+        if let Some(err) = &s.wire_error {
+            // Never relaxed: a segment a peer would discard.
+            let got = self.describe(&s);
+            return Err(self.fail(e, format!("malformed segment: {err}; engine sent {got}")));
+        }
         // Our ISN: learned from our SYN.
         if p.flags & 0x02 != 0 && s.flags & 0x02 != 0 {
             self.iss = Some(s.seq.wrapping_sub(p.seq));
@@ -683,14 +702,27 @@ impl Runner<'_> {
         let Some(want) = parse_tcpi_assert(code) else {
             return Err(unsupported(format!("line {}: Python block", e.line)));
         };
-        let state = self
+        let sock = self
             .tcpi_fd
             .and_then(|fd| self.fds.get(&fd))
-            .and_then(|f| self.h.sockets.get(f.handle).ok())
-            .map_or(State::Closed, |s| s.state());
-        let have = tcpi_name(state);
-        if have != want {
-            return Err(self.fail(e, format!("tcpi_state is {have}")));
+            .and_then(|f| self.h.sockets.get(f.handle).ok());
+        match want {
+            TcpiAssert::State(want) => {
+                let have = tcpi_name(sock.map_or(State::Closed, |s| s.state()));
+                if have != want {
+                    return Err(self.fail(e, format!("tcpi_state is {have}")));
+                }
+            }
+            TcpiAssert::Options(want) => {
+                let o = sock.map(|s| s.negotiated_options()).unwrap_or_default();
+                // ECN (8) is never negotiated: rtcp does not implement it.
+                let have = u32::from(o.timestamps)
+                    | u32::from(o.sack) << 1
+                    | u32::from(o.window_scale.is_some()) << 2;
+                if have != want {
+                    return Err(self.fail(e, format!("tcpi_options is {have}")));
+                }
+            }
         }
         Ok(())
     }
@@ -1102,6 +1134,12 @@ impl Runner<'_> {
                     "TCP_KEEPINIT mapped to the user timeout",
                     format!("line {}", e.line),
                 );
+            }
+            "TCP_USER_TIMEOUT" => {
+                // Linux (RFC 5482 as a socket option): milliseconds, the
+                // application's R2 (RFC 9293 §3.8.3, MUST-21). rtcp's user
+                // timeout is exactly that, so nothing is relaxed.
+                config.user_timeout = Duration::from_millis(val.max(0) as u64);
             }
             _ => return Err(unsupported(format!("line {}: setsockopt {opt}", e.line))),
         }
