@@ -19,7 +19,7 @@ fn our_scripts_pass() {
         .into_iter()
         .filter(|p| !p.starts_with(dir.join("pending")))
         .collect();
-    assert!(scripts.len() >= 33, "scripts missing: {}", scripts.len());
+    assert!(scripts.len() >= 34, "scripts missing: {}", scripts.len());
     // Ours are written for rtcp: windows are compared too (--strict).
     let strict = Config {
         strict: true,
@@ -81,6 +81,8 @@ fn runner_detects_mismatches() {
         "+0 %{ assert tcpi_state == TCPI_CLOSE_WAIT }%\n",
         "+0 getsockopt(4, SOL_SOCKET, SO_ERROR, [ECONNRESET], [4]) = 0\n",
         "+0 > . 1:1(0) ack 1\n",
+        // [port N] (rtcp extension): a segment to another peer port fails.
+        "+0 write(4, ..., 10) = 10\n+0 >[port 5001] P. 1:11(10) ack 1\n",
     ] {
         assert!(
             matches!(verdict(bad), Verdict::Fail(_)),

@@ -41,6 +41,8 @@ pub struct Sent {
     pub win: u16,
     pub options: TcpOptions,
     pub payload_len: usize,
+    /// Destination port (the peer's).
+    pub dst_port: u16,
     /// What is wrong with the bytes themselves (IP or TCP checksum, option
     /// encoding), checked on every segment we send: RFC 9293 MUST-2
     /// (checksum), MUST-68 (a length on every option but EOL and NOP),
@@ -157,6 +159,7 @@ impl Harness {
                 };
                 self.out.push_back(Sent {
                     wire_error,
+                    dst_port: tcp.dst_port(),
                     at: self.now,
                     ecn: ip.dscp_ecn() & 3,
                     flags: tcp.flags().0,

@@ -58,6 +58,8 @@ struct Runner<'c> {
     /// The socket tcpi_* refers to: the newest socket created or accepted.
     tcpi_fd: Option<i64>,
     iss: Option<u32>,
+    /// Our ISN towards each `[port N]` the script named (rtcp extension).
+    iss_by_port: HashMap<u16, u32>,
     local_port: u16,
     remote_port: u16,
     /// Script TS val → the TS val we really sent.
@@ -337,6 +339,7 @@ pub fn run_script(text: &str, cfg: &Config) -> Report {
         fds: BTreeMap::new(),
         tcpi_fd: None,
         iss: None,
+        iss_by_port: HashMap::new(),
         local_port: LOCAL_PORT,
         remote_port: REMOTE_PORT,
         ts_map: HashMap::new(),
@@ -495,8 +498,16 @@ impl Runner<'_> {
 
     // ----- packets -----
 
+    /// Our ISN for a connection to the peer's `port` (our sequence numbers
+    /// in the script are relative to it).
+    fn iss_of(&self, port: Option<u16>) -> u32 {
+        port.and_then(|p| self.iss_by_port.get(&p).copied())
+            .or(self.iss)
+            .unwrap_or(0)
+    }
+
     fn inject(&mut self, p: &Packet) {
-        let iss = self.iss.unwrap_or(0);
+        let iss = self.iss_of(p.port);
         let mut options = TcpOptions::default();
         let mut all = Vec::new();
         if let Some(opts) = &p.options {
@@ -530,7 +541,7 @@ impl Runner<'_> {
             }
         }
         let seg = Inject {
-            src_port: self.remote_port,
+            src_port: p.port.unwrap_or(self.remote_port),
             dst_port: self.local_port,
             flags: p.flags,
             seq: p.seq,
@@ -550,7 +561,7 @@ impl Runner<'_> {
     }
 
     fn describe(&self, s: &Sent) -> String {
-        let iss = self.iss.unwrap_or(0);
+        let iss = self.iss_of(Some(s.dst_port));
         let seq = s.seq.wrapping_sub(iss);
         let mut m = meaning_of_wire(&s.options);
         if let Some((_, ecr)) = m.ts {
@@ -600,14 +611,28 @@ impl Runner<'_> {
         }
         // Our ISN: learned from our SYN.
         if p.flags & 0x02 != 0 && s.flags & 0x02 != 0 {
-            self.iss = Some(s.seq.wrapping_sub(p.seq));
+            let iss = s.seq.wrapping_sub(p.seq);
+            match p.port {
+                Some(port) => {
+                    self.iss_by_port.insert(port, iss);
+                }
+                None => self.iss = Some(iss),
+            }
         }
         let got = self.describe(&s);
         let mismatch = |what: &str| format!("{what}; engine sent {got}");
         if s.flags != p.flags {
             return Err(self.fail(e, mismatch("flags differ")));
         }
-        let iss = self.iss.unwrap_or(0);
+        if let Some(port) = p.port {
+            if s.dst_port != port {
+                return Err(self.fail(
+                    e,
+                    mismatch(&format!("sent to port {} (expected {port})", s.dst_port)),
+                ));
+            }
+        }
+        let iss = self.iss_of(p.port);
         if s.seq.wrapping_sub(iss) != p.seq {
             return Err(self.fail(e, mismatch("sequence number differs")));
         }
