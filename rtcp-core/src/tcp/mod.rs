@@ -270,6 +270,18 @@ impl Default for TcpConfig {
     }
 }
 
+/// The options a connection negotiated in its SYNs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NegotiatedOptions {
+    /// Timestamps (RFC 7323 §3) are in use.
+    pub timestamps: bool,
+    /// SACK (RFC 2018) is in use.
+    pub sack: bool,
+    /// Window scaling (RFC 7323 §2): our send shift and receive shift.
+    pub window_scale: Option<(u8, u8)>,
+}
+
 /// Counters kept per socket table and summed by the interface.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -629,6 +629,7 @@ impl<'a> TcpSocket<'a> {
         self.acks_owed = self.acks_owed.saturating_sub(1);
         self.ack_deadline = None;
         self.unacked_bytes = 0;
+        self.unacked_segs = 0;
         self.last_ack_sent = self.rcv_nxt;
         self.rcv_adv = self.rcv_adv.max(edge);
         let idle_for = now - self.last_send;

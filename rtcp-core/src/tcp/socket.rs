@@ -12,7 +12,7 @@ use super::ip::RouteState;
 use super::recovery::RecoveryState;
 use super::rtt::RttEstimator;
 use super::urgent::Urgent;
-use super::{Endpoint, IcmpError, State, TcpConfig, TcpError};
+use super::{Endpoint, IcmpError, NegotiatedOptions, State, TcpConfig, TcpError};
 use crate::time::Instant;
 use crate::wire::{Dscp, SeqNumber, SourceRoute};
 use managed::ManagedSlice;
@@ -82,6 +82,9 @@ pub struct TcpSocket<'a> {
     pub(crate) remote_mss: usize,
     pub(crate) sack_ok: bool,
     pub(crate) ts_ok: bool,
+    /// Both SYNs carried a window scale option (RFC 7323 §2.2), even if
+    /// the shifts are zero.
+    pub(crate) ws_ok: bool,
     pub(crate) ts_recent: u32,
     pub(crate) ts_offset: u32,
 
@@ -120,6 +123,13 @@ pub struct TcpSocket<'a> {
     pub(crate) small_end: Option<SeqNumber>,
     /// Bytes received since we last sent an ACK.
     pub(crate) unacked_bytes: usize,
+    /// In-order data segments received since we last sent an ACK.
+    pub(crate) unacked_segs: u8,
+    /// Text that came with the peer's SYN in a simultaneous open, written
+    /// at RCV.NXT in the receive buffer but not yet accepted: RFC 9293
+    /// §3.10.7.3 queues it "for processing after the ESTABLISHED state has
+    /// been reached".
+    pub(crate) syn_text: usize,
     pub(crate) force_probe: bool,
     pub(crate) send_keepalive: bool,
     pub(crate) pending_rst: Option<PendingReset>,
@@ -179,6 +189,7 @@ impl<'a> TcpSocket<'a> {
             remote_mss: DEFAULT_MSS,
             sack_ok: false,
             ts_ok: false,
+            ws_ok: false,
             ts_recent: 0,
             ts_offset: 0,
             rtt: RttEstimator::new(config.rto),
@@ -201,6 +212,8 @@ impl<'a> TcpSocket<'a> {
             rcv_mss: 0,
             small_end: None,
             unacked_bytes: 0,
+            unacked_segs: 0,
+            syn_text: 0,
             force_probe: false,
             send_keepalive: false,
             pending_rst: None,
@@ -377,6 +390,16 @@ impl<'a> TcpSocket<'a> {
     pub fn cwnd(&self) -> usize {
         use super::congestion::CongestionControl;
         self.cc.window()
+    }
+
+    /// The options this connection negotiated in its SYNs, for
+    /// diagnostics (what `TCP_INFO`'s `tcpi_options` reports).
+    pub fn negotiated_options(&self) -> NegotiatedOptions {
+        NegotiatedOptions {
+            timestamps: self.ts_ok,
+            sack: self.sack_ok,
+            window_scale: self.ws_ok.then_some((self.snd_shift, self.rcv_shift)),
+        }
     }
 
     /// SND.UNA, SND.NXT and RCV.NXT, for tests and diagnostics.
