@@ -158,6 +158,12 @@ impl Host {
     pub fn ip(&self) -> Ipv4Address {
         self.iface.ipv4_addr()
     }
+
+    /// Frames waiting in (or on) the host's uplink: the bottleneck queue
+    /// when the link has a bandwidth limit.
+    pub fn queued(&self) -> usize {
+        self.queued
+    }
 }
 
 /// What the links did.
