@@ -159,10 +159,15 @@ impl Host {
         self.iface.ipv4_addr()
     }
 
-    /// Frames waiting in (or on) the host's uplink: the bottleneck queue
-    /// when the link has a bandwidth limit.
-    pub fn queued(&self) -> usize {
-        self.queued
+    /// How long a frame sent at `now` would wait behind those already
+    /// queued on the host's uplink: the bottleneck queue, in time, when the
+    /// link has a bandwidth limit.
+    pub fn uplink_backlog(&self, now: Instant) -> Duration {
+        if self.busy_until > now {
+            self.busy_until - now
+        } else {
+            Duration::ZERO
+        }
     }
 }
 
