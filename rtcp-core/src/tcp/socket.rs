@@ -345,6 +345,29 @@ impl<'a> TcpSocket<'a> {
         self.route.route()
     }
 
+    /// Choose the congestion controller (like Linux's `TCP_CONGESTION`).
+    /// Before the handshake completes this only sets the configuration; on
+    /// a connected socket the new controller starts fresh at once (its own
+    /// initial window, model and epoch), as nothing carries over between
+    /// controllers' state.
+    pub fn set_congestion(&mut self, algorithm: super::congestion::CongestionAlgorithm) {
+        self.config.congestion = algorithm;
+        if self.state.is_synchronized() && self.cc.algorithm() != algorithm {
+            self.cc = Congestion::new(algorithm, self.mss(), self.last_rx);
+        }
+    }
+
+    /// The congestion controller in use.
+    pub fn congestion(&self) -> super::congestion::CongestionAlgorithm {
+        self.cc.algorithm()
+    }
+
+    /// The congestion controller's state (its window, and for BBR its
+    /// model), for diagnostics and tests.
+    pub fn congestion_control(&self) -> &Congestion {
+        &self.cc
+    }
+
     /// Bytes waiting to be read.
     pub fn recv_queue(&self) -> usize {
         self.rx.len()
