@@ -2348,6 +2348,22 @@ fn must_53_return_route_from_received_source_route() {
     assert!(out.iter().all(|s| s.ip_dst == a(8)), "{out:?}");
 }
 
+/// MUST-53 for replies that have no connection (RFC 1122 §3.2.1.8 (c)): the
+/// RST answering a source-routed segment to a closed port takes the
+/// reversed route too.
+#[test]
+fn must_53_reset_takes_the_return_route() {
+    let mut raw = Raw::new(plain());
+    raw.inject(source_routed_syn(&[a(7), a(8)], true));
+    let out = raw.poll();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(out[0].has(TcpFlags::RST | TcpFlags::ACK));
+    assert_eq!(out[0].ip_dst, a(8));
+    assert_eq!(out[0].ip_opts, [1, 131, 11, 4, 10, 0, 0, 7, 10, 0, 0, 2]);
+    assert_eq!(out[0].dst_ip, peer_ip());
+    assert!(out[0].checksum_ok);
+}
+
 /// MUST-52: a source route the application set (on the listener, which
 /// its connections inherit) overrides the one a received datagram carries.
 #[test]
