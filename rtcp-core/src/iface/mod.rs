@@ -27,7 +27,8 @@ use crate::time::Instant;
 use crate::wire::{
     ethernet, ArpOperation, ArpPacket, ArpRepr, ChecksumMode, EtherType, EthernetAddress,
     EthernetFrame, EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Address, Ipv4Cidr,
-    Ipv4Packet, Ipv4Repr, RouteKind, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr,
+    Ipv4Packet, Ipv4Repr, RouteKind, SeqNumber, SourceRoute, TcpFlags, TcpOptions, TcpPacket,
+    TcpRepr,
 };
 use arp_cache::{ArpCache, Lookup, REQUEST_INTERVAL};
 
@@ -118,7 +119,14 @@ pub struct Interface {
 enum Reply<'p> {
     Arp(ArpRepr),
     Icmp(Ipv4Address, Icmpv4Repr<'p>),
-    TcpReset(Ipv4Address, Ipv4Address, TcpRepr<'static>),
+    /// Source, final destination, the RST, and the return route of the
+    /// segment it answers (RFC 1122 §3.2.1.8 (c): replies take it).
+    TcpReset(
+        Ipv4Address,
+        Ipv4Address,
+        TcpRepr<'static>,
+        Option<SourceRoute>,
+    ),
 }
 
 impl Interface {
@@ -479,7 +487,7 @@ impl Interface {
                 self.send_reply(
                     now,
                     src_mac,
-                    Reply::TcpReset(ip.dst_addr, ip.src_addr, rst),
+                    Reply::TcpReset(ip.dst_addr, ip.src_addr, rst, back),
                     tx,
                 );
             }
@@ -559,15 +567,22 @@ impl Interface {
             Reply::Icmp(dst, icmp) => {
                 let ip = self.ip_repr(dst, IpProtocol::Icmp, icmp.buffer_len());
                 self.stats.icmp_echo_replies += 1;
-                self.send_ip(now, src_mac, &ip, tx, |payload| {
+                self.send_ip(now, src_mac, &ip, &[], tx, |payload| {
                     let mut packet = Icmpv4Packet::new_unchecked(payload);
                     icmp.emit(&mut packet, icmp_mode);
                 });
             }
-            Reply::TcpReset(src, dst, rst) => {
+            Reply::TcpReset(src, dst, rst, back) => {
                 let mut ip = self.ip_repr(dst, IpProtocol::Tcp, rst.buffer_len());
                 ip.src_addr = src;
-                self.send_ip(now, src_mac, &ip, tx, |payload| {
+                let mut options = [0u8; 40];
+                let mut options_len = 0;
+                if let Some(route) = back {
+                    options_len = route.emit(dst, &mut options).unwrap_or(0);
+                    ip.dst_addr = route.first_hop();
+                }
+                let options = options.get(..options_len).unwrap_or(&[]);
+                self.send_ip(now, src_mac, &ip, options, tx, |payload| {
                     let mut packet = TcpPacket::new_unchecked(payload);
                     let _ = rst.emit(&mut packet, &src, &dst, tcp_mode);
                 });
@@ -586,6 +601,7 @@ impl Interface {
         now: Instant,
         reply_mac: EthernetAddress,
         ip: &Ipv4Repr,
+        options: &[u8],
         tx: T,
         fill: impl FnOnce(&mut [u8]),
     ) {
@@ -599,11 +615,11 @@ impl Interface {
             dst_addr: mac,
             ethertype: EtherType::Ipv4,
         };
-        let total = IPV4_HEADER_LEN + ip.payload_len;
+        let total = IPV4_HEADER_LEN + options.len() + ip.payload_len;
         tx.consume(ethernet::HEADER_LEN + total, |buf| {
             let mut frame = EthernetFrame::new_unchecked(buf);
             eth.emit(&mut frame);
-            self.write_ipv4(frame.payload_mut(), ip, &[], fill);
+            self.write_ipv4(frame.payload_mut(), ip, options, fill);
         });
         self.stats.tx_frames += 1;
     }

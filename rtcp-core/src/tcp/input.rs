@@ -11,8 +11,10 @@ use super::{Endpoint, State, TcpError, TcpStats};
 use crate::time::{Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 
-/// The longest an ACK may be delayed: less than 0.5 s (RFC 9293 §3.8.6.3, MUST-40).
-const MAX_ACK_DELAY: Duration = Duration::from_millis(499);
+/// The longest an ACK may be delayed, whatever the configuration: RFC 9293
+/// §3.8.6.3 (MUST-40) allows anything under 0.5 s; the project's bound
+/// (issue 3) is 200 ms, the classic BSD/Linux maximum.
+const MAX_ACK_DELAY: Duration = Duration::from_millis(200);
 
 /// Most immediate ACKs owed at once for out-of-order arrivals.
 const MAX_ACKS_OWED: u8 = 16;
@@ -668,8 +670,8 @@ impl<'a> TcpSocket<'a> {
                             if self.unacked_segs < 2 && self.unacked_bytes < 2 * self.rcv_mss =>
                         {
                             if self.ack_deadline.is_none() {
-                                // Never more than 0.5 s, whatever the
-                                // configuration says (MUST-40).
+                                // Never more than 200 ms, whatever the
+                                // configuration says (MUST-40: < 0.5 s).
                                 self.ack_deadline = Some(now + delay.min(MAX_ACK_DELAY));
                             }
                         }

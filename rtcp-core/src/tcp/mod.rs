@@ -215,8 +215,9 @@ impl Default for KeepAlive {
 pub struct TcpConfig {
     /// Disable Nagle's algorithm (RFC 9293 §3.7.4); off by default.
     pub nodelay: bool,
-    /// Delayed-ACK timeout; `None` ACKs every segment at once. At most
-    /// 500 ms per RFC 9293 (MUST-40); default 40 ms. At least every second
+    /// Delayed-ACK timeout; `None` ACKs every segment at once. Longer
+    /// values are capped at 200 ms (RFC 9293 MUST-40 requires < 500 ms);
+    /// default 40 ms. At least every second
     /// full-sized segment is ACKed at once regardless (RFC 5681 §4.2).
     pub ack_delay: Option<Duration>,
     /// Keep-alive; off by default (MUST-24 / SHLD-... leave it to the app).
