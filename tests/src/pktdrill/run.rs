@@ -145,6 +145,19 @@ struct Meaning {
     ts: Option<(u32, u32)>,
 }
 
+/// The TCP option kind a script option is written as.
+fn script_option_kind(o: &ScriptOption) -> u8 {
+    match o {
+        ScriptOption::Eol => 0,
+        ScriptOption::Nop => 1,
+        ScriptOption::Mss(_) => 2,
+        ScriptOption::WScale(_) => 3,
+        ScriptOption::SackOk => 4,
+        ScriptOption::Sack(_) => 5,
+        ScriptOption::Timestamp { .. } => 8,
+    }
+}
+
 fn meaning_of_script(opts: &[ScriptOption]) -> Meaning {
     let mut m = Meaning::default();
     for o in opts {
@@ -513,32 +526,66 @@ impl Runner<'_> {
         if let Some(opts) = &p.options {
             all.clone_from(opts);
         }
+        // The option bytes go out exactly as the script writes them, in
+        // its order and with its NOP/EOL padding (zero-filled to a 32-bit
+        // boundary), so a script can place options where it likes (MUST-64).
+        let mut raw = Vec::new();
         for o in &all {
             match o {
-                ScriptOption::Mss(v) => options.mss = Some(*v),
-                ScriptOption::WScale(v) => options.window_scale = Some(*v),
-                ScriptOption::SackOk => options.sack_permitted = true,
+                ScriptOption::Mss(v) => {
+                    options.mss = Some(*v);
+                    raw.extend_from_slice(&[2, 4]);
+                    raw.extend_from_slice(&v.to_be_bytes());
+                }
+                ScriptOption::WScale(v) => {
+                    options.window_scale = Some(*v);
+                    raw.extend_from_slice(&[3, 3, *v]);
+                }
+                ScriptOption::SackOk => {
+                    options.sack_permitted = true;
+                    raw.extend_from_slice(&[4, 2]);
+                }
                 ScriptOption::Sack(blocks) => {
+                    raw.extend_from_slice(&[5, (2 + 8 * blocks.len()) as u8]);
                     for (l, r) in blocks {
+                        let (left, right) = (l.wrapping_add(iss), r.wrapping_add(iss));
                         options.push_sack(rtcp_core::wire::tcp::SackBlock {
-                            left: SeqNumber(l.wrapping_add(iss)),
-                            right: SeqNumber(r.wrapping_add(iss)),
+                            left: SeqNumber(left),
+                            right: SeqNumber(right),
                         });
+                        raw.extend_from_slice(&left.to_be_bytes());
+                        raw.extend_from_slice(&right.to_be_bytes());
                     }
                 }
-                ScriptOption::Timestamp { val, ecr } => {
-                    let ecr = if *ecr == 0 {
+                ScriptOption::Timestamp {
+                    val,
+                    ecr: ecr_written,
+                } => {
+                    let ecr = if *ecr_written == 0 {
                         0
                     } else {
-                        match self.ts_map.get(ecr) {
+                        match self.ts_map.get(ecr_written) {
                             Some(v) => *v,
                             None => self.last_ts_val,
                         }
                     };
+                    if ecr != *ecr_written {
+                        self.relax(
+                            "injected TS ecr mapped to the TS val we really sent",
+                            format!("script ecr {ecr_written}, sent {ecr}"),
+                        );
+                    }
                     options.timestamp = Some((*val, ecr));
+                    raw.extend_from_slice(&[8, 10]);
+                    raw.extend_from_slice(&val.to_be_bytes());
+                    raw.extend_from_slice(&ecr.to_be_bytes());
                 }
-                ScriptOption::Nop | ScriptOption::Eol => {}
+                ScriptOption::Nop => raw.push(1),
+                ScriptOption::Eol => raw.push(0),
             }
+        }
+        while raw.len() % 4 != 0 {
+            raw.push(0);
         }
         let seg = Inject {
             src_port: p.port.unwrap_or(self.remote_port),
@@ -548,6 +595,7 @@ impl Runner<'_> {
             ack: p.ack.map_or(0, |a| a.wrapping_add(iss)),
             win: p.win.unwrap_or(0) as u16,
             options,
+            raw_options: raw,
             payload_len: p.len as usize,
             ecn: match p.ecn.as_deref() {
                 Some("ect1") => 1,
@@ -678,6 +726,12 @@ impl Runner<'_> {
             if let (Some((wv, _)), Some((hv, he))) = (want.ts, have.ts) {
                 self.ts_map.insert(wv, hv);
                 self.last_ts_val = hv;
+                if wv != hv {
+                    self.relax(
+                        "our TS val not compared (packetdrill does not either)",
+                        format!("line {}: script val {wv}, engine {hv}", e.line),
+                    );
+                }
                 have.ts = Some((wv, he));
             }
             if let (Some(w), Some(h)) = (want.wscale, have.wscale) {
@@ -697,6 +751,22 @@ impl Runner<'_> {
                         meaning_text(&want)
                     )),
                 ));
+            }
+            // Same meaning; say so when the layout (order, NOP/EOL padding)
+            // is not the script's.
+            let trim = |k: &[u8]| {
+                let n = k.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+                k.get(..n).unwrap_or(&[]).to_vec()
+            };
+            let script_kinds: Vec<u8> = opts.iter().map(script_option_kind).collect();
+            if trim(&script_kinds) != trim(&s.option_kinds) {
+                self.relax(
+                    "options compared by meaning (order and NOP/EOL padding not compared)",
+                    format!(
+                        "line {}: script kinds {:?}, engine {:?}",
+                        e.line, script_kinds, s.option_kinds
+                    ),
+                );
             }
         } else {
             if let Some((hv, _)) = s.options.timestamp {
