@@ -65,6 +65,8 @@ pub struct Inject {
     /// The option bytes as the script lays them out (padded to 4 bytes);
     /// these are what is sent, `options` is their meaning.
     pub raw_options: Vec<u8>,
+    /// Send it with a wrong TCP checksum (the engine must drop it, MUST-3).
+    pub bad_checksum: bool,
     pub payload_len: usize,
     /// IP ECN bits.
     pub ecn: u8,
@@ -257,6 +259,10 @@ impl Harness {
             p.set_urgent_pointer(0);
             p.options_mut().copy_from_slice(&seg.raw_options);
             p.fill_checksum(&PEER_IP, &OUR_IP);
+            if seg.bad_checksum {
+                let wrong = p.checksum() ^ 0x0001;
+                p.set_checksum(wrong);
+            }
         } else {
             repr.emit(
                 &mut TcpPacket::new_unchecked(&mut tcp[..]),

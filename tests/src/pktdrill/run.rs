@@ -155,6 +155,7 @@ fn script_option_kind(o: &ScriptOption) -> u8 {
         ScriptOption::SackOk => 4,
         ScriptOption::Sack(_) => 5,
         ScriptOption::Timestamp { .. } => 8,
+        ScriptOption::Raw(b) => b.first().copied().unwrap_or(0),
     }
 }
 
@@ -167,7 +168,7 @@ fn meaning_of_script(opts: &[ScriptOption]) -> Meaning {
             ScriptOption::SackOk => m.sack_ok = true,
             ScriptOption::Sack(b) => m.sack.extend(b.iter().copied()),
             ScriptOption::Timestamp { val, ecr } => m.ts = Some((*val, *ecr)),
-            ScriptOption::Nop | ScriptOption::Eol => {}
+            ScriptOption::Nop | ScriptOption::Eol | ScriptOption::Raw(_) => {}
         }
     }
     m
@@ -582,6 +583,7 @@ impl Runner<'_> {
                 }
                 ScriptOption::Nop => raw.push(1),
                 ScriptOption::Eol => raw.push(0),
+                ScriptOption::Raw(b) => raw.extend_from_slice(b),
             }
         }
         while raw.len() % 4 != 0 {
@@ -596,6 +598,7 @@ impl Runner<'_> {
             win: p.win.unwrap_or(0) as u16,
             options,
             raw_options: raw,
+            bad_checksum: p.bad_checksum,
             payload_len: p.len as usize,
             ecn: match p.ecn.as_deref() {
                 Some("ect1") => 1,
@@ -719,6 +722,12 @@ impl Runner<'_> {
             }
         }
         if let Some(opts) = &p.options {
+            if opts.iter().any(|o| matches!(o, ScriptOption::Raw(_))) {
+                return Err(unsupported(format!(
+                    "line {}: `raw` options on a segment we send",
+                    e.line
+                )));
+            }
             let want = meaning_of_script(opts);
             let mut have = meaning_of_wire(&s.options);
             // Our TS val is ours to choose (packetdrill does not check it
