@@ -177,6 +177,7 @@ impl<'a> TcpSocket<'a> {
             self.on_handshake_rtt(now, seg);
             self.rtx_deadline = None;
             self.stall_since = None;
+            self.rto_retries = 0;
             self.rtt.reset_backoff();
             self.ack_now = true;
             self.arm_keepalive(now);
@@ -269,6 +270,13 @@ impl<'a> TcpSocket<'a> {
         // A zero-window probe carrying data at RCV.NXT is still ACKed (the
         // ACK tells the current window); RST segments are never ACKed.
         if !acceptable {
+            if wnd == 0 && seq == self.rcv_nxt && flags.urg() && !flags.rst() {
+                // "If the RCV.WND is zero, no segments will be acceptable,
+                // but special allowance should be made to accept valid
+                // ACKs, URGs, and RSTs" (§3.10.7.4; MUST-66): the urgent
+                // pointer of a segment at RCV.NXT is still taken.
+                self.receive_urgent(seg);
+            }
             stats.unacceptable += 1;
             if !flags.rst() {
                 self.ack_now = true;
@@ -359,8 +367,12 @@ impl<'a> TcpSocket<'a> {
         }
         self.arm_keepalive(now);
 
-        // Sixth: URG. Urgent data is delivered inline (RFC 6093 §5); the
-        // pointer is not surfaced.
+        // Sixth: URG (§3.10.7.4): RCV.UP <- max(RCV.UP, SEG.UP) and signal
+        // the user once per run of urgent data. The urgent octets stay
+        // inline (RFC 6093 §5); see `urgent.rs`.
+        if flags.urg() {
+            self.receive_urgent(seg);
+        }
 
         // Seventh: segment text.
         if !seg.payload.is_empty() {
@@ -387,6 +399,19 @@ impl<'a> TcpSocket<'a> {
             }
         }
         self.consume_fin_if_due(now);
+    }
+
+    /// The URG step (§3.10.7.4 sixth check). In CLOSE-WAIT, CLOSING,
+    /// LAST-ACK and TIME-WAIT the peer has sent its FIN: the URG is ignored.
+    fn receive_urgent(&mut self, seg: &TcpRepr) {
+        if matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        ) {
+            let read = self.rcv_nxt - self.rx.len();
+            self.urgent
+                .on_segment(seg.seq_number, seg.urgent_pointer, read);
+        }
     }
 
     /// The ACK step (§3.10.7.4 fifth check). Returns false when the segment
@@ -517,8 +542,11 @@ impl<'a> TcpSocket<'a> {
 
     fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr, ack: SeqNumber) {
         let acked = ack - self.snd_una;
-        // Progress: an earlier ICMP soft error no longer applies.
+        // Progress: an earlier ICMP soft error no longer applies, the count
+        // toward R1 starts again, and urgent mode may be over.
         self.soft_error = None;
+        self.rto_retries = 0;
+        self.urgent.on_ack(ack);
         // Remove acknowledged data from the send buffer. The SYN and the FIN
         // occupy sequence space but no buffer space.
         let syn_part = usize::from(self.snd_una == self.iss);
