@@ -43,6 +43,8 @@ pub struct Sent {
     pub payload_len: usize,
     /// Destination port (the peer's).
     pub dst_port: u16,
+    /// The urgent pointer field.
+    pub urg: u16,
     /// The option kinds in wire order, NOP (1) and EOL (0) included.
     pub option_kinds: Vec<u8>,
     /// What is wrong with the bytes themselves (IP or TCP checksum, option
@@ -67,6 +69,7 @@ pub struct Inject {
     pub raw_options: Vec<u8>,
     /// Send it with a wrong TCP checksum (the engine must drop it, MUST-3).
     pub bad_checksum: bool,
+    pub urgent_pointer: u16,
     pub payload_len: usize,
     /// IP ECN bits.
     pub ecn: u8,
@@ -167,6 +170,7 @@ impl Harness {
                 self.out.push_back(Sent {
                     wire_error,
                     dst_port: tcp.dst_port(),
+                    urg: tcp.urgent_pointer(),
                     option_kinds: option_kinds(tcp.options()),
                     at: self.now,
                     ecn: ip.dscp_ecn() & 3,
@@ -238,7 +242,7 @@ impl Harness {
             seq_number: SeqNumber(seg.seq),
             ack_number: SeqNumber(seg.ack),
             window_len: seg.win,
-            urgent_pointer: 0,
+            urgent_pointer: seg.urgent_pointer,
             options: seg.options,
             payload: &payload,
         };
@@ -256,7 +260,7 @@ impl Harness {
             p.set_header_len(header_len);
             p.set_flags(repr.flags);
             p.set_window_len(repr.window_len);
-            p.set_urgent_pointer(0);
+            p.set_urgent_pointer(seg.urgent_pointer);
             p.options_mut().copy_from_slice(&seg.raw_options);
             p.fill_checksum(&PEER_IP, &OUR_IP);
             if seg.bad_checksum {

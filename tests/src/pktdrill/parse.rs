@@ -69,6 +69,8 @@ pub struct Packet {
     pub port: Option<u16>,
     /// `[badcsum]` (rtcp extension): inject it with a wrong TCP checksum.
     pub bad_checksum: bool,
+    /// `urg N`: the urgent pointer (with the `U` flag).
+    pub urg: Option<u16>,
 }
 
 /// A system call line.
@@ -388,6 +390,7 @@ fn parse_packet(body: &str, line: usize) -> Result<Packet, ParseError> {
     }
     let mut ack = None;
     let mut win = None;
+    let mut urg = None;
     while let Some((&k, tail)) = rest.split_first() {
         let Some((&v, tail)) = tail.split_first() else {
             return err(line, format!("{k} without a value"));
@@ -395,6 +398,7 @@ fn parse_packet(body: &str, line: usize) -> Result<Packet, ParseError> {
         match k {
             "ack" => ack = Some(parse_u32(v, line)?),
             "win" => win = Some(parse_u32(v, line)?),
+            "urg" => urg = Some(parse_u32(v, line)? as u16),
             _ => return err(line, format!("unsupported segment field {k:?}")),
         }
         rest = tail;
@@ -411,6 +415,7 @@ fn parse_packet(body: &str, line: usize) -> Result<Packet, ParseError> {
         ecn,
         port,
         bad_checksum,
+        urg,
     })
 }
 

@@ -279,6 +279,12 @@ fn check_supported(script: &parse::Script) -> Result<(), String> {
                         return Err(format!("line {}: recv flags {flags}", e.line));
                     }
                 }
+                if c.name == "send" {
+                    let flags = c.args.get(3).map(|a| a.trim()).unwrap_or("0");
+                    if flags != "0" && flags != "MSG_OOB" {
+                        return Err(format!("line {}: send flags {flags}", e.line));
+                    }
+                }
             }
             Action::Packet(_) | Action::Shell(_) => {}
         }
@@ -599,6 +605,7 @@ impl Runner<'_> {
             options,
             raw_options: raw,
             bad_checksum: p.bad_checksum,
+            urgent_pointer: p.urg.unwrap_or(0),
             payload_len: p.len as usize,
             ecn: match p.ecn.as_deref() {
                 Some("ect1") => 1,
@@ -618,11 +625,14 @@ impl Runner<'_> {
         if let Some((_, ecr)) = m.ts {
             m.ts = Some((s.options.timestamp.map_or(0, |t| t.0), ecr));
         }
-        let ack = if s.flags & 0x10 != 0 {
+        let mut ack = if s.flags & 0x10 != 0 {
             format!(" ack {}", s.ack)
         } else {
             String::new()
         };
+        if s.flags & 0x20 != 0 {
+            ack.push_str(&format!(" urg {}", s.urg));
+        }
         format!(
             "{} {}:{}({}){} win {} {} at {:.6}",
             flags_text(s.flags),
@@ -708,6 +718,14 @@ impl Runner<'_> {
         if let Some(a) = p.ack {
             if s.ack != a {
                 return Err(self.fail(e, mismatch("ack number differs")));
+            }
+        }
+        if let Some(u) = p.urg {
+            if s.urg != u {
+                return Err(self.fail(
+                    e,
+                    mismatch(&format!("urgent pointer is {} (expected {u})", s.urg)),
+                ));
             }
         }
         if let Some(w) = p.win {
@@ -1033,6 +1051,17 @@ impl Runner<'_> {
                             blocking_end.unwrap_or(start),
                         )
                     }
+                }
+            }
+            "send" if c.args.get(3).is_some_and(|a| a.trim() == "MSG_OOB") => {
+                // Urgent data (RFC 9293 §3.8.5): `TcpSocket::send_urgent`.
+                let len = Self::int_arg(c, 2).max(0) as usize;
+                let h = self.fds[&fd].handle;
+                let data = vec![0u8; len];
+                match self.h.sockets.with(h, |s| s.send_urgent(&data)) {
+                    Ok(Ok(n)) => Ok(n as i64),
+                    Ok(Err(err)) => Err(errno_name(err)),
+                    Err(_) => Err("EBADF"),
                 }
             }
             "write" | "send" => {
