@@ -19,7 +19,7 @@ fn our_scripts_pass() {
         .into_iter()
         .filter(|p| !p.starts_with(dir.join("pending")))
         .collect();
-    assert!(scripts.len() >= 34, "scripts missing: {}", scripts.len());
+    assert!(scripts.len() >= 42, "scripts missing: {}", scripts.len());
     // Ours are written for rtcp: windows are compared too (--strict).
     let strict = Config {
         strict: true,
@@ -83,6 +83,9 @@ fn runner_detects_mismatches() {
         "+0 > . 1:1(0) ack 1\n",
         // [port N] (rtcp extension): a segment to another peer port fails.
         "+0 write(4, ..., 10) = 10\n+0 >[port 5001] P. 1:11(10) ack 1\n",
+        // Urgent pointer compared when given; URG is a flag like the others.
+        "+0 send(4, ..., 10, MSG_OOB) = 10\n+0 > P.U 1:11(10) ack 1 urg 9\n",
+        "+0 send(4, ..., 10, MSG_OOB) = 10\n+0 > P. 1:11(10) ack 1\n",
     ] {
         assert!(
             matches!(verdict(bad), Verdict::Fail(_)),

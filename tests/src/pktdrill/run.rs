@@ -145,6 +145,20 @@ struct Meaning {
     ts: Option<(u32, u32)>,
 }
 
+/// The TCP option kind a script option is written as.
+fn script_option_kind(o: &ScriptOption) -> u8 {
+    match o {
+        ScriptOption::Eol => 0,
+        ScriptOption::Nop => 1,
+        ScriptOption::Mss(_) => 2,
+        ScriptOption::WScale(_) => 3,
+        ScriptOption::SackOk => 4,
+        ScriptOption::Sack(_) => 5,
+        ScriptOption::Timestamp { .. } => 8,
+        ScriptOption::Raw(b) => b.first().copied().unwrap_or(0),
+    }
+}
+
 fn meaning_of_script(opts: &[ScriptOption]) -> Meaning {
     let mut m = Meaning::default();
     for o in opts {
@@ -154,7 +168,7 @@ fn meaning_of_script(opts: &[ScriptOption]) -> Meaning {
             ScriptOption::SackOk => m.sack_ok = true,
             ScriptOption::Sack(b) => m.sack.extend(b.iter().copied()),
             ScriptOption::Timestamp { val, ecr } => m.ts = Some((*val, *ecr)),
-            ScriptOption::Nop | ScriptOption::Eol => {}
+            ScriptOption::Nop | ScriptOption::Eol | ScriptOption::Raw(_) => {}
         }
     }
     m
@@ -263,6 +277,12 @@ fn check_supported(script: &parse::Script) -> Result<(), String> {
                     let flags = c.args.get(3).map(String::as_str).unwrap_or("0");
                     if flags != "0" && flags != "MSG_PEEK" {
                         return Err(format!("line {}: recv flags {flags}", e.line));
+                    }
+                }
+                if c.name == "send" {
+                    let flags = c.args.get(3).map(|a| a.trim()).unwrap_or("0");
+                    if flags != "0" && flags != "MSG_OOB" {
+                        return Err(format!("line {}: send flags {flags}", e.line));
                     }
                 }
             }
@@ -513,32 +533,67 @@ impl Runner<'_> {
         if let Some(opts) = &p.options {
             all.clone_from(opts);
         }
+        // The option bytes go out exactly as the script writes them, in
+        // its order and with its NOP/EOL padding (zero-filled to a 32-bit
+        // boundary), so a script can place options where it likes (MUST-64).
+        let mut raw = Vec::new();
         for o in &all {
             match o {
-                ScriptOption::Mss(v) => options.mss = Some(*v),
-                ScriptOption::WScale(v) => options.window_scale = Some(*v),
-                ScriptOption::SackOk => options.sack_permitted = true,
+                ScriptOption::Mss(v) => {
+                    options.mss = Some(*v);
+                    raw.extend_from_slice(&[2, 4]);
+                    raw.extend_from_slice(&v.to_be_bytes());
+                }
+                ScriptOption::WScale(v) => {
+                    options.window_scale = Some(*v);
+                    raw.extend_from_slice(&[3, 3, *v]);
+                }
+                ScriptOption::SackOk => {
+                    options.sack_permitted = true;
+                    raw.extend_from_slice(&[4, 2]);
+                }
                 ScriptOption::Sack(blocks) => {
+                    raw.extend_from_slice(&[5, (2 + 8 * blocks.len()) as u8]);
                     for (l, r) in blocks {
+                        let (left, right) = (l.wrapping_add(iss), r.wrapping_add(iss));
                         options.push_sack(rtcp_core::wire::tcp::SackBlock {
-                            left: SeqNumber(l.wrapping_add(iss)),
-                            right: SeqNumber(r.wrapping_add(iss)),
+                            left: SeqNumber(left),
+                            right: SeqNumber(right),
                         });
+                        raw.extend_from_slice(&left.to_be_bytes());
+                        raw.extend_from_slice(&right.to_be_bytes());
                     }
                 }
-                ScriptOption::Timestamp { val, ecr } => {
-                    let ecr = if *ecr == 0 {
+                ScriptOption::Timestamp {
+                    val,
+                    ecr: ecr_written,
+                } => {
+                    let ecr = if *ecr_written == 0 {
                         0
                     } else {
-                        match self.ts_map.get(ecr) {
+                        match self.ts_map.get(ecr_written) {
                             Some(v) => *v,
                             None => self.last_ts_val,
                         }
                     };
+                    if ecr != *ecr_written {
+                        self.relax(
+                            "injected TS ecr mapped to the TS val we really sent",
+                            format!("script ecr {ecr_written}, sent {ecr}"),
+                        );
+                    }
                     options.timestamp = Some((*val, ecr));
+                    raw.extend_from_slice(&[8, 10]);
+                    raw.extend_from_slice(&val.to_be_bytes());
+                    raw.extend_from_slice(&ecr.to_be_bytes());
                 }
-                ScriptOption::Nop | ScriptOption::Eol => {}
+                ScriptOption::Nop => raw.push(1),
+                ScriptOption::Eol => raw.push(0),
+                ScriptOption::Raw(b) => raw.extend_from_slice(b),
             }
+        }
+        while raw.len() % 4 != 0 {
+            raw.push(0);
         }
         let seg = Inject {
             src_port: p.port.unwrap_or(self.remote_port),
@@ -548,6 +603,9 @@ impl Runner<'_> {
             ack: p.ack.map_or(0, |a| a.wrapping_add(iss)),
             win: p.win.unwrap_or(0) as u16,
             options,
+            raw_options: raw,
+            bad_checksum: p.bad_checksum,
+            urgent_pointer: p.urg.unwrap_or(0),
             payload_len: p.len as usize,
             ecn: match p.ecn.as_deref() {
                 Some("ect1") => 1,
@@ -567,11 +625,14 @@ impl Runner<'_> {
         if let Some((_, ecr)) = m.ts {
             m.ts = Some((s.options.timestamp.map_or(0, |t| t.0), ecr));
         }
-        let ack = if s.flags & 0x10 != 0 {
+        let mut ack = if s.flags & 0x10 != 0 {
             format!(" ack {}", s.ack)
         } else {
             String::new()
         };
+        if s.flags & 0x20 != 0 {
+            ack.push_str(&format!(" urg {}", s.urg));
+        }
         format!(
             "{} {}:{}({}){} win {} {} at {:.6}",
             flags_text(s.flags),
@@ -659,6 +720,14 @@ impl Runner<'_> {
                 return Err(self.fail(e, mismatch("ack number differs")));
             }
         }
+        if let Some(u) = p.urg {
+            if s.urg != u {
+                return Err(self.fail(
+                    e,
+                    mismatch(&format!("urgent pointer is {} (expected {u})", s.urg)),
+                ));
+            }
+        }
         if let Some(w) = p.win {
             if u32::from(s.win) != w {
                 if self.cfg.strict {
@@ -671,6 +740,12 @@ impl Runner<'_> {
             }
         }
         if let Some(opts) = &p.options {
+            if opts.iter().any(|o| matches!(o, ScriptOption::Raw(_))) {
+                return Err(unsupported(format!(
+                    "line {}: `raw` options on a segment we send",
+                    e.line
+                )));
+            }
             let want = meaning_of_script(opts);
             let mut have = meaning_of_wire(&s.options);
             // Our TS val is ours to choose (packetdrill does not check it
@@ -678,6 +753,12 @@ impl Runner<'_> {
             if let (Some((wv, _)), Some((hv, he))) = (want.ts, have.ts) {
                 self.ts_map.insert(wv, hv);
                 self.last_ts_val = hv;
+                if wv != hv {
+                    self.relax(
+                        "our TS val not compared (packetdrill does not either)",
+                        format!("line {}: script val {wv}, engine {hv}", e.line),
+                    );
+                }
                 have.ts = Some((wv, he));
             }
             if let (Some(w), Some(h)) = (want.wscale, have.wscale) {
@@ -697,6 +778,22 @@ impl Runner<'_> {
                         meaning_text(&want)
                     )),
                 ));
+            }
+            // Same meaning; say so when the layout (order, NOP/EOL padding)
+            // is not the script's.
+            let trim = |k: &[u8]| {
+                let n = k.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+                k.get(..n).unwrap_or(&[]).to_vec()
+            };
+            let script_kinds: Vec<u8> = opts.iter().map(script_option_kind).collect();
+            if trim(&script_kinds) != trim(&s.option_kinds) {
+                self.relax(
+                    "options compared by meaning (order and NOP/EOL padding not compared)",
+                    format!(
+                        "line {}: script kinds {:?}, engine {:?}",
+                        e.line, script_kinds, s.option_kinds
+                    ),
+                );
             }
         } else {
             if let Some((hv, _)) = s.options.timestamp {
@@ -954,6 +1051,17 @@ impl Runner<'_> {
                             blocking_end.unwrap_or(start),
                         )
                     }
+                }
+            }
+            "send" if c.args.get(3).is_some_and(|a| a.trim() == "MSG_OOB") => {
+                // Urgent data (RFC 9293 §3.8.5): `TcpSocket::send_urgent`.
+                let len = Self::int_arg(c, 2).max(0) as usize;
+                let h = self.fds[&fd].handle;
+                let data = vec![0u8; len];
+                match self.h.sockets.with(h, |s| s.send_urgent(&data)) {
+                    Ok(Ok(n)) => Ok(n as i64),
+                    Ok(Err(err)) => Err(errno_name(err)),
+                    Err(_) => Err("EBADF"),
                 }
             }
             "write" | "send" => {
