@@ -21,4 +21,6 @@ extern crate std;
 
 #[cfg(feature = "enc28j60")]
 pub mod enc28j60;
+#[cfg(feature = "lan9118")]
+pub mod lan9118;
 pub mod shared;
