@@ -2,10 +2,10 @@
 //! sizing a board (PORTING.md, "Memory sizing").
 //!
 //! ```sh
-//! # Smallest build (no SACK scoreboard, RACK or PRR):
+//! # Smallest build (no optional rtcp-core features):
 //! cargo run -p rtcp-drivers --example sizes
-//! # rtcp-core's default features (scoreboard, rack, prr):
-//! cargo run -p rtcp-drivers --example sizes --features rtcp-core/scoreboard,rtcp-core/rack,rtcp-core/prr
+//! # rtcp-core's default features (scoreboard, rack, prr, cubic, bbr):
+//! cargo run -p rtcp-drivers --example sizes --features rtcp-core/default
 //! ```
 //!
 //! Sizes are from the host's `size_of`. On a 32-bit Cortex-M they are the

@@ -76,6 +76,7 @@ const MAX_SKIP: usize = 16;
 
 /// Driver configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Config {
     /// MAC address to program. `None` keeps the one the chip loaded from
     /// its EEPROM at reset (QEMU loads the `-nic ...,mac=` address there).
