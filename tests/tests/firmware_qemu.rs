@@ -190,11 +190,14 @@ impl Qemu {
                     }
                 }
                 // Disconnected: QEMU exited; Timeout: the deadline passed.
-                Err(e) => return Err(format!(
-                    "no UART line starting {prefix:?} ({e:?}, QEMU status {:?}); UART so far:\n{}",
-                    self.child.try_wait(),
-                    self.log.join("\n")
-                )),
+                Err(e) => {
+                    let status = self.child.try_wait();
+                    let log = self.log.join("\n");
+                    return Err(format!(
+                        "no UART line starting {prefix:?} ({e:?}, QEMU status {status:?}); \
+                         UART so far:\n{log}"
+                    ));
+                }
             }
         }
     }
