@@ -323,14 +323,16 @@ impl<'a> TcpSocket<'a> {
             let mut visit = |r: &SentRecord, n: usize| {
                 delivered += n;
                 #[cfg(feature = "rack")]
-                // A merged record was partly sent as early as `earliest`:
-                // RACK must not believe later segments were delivered.
-                let sent = if r.has(COALESCED) {
-                    r.earliest
-                } else {
-                    r.sent_at
-                };
-                rack.on_delivered(now, sent, r.end, r.flags, min_rtt);
+                {
+                    // A merged record was partly sent as early as `earliest`:
+                    // RACK must not believe later segments were delivered.
+                    let sent = if r.has(COALESCED) {
+                        r.earliest
+                    } else {
+                        r.sent_at
+                    };
+                    rack.on_delivered(now, sent, r.end, r.flags, min_rtt);
+                }
                 #[cfg(not(feature = "rack"))]
                 let _ = min_rtt;
                 if newest.is_none_or(|p| r.sent_after(p.sent_at, p.end)) {
@@ -616,8 +618,9 @@ impl<'a> TcpSocket<'a> {
     }
 
     /// A rate sample from the most recently sent delivered record (draft
-    /// §3.3). `None` while the interval is shorter than the minimum RTT
-    /// (ACK compression would overstate the rate).
+    /// §3.3). Its interval is zero (no rate) while the measured interval is
+    /// shorter than the minimum RTT (ACK compression would overstate the
+    /// rate); the delivered counts still let BBR and HyStart++ count rounds.
     fn rate_sample(&mut self, now: Instant, p: &SentRecord) -> Option<RateSample> {
         let prior_delivered = widen(self.rec.delivered, p.delivered);
         let send_elapsed = p.sent_at.wrapping_sub(p.first_sent_at);
@@ -626,9 +629,9 @@ impl<'a> TcpSocket<'a> {
             now.total_micros()
                 .saturating_sub(u64::from(low32(now).wrapping_sub(p.sent_at))),
         );
-        let interval = Duration::from_micros(u64::from(send_elapsed.max(ack_elapsed)));
-        if self.rec.min_rtt.is_some_and(|m| interval < m) || interval == Duration::ZERO {
-            return None;
+        let mut interval = Duration::from_micros(u64::from(send_elapsed.max(ack_elapsed)));
+        if self.rec.min_rtt.is_some_and(|m| interval < m) {
+            interval = Duration::ZERO;
         }
         Some(RateSample {
             delivered: self.rec.delivered.saturating_sub(prior_delivered),
