@@ -184,9 +184,17 @@ impl<R: Registers> Lan9118<R> {
     }
 
     fn init(&mut self, mac: Option<EthernetAddress>) -> Result<(), Error> {
-        // Datasheet §3.11 / §6.1: BYTE_TEST is readable even while the chip
-        // is not ready, so it tells a live chip from a dead bus first.
-        let byte_test = self.regs.read(regs::BYTE_TEST);
+        // BYTE_TEST is the one register the host may poll while the chip is
+        // still coming out of power-on reset (datasheet §6.1); it tells a
+        // live chip from a dead bus or a wrong byte order before anything
+        // is written.
+        let mut byte_test = 0;
+        for _ in 0..self.spin_limit {
+            byte_test = self.regs.read(regs::BYTE_TEST);
+            if byte_test == regs::BYTE_TEST_VALUE {
+                break;
+            }
+        }
         if byte_test != regs::BYTE_TEST_VALUE {
             return Err(Error::NotFound { byte_test });
         }

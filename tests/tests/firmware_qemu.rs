@@ -156,8 +156,28 @@ impl Qemu {
         }
     }
 
+    /// Start QEMU with the NIC `nic()` returns and wait for the firmware's
+    /// "ready" line. The ports in the NIC were free when picked but may be
+    /// taken by the time QEMU binds them; QEMU then exits at once, and the
+    /// start is retried with fresh ports (three tries).
+    fn start_ready(elf: &Path, nic: impl Fn() -> String) -> Qemu {
+        let mut last = String::new();
+        for _ in 0..3 {
+            let mut qemu = Qemu::start(elf, &nic());
+            match qemu.try_wait_for("rtcp-firmware: ready") {
+                Ok(_) => return qemu,
+                Err(e) => last = e,
+            }
+        }
+        panic!("QEMU did not bring the firmware up: {last}");
+    }
+
     /// The next UART line starting with `prefix`, within the deadline.
     fn wait_for(&mut self, prefix: &str) -> String {
+        self.try_wait_for(prefix).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_wait_for(&mut self, prefix: &str) -> Result<String, String> {
         let end = Instant::now() + DEADLINE;
         loop {
             let left = end.saturating_duration_since(Instant::now());
@@ -166,13 +186,18 @@ impl Qemu {
                     eprintln!("uart: {line}");
                     self.log.push(line.clone());
                     if let Some(i) = line.find(prefix) {
-                        return line[i..].to_string();
+                        return Ok(line[i..].to_string());
                     }
                 }
-                Err(e) => panic!(
-                    "no UART line starting {prefix:?} ({e:?}); UART so far:\n{}",
-                    self.log.join("\n")
-                ),
+                // Disconnected: QEMU exited; Timeout: the deadline passed.
+                Err(e) => {
+                    let status = self.child.try_wait();
+                    let log = self.log.join("\n");
+                    return Err(format!(
+                        "no UART line starting {prefix:?} ({e:?}, QEMU status {status:?}); \
+                         UART so far:\n{log}"
+                    ));
+                }
             }
         }
     }
@@ -223,14 +248,21 @@ fn firmware_echo_and_file_sha256_over_qemu() {
         Ok(p) => p,
         Err(why) => return skip(&why),
     };
-    let (echo_port, file_port) = (free_port(), free_port());
-    let nic = format!(
-        "user,model=lan9118,hostfwd=tcp:127.0.0.1:{echo_port}-:7,\
-         hostfwd=tcp:127.0.0.1:{file_port}-:9000"
+    let ports = std::cell::Cell::new((0, 0));
+    let mut qemu = Qemu::start_ready(&elf, || {
+        let (echo_port, file_port) = (free_port(), free_port());
+        ports.set((echo_port, file_port));
+        format!(
+            "user,model=lan9118,hostfwd=tcp:127.0.0.1:{echo_port}-:7,\
+             hostfwd=tcp:127.0.0.1:{file_port}-:9000"
+        )
+    });
+    let (echo_port, file_port) = ports.get();
+    assert!(
+        qemu.log.iter().any(|l| l.contains("ready ip=10.0.2.15/24")),
+        "{:?}",
+        qemu.log
     );
-    let mut qemu = Qemu::start(&elf, &nic);
-    let ready = qemu.wait_for("rtcp-firmware: ready");
-    assert!(ready.contains("ip=10.0.2.15/24"), "{ready}");
 
     // Echo: 1 MiB, back byte for byte.
     let payload = data(0xEC40, ECHO_BYTES);
@@ -323,13 +355,17 @@ fn firmware_answers_ping_over_qemu() {
     let wire = UdpSocket::bind("127.0.0.1:0").unwrap();
     wire.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let ours = wire.local_addr().unwrap().port();
-    let qemus = {
-        let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let nic = format!("socket,model=lan9118,udp=127.0.0.1:{ours},localaddr=127.0.0.1:{qemus}");
-    let mut qemu = Qemu::start(&elf, &nic);
-    qemu.wait_for("rtcp-firmware: ready");
+    let port = std::cell::Cell::new(0);
+    let _qemu = Qemu::start_ready(&elf, || {
+        let qemus = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        port.set(qemus);
+        format!("socket,model=lan9118,udp=127.0.0.1:{ours},localaddr=127.0.0.1:{qemus}")
+    });
+    let qemus = port.get();
 
     let end = Instant::now() + DEADLINE;
     for seq in 1..=3u16 {

@@ -294,7 +294,11 @@ fn init_keeps_eeprom_mac_when_none_configured() {
 fn init_fails_without_chip() {
     let fake = Fake::new();
     fake.0.borrow_mut().byte_test = 0xFFFF_FFFF;
-    let err = Lan9118::new(&fake, Config::default()).unwrap_err();
+    let config = Config {
+        mac: None,
+        spin_limit: 100,
+    };
+    let err = Lan9118::new(&fake, config).unwrap_err();
     assert_eq!(
         err,
         Error::NotFound {
@@ -302,6 +306,11 @@ fn init_fails_without_chip() {
         }
     );
     assert!(fake.writes().is_empty(), "nothing written to a dead bus");
+    assert_eq!(
+        fake.0.borrow().log.len(),
+        100,
+        "BYTE_TEST polled spin_limit times"
+    );
 }
 
 #[test]
