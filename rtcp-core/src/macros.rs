@@ -14,7 +14,13 @@ macro_rules! net_trace {
 #[cfg(not(any(feature = "log", feature = "defmt")))]
 #[allow(unused_macros)]
 macro_rules! net_trace {
-    ($($arg:tt)*) => {{}};
+    // Type-checked but never evaluated, so a value used only by a log line
+    // is not "unused" and nothing is formatted or linked.
+    ($($arg:tt)*) => {{
+        if false {
+            let _ = core::format_args!($($arg)*);
+        }
+    }};
 }
 
 #[cfg(feature = "defmt")]
@@ -30,5 +36,9 @@ macro_rules! net_debug {
 #[cfg(not(any(feature = "log", feature = "defmt")))]
 #[allow(unused_macros)]
 macro_rules! net_debug {
-    ($($arg:tt)*) => {{}};
+    ($($arg:tt)*) => {{
+        if false {
+            let _ = core::format_args!($($arg)*);
+        }
+    }};
 }

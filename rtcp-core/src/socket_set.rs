@@ -815,7 +815,17 @@ impl<'a> SocketSet<'a> {
                         slot.socket.route.received(back);
                     }
                 }
+                let before = slot.socket.state;
                 slot.socket.process(now, seg, stats);
+                if slot.socket.state != before {
+                    net_debug!(
+                        "tcp {} <- {}: {} -> {}",
+                        local.port,
+                        remote.port,
+                        before,
+                        slot.socket.state
+                    );
+                }
             }
             self.reschedule(i);
             return None;

@@ -255,6 +255,7 @@ impl Interface {
     ) {
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             self.stats.rx_malformed += 1;
+            net_trace!("drop: {}-byte frame too short for Ethernet", frame.len());
             return;
         };
         let eth_repr = match EthernetRepr::parse(&eth) {

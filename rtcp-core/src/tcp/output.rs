@@ -365,6 +365,12 @@ impl<'a> TcpSocket<'a> {
         if self.rtx_deadline.is_some_and(|d| now >= d) {
             self.rtx_deadline = None;
             stats.timeouts += 1;
+            net_debug!(
+                "tcp {}: retransmission timeout in {}, {} bytes in flight",
+                self.local.port,
+                self.state,
+                (self.snd_max - self.snd_una)
+            );
             self.rtt.back_off();
             self.rtt_timing = None;
             self.force_probe = false;

@@ -555,6 +555,11 @@ impl<'a> TcpSocket<'a> {
         self.rec.tlp_deadline = None;
         self.rtt_timing = None;
         stats.fast_retransmits += 1;
+        net_debug!(
+            "tcp {}: fast recovery, {} bytes in flight",
+            self.local.port,
+            flight
+        );
     }
 
     fn exit_recovery(&mut self, now: Instant) {
