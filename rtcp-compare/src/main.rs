@@ -8,7 +8,8 @@
 //!
 //! Options: `--only bulk,idle,conn,loss,size` picks parts; `--stack rtcp` or
 //! `--stack smoltcp` runs one stack (for callgrind); `--mib N` sets the bulk
-//! transfer size.
+//! transfer size (MiB; for `conn`, the number of connections), `--runs N`
+//! the bulk runs, `--case I` picks one bulk (0-3) or connection (0-1) row.
 //!
 //! Both stacks run on one thread over `link::End` (the lean recycled-buffer
 //! device of `rtcp-bench`). Wall-clock rows give both stacks one clock (wall
@@ -43,6 +44,8 @@ struct Opts {
     only: Vec<String>,
     stack: Option<String>,
     mib: Option<u64>,
+    runs: Option<usize>,
+    case: Option<usize>,
 }
 
 impl Opts {
@@ -110,6 +113,7 @@ struct Bulk {
 /// last 64 bytes of every read against the pattern, and every byte of every
 /// 16th read.
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 fn bulk<S: Stack>(
     a: &mut S,
     b: &mut S,
@@ -318,13 +322,19 @@ impl Table {
 fn bench_bulk(t: &mut Table, o: &Opts) {
     let pat = pattern();
     let total: u64 = o.mib.unwrap_or(if o.quick { 16 } else { 512 }) << 20;
-    let runs = if o.quick { 1 } else { 3 };
-    for &(mtu, buf) in &[
+    let runs = o.runs.unwrap_or(if o.quick { 1 } else { 3 });
+    for (i, &(mtu, buf)) in [
         (1500usize, 64usize << 10),
         (1500, 256 << 10),
         (9000, 64 << 10),
         (9000, 256 << 10),
-    ] {
+    ]
+    .iter()
+    .enumerate()
+    {
+        if o.case.is_some_and(|c| c != i) {
+            continue;
+        }
         let cfg = NodeCfg {
             mtu,
             sockets: 4,
@@ -441,6 +451,7 @@ fn bench_idle(t: &mut Table, o: &Opts) {
 /// Connections per second with `clients` concurrent clients: connect, 1 byte
 /// each way (client first), server closes first, client closes when it has
 /// the reply; a client socket is reused once its connection has ended.
+#[inline(never)]
 fn conn_case<S: Stack>(clients: usize, n: u64) -> (f64, u64) {
     let cfg_a = NodeCfg {
         mtu: 1500,
@@ -552,8 +563,11 @@ fn conn_case<S: Stack>(clients: usize, n: u64) -> (f64, u64) {
 }
 
 fn bench_conn(t: &mut Table, o: &Opts) {
-    let n: u64 = if o.quick { 2_000 } else { 20_000 };
-    for &clients in &[1usize, 64] {
+    let n: u64 = o.mib.unwrap_or(if o.quick { 2_000 } else { 20_000 });
+    for (i, &clients) in [1usize, 64].iter().enumerate() {
+        if o.case.is_some_and(|c| c != i) {
+            continue;
+        }
         let r = o.run("rtcp").then(|| conn_case::<Rtcp>(clients, n));
         let s = o.run("smoltcp").then(|| conn_case::<Smol>(clients, n));
         t.add(
@@ -801,6 +815,8 @@ fn main() {
         only: Vec::new(),
         stack: None,
         mib: None,
+        runs: None,
+        case: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -816,8 +832,10 @@ fn main() {
             }
             "--stack" => o.stack = args.next(),
             "--mib" => o.mib = args.next().and_then(|m| m.parse().ok()),
+            "--runs" => o.runs = args.next().and_then(|m| m.parse().ok()),
+            "--case" => o.case = args.next().and_then(|m| m.parse().ok()),
             _ => {
-                eprintln!("usage: rtcp-compare [--quick] [--only bulk,idle,conn,loss,size] [--stack rtcp|smoltcp] [--mib N]");
+                eprintln!("usage: rtcp-compare [--quick] [--only bulk,idle,conn,loss,size] [--stack rtcp|smoltcp] [--mib N] [--runs N] [--case I]");
                 std::process::exit(2);
             }
         }

@@ -323,14 +323,16 @@ impl<'a> TcpSocket<'a> {
             let mut visit = |r: &SentRecord, n: usize| {
                 delivered += n;
                 #[cfg(feature = "rack")]
-                // A merged record was partly sent as early as `earliest`:
-                // RACK must not believe later segments were delivered.
-                let sent = if r.has(COALESCED) {
-                    r.earliest
-                } else {
-                    r.sent_at
-                };
-                rack.on_delivered(now, sent, r.end, r.flags, min_rtt);
+                {
+                    // A merged record was partly sent as early as `earliest`:
+                    // RACK must not believe later segments were delivered.
+                    let sent = if r.has(COALESCED) {
+                        r.earliest
+                    } else {
+                        r.sent_at
+                    };
+                    rack.on_delivered(now, sent, r.end, r.flags, min_rtt);
+                }
                 #[cfg(not(feature = "rack"))]
                 let _ = min_rtt;
                 if newest.is_none_or(|p| r.sent_after(p.sent_at, p.end)) {
