@@ -9,7 +9,8 @@
 //! Options: `--only bulk,idle,conn,loss,size` picks parts; `--stack rtcp` or
 //! `--stack smoltcp` runs one stack (for callgrind); `--mib N` sets the bulk
 //! transfer size (MiB; for `conn`, the number of connections), `--runs N`
-//! the bulk runs, `--case I` picks one bulk (0-3) or connection (0-1) row.
+//! the bulk runs, `--case I` picks one bulk (0-3), idle-K (0-4) or
+//! connection (0-1) row.
 //!
 //! Both stacks run on one thread over `link::End` (the lean recycled-buffer
 //! device of `rtcp-bench`). Wall-clock rows give both stacks one clock (wall
@@ -387,7 +388,9 @@ fn idle_case<S: Stack>(k: usize, total: u64, max_secs: f64, pat: &[u8]) -> (f64,
     let cfg = NodeCfg {
         mtu: 1500,
         sockets: k + 2,
-        big_count: 1,
+        // rtcp's listener takes the first slot on B, the busy connection the
+        // second; smoltcp's busy connection lands on the first pool socket.
+        big_count: 2,
         big: 64 << 10,
         small: 2048,
         nodelay: true,
@@ -416,9 +419,21 @@ fn idle_case<S: Stack>(k: usize, total: u64, max_secs: f64, pat: &[u8]) -> (f64,
 
 fn bench_idle(t: &mut Table, o: &Opts) {
     let pat = pattern();
-    let total: u64 = if o.quick { 8 << 20 } else { 256 << 20 };
-    let max_secs = if o.quick { 0.3 } else { 2.0 };
-    for &k in &[1usize, 16, 64, 256, 1024] {
+    let total: u64 = o
+        .mib
+        .map_or(if o.quick { 8 << 20 } else { 256 << 20 }, |m| m << 20);
+    // With --mib the size is fixed (for callgrind), else time-bounded.
+    let max_secs = if o.mib.is_some() {
+        1e9
+    } else if o.quick {
+        0.3
+    } else {
+        2.0
+    };
+    for (i, &k) in [1usize, 16, 64, 256, 1024].iter().enumerate() {
+        if o.case.is_some_and(|c| c != i) {
+            continue;
+        }
         let r = o
             .run("rtcp")
             .then(|| idle_case::<Rtcp>(k, total, max_secs, &pat));
