@@ -2,6 +2,7 @@
 //! percentages.
 
 use clap::{Args, Parser, Subcommand};
+use rtcp_core::tcp::congestion::CongestionAlgorithm;
 use rtcp_core::time::Duration;
 use rtcp_core::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 use rtcp_host::link::{Faults, LinkOptions};
@@ -60,6 +61,9 @@ pub struct NetArgs {
     /// The stack's MAC address [default: 02:72:74 + the last three bytes of --ip].
     #[arg(long, value_name = "MAC", value_parser = parse_mac)]
     pub mac: Option<EthernetAddress>,
+    /// Congestion controller: newreno, cubic or bbr.
+    #[arg(long, value_name = "CC", value_parser = parse_cc, default_value = "newreno")]
+    pub cc: CongestionAlgorithm,
     #[command(flatten)]
     pub faults: FaultArgs,
 }
@@ -177,6 +181,9 @@ pub struct SimArgs {
     /// Capture the client's frames to a pcap file.
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
+    /// Congestion controller of both ends: newreno, cubic or bbr.
+    #[arg(long, value_name = "CC", value_parser = parse_cc, default_value = "newreno")]
+    pub cc: CongestionAlgorithm,
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +201,18 @@ pub enum LabAction {
     Up,
     /// Remove both namespaces (and the veth pair).
     Down,
+}
+
+/// A congestion controller by name (`newreno`, `cubic`, `bbr`: those
+/// compiled into rtcp-core).
+pub fn parse_cc(s: &str) -> Result<CongestionAlgorithm, String> {
+    CongestionAlgorithm::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = CongestionAlgorithm::ALL.iter().map(|a| a.name()).collect();
+        format!(
+            "unknown congestion controller {s:?} (this build has: {})",
+            names.join(", ")
+        )
+    })
 }
 
 /// `10.0.0.2/24`.

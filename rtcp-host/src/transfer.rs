@@ -63,6 +63,7 @@ fn open_stack(net: &NetArgs) -> Result<NetStack, String> {
         config.mac = mac;
     }
     config.gateway = net.gateway.map(Ipv4Address::from);
+    config.tcp.congestion = net.cc;
     config.link = net.faults.link_options();
     if let Some(path) = &config.link.pcap {
         File::create(path)
@@ -409,7 +410,9 @@ pub fn sim(a: SimArgs) -> Result<(), String> {
         seed: a.seed,
         pcap: a.pcap.clone(),
     };
+    client_cfg.tcp.congestion = a.cc;
     let mut server_cfg = StackConfig::new(cidr(2));
+    server_cfg.tcp.congestion = a.cc;
     server_cfg.link = LinkOptions {
         tx: faults,
         rx: Faults::default(),
@@ -424,7 +427,7 @@ pub fn sim(a: SimArgs) -> Result<(), String> {
         format!("{:.1} Mbit/s", a.bandwidth as f64 / 1e6)
     };
     println!(
-        "rtcp-host sim: {} connection(s) of {} bytes ({:.1} MiB) from 10.0.0.1 to 10.0.0.2:5001; link: {} one-way delay, {bw}, {}% loss, {}% reordering, {}% duplication each way; seed {}",
+        "rtcp-host sim: {} connection(s) of {} bytes ({:.1} MiB) from 10.0.0.1 to 10.0.0.2:5001; link: {} one-way delay, {bw}, {}% loss, {}% reordering, {}% duplication each way; seed {}; congestion control {}",
         a.connections,
         a.size,
         a.size as f64 / (1u64 << 20) as f64,
@@ -432,7 +435,8 @@ pub fn sim(a: SimArgs) -> Result<(), String> {
         a.loss as f64 / 1e4,
         a.reorder as f64 / 1e4,
         a.duplicate as f64 / 1e4,
-        a.seed
+        a.seed,
+        a.cc.name()
     );
     let listener = TcpListener::bind_with_backlog(&server_stack, "0.0.0.0:5001", 64)
         .map_err(|e| format!("cannot listen: {e}"))?;

@@ -2,10 +2,11 @@
 //! stream, the other receives it; prints throughput and SHA-256 of both ends.
 //!
 //! ```text
-//! cargo run --release -p rtcp-tests --example sim_transfer -- [SIZE_MIB] [LOSS_PERCENT] [ONE_WAY_DELAY_MS] [MBIT_PER_S]
+//! cargo run --release -p rtcp-tests --example sim_transfer -- [SIZE_MIB] [LOSS_PERCENT] [ONE_WAY_DELAY_MS] [MBIT_PER_S] [CC]
 //! ```
 //! Defaults: 64 MiB, 1% loss in each direction, 5 ms one-way delay, 100 Mbit/s
-//! (0 means unlimited).
+//! (0 means unlimited), NewReno (CC is `newreno`, `cubic` or `bbr`). The delay
+//! may be fractional (0.05 is 50 µs).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,7 +14,8 @@
     clippy::panic
 )]
 
-use rtcp_core::tcp::{Endpoint, TcpError};
+use rtcp_core::tcp::congestion::CongestionAlgorithm;
+use rtcp_core::tcp::{Endpoint, TcpConfig, TcpError};
 use rtcp_core::time::Duration;
 use rtcp_tests::rng::Rng;
 use rtcp_tests::sim::{HostConfig, LinkConfig, Sim};
@@ -32,17 +34,24 @@ fn arg<T: std::str::FromStr>(n: usize, default: T) -> T {
 fn main() {
     let size_mib: usize = arg(1, 64);
     let loss_percent: f64 = arg(2, 1.0);
-    let delay_ms: u64 = arg(3, 5);
+    let delay_ms: f64 = arg(3, 5.0);
     let mbit: u64 = arg(4, 100);
+    let cc_name: String = arg(5, "newreno".to_string());
+    let cc = CongestionAlgorithm::from_name(&cc_name)
+        .unwrap_or_else(|| panic!("unknown congestion controller {cc_name}"));
     let size = size_mib << 20;
     let cfg = HostConfig {
         rx_buffer: 256 * 1024,
         tx_buffer: 256 * 1024,
         link: LinkConfig {
-            latency: Duration::from_millis(delay_ms),
+            latency: Duration::from_micros((delay_ms * 1000.0) as u64),
             loss_ppm: (loss_percent * 10_000.0) as u32,
             bandwidth_bps: mbit * 1_000_000,
             ..LinkConfig::default()
+        },
+        tcp: TcpConfig {
+            congestion: cc,
+            ..TcpConfig::default()
         },
         ..HostConfig::default()
     };
@@ -66,7 +75,8 @@ fn main() {
         .unwrap();
 
     println!(
-        "rtcp sim: {size_mib} MiB, {loss_percent}% loss each way, {delay_ms} ms one-way delay, {mbit} Mbit/s (0 = unlimited)"
+        "rtcp sim: {size_mib} MiB, {loss_percent}% loss each way, {delay_ms} ms one-way delay, {mbit} Mbit/s (0 = unlimited), {}",
+        cc.name()
     );
     let mut rng = Rng::new(7);
     let mut chunk = vec![0u8; 64 * 1024];
@@ -140,8 +150,14 @@ fn main() {
         wall
     );
     println!(
-        "sender: {} segments, {} retransmitted, {} fast retransmits, {} timeouts; link lost {} frames",
-        stats.segments_sent, stats.retransmissions, stats.fast_retransmits, stats.timeouts, sim.stats.lost
+        "sender: {} segments, {} retransmitted, {} fast retransmits, {} timeouts, {} probes, {} undos; link lost {} frames",
+        stats.segments_sent,
+        stats.retransmissions,
+        stats.fast_retransmits,
+        stats.timeouts,
+        stats.tail_loss_probes,
+        stats.spurious_undos,
+        sim.stats.lost
     );
     println!("sha256 sent     {sent_digest}");
     println!("sha256 received {recv_digest}");

@@ -158,6 +158,17 @@ impl Host {
     pub fn ip(&self) -> Ipv4Address {
         self.iface.ipv4_addr()
     }
+
+    /// How long a frame sent at `now` would wait behind those already
+    /// queued on the host's uplink: the bottleneck queue, in time, when the
+    /// link has a bandwidth limit.
+    pub fn uplink_backlog(&self, now: Instant) -> Duration {
+        if self.busy_until > now {
+            self.busy_until - now
+        } else {
+            Duration::ZERO
+        }
+    }
 }
 
 /// What the links did.

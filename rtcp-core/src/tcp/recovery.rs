@@ -618,8 +618,9 @@ impl<'a> TcpSocket<'a> {
     }
 
     /// A rate sample from the most recently sent delivered record (draft
-    /// §3.3). `None` while the interval is shorter than the minimum RTT
-    /// (ACK compression would overstate the rate).
+    /// §3.3). Its interval is zero (no rate) while the measured interval is
+    /// shorter than the minimum RTT (ACK compression would overstate the
+    /// rate); the delivered counts still let BBR and HyStart++ count rounds.
     fn rate_sample(&mut self, now: Instant, p: &SentRecord) -> Option<RateSample> {
         let prior_delivered = widen(self.rec.delivered, p.delivered);
         let send_elapsed = p.sent_at.wrapping_sub(p.first_sent_at);
@@ -628,9 +629,9 @@ impl<'a> TcpSocket<'a> {
             now.total_micros()
                 .saturating_sub(u64::from(low32(now).wrapping_sub(p.sent_at))),
         );
-        let interval = Duration::from_micros(u64::from(send_elapsed.max(ack_elapsed)));
-        if self.rec.min_rtt.is_some_and(|m| interval < m) || interval == Duration::ZERO {
-            return None;
+        let mut interval = Duration::from_micros(u64::from(send_elapsed.max(ack_elapsed)));
+        if self.rec.min_rtt.is_some_and(|m| interval < m) {
+            interval = Duration::ZERO;
         }
         Some(RateSample {
             delivered: self.rec.delivered.saturating_sub(prior_delivered),

@@ -41,6 +41,13 @@ pub struct Sent {
     pub win: u16,
     pub options: TcpOptions,
     pub payload_len: usize,
+    /// Destination port (the peer's).
+    pub dst_port: u16,
+    /// What is wrong with the bytes themselves (IP or TCP checksum, option
+    /// encoding), checked on every segment we send: RFC 9293 MUST-2
+    /// (checksum), MUST-68 (a length on every option but EOL and NOP),
+    /// MUST-69 (padding is zero).
+    pub wire_error: Option<String>,
 }
 
 /// A segment the peer sends.
@@ -143,7 +150,16 @@ impl Harness {
                     return false;
                 };
                 let options = TcpOptions::parse(tcp.options()).unwrap_or_default();
+                let wire_error = if !ip.verify_checksum() {
+                    Some("bad IPv4 header checksum".to_string())
+                } else if !tcp.verify_checksum(&ip.src_addr(), &ip.dst_addr()) {
+                    Some("bad TCP checksum (MUST-2)".to_string())
+                } else {
+                    option_encoding_error(tcp.options())
+                };
                 self.out.push_back(Sent {
+                    wire_error,
+                    dst_port: tcp.dst_port(),
                     at: self.now,
                     ecn: ip.dscp_ecn() & 3,
                     flags: tcp.flags().0,
@@ -245,6 +261,35 @@ impl Harness {
             .push_back(ethernet(OUR_MAC, EtherType::Ipv4, &buf));
         self.poll();
     }
+}
+
+/// Checks the TCP option bytes we sent, byte by byte: every option but EOL
+/// (0) and NOP (1) has a length octet that covers at least itself and fits
+/// (MUST-68), and whatever follows an EOL is zero (MUST-69).
+pub fn option_encoding_error(bytes: &[u8]) -> Option<String> {
+    let mut i = 0;
+    while let Some(&kind) = bytes.get(i) {
+        match kind {
+            0 => {
+                return bytes
+                    .get(i + 1..)
+                    .is_some_and(|rest| rest.iter().any(|&b| b != 0))
+                    .then(|| format!("non-zero padding after EOL at option byte {i} (MUST-69)"));
+            }
+            1 => i += 1,
+            _ => match bytes.get(i + 1) {
+                Some(&len) if len >= 2 && i + usize::from(len) <= bytes.len() => {
+                    i += usize::from(len);
+                }
+                _ => {
+                    return Some(format!(
+                        "option kind {kind} at byte {i} has no valid length (MUST-68)"
+                    ))
+                }
+            },
+        }
+    }
+    None
 }
 
 fn ethernet(dst: EthernetAddress, ethertype: EtherType, payload: &[u8]) -> Vec<u8> {

@@ -55,6 +55,11 @@ pub struct Packet {
     /// IP ECN codepoint as written in `[...]` after the direction
     /// (`noecn`, `ect0`, `ect1`, `ce`, `ect01`).
     pub ecn: Option<String>,
+    /// The peer's port, written `[port N]` after the direction: an rtcp
+    /// extension (packetdrill has one remote port per script), for scripts
+    /// that need a second connection from the peer, e.g. a full listen
+    /// backlog. `None`: the script's one remote port.
+    pub port: Option<u16>,
 }
 
 /// A system call line.
@@ -306,15 +311,22 @@ fn parse_packet(body: &str, line: usize) -> Result<Packet, ParseError> {
     let inbound = body.starts_with('<');
     let mut rest = body[1..].trim();
     let mut ecn = None;
-    if let Some(r) = rest.strip_prefix('[') {
+    let mut port = None;
+    while let Some(r) = rest.strip_prefix('[') {
         let Some(end) = r.find(']') else {
             return err(line, "unterminated [ecn] annotation");
         };
         let name = r[..end].trim();
-        if !matches!(name, "noecn" | "ect0" | "ect1" | "ce" | "ect01") {
+        if let Some(n) = name.strip_prefix("port") {
+            match n.trim().parse::<u16>() {
+                Ok(n) if n != 0 => port = Some(n),
+                _ => return err(line, format!("bad port annotation [{name}]")),
+            }
+        } else if matches!(name, "noecn" | "ect0" | "ect1" | "ce" | "ect01") {
+            ecn = Some(name.to_string());
+        } else {
             return err(line, format!("unknown IP annotation [{name}]"));
         }
-        ecn = Some(name.to_string());
         rest = r[end + 1..].trim();
     }
     let (main, options) = match rest.find('<') {
@@ -372,6 +384,7 @@ fn parse_packet(body: &str, line: usize) -> Result<Packet, ParseError> {
         win,
         options,
         ecn,
+        port,
     })
 }
 
@@ -602,5 +615,16 @@ mod tests {
             panic!()
         };
         assert_eq!(p.ecn.as_deref(), Some("ect0"));
+        assert_eq!(p.port, None);
+    }
+
+    #[test]
+    fn port_annotation() {
+        let p = parse_packet("<[port 5001] S 0:0(0) win 100", 1).unwrap();
+        assert_eq!(p.port, Some(5001));
+        let p = parse_packet(">[ect0][port 7] . 1:1(0) ack 1", 1).unwrap();
+        assert_eq!((p.port, p.ecn.as_deref()), (Some(7), Some("ect0")));
+        assert!(parse_packet("<[port x] S 0:0(0) win 1", 1).is_err());
+        assert!(parse_packet("<[port 0] S 0:0(0) win 1", 1).is_err());
     }
 }

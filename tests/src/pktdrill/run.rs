@@ -58,6 +58,8 @@ struct Runner<'c> {
     /// The socket tcpi_* refers to: the newest socket created or accepted.
     tcpi_fd: Option<i64>,
     iss: Option<u32>,
+    /// Our ISN towards each `[port N]` the script named (rtcp extension).
+    iss_by_port: HashMap<u16, u32>,
     local_port: u16,
     remote_port: u16,
     /// Script TS val → the TS val we really sent.
@@ -207,7 +209,7 @@ fn check_supported(script: &parse::Script) -> Result<(), String> {
             Action::Python(code) => {
                 if parse_tcpi_assert(code).is_none() {
                     return Err(format!(
-                        "line {}: Python block {:?} (only `assert tcpi_state == TCPI_...` is supported)",
+                        "line {}: Python block {:?} (only `assert tcpi_state == TCPI_...` and `assert tcpi_options == N` are supported)",
                         e.line,
                         code.trim()
                     ));
@@ -247,6 +249,7 @@ fn check_supported(script: &parse::Script) -> Result<(), String> {
                             | "TCP_MAXSEG"
                             | "TCP_NOOPT"
                             | "TCP_KEEPINIT"
+                            | "TCP_USER_TIMEOUT"
                             | "TCP_KEEPIDLE"
                             | "TCP_KEEPINTVL"
                             | "TCP_KEEPCNT"
@@ -270,14 +273,27 @@ fn check_supported(script: &parse::Script) -> Result<(), String> {
 }
 
 /// `assert tcpi_state == TCPI_X` → `TCPI_X`.
-fn parse_tcpi_assert(code: &str) -> Option<String> {
+/// A supported `%{ assert ... }%`: the state, or the negotiated options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TcpiAssert {
+    /// `tcpi_state == TCPI_...`
+    State(String),
+    /// `tcpi_options == N`: the TCPI_OPT_* bits (TIMESTAMPS 1, SACK 2,
+    /// WSCALE 4, ECN 8), as FreeBSD and Linux define them.
+    Options(u32),
+}
+
+fn parse_tcpi_assert(code: &str) -> Option<TcpiAssert> {
     let rest = code.trim().strip_prefix("assert")?;
     let (lhs, rhs) = rest.split_once("==")?;
-    if lhs.trim() != "tcpi_state" {
-        return None;
-    }
     let rhs = rhs.trim();
-    rhs.starts_with("TCPI_").then(|| rhs.to_string())
+    match lhs.trim() {
+        "tcpi_state" => rhs
+            .starts_with("TCPI_")
+            .then(|| TcpiAssert::State(rhs.to_string())),
+        "tcpi_options" => rhs.parse().ok().map(TcpiAssert::Options),
+        _ => None,
+    }
 }
 
 /// Run a script's text.
@@ -323,6 +339,7 @@ pub fn run_script(text: &str, cfg: &Config) -> Report {
         fds: BTreeMap::new(),
         tcpi_fd: None,
         iss: None,
+        iss_by_port: HashMap::new(),
         local_port: LOCAL_PORT,
         remote_port: REMOTE_PORT,
         ts_map: HashMap::new(),
@@ -481,8 +498,16 @@ impl Runner<'_> {
 
     // ----- packets -----
 
+    /// Our ISN for a connection to the peer's `port` (our sequence numbers
+    /// in the script are relative to it).
+    fn iss_of(&self, port: Option<u16>) -> u32 {
+        port.and_then(|p| self.iss_by_port.get(&p).copied())
+            .or(self.iss)
+            .unwrap_or(0)
+    }
+
     fn inject(&mut self, p: &Packet) {
-        let iss = self.iss.unwrap_or(0);
+        let iss = self.iss_of(p.port);
         let mut options = TcpOptions::default();
         let mut all = Vec::new();
         if let Some(opts) = &p.options {
@@ -516,7 +541,7 @@ impl Runner<'_> {
             }
         }
         let seg = Inject {
-            src_port: self.remote_port,
+            src_port: p.port.unwrap_or(self.remote_port),
             dst_port: self.local_port,
             flags: p.flags,
             seq: p.seq,
@@ -536,7 +561,7 @@ impl Runner<'_> {
     }
 
     fn describe(&self, s: &Sent) -> String {
-        let iss = self.iss.unwrap_or(0);
+        let iss = self.iss_of(Some(s.dst_port));
         let seq = s.seq.wrapping_sub(iss);
         let mut m = meaning_of_wire(&s.options);
         if let Some((_, ecr)) = m.ts {
@@ -579,16 +604,35 @@ impl Runner<'_> {
             s.at as f64 / 1e6,
             self.describe(&s)
         ));
+        if let Some(err) = &s.wire_error {
+            // Never relaxed: a segment a peer would discard.
+            let got = self.describe(&s);
+            return Err(self.fail(e, format!("malformed segment: {err}; engine sent {got}")));
+        }
         // Our ISN: learned from our SYN.
         if p.flags & 0x02 != 0 && s.flags & 0x02 != 0 {
-            self.iss = Some(s.seq.wrapping_sub(p.seq));
+            let iss = s.seq.wrapping_sub(p.seq);
+            match p.port {
+                Some(port) => {
+                    self.iss_by_port.insert(port, iss);
+                }
+                None => self.iss = Some(iss),
+            }
         }
         let got = self.describe(&s);
         let mismatch = |what: &str| format!("{what}; engine sent {got}");
         if s.flags != p.flags {
             return Err(self.fail(e, mismatch("flags differ")));
         }
-        let iss = self.iss.unwrap_or(0);
+        if let Some(port) = p.port {
+            if s.dst_port != port {
+                return Err(self.fail(
+                    e,
+                    mismatch(&format!("sent to port {} (expected {port})", s.dst_port)),
+                ));
+            }
+        }
+        let iss = self.iss_of(p.port);
         if s.seq.wrapping_sub(iss) != p.seq {
             return Err(self.fail(e, mismatch("sequence number differs")));
         }
@@ -683,14 +727,27 @@ impl Runner<'_> {
         let Some(want) = parse_tcpi_assert(code) else {
             return Err(unsupported(format!("line {}: Python block", e.line)));
         };
-        let state = self
+        let sock = self
             .tcpi_fd
             .and_then(|fd| self.fds.get(&fd))
-            .and_then(|f| self.h.sockets.get(f.handle).ok())
-            .map_or(State::Closed, |s| s.state());
-        let have = tcpi_name(state);
-        if have != want {
-            return Err(self.fail(e, format!("tcpi_state is {have}")));
+            .and_then(|f| self.h.sockets.get(f.handle).ok());
+        match want {
+            TcpiAssert::State(want) => {
+                let have = tcpi_name(sock.map_or(State::Closed, |s| s.state()));
+                if have != want {
+                    return Err(self.fail(e, format!("tcpi_state is {have}")));
+                }
+            }
+            TcpiAssert::Options(want) => {
+                let o = sock.map(|s| s.negotiated_options()).unwrap_or_default();
+                // ECN (8) is never negotiated: rtcp does not implement it.
+                let have = u32::from(o.timestamps)
+                    | u32::from(o.sack) << 1
+                    | u32::from(o.window_scale.is_some()) << 2;
+                if have != want {
+                    return Err(self.fail(e, format!("tcpi_options is {have}")));
+                }
+            }
         }
         Ok(())
     }
@@ -1102,6 +1159,12 @@ impl Runner<'_> {
                     "TCP_KEEPINIT mapped to the user timeout",
                     format!("line {}", e.line),
                 );
+            }
+            "TCP_USER_TIMEOUT" => {
+                // Linux (RFC 5482 as a socket option): milliseconds, the
+                // application's R2 (RFC 9293 §3.8.3, MUST-21). rtcp's user
+                // timeout is exactly that, so nothing is relaxed.
+                config.user_timeout = Duration::from_millis(val.max(0) as u64);
             }
             _ => return Err(unsupported(format!("line {}: setsockopt {opt}", e.line))),
         }

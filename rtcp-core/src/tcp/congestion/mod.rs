@@ -11,7 +11,15 @@
 //! The per-socket choice is [`CongestionAlgorithm`] in
 //! [`TcpConfig`](super::TcpConfig).
 
+#[cfg(feature = "bbr")]
+mod bbr;
+#[cfg(feature = "cubic")]
+mod cubic;
 mod newreno;
+#[cfg(feature = "bbr")]
+pub use bbr::{Bbr, BbrState};
+#[cfg(feature = "cubic")]
+pub use cubic::{cube_root, Cubic};
 pub use newreno::NewReno;
 
 use crate::time::{Duration, Instant};
@@ -35,7 +43,9 @@ pub fn initial_window(mss: usize) -> usize {
 pub struct RateSample {
     /// Bytes delivered over the interval.
     pub delivered: u64,
-    /// The interval (the longer of the send and the ACK intervals).
+    /// The interval (the longer of the send and the ACK intervals); zero
+    /// when it was too short to trust (shorter than the minimum RTT), in
+    /// which case the sample still counts rounds but gives no rate.
     pub interval: Duration,
     /// The connection's delivered count when the segment was sent
     /// (`P.delivered`): BBR counts round trips with it.
@@ -83,7 +93,7 @@ pub struct AckSample {
     pub min_rtt: Option<Duration>,
     /// Smoothed RTT (RFC 6298).
     pub srtt: Option<Duration>,
-    /// A delivery-rate sample, when the scoreboard could take one.
+    /// A delivery-rate sample, when this ACK delivered something.
     pub rate: Option<RateSample>,
     /// The sender is in loss recovery (fast recovery or after an RTO).
     pub in_recovery: bool,
@@ -141,6 +151,42 @@ pub enum CongestionAlgorithm {
     /// NewReno (RFC 5681, RFC 6582); the default.
     #[default]
     NewReno,
+    /// CUBIC (RFC 9438) with HyStart++ (RFC 9406); feature `cubic`.
+    #[cfg(feature = "cubic")]
+    Cubic,
+    /// BBR (draft-ietf-ccwg-bbr, BBRv3), paced; feature `bbr`.
+    #[cfg(feature = "bbr")]
+    Bbr,
+}
+
+impl CongestionAlgorithm {
+    /// Every controller compiled into this build.
+    pub const ALL: &'static [CongestionAlgorithm] = &[
+        CongestionAlgorithm::NewReno,
+        #[cfg(feature = "cubic")]
+        CongestionAlgorithm::Cubic,
+        #[cfg(feature = "bbr")]
+        CongestionAlgorithm::Bbr,
+    ];
+
+    /// The lower-case name (`newreno`, `cubic`, `bbr`), as Linux spells it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CongestionAlgorithm::NewReno => "newreno",
+            #[cfg(feature = "cubic")]
+            CongestionAlgorithm::Cubic => "cubic",
+            #[cfg(feature = "bbr")]
+            CongestionAlgorithm::Bbr => "bbr",
+        }
+    }
+
+    /// The controller called `name` (case-insensitive), if compiled in.
+    pub fn from_name(name: &str) -> Option<CongestionAlgorithm> {
+        CongestionAlgorithm::ALL
+            .iter()
+            .copied()
+            .find(|a| a.name().eq_ignore_ascii_case(name))
+    }
 }
 
 /// The congestion controllers a socket can use, without allocation.
@@ -149,6 +195,12 @@ pub enum CongestionAlgorithm {
 pub enum Congestion {
     /// NewReno (the default).
     NewReno(NewReno),
+    /// CUBIC.
+    #[cfg(feature = "cubic")]
+    Cubic(Cubic),
+    /// BBR.
+    #[cfg(feature = "bbr")]
+    Bbr(Bbr),
 }
 
 impl Congestion {
@@ -157,17 +209,40 @@ impl Congestion {
         let _ = now;
         match algorithm {
             CongestionAlgorithm::NewReno => Congestion::NewReno(NewReno::new(mss)),
+            #[cfg(feature = "cubic")]
+            CongestionAlgorithm::Cubic => Congestion::Cubic(Cubic::new(mss)),
+            #[cfg(feature = "bbr")]
+            CongestionAlgorithm::Bbr => Congestion::Bbr(Bbr::new(mss, now)),
+        }
+    }
+
+    /// Which controller this is.
+    pub fn algorithm(&self) -> CongestionAlgorithm {
+        match self {
+            Congestion::NewReno(_) => CongestionAlgorithm::NewReno,
+            #[cfg(feature = "cubic")]
+            Congestion::Cubic(_) => CongestionAlgorithm::Cubic,
+            #[cfg(feature = "bbr")]
+            Congestion::Bbr(_) => CongestionAlgorithm::Bbr,
         }
     }
 
     fn inner(&self) -> &dyn CongestionControl {
         match self {
             Congestion::NewReno(c) => c,
+            #[cfg(feature = "cubic")]
+            Congestion::Cubic(c) => c,
+            #[cfg(feature = "bbr")]
+            Congestion::Bbr(c) => c,
         }
     }
     fn inner_mut(&mut self) -> &mut dyn CongestionControl {
         match self {
             Congestion::NewReno(c) => c,
+            #[cfg(feature = "cubic")]
+            Congestion::Cubic(c) => c,
+            #[cfg(feature = "bbr")]
+            Congestion::Bbr(c) => c,
         }
     }
 }
