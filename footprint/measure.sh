@@ -8,7 +8,8 @@
 #     bash footprint/measure.sh
 #
 # Needs Debian's Rust (rustup's thumbv7em std is not reachable here):
-#     apt-get install -y rustc-web cargo-web rust-web-src lld
+#     apt-get install -y rustc-web cargo-web rust-web-src
+#     apt-get install -y rust-web-llvm lld-NN   # rust-lld; NN = LLVM major of /usr/bin/rustc -vV
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
