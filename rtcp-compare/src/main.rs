@@ -8,7 +8,9 @@
 //!
 //! Options: `--only bulk,idle,conn,loss,size` picks parts; `--stack rtcp` or
 //! `--stack smoltcp` runs one stack (for callgrind); `--mib N` sets the bulk
-//! transfer size.
+//! transfer size (MiB; for `conn`, the number of connections), `--runs N`
+//! the bulk runs, `--case I` picks one bulk (0-3), idle-K (0-4) or
+//! connection (0-1) row.
 //!
 //! Both stacks run on one thread over `link::End` (the lean recycled-buffer
 //! device of `rtcp-bench`). Wall-clock rows give both stacks one clock (wall
@@ -43,6 +45,8 @@ struct Opts {
     only: Vec<String>,
     stack: Option<String>,
     mib: Option<u64>,
+    runs: Option<usize>,
+    case: Option<usize>,
 }
 
 impl Opts {
@@ -110,6 +114,7 @@ struct Bulk {
 /// last 64 bytes of every read against the pattern, and every byte of every
 /// 16th read.
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 fn bulk<S: Stack>(
     a: &mut S,
     b: &mut S,
@@ -318,13 +323,19 @@ impl Table {
 fn bench_bulk(t: &mut Table, o: &Opts) {
     let pat = pattern();
     let total: u64 = o.mib.unwrap_or(if o.quick { 16 } else { 512 }) << 20;
-    let runs = if o.quick { 1 } else { 3 };
-    for &(mtu, buf) in &[
+    let runs = o.runs.unwrap_or(if o.quick { 1 } else { 3 });
+    for (i, &(mtu, buf)) in [
         (1500usize, 64usize << 10),
         (1500, 256 << 10),
         (9000, 64 << 10),
         (9000, 256 << 10),
-    ] {
+    ]
+    .iter()
+    .enumerate()
+    {
+        if o.case.is_some_and(|c| c != i) {
+            continue;
+        }
         let cfg = NodeCfg {
             mtu,
             sockets: 4,
@@ -377,7 +388,9 @@ fn idle_case<S: Stack>(k: usize, total: u64, max_secs: f64, pat: &[u8]) -> (f64,
     let cfg = NodeCfg {
         mtu: 1500,
         sockets: k + 2,
-        big_count: 1,
+        // rtcp's listener takes the first slot on B, the busy connection the
+        // second; smoltcp's busy connection lands on the first pool socket.
+        big_count: 2,
         big: 64 << 10,
         small: 2048,
         nodelay: true,
@@ -406,9 +419,21 @@ fn idle_case<S: Stack>(k: usize, total: u64, max_secs: f64, pat: &[u8]) -> (f64,
 
 fn bench_idle(t: &mut Table, o: &Opts) {
     let pat = pattern();
-    let total: u64 = if o.quick { 8 << 20 } else { 256 << 20 };
-    let max_secs = if o.quick { 0.3 } else { 2.0 };
-    for &k in &[1usize, 16, 64, 256, 1024] {
+    let total: u64 = o
+        .mib
+        .map_or(if o.quick { 8 << 20 } else { 256 << 20 }, |m| m << 20);
+    // With --mib the size is fixed (for callgrind), else time-bounded.
+    let max_secs = if o.mib.is_some() {
+        1e9
+    } else if o.quick {
+        0.3
+    } else {
+        2.0
+    };
+    for (i, &k) in [1usize, 16, 64, 256, 1024].iter().enumerate() {
+        if o.case.is_some_and(|c| c != i) {
+            continue;
+        }
         let r = o
             .run("rtcp")
             .then(|| idle_case::<Rtcp>(k, total, max_secs, &pat));
@@ -441,6 +466,7 @@ fn bench_idle(t: &mut Table, o: &Opts) {
 /// Connections per second with `clients` concurrent clients: connect, 1 byte
 /// each way (client first), server closes first, client closes when it has
 /// the reply; a client socket is reused once its connection has ended.
+#[inline(never)]
 fn conn_case<S: Stack>(clients: usize, n: u64) -> (f64, u64) {
     let cfg_a = NodeCfg {
         mtu: 1500,
@@ -451,11 +477,12 @@ fn conn_case<S: Stack>(clients: usize, n: u64) -> (f64, u64) {
         nodelay: true,
         short_time_wait: true,
     };
-    // rtcp keeps TIME-WAIT (2 ms) in its table: room for it; smoltcp's
-    // listening pool is one socket per client plus spares.
+    // rtcp: the listener, children in the accept queue and connections in
+    // TIME-WAIT (2 ms); smoltcp: a listening pool of one socket per client
+    // plus spares.
     let cfg_b = NodeCfg {
         sockets: if S::NAME == "rtcp" {
-            4096
+            1024 + 2 * clients
         } else {
             clients + 16
         },
@@ -465,7 +492,7 @@ fn conn_case<S: Stack>(clients: usize, n: u64) -> (f64, u64) {
     let pool = Rc::new(Pool::new(Vec::new()));
     let mut a = S::new(0, &cfg_a, pool.clone(), clock.now());
     let mut b = S::new(1, &cfg_b, pool, clock.now());
-    b.listen(PORT, if S::NAME == "rtcp" { 256 } else { clients + 16 });
+    b.listen(PORT, clients + 16);
     let mut active: Vec<(S::Conn, bool)> = Vec::new();
     let mut server: Vec<(S::Conn, bool)> = Vec::new();
     let (mut started, mut done, mut pumps) = (0u64, 0u64, 0u64);
@@ -552,8 +579,11 @@ fn conn_case<S: Stack>(clients: usize, n: u64) -> (f64, u64) {
 }
 
 fn bench_conn(t: &mut Table, o: &Opts) {
-    let n: u64 = if o.quick { 2_000 } else { 20_000 };
-    for &clients in &[1usize, 64] {
+    let n: u64 = o.mib.unwrap_or(if o.quick { 2_000 } else { 20_000 });
+    for (i, &clients) in [1usize, 64].iter().enumerate() {
+        if o.case.is_some_and(|c| c != i) {
+            continue;
+        }
         let r = o.run("rtcp").then(|| conn_case::<Rtcp>(clients, n));
         let s = o.run("smoltcp").then(|| conn_case::<Smol>(clients, n));
         t.add(
@@ -801,6 +831,8 @@ fn main() {
         only: Vec::new(),
         stack: None,
         mib: None,
+        runs: None,
+        case: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -816,8 +848,10 @@ fn main() {
             }
             "--stack" => o.stack = args.next(),
             "--mib" => o.mib = args.next().and_then(|m| m.parse().ok()),
+            "--runs" => o.runs = args.next().and_then(|m| m.parse().ok()),
+            "--case" => o.case = args.next().and_then(|m| m.parse().ok()),
             _ => {
-                eprintln!("usage: rtcp-compare [--quick] [--only bulk,idle,conn,loss,size] [--stack rtcp|smoltcp] [--mib N]");
+                eprintln!("usage: rtcp-compare [--quick] [--only bulk,idle,conn,loss,size] [--stack rtcp|smoltcp] [--mib N] [--runs N] [--case I]");
                 std::process::exit(2);
             }
         }

@@ -22,8 +22,9 @@ pub struct NodeCfg {
     /// Disable Nagle's algorithm.
     pub nodelay: bool,
     /// Connection-rate runs: rtcp's MSL is set to 1 ms (TIME-WAIT 2 ms);
-    /// smoltcp's TIME-WAIT (10 s, fixed) is ended by the application, which
-    /// aborts the socket and puts it back into the listening pool.
+    /// smoltcp's TIME-WAIT (10 s, fixed) is ended by the
+    /// application, which aborts the socket and puts it back into the
+    /// listening pool.
     pub short_time_wait: bool,
 }
 
@@ -113,7 +114,7 @@ impl Stack for Rtcp {
                 } else {
                     cfg.small
                 };
-                SocketSlot::new(&mut leak(0u8, n)[..], &mut leak(0u8, n)[..])
+                SocketSlot::new(&mut leak(0xa5u8, n)[..], &mut leak(0xa5u8, n)[..])
             })
             .collect();
         let mut secret = [0u8; 16];
@@ -124,6 +125,9 @@ impl Stack for Rtcp {
             ..TcpConfig::default()
         };
         if cfg.short_time_wait {
+            // TIME-WAIT lasts 2 ms (smoltcp's application aborts its
+            // TIME-WAIT sockets instead). MSL 0 stalled the run (a
+            // connection stuck after ~120): not investigated here.
             tcp.msl = RDuration::from_millis(1);
         }
         sockets.set_default_config(tcp);
@@ -276,7 +280,8 @@ fn s_ip(i: usize) -> SIp {
 }
 
 /// Leak a buffer: both stacks borrow their storage for `'static`, as on a
-/// microcontroller (smoltcp is built without `alloc`).
+/// microcontroller (smoltcp is built without `alloc`). Filled with a
+/// non-zero byte so every page is touched at setup, not during a timed run.
 fn leak<T: Clone>(v: T, n: usize) -> &'static mut [T] {
     vec![v; n].leak()
 }
@@ -293,8 +298,8 @@ impl Smol {
         };
         self.created += 1;
         let mut s = tcp::Socket::new(
-            tcp::SocketBuffer::new(leak(0u8, n)),
-            tcp::SocketBuffer::new(leak(0u8, n)),
+            tcp::SocketBuffer::new(leak(0xa5u8, n)),
+            tcp::SocketBuffer::new(leak(0xa5u8, n)),
         );
         s.set_nagle_enabled(!self.cfg.nodelay);
         Some(self.sockets.add(s))
