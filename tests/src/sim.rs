@@ -37,6 +37,11 @@ pub struct LinkConfig {
     pub reorder_delay: Duration,
     /// Probability one bit past the Ethernet header is flipped, ppm.
     pub corrupt_ppm: u32,
+    /// Largest frame payload (the IPv4 datagram) the link carries. A larger
+    /// frame is dropped and counted in [`LinkStats::mtu_drops`], as a path
+    /// whose MTU is below the hosts' would (nothing fragments it and no
+    /// ICMP comes back). `None`: no limit beyond the hosts' own MTU.
+    pub mtu: Option<usize>,
 }
 
 impl Default for LinkConfig {
@@ -50,6 +55,7 @@ impl Default for LinkConfig {
             reorder_ppm: 0,
             reorder_delay: Duration::from_millis(2),
             corrupt_ppm: 0,
+            mtu: None,
         }
     }
 }
@@ -186,6 +192,8 @@ pub struct LinkStats {
     pub reordered: u64,
     /// Frames corrupted.
     pub corrupted: u64,
+    /// Frames dropped because they exceeded the link's MTU.
+    pub mtu_drops: u64,
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -327,6 +335,13 @@ impl Sim {
         let link = self.hosts[from].link;
         if self.hosts[from].queued >= link.queue_limit {
             self.stats.queue_drops += 1;
+            return;
+        }
+        if link
+            .mtu
+            .is_some_and(|mtu| frame.len().saturating_sub(14) > mtu)
+        {
+            self.stats.mtu_drops += 1;
             return;
         }
         // Serialization on the uplink.

@@ -2113,10 +2113,11 @@ fn must_12_reset_generation_for_closed_port() {
         .is_empty());
 }
 
-/// The IPv4 TTL is the stack's fixed default (MUST-49 is not implemented:
-/// not configurable). This pins the value the docs name.
+/// MUST-49: without configuration the IPv4 TTL is the default the docs
+/// name (64, RFC 1700's recommendation); `must_49_ttl_is_configurable`
+/// changes it.
 #[test]
-fn must_49_ttl_is_fixed_default() {
+fn must_49_ttl_default() {
     let mut raw = Raw::new(plain());
     let (_, synack) = passive_open(&mut raw, mss_opt(1460), 65535);
     assert_eq!(synack.ttl, 64);

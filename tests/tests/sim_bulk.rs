@@ -92,3 +92,52 @@ fn connection_states_after_transfer() {
         == vec![State::FinWait2]));
     assert!(states(&sim, 1).contains(&State::CloseWait));
 }
+
+/// A link with a small MTU carries a transfer between hosts configured for
+/// it: every segment fits, nothing is dropped for size.
+#[test]
+fn bulk_transfer_over_a_small_mtu_link() {
+    let cfg = HostConfig {
+        mtu: 576,
+        link: LinkConfig {
+            mtu: Some(576),
+            ..LinkConfig::default()
+        },
+        ..HostConfig::default()
+    };
+    let sim = transfer(3, cfg, 256 * 1024, Duration::from_secs(30));
+    assert_eq!(sim.stats.mtu_drops, 0);
+    assert_eq!(sim.hosts[0].sockets.stats().retransmissions, 0);
+}
+
+/// The link enforces its MTU: hosts that believe the path carries 1500-byte
+/// datagrams lose their full-sized segments on a 576-byte link (no ICMP
+/// comes back, so nothing can shrink the MSS), while the handshake's small
+/// segments get through.
+#[test]
+fn link_mtu_drops_larger_frames() {
+    let cfg = HostConfig {
+        link: LinkConfig {
+            mtu: Some(576),
+            ..LinkConfig::default()
+        },
+        ..HostConfig::default()
+    };
+    let mut sim = Sim::new(4, &[cfg, cfg]);
+    let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
+    let data = vec![7u8; 8 * 1024];
+    let mut accepted = None;
+    sim.run_until(Duration::from_secs(5), |sim| {
+        if accepted.is_none() {
+            accepted = sim.hosts[1].sockets.accept(listener).ok();
+            if accepted.is_some() {
+                sim.hosts[0].sockets.send(client, &data).expect("send");
+            }
+        }
+        false
+    });
+    assert!(accepted.is_some(), "the handshake's small segments pass");
+    assert!(sim.stats.mtu_drops > 0, "full-sized segments are dropped");
+    let server = sim.hosts[1].sockets.get(accepted.unwrap()).unwrap();
+    assert_eq!(server.recv_queue(), 0, "no data segment fits the link");
+}
