@@ -16,12 +16,13 @@
 //! and counted ([`TcpStats::backlog_full`], [`TcpStats::table_full`]): the
 //! peer retransmits its SYN and gets in once a slot frees up, as with Linux.
 
+use crate::tcp::ip::IpParams;
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::output::PollAt;
 use crate::tcp::{Endpoint, IcmpError, State, TcpConfig, TcpError, TcpSocket, TcpStats};
 use crate::time::Instant;
 use crate::wire::icmpv4::Icmpv4Quote;
-use crate::wire::{Ipv4Address, Ipv4Cidr, SeqNumber, TcpFlags, TcpRepr};
+use crate::wire::{Ipv4Address, Ipv4Cidr, SeqNumber, SourceRoute, TcpFlags, TcpRepr};
 use managed::ManagedSlice;
 
 const NONE: u16 = u16::MAX;
@@ -243,6 +244,7 @@ impl<'a> SocketSet<'a> {
         slot.socket.reset();
         slot.socket.forget_past();
         slot.socket.pending_rst = None;
+        slot.socket.set_source_route(None);
         slot.socket.config = config;
         slot.socket.rtt = crate::tcp::rtt::RttEstimator::new(config.rto);
         self.free_head = next;
@@ -720,6 +722,11 @@ impl<'a> SocketSet<'a> {
         self.with(h, |s| s.send_slice(data))?
     }
 
+    /// Queue urgent data (see [`TcpSocket::send_urgent`]).
+    pub fn send_urgent(&mut self, h: SocketHandle, data: &[u8]) -> Result<usize, TcpError> {
+        self.with(h, |s| s.send_urgent(data))?
+    }
+
     /// Read received data (see [`TcpSocket::recv_slice`]).
     pub fn recv(&mut self, h: SocketHandle, buf: &mut [u8]) -> Result<usize, TcpError> {
         self.with(h, |s| s.recv_slice(buf))?
@@ -784,20 +791,30 @@ impl<'a> SocketSet<'a> {
 
     // ----- the interface's side -----
 
-    /// Deliver a segment addressed to `dst` from `src`. Returns a RST to send
-    /// when nothing matched (§3.10.7.1) or a listener refused an ACK.
+    /// Deliver a segment addressed to `dst` from `src`; `back` is the
+    /// reverse of the source route its datagram recorded, if any. Returns a
+    /// RST to send when nothing matched (§3.10.7.1) or a listener refused
+    /// an ACK.
     pub(crate) fn process(
         &mut self,
         now: Instant,
         src: Ipv4Address,
         dst: Ipv4Address,
         seg: &TcpRepr,
+        back: Option<&SourceRoute>,
     ) -> Option<ResetReply> {
         let local = Endpoint::new(dst, seg.dst_port);
         let remote = Endpoint::new(src, seg.src_port);
         if let Some(i) = self.lookup(&Key { local, remote }) {
             let stats = &mut self.stats;
             if let Some(slot) = self.slots.get_mut(usize::from(i)) {
+                if let Some(back) = back {
+                    // RFC 1122 §4.2.3.8: a later source route overrides the
+                    // saved one, unless the application set it (MUST-52).
+                    if slot.socket.state != State::Listen {
+                        slot.socket.route.received(back);
+                    }
+                }
                 slot.socket.process(now, seg, stats);
             }
             self.reschedule(i);
@@ -815,7 +832,7 @@ impl<'a> SocketSet<'a> {
                 })
             });
         match listener {
-            Some(l) => self.listen_input(now, l, local, remote, seg),
+            Some(l) => self.listen_input(now, l, local, remote, seg, back),
             None => reset_for(seg),
         }
     }
@@ -828,6 +845,7 @@ impl<'a> SocketSet<'a> {
         local: Endpoint,
         remote: Endpoint,
         seg: &TcpRepr,
+        back: Option<&SourceRoute>,
     ) -> Option<ResetReply> {
         let flags = seg.flags;
         if flags.rst() {
@@ -850,6 +868,7 @@ impl<'a> SocketSet<'a> {
             return None;
         }
         let listener_config = self.slot(l).map(|s| s.socket.config);
+        let listener_route = self.slot(l).map(|s| s.socket.route).unwrap_or_default();
         let Some(c) = self.alloc(Owner::Child { listener: l }) else {
             self.stats.table_full += 1;
             return None;
@@ -864,8 +883,14 @@ impl<'a> SocketSet<'a> {
                 s.socket.config = config;
                 s.socket.rtt = crate::tcp::rtt::RttEstimator::new(config.rto);
             }
+            // The listener's route (the application's) is inherited; else
+            // the SYN's return route is saved (RFC 1122 §4.2.3.8, MUST-53).
+            s.socket.route = listener_route;
             s.socket
                 .accept_syn(now, local, remote, seg, iss, ts_offset, local_mss);
+            if let Some(back) = back {
+                s.socket.route.received(back);
+            }
         }
         if let Some(ls) = self.slot_mut(l) {
             ls.children = ls.children.saturating_add(1);
@@ -896,7 +921,7 @@ impl<'a> SocketSet<'a> {
         &mut self,
         now: Instant,
         budget: usize,
-        mut emit: impl FnMut(Endpoint, Endpoint, &TcpRepr) -> Result<(), EmitError>,
+        mut emit: impl FnMut(&IpParams<'_>, &TcpRepr) -> Result<(), EmitError>,
     ) -> usize {
         let mut sent = 0;
         while sent < budget && self.heap_len > 0 && self.heap_key(0) <= now {

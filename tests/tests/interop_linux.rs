@@ -506,7 +506,13 @@ fn tap_backend_with_linux_in_the_same_namespace_and_pcap() {
         "ip netns add",
     );
     let file = TestFile::new("tap", 16 << 20, 5);
-    let out = std::env::temp_dir().join(format!("rtcp-interop-tap-{}.bin", std::process::id()));
+    // Not the input file's name ("rtcp-interop-tap-PID.bin"): the server
+    // truncates its output when it accepts, and the client may open its input
+    // only after that.
+    let out = std::env::temp_dir().join(format!(
+        "rtcp-interop-tap-received-{}.bin",
+        std::process::id()
+    ));
     let pcap = std::env::temp_dir().join(format!("rtcp-interop-tap-{}.pcap", std::process::id()));
     let mut server_cmd = Command::new("timeout");
     server_cmd.args([LIMIT, "ip", "netns", "exec", &ns.0, bin.to_str().unwrap()]);

@@ -3,7 +3,9 @@
 //! `../shared/conformance/` is present.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use rtcp_tests::pktdrill::{collect_scripts, run_file, run_script, Config, Profile, Verdict};
+use rtcp_tests::pktdrill::{
+    collect_scripts, option_encoding_error, run_file, run_script, Config, Profile, Verdict,
+};
 use std::path::{Path, PathBuf};
 
 fn scripts_dir() -> PathBuf {
@@ -17,10 +19,15 @@ fn our_scripts_pass() {
         .into_iter()
         .filter(|p| !p.starts_with(dir.join("pending")))
         .collect();
-    assert!(scripts.len() >= 18, "scripts missing: {}", scripts.len());
+    assert!(scripts.len() >= 42, "scripts missing: {}", scripts.len());
+    // Ours are written for rtcp: windows are compared too (--strict).
+    let strict = Config {
+        strict: true,
+        ..Config::default()
+    };
     let mut failures = Vec::new();
     for s in &scripts {
-        let report = run_file(s, &Config::default());
+        let report = run_file(s, &strict);
         if report.verdict != Verdict::Pass {
             failures.push(format!("{}: {:?}", s.display(), report.verdict));
         }
@@ -74,6 +81,11 @@ fn runner_detects_mismatches() {
         "+0 %{ assert tcpi_state == TCPI_CLOSE_WAIT }%\n",
         "+0 getsockopt(4, SOL_SOCKET, SO_ERROR, [ECONNRESET], [4]) = 0\n",
         "+0 > . 1:1(0) ack 1\n",
+        // [port N] (rtcp extension): a segment to another peer port fails.
+        "+0 write(4, ..., 10) = 10\n+0 >[port 5001] P. 1:11(10) ack 1\n",
+        // Urgent pointer compared when given; URG is a flag like the others.
+        "+0 send(4, ..., 10, MSG_OOB) = 10\n+0 > P.U 1:11(10) ack 1 urg 9\n",
+        "+0 send(4, ..., 10, MSG_OOB) = 10\n+0 > P. 1:11(10) ack 1\n",
     ] {
         assert!(
             matches!(verdict(bad), Verdict::Fail(_)),
@@ -98,7 +110,16 @@ fn runner_detects_mismatches() {
     };
     let v = run_script(&format!("{HANDSHAKE}{tail}"), &strict).verdict;
     assert!(matches!(v, Verdict::Fail(_)));
-    // Python beyond tcpi_state is UNSUPPORTED, never PASS.
+    // tcpi_options: the handshake above negotiates nothing.
+    assert_eq!(
+        verdict("+0 %{ assert tcpi_options == 0 }%\n"),
+        Verdict::Pass
+    );
+    assert!(matches!(
+        verdict("+0 %{ assert tcpi_options == 2 }%\n"),
+        Verdict::Fail(_)
+    ));
+    // Python beyond tcpi_state/tcpi_options is UNSUPPORTED, never PASS.
     assert!(matches!(
         verdict("+0 %{ assert tcpi_rto == 1000 }%\n"),
         Verdict::Unsupported(_)
@@ -132,4 +153,22 @@ fn freebsd_suite_no_regressions() {
         }
     }
     assert!(regressions.is_empty(), "{}", regressions.join("\n"));
+}
+
+/// The byte-level option check the runner applies to every segment we send
+/// (MUST-68 lengths, MUST-69 zero padding).
+#[test]
+fn option_bytes_are_checked() {
+    // MSS, NOP, wscale, SACK-permitted, EOL + zero padding: fine.
+    assert_eq!(
+        option_encoding_error(&[2, 4, 5, 180, 1, 3, 3, 0, 4, 2, 0, 0]),
+        None
+    );
+    assert_eq!(option_encoding_error(&[]), None);
+    // Padding after EOL that is not zero.
+    assert!(option_encoding_error(&[2, 4, 5, 180, 0, 1, 0, 0]).is_some());
+    // A length that runs past the end, a length below 2, no length at all.
+    assert!(option_encoding_error(&[2, 8, 5, 180]).is_some());
+    assert!(option_encoding_error(&[8, 1, 0, 0]).is_some());
+    assert!(option_encoding_error(&[1, 1, 1, 4]).is_some());
 }

@@ -135,6 +135,19 @@ impl ArpCache {
         }
     }
 
+    /// Forget what is known about `ip` (negative advice, RFC 1122
+    /// §3.3.1.4): the next lookup sends a request. A request already
+    /// pending is left alone, so its once-a-second limit holds.
+    pub fn invalidate(&mut self, ip: Ipv4Address) {
+        if let Some(e) = self
+            .entries
+            .iter_mut()
+            .find(|e| matches!(e, Entry::Resolved { ip: a, .. } if *a == ip))
+        {
+            *e = Entry::Empty;
+        }
+    }
+
     /// The mapping for `ip`, if resolved and fresh (no side effects).
     pub fn get(&self, now: Instant, ip: Ipv4Address) -> Option<EthernetAddress> {
         self.entries.iter().find_map(|e| match e {
@@ -176,6 +189,19 @@ mod tests {
         assert_eq!(c.lookup(t, IP), Lookup::Found(MAC));
         assert_eq!(c.get(t + ENTRY_LIFETIME, IP), None);
         assert_eq!(c.lookup(t + ENTRY_LIFETIME, IP), Lookup::SendRequest);
+    }
+
+    #[test]
+    fn invalidate_forces_a_new_request() {
+        let mut c = ArpCache::default();
+        let t = Instant::from_secs(10);
+        c.fill(t, IP, MAC);
+        c.invalidate(IP);
+        assert_eq!(c.get(t, IP), None);
+        assert_eq!(c.lookup(t, IP), Lookup::SendRequest);
+        // A pending request is not reset by more advice.
+        c.invalidate(IP);
+        assert_eq!(c.lookup(t, IP), Lookup::Wait(t + REQUEST_INTERVAL));
     }
 
     #[test]

@@ -21,12 +21,14 @@ pub mod arp_cache;
 
 use crate::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use crate::socket_set::{EmitError, SocketSet};
-use crate::tcp::{Endpoint, IcmpError};
+use crate::tcp::ip::IpParams;
+use crate::tcp::IcmpError;
 use crate::time::Instant;
 use crate::wire::{
     ethernet, ArpOperation, ArpPacket, ArpRepr, ChecksumMode, EtherType, EthernetAddress,
     EthernetFrame, EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Address, Ipv4Cidr,
-    Ipv4Packet, Ipv4Repr, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr,
+    Ipv4Packet, Ipv4Repr, RouteKind, SeqNumber, SourceRoute, TcpFlags, TcpOptions, TcpPacket,
+    TcpRepr,
 };
 use arp_cache::{ArpCache, Lookup, REQUEST_INTERVAL};
 
@@ -85,8 +87,20 @@ pub struct InterfaceStats {
     pub tcp_resets_sent: u64,
     /// Frames not sent because the device had no buffer.
     pub tx_exhausted: u64,
-    /// Packets with no route (off-link and no gateway).
+    /// Packets with no route (off-link and no gateway, or a strict source
+    /// route whose first hop is off-link).
     pub no_route: u64,
+    /// Negative advice from TCP after R1 retransmissions (RFC 9293 §3.8.3,
+    /// MUST-20): each one made the next hop's ARP entry stale, so it is
+    /// resolved again.
+    pub negative_advice: u64,
+    /// Source-routed datagrams received with a completed route (its reverse
+    /// becomes the connection's route back, MUST-53).
+    pub rx_source_routed: u64,
+    /// Source-routed datagrams dropped: the route was not complete (we are
+    /// a hop, not the destination, and do not forward), or source routing
+    /// is turned off ([`Interface::set_source_routing`]).
+    pub rx_source_route_dropped: u64,
 }
 
 /// An Ethernet/IPv4 interface.
@@ -98,13 +112,21 @@ pub struct Interface {
     ident: u16,
     caps: DeviceCapabilities,
     ttl: u8,
+    source_routing: bool,
 }
 
 /// What ingress wants sent right back.
 enum Reply<'p> {
     Arp(ArpRepr),
     Icmp(Ipv4Address, Icmpv4Repr<'p>),
-    TcpReset(Ipv4Address, Ipv4Address, TcpRepr<'static>),
+    /// Source, final destination, the RST, and the return route of the
+    /// segment it answers (RFC 1122 §3.2.1.8 (c): replies take it).
+    TcpReset(
+        Ipv4Address,
+        Ipv4Address,
+        TcpRepr<'static>,
+        Option<SourceRoute>,
+    ),
 }
 
 impl Interface {
@@ -117,6 +139,7 @@ impl Interface {
             ident: 0,
             caps: DeviceCapabilities::default(),
             ttl: DEFAULT_TTL,
+            source_routing: true,
         }
     }
 
@@ -132,6 +155,15 @@ impl Interface {
         if ttl > 0 {
             self.ttl = ttl;
         }
+    }
+
+    /// Accept source-routed datagrams (the default, as RFC 9293 §3.9.2.1
+    /// requires of TCP: their return route is used, MUST-53), or drop them
+    /// all (`false`; RFC 7126 §4.3–4.4 advises filtering them on networks
+    /// where spoofing matters). Routes the application sets are sent
+    /// either way.
+    pub fn set_source_routing(&mut self, accept: bool) {
+        self.source_routing = accept;
     }
 
     /// The TTL of outgoing packets.
@@ -202,8 +234,8 @@ impl Interface {
         // aggregated (RFC 9293 §3.10.7.4, MUST-58/59), except that each
         // out-of-order segment still gets its own duplicate ACK (RFC 5681
         // §4.2; see `acks_owed`).
-        sent += sockets.dispatch(now, budget.saturating_sub(sent), |local, remote, repr| {
-            self.emit_tcp(now, device, local, remote, repr)
+        sent += sockets.dispatch(now, budget.saturating_sub(sent), |ip, repr| {
+            self.emit_tcp(now, device, ip, repr)
         });
         activity || sent > 0
     }
@@ -329,6 +361,27 @@ impl Interface {
             self.stats.rx_not_for_us += 1;
             return;
         }
+        // RFC 1122 §3.2.1.8: a source route that is complete ends here, and
+        // its reverse is the way back (MUST-53); one that is not names a
+        // further hop, and we do not forward.
+        let mut back = None;
+        if !packet.options().is_empty() {
+            match crate::wire::ipv4_route::find_source_route(packet.options()) {
+                Err(_) => {
+                    self.stats.rx_malformed += 1;
+                    return;
+                }
+                Ok(None) => {}
+                Ok(Some(route)) if route.complete && self.source_routing => {
+                    self.stats.rx_source_routed += 1;
+                    back = route.return_route();
+                }
+                Ok(Some(_)) => {
+                    self.stats.rx_source_route_dropped += 1;
+                    return;
+                }
+            }
+        }
         let body = packet.payload();
         match ip.protocol {
             IpProtocol::Icmp => {
@@ -410,7 +463,9 @@ impl Interface {
                     self.stats.rx_bad_address += 1;
                     return;
                 }
-                let Some(reset) = sockets.process(now, ip.src_addr, ip.dst_addr, &seg) else {
+                let Some(reset) =
+                    sockets.process(now, ip.src_addr, ip.dst_addr, &seg, back.as_ref())
+                else {
                     return;
                 };
                 let rst = TcpRepr {
@@ -432,7 +487,7 @@ impl Interface {
                 self.send_reply(
                     now,
                     src_mac,
-                    Reply::TcpReset(ip.dst_addr, ip.src_addr, rst),
+                    Reply::TcpReset(ip.dst_addr, ip.src_addr, rst, back),
                     tx,
                 );
             }
@@ -469,13 +524,19 @@ impl Interface {
         }
     }
 
-    /// Write an IPv4 packet (header + `fill`ed payload) into `buf`.
-    fn write_ipv4(&self, buf: &mut [u8], ip: &Ipv4Repr, fill: impl FnOnce(&mut [u8])) -> bool {
+    /// Write an IPv4 packet (header, `options`, `fill`ed payload) into `buf`.
+    fn write_ipv4(
+        &self,
+        buf: &mut [u8],
+        ip: &Ipv4Repr,
+        options: &[u8],
+        fill: impl FnOnce(&mut [u8]),
+    ) -> bool {
         let (ip_mode, _, _) = self.rx_checksums();
         let mut packet = Ipv4Packet::new_unchecked(buf);
-        ip.emit(&mut packet, ip_mode);
+        let ok = ip.emit_with_options(&mut packet, options, ip_mode).is_ok();
         fill(packet.payload_mut());
-        true
+        ok
     }
 
     fn send_reply<T: TxToken>(
@@ -506,15 +567,22 @@ impl Interface {
             Reply::Icmp(dst, icmp) => {
                 let ip = self.ip_repr(dst, IpProtocol::Icmp, icmp.buffer_len());
                 self.stats.icmp_echo_replies += 1;
-                self.send_ip(now, src_mac, &ip, tx, |payload| {
+                self.send_ip(now, src_mac, &ip, &[], tx, |payload| {
                     let mut packet = Icmpv4Packet::new_unchecked(payload);
                     icmp.emit(&mut packet, icmp_mode);
                 });
             }
-            Reply::TcpReset(src, dst, rst) => {
+            Reply::TcpReset(src, dst, rst, back) => {
                 let mut ip = self.ip_repr(dst, IpProtocol::Tcp, rst.buffer_len());
                 ip.src_addr = src;
-                self.send_ip(now, src_mac, &ip, tx, |payload| {
+                let mut options = [0u8; 40];
+                let mut options_len = 0;
+                if let Some(route) = back {
+                    options_len = route.emit(dst, &mut options).unwrap_or(0);
+                    ip.dst_addr = route.first_hop();
+                }
+                let options = options.get(..options_len).unwrap_or(&[]);
+                self.send_ip(now, src_mac, &ip, options, tx, |payload| {
                     let mut packet = TcpPacket::new_unchecked(payload);
                     let _ = rst.emit(&mut packet, &src, &dst, tcp_mode);
                 });
@@ -533,6 +601,7 @@ impl Interface {
         now: Instant,
         reply_mac: EthernetAddress,
         ip: &Ipv4Repr,
+        options: &[u8],
         tx: T,
         fill: impl FnOnce(&mut [u8]),
     ) {
@@ -546,11 +615,11 @@ impl Interface {
             dst_addr: mac,
             ethertype: EtherType::Ipv4,
         };
-        let total = IPV4_HEADER_LEN + ip.payload_len;
+        let total = IPV4_HEADER_LEN + options.len() + ip.payload_len;
         tx.consume(ethernet::HEADER_LEN + total, |buf| {
             let mut frame = EthernetFrame::new_unchecked(buf);
             eth.emit(&mut frame);
-            self.write_ipv4(frame.payload_mut(), ip, fill);
+            self.write_ipv4(frame.payload_mut(), ip, options, fill);
         });
         self.stats.tx_frames += 1;
     }
@@ -586,14 +655,43 @@ impl Interface {
         &mut self,
         now: Instant,
         device: &mut D,
-        local: Endpoint,
-        remote: Endpoint,
+        params: &IpParams<'_>,
         repr: &TcpRepr<'_>,
     ) -> Result<(), EmitError> {
-        let Some(hop) = self.next_hop(remote.addr) else {
+        let (local, remote) = (params.local, params.remote);
+        // A source-routed datagram goes to the route's first hop, the option
+        // naming the rest and the final destination (RFC 791 §3.1); the TCP
+        // pseudo-header keeps the final destination (RFC 9293 §3.1).
+        let mut options = [0u8; 40];
+        let (ip_dst, options) = match params.route {
+            Some(route) => {
+                let len = route.emit(remote.addr, &mut options).unwrap_or(0);
+                (route.first_hop(), options.get(..len).unwrap_or(&[]))
+            }
+            None => (remote.addr, &[][..]),
+        };
+        let strict_off_link = params
+            .route
+            .is_some_and(|r| r.kind() == RouteKind::Strict && !self.config.ip.contains(&ip_dst));
+        let hop = if strict_off_link {
+            // SSRR: the first hop must be a neighbour.
+            None
+        } else {
+            self.next_hop(ip_dst)
+        };
+        let Some(hop) = hop else {
             self.stats.no_route += 1;
             return Err(EmitError::Unaddressable(now + REQUEST_INTERVAL));
         };
+        if params.negative_advice {
+            // RFC 1122 §3.3.1.4: TCP doubts the path after R1
+            // retransmissions. Our one piece of routing state is the next
+            // hop's link address: forget it, so this and later segments wait
+            // for a fresh ARP reply (a gateway that died is noticed, a host
+            // that moved is found at its new MAC).
+            self.stats.negative_advice += 1;
+            self.arp.invalidate(hop);
+        }
         let mac = match self.arp.lookup(now, hop) {
             Lookup::Found(mac) => mac,
             Lookup::SendRequest => {
@@ -607,18 +705,20 @@ impl Interface {
             return Err(EmitError::Exhausted);
         };
         let (_, tcp_mode, _) = self.rx_checksums();
-        let mut ip = self.ip_repr(remote.addr, IpProtocol::Tcp, repr.buffer_len());
+        let mut ip = self.ip_repr(ip_dst, IpProtocol::Tcp, repr.buffer_len());
         ip.src_addr = local.addr;
+        // MUST-48: the DSCP the application chose, ECN bits kept.
+        ip.dscp_ecn = params.dscp.with_ecn(ip.dscp_ecn);
         let eth = EthernetRepr {
             src_addr: self.config.mac,
             dst_addr: mac,
             ethertype: EtherType::Ipv4,
         };
-        let len = ethernet::HEADER_LEN + IPV4_HEADER_LEN + repr.buffer_len();
+        let len = ethernet::HEADER_LEN + IPV4_HEADER_LEN + options.len() + repr.buffer_len();
         tx.consume(len, |buf| {
             let mut frame = EthernetFrame::new_unchecked(buf);
             eth.emit(&mut frame);
-            self.write_ipv4(frame.payload_mut(), &ip, |payload| {
+            self.write_ipv4(frame.payload_mut(), &ip, options, |payload| {
                 let mut packet = TcpPacket::new_unchecked(payload);
                 let _ = repr.emit(&mut packet, &local.addr, &remote.addr, tcp_mode);
             });

@@ -60,6 +60,16 @@ impl Assembler {
         self.ranges.get(..self.count).unwrap_or(&[])
     }
 
+    /// The first (lowest) run of bytes inside `[offset, offset + len)` that
+    /// is already held: a duplicate to report in a D-SACK (RFC 2883 §4.2).
+    pub fn first_overlap(&self, offset: usize, len: usize) -> Option<(usize, usize)> {
+        let end = offset + len;
+        self.live().iter().find_map(|r| {
+            let (s, e) = (r.start.max(offset), r.end.min(end));
+            (s < e).then_some((s, e))
+        })
+    }
+
     /// Record that bytes `[offset, offset + len)` (relative to RCV.NXT) have
     /// arrived. Returns how many bytes at offset 0 are now contiguous and
     /// can be handed to the application (RCV.NXT advances by that much; the
@@ -188,6 +198,18 @@ mod tests {
         let mut a = Assembler::new();
         assert_eq!(a.add(0, 10), Ok(10));
         assert!(a.is_empty());
+    }
+
+    #[test]
+    fn first_overlap_names_the_lowest_duplicate_run() {
+        let mut a = Assembler::new();
+        assert_eq!(a.add(100, 100), Ok(0));
+        assert_eq!(a.add(300, 100), Ok(0));
+        assert_eq!(a.first_overlap(0, 50), None);
+        assert_eq!(a.first_overlap(200, 100), None); // touching is not overlapping
+        assert_eq!(a.first_overlap(150, 250), Some((150, 200)));
+        assert_eq!(a.first_overlap(50, 400), Some((100, 200)));
+        assert_eq!(a.first_overlap(320, 10), Some((320, 330)));
     }
 
     #[test]

@@ -11,8 +11,10 @@ use super::{Endpoint, State, TcpError, TcpStats};
 use crate::time::{Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 
-/// The longest an ACK may be delayed: less than 0.5 s (RFC 9293 §3.8.6.3, MUST-40).
-const MAX_ACK_DELAY: Duration = Duration::from_millis(499);
+/// The longest an ACK may be delayed, whatever the configuration: RFC 9293
+/// §3.8.6.3 (MUST-40) allows anything under 0.5 s; the project's bound
+/// (issue 3) is 200 ms, the classic BSD/Linux maximum.
+const MAX_ACK_DELAY: Duration = Duration::from_millis(200);
 
 /// Most immediate ACKs owed at once for out-of-order arrivals.
 const MAX_ACKS_OWED: u8 = 16;
@@ -90,10 +92,12 @@ impl<'a> TcpSocket<'a> {
             Some(shift) if self.config.window_scaling => {
                 self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
                 self.rcv_shift = self.wanted_rcv_shift();
+                self.ws_ok = true;
             }
             _ => {
                 self.snd_shift = 0;
                 self.rcv_shift = 0;
+                self.ws_ok = false;
             }
         }
         self.sack_ok = self.config.sack && opts.sack_permitted;
@@ -175,6 +179,7 @@ impl<'a> TcpSocket<'a> {
             self.on_handshake_rtt(now, seg);
             self.rtx_deadline = None;
             self.stall_since = None;
+            self.rto_retries = 0;
             self.rtt.reset_backoff();
             self.ack_now = true;
             self.arm_keepalive(now);
@@ -198,6 +203,12 @@ impl<'a> TcpSocket<'a> {
             // Resend our SYN, now with the ACK.
             self.snd_nxt = self.iss;
             self.rtx_deadline = None;
+            // §3.10.7.3: "If there are other controls or text in the
+            // segment, queue them for processing after the ESTABLISHED state
+            // has been reached." The text waits in the receive buffer (our
+            // <SYN,ACK> acknowledges the SYN alone); a FIN is not queued: it
+            // is not acknowledged, so the peer sends it again.
+            self.syn_text = self.rx.write_unallocated(0, seg.payload);
         }
     }
 
@@ -261,6 +272,13 @@ impl<'a> TcpSocket<'a> {
         // A zero-window probe carrying data at RCV.NXT is still ACKed (the
         // ACK tells the current window); RST segments are never ACKed.
         if !acceptable {
+            if wnd == 0 && seq == self.rcv_nxt && flags.urg() && !flags.rst() {
+                // "If the RCV.WND is zero, no segments will be acceptable,
+                // but special allowance should be made to accept valid
+                // ACKs, URGs, and RSTs" (§3.10.7.4; MUST-66): the urgent
+                // pointer of a segment at RCV.NXT is still taken.
+                self.receive_urgent(seg);
+            }
             stats.unacceptable += 1;
             if !flags.rst() {
                 self.ack_now = true;
@@ -288,11 +306,20 @@ impl<'a> TcpSocket<'a> {
                     // dropped. An active open was refused.
                     self.fail(TcpError::ConnectionRefused, false);
                 }
-                State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+                | State::Closing
+                | State::LastAck => {
+                    // §3.10.7.4 only says "enter CLOSED" for CLOSING and
+                    // LAST-ACK, but the application may still hold the
+                    // socket (after shutdown) and the connection did not
+                    // end gracefully: MUST-12, tell it (ECONNRESET).
                     self.fail(TcpError::ConnectionReset, false);
                 }
                 _ => {
-                    // CLOSING, LAST-ACK, TIME-WAIT: just close.
+                    // TIME-WAIT: both sides are done; just close.
                     let error = self.error;
                     self.reset();
                     self.error = error;
@@ -322,6 +349,14 @@ impl<'a> TcpSocket<'a> {
         if !self.process_ack(now, seg, stats) {
             return;
         }
+        if self.state == State::TimeWait && seq != self.rcv_nxt {
+            // §3.10.7.4 TIME-WAIT: what arrives here is taken for a resent
+            // FIN and acknowledged. A segment beyond RCV.NXT is not the
+            // peer's current state (as with out-of-order data, RFC 5681
+            // §4.2): tell it ours. One at RCV.NXT (a bare ACK of our FIN)
+            // needs no answer.
+            self.ack_now = true;
+        }
 
         // RFC 7323 §4.3: update TS.Recent when the segment covers
         // Last.ACK.sent.
@@ -334,8 +369,12 @@ impl<'a> TcpSocket<'a> {
         }
         self.arm_keepalive(now);
 
-        // Sixth: URG. Urgent data is delivered inline (RFC 6093 §5); the
-        // pointer is not surfaced.
+        // Sixth: URG (§3.10.7.4): RCV.UP <- max(RCV.UP, SEG.UP) and signal
+        // the user once per run of urgent data. The urgent octets stay
+        // inline (RFC 6093 §5); see `urgent.rs`.
+        if flags.urg() {
+            self.receive_urgent(seg);
+        }
 
         // Seventh: segment text.
         if !seg.payload.is_empty() {
@@ -362,6 +401,19 @@ impl<'a> TcpSocket<'a> {
             }
         }
         self.consume_fin_if_due(now);
+    }
+
+    /// The URG step (§3.10.7.4 sixth check). In CLOSE-WAIT, CLOSING,
+    /// LAST-ACK and TIME-WAIT the peer has sent its FIN: the URG is ignored.
+    fn receive_urgent(&mut self, seg: &TcpRepr) {
+        if matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        ) {
+            let read = self.rcv_nxt - self.rx.len();
+            self.urgent
+                .on_segment(seg.seq_number, seg.urgent_pointer, read);
+        }
     }
 
     /// The ACK step (§3.10.7.4 fifth check). Returns false when the segment
@@ -392,6 +444,22 @@ impl<'a> TcpSocket<'a> {
                 self.snd_wl1 = seg.seq_number;
                 self.snd_wl2 = ack;
                 self.on_handshake_rtt(now, seg);
+                if self.syn_text > 0 {
+                    // The text queued with a simultaneous-open SYN is taken
+                    // now (§3.10.7.3), as if it had just arrived in order.
+                    self.rx.enqueue_unallocated(self.syn_text);
+                    self.rcv_nxt += self.syn_text;
+                    self.unacked_bytes += self.syn_text;
+                    self.unacked_segs = self.unacked_segs.saturating_add(1);
+                    self.syn_text = 0;
+                    match self.config.ack_delay {
+                        Some(delay) if self.ack_deadline.is_none() => {
+                            self.ack_deadline = Some(now + delay.min(MAX_ACK_DELAY));
+                        }
+                        Some(_) => {}
+                        None => self.ack_now = true,
+                    }
+                }
                 if self.tx_closed {
                     // The user closed during the handshake.
                     self.state = State::FinWait1;
@@ -476,8 +544,11 @@ impl<'a> TcpSocket<'a> {
 
     fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr, ack: SeqNumber) {
         let acked = ack - self.snd_una;
-        // Progress: an earlier ICMP soft error no longer applies.
+        // Progress: an earlier ICMP soft error no longer applies, the count
+        // toward R1 starts again, and urgent mode may be over.
         self.soft_error = None;
+        self.rto_retries = 0;
+        self.urgent.on_ack(ack);
         // Remove acknowledged data from the send buffer. The SYN and the FIN
         // occupy sequence space but no buffer space.
         let syn_part = usize::from(self.snd_una == self.iss);
@@ -534,9 +605,11 @@ impl<'a> TcpSocket<'a> {
         let mut seq = seg.seq_number;
         let mut payload = seg.payload;
         // Trim what we already have (the front), and what exceeds the window.
+        let mut duplicate = false;
         if seq < self.rcv_nxt {
             let skip = self.rcv_nxt - seq;
             self.note_duplicate(seq, self.rcv_nxt);
+            duplicate = true;
             payload = payload.get(skip..).unwrap_or(&[]);
             seq = self.rcv_nxt;
         }
@@ -554,6 +627,21 @@ impl<'a> TcpSocket<'a> {
             self.ack_now = true;
             return;
         }
+        if !duplicate {
+            // Bytes we already hold out of order: the D-SACK block names the
+            // first such run (RFC 2883 §4.1.2 and §4.2; a duplicate below
+            // RCV.NXT, noted above, takes precedence as the lower one).
+            if let Some((start, end)) = self.assembler.first_overlap(offset, payload.len()) {
+                self.note_duplicate(self.rcv_nxt + start, self.rcv_nxt + end);
+                duplicate = true;
+            }
+        }
+        if duplicate && self.sack_ok {
+            // The peer retransmitted something we had: tell it at once, so
+            // the D-SACK can undo a spurious retransmission (RFC 2883 §4;
+            // like the immediate ACK for out-of-order data, RFC 5681 §4.2).
+            self.ack_now = true;
+        }
         let had_holes = !self.assembler.is_empty();
         match self.assembler.add(offset, payload.len()) {
             Ok(advance) => {
@@ -568,14 +656,22 @@ impl<'a> TcpSocket<'a> {
                     self.acks_owed = self.acks_owed.saturating_add(1).min(MAX_ACKS_OWED);
                 } else {
                     self.unacked_bytes += advance;
+                    self.unacked_segs = self.unacked_segs.saturating_add(1);
                     // "Full-sized" is what the peer actually sends, which is
                     // less than our MSS when it carries options.
                     self.rcv_mss = self.rcv_mss.max(payload.len()).min(self.local_mss);
+                    // RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every
+                    // second full-sized segment or 2*RMSS bytes. We ACK the
+                    // second in-order segment whatever its size, which meets
+                    // that and keeps small-segment senders (Nagle waiting for
+                    // our ACK) from stalling a whole delay per segment.
                     match self.config.ack_delay {
-                        Some(delay) if self.unacked_bytes < 2 * self.rcv_mss => {
+                        Some(delay)
+                            if self.unacked_segs < 2 && self.unacked_bytes < 2 * self.rcv_mss =>
+                        {
                             if self.ack_deadline.is_none() {
-                                // Never more than 0.5 s, whatever the
-                                // configuration says (MUST-40).
+                                // Never more than 200 ms, whatever the
+                                // configuration says (MUST-40: < 0.5 s).
                                 self.ack_deadline = Some(now + delay.min(MAX_ACK_DELAY));
                             }
                         }

@@ -6,11 +6,14 @@
 //! - [`buffer`], [`assembler`]: send/receive storage and reassembly.
 //! - [`rtt`], [`congestion`]: RTO estimation and congestion control.
 //! - [`isn`]: initial sequence numbers (RFC 6528).
+//! - `urgent`: the urgent pointer, both directions (§3.8.5, RFC 6093).
+//! - [`ip`]: what each segment asks of IP (DSCP, source route, negative advice).
 
 pub mod assembler;
 pub mod buffer;
 pub mod congestion;
 mod input;
+pub mod ip;
 pub mod isn;
 pub mod output;
 #[cfg(feature = "rack")]
@@ -21,11 +24,12 @@ pub mod scoreboard;
 pub mod socket;
 #[cfg(test)]
 mod tests;
+mod urgent;
 
 pub use socket::TcpSocket;
 
 use crate::time::Duration;
-use crate::wire::Ipv4Address;
+use crate::wire::{Dscp, Ipv4Address};
 use core::fmt;
 
 /// The eleven connection states of RFC 9293 §3.3.2.
@@ -211,8 +215,9 @@ impl Default for KeepAlive {
 pub struct TcpConfig {
     /// Disable Nagle's algorithm (RFC 9293 §3.7.4); off by default.
     pub nodelay: bool,
-    /// Delayed-ACK timeout; `None` ACKs every segment at once. At most
-    /// 500 ms per RFC 9293 (MUST-40); default 40 ms. At least every second
+    /// Delayed-ACK timeout; `None` ACKs every segment at once. Longer
+    /// values are capped at 200 ms (RFC 9293 MUST-40 requires < 500 ms);
+    /// default 40 ms. At least every second
     /// full-sized segment is ACKed at once regardless (RFC 5681 §4.2).
     pub ack_delay: Option<Duration>,
     /// Keep-alive; off by default (MUST-24 / SHLD-... leave it to the app).
@@ -235,6 +240,15 @@ pub struct TcpConfig {
     pub challenge_ack_limit: u16,
     /// Congestion controller (NewReno by default).
     pub congestion: congestion::CongestionAlgorithm,
+    /// DSCP of the IPv4 header of every segment (RFC 9293 §3.9.1.9,
+    /// MUST-48); default CS0. [`TcpSocket::set_dscp`] changes it per socket.
+    pub dscp: Dscp,
+    /// R1 (RFC 9293 §3.8.3, RFC 1122 §4.2.3.5): once this many
+    /// retransmission timeouts of the same segment (or SYN) have happened
+    /// in a row, each retransmission passes negative advice to IP, which
+    /// makes the interface re-resolve the next hop (MUST-20). Default 3,
+    /// the least RFC 1122 allows; 0 counts as 1.
+    pub r1: u8,
 }
 
 impl Default for TcpConfig {
@@ -251,8 +265,22 @@ impl Default for TcpConfig {
             sack: true,
             challenge_ack_limit: 10,
             congestion: congestion::CongestionAlgorithm::NewReno,
+            dscp: Dscp::DEFAULT,
+            r1: 3,
         }
     }
+}
+
+/// The options a connection negotiated in its SYNs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NegotiatedOptions {
+    /// Timestamps (RFC 7323 §3) are in use.
+    pub timestamps: bool,
+    /// SACK (RFC 2018) is in use.
+    pub sack: bool,
+    /// Window scaling (RFC 7323 §2): our send shift and receive shift.
+    pub window_scale: Option<(u8, u8)>,
 }
 
 /// Counters kept per socket table and summed by the interface.

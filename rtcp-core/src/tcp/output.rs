@@ -8,8 +8,9 @@
 //! really left.
 
 use super::congestion::CongestionControl;
+use super::ip::IpParams;
 use super::socket::{PendingReset, TcpSocket};
-use super::{Endpoint, State, TcpError, TcpStats};
+use super::{State, TcpError, TcpStats};
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::{SackBlock, MAX_SACK_BLOCKS};
 use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
@@ -52,7 +53,10 @@ impl<'a> TcpSocket<'a> {
     /// Room for payload in a segment carrying our usual options.
     fn payload_mss(&self) -> usize {
         let blocks = self.assembler.range_count() + usize::from(self.rec.dsack.is_some());
-        let opts = if self.ts_ok { TS_OPTION_LEN } else { 0 }
+        // IP options (a source route) come out of the segment too
+        // (RFC 9293 §3.7.1, MUST-16: Eff.snd.MSS subtracts IPoptionsize).
+        let opts = self.route.option_len()
+            + if self.ts_ok { TS_OPTION_LEN } else { 0 }
             + if self.sack_ok && blocks > 0 {
                 4 + 8 * self.sack_block_limit().min(blocks)
             } else {
@@ -152,7 +156,13 @@ impl<'a> TcpSocket<'a> {
         if self.send_keepalive {
             return Some(Plan::KeepAlive);
         }
-        if self.ack_now || self.acks_owed > 0 || self.window_update_due() {
+        // New urgent data is announced at once, by a bare ACK when no data
+        // can carry it (closed window, Nagle), as BSD does (§3.8.5).
+        if self.ack_now
+            || self.acks_owed > 0
+            || self.window_update_due()
+            || self.urgent.announce_due()
+        {
             return Some(Plan::Ack);
         }
         if self.persist_needed() && self.persist_deadline.is_none() {
@@ -267,6 +277,7 @@ impl<'a> TcpSocket<'a> {
         // ones are unacknowledged, as long as no other short one is.
         let nagle_ok = self.config.nodelay
             || self.flight() == 0
+            || self.urgent.sending_from(self.snd_nxt)
             || self.small_end.is_none_or(|end| self.snd_una >= end);
         let half_window = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
         if !(full || nagle_ok && (all_queued || half_window)) {
@@ -357,6 +368,12 @@ impl<'a> TcpSocket<'a> {
             self.rtt.back_off();
             self.rtt_timing = None;
             self.force_probe = false;
+            // R1 (§3.8.3, MUST-20): from the R1-th timeout of the same
+            // segment on, tell IP its route may be bad (RFC 1122 §3.3.1.4).
+            self.rto_retries = self.rto_retries.saturating_add(1);
+            if self.rto_retries >= self.config.r1.max(1) {
+                self.advise_ip = true;
+            }
             match self.state {
                 State::SynSent | State::SynReceived => {
                     self.dup_acks = 0;
@@ -461,15 +478,17 @@ impl<'a> TcpSocket<'a> {
         opts
     }
 
-    /// Send at most one segment. `emit` gets the local and remote endpoints
-    /// and the segment; if it fails (no buffer, unresolved neighbour) nothing
-    /// is committed and the same segment is planned again next time.
-    /// Returns whether a segment was emitted.
+    /// Send at most one segment. `emit` gets what IP needs (endpoints,
+    /// DSCP, source route, negative advice) and the segment; if it fails (no
+    /// buffer, unresolved neighbour) nothing is committed and the same
+    /// segment is planned again next time (negative advice is given once:
+    /// the interface acted on it either way). Returns whether a segment was
+    /// emitted.
     pub(crate) fn dispatch<E>(
         &mut self,
         now: Instant,
         stats: &mut TcpStats,
-        emit: impl FnOnce(Endpoint, Endpoint, &TcpRepr) -> Result<(), E>,
+        emit: impl FnOnce(&IpParams<'_>, &TcpRepr) -> Result<(), E>,
     ) -> Result<bool, E> {
         self.handle_timers(now, stats);
         let paced = self.rec.next_send_at.is_some_and(|t| t > now);
@@ -547,7 +566,23 @@ impl<'a> TcpSocket<'a> {
             }
             Plan::ArmPersist => {}
         }
-        emit(self.local, self.remote, &repr)?;
+        if !matches!(plan, Plan::Reset(_) | Plan::Syn) {
+            // §3.8.5: a segment that starts before SND.UP says where the
+            // urgent data ends (MUST-30, MUST-62).
+            if let Some(pointer) = self.urgent.send_pointer(repr.seq_number) {
+                repr.flags |= TcpFlags::URG;
+                repr.urgent_pointer = pointer;
+            }
+        }
+        let negative_advice = core::mem::take(&mut self.advise_ip);
+        let ip = IpParams {
+            local: self.local,
+            remote: self.remote,
+            dscp: self.config.dscp,
+            route: self.route.route(),
+            negative_advice,
+        };
+        emit(&ip, &repr)?;
         stats.segments_sent += 1;
         self.commit(now, plan, edge, stats);
         Ok(true)
@@ -586,12 +621,15 @@ impl<'a> TcpSocket<'a> {
             self.pending_rst = None;
             return;
         }
-        // Every other segment carries our ACK, window and any D-SACK.
+        // Every other segment carries our ACK, window and any D-SACK, and
+        // SND.UP when it is ahead.
         self.rec.dsack = None;
+        self.urgent.announced();
         self.ack_now = false;
         self.acks_owed = self.acks_owed.saturating_sub(1);
         self.ack_deadline = None;
         self.unacked_bytes = 0;
+        self.unacked_segs = 0;
         self.last_ack_sent = self.rcv_nxt;
         self.rcv_adv = self.rcv_adv.max(edge);
         let idle_for = now - self.last_send;

@@ -8,11 +8,13 @@
 use super::assembler::Assembler;
 use super::buffer::RingBuffer;
 use super::congestion::{Congestion, NewReno};
+use super::ip::RouteState;
 use super::recovery::RecoveryState;
 use super::rtt::RttEstimator;
-use super::{Endpoint, IcmpError, State, TcpConfig, TcpError};
+use super::urgent::Urgent;
+use super::{Endpoint, IcmpError, NegotiatedOptions, State, TcpConfig, TcpError};
 use crate::time::Instant;
-use crate::wire::SeqNumber;
+use crate::wire::{Dscp, SeqNumber, SourceRoute};
 use managed::ManagedSlice;
 
 /// MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1, MUST-15).
@@ -80,6 +82,9 @@ pub struct TcpSocket<'a> {
     pub(crate) remote_mss: usize,
     pub(crate) sack_ok: bool,
     pub(crate) ts_ok: bool,
+    /// Both SYNs carried a window scale option (RFC 7323 §2.2), even if
+    /// the shifts are zero.
+    pub(crate) ws_ok: bool,
     pub(crate) ts_recent: u32,
     pub(crate) ts_offset: u32,
 
@@ -118,6 +123,13 @@ pub struct TcpSocket<'a> {
     pub(crate) small_end: Option<SeqNumber>,
     /// Bytes received since we last sent an ACK.
     pub(crate) unacked_bytes: usize,
+    /// In-order data segments received since we last sent an ACK.
+    pub(crate) unacked_segs: u8,
+    /// Text that came with the peer's SYN in a simultaneous open, written
+    /// at RCV.NXT in the receive buffer but not yet accepted: RFC 9293
+    /// §3.10.7.3 queues it "for processing after the ESTABLISHED state has
+    /// been reached".
+    pub(crate) syn_text: usize,
     pub(crate) force_probe: bool,
     pub(crate) send_keepalive: bool,
     pub(crate) pending_rst: Option<PendingReset>,
@@ -126,6 +138,16 @@ pub struct TcpSocket<'a> {
 
     // --- listening ---
     pub(crate) backlog: usize,
+
+    // --- urgent data, IP options, negative advice ---
+    /// SND.UP and RCV.UP (RFC 9293 §3.8.5).
+    pub(crate) urgent: Urgent,
+    /// The source route segments take (RFC 9293 §3.9.2.1).
+    pub(crate) route: RouteState,
+    /// Retransmission timeouts in a row without progress (R1, §3.8.3).
+    pub(crate) rto_retries: u8,
+    /// Negative advice for IP is due with the next segment (MUST-20, R1).
+    pub(crate) advise_ip: bool,
 }
 
 impl<'a> TcpSocket<'a> {
@@ -167,6 +189,7 @@ impl<'a> TcpSocket<'a> {
             remote_mss: DEFAULT_MSS,
             sack_ok: false,
             ts_ok: false,
+            ws_ok: false,
             ts_recent: 0,
             ts_offset: 0,
             rtt: RttEstimator::new(config.rto),
@@ -189,12 +212,18 @@ impl<'a> TcpSocket<'a> {
             rcv_mss: 0,
             small_end: None,
             unacked_bytes: 0,
+            unacked_segs: 0,
+            syn_text: 0,
             force_probe: false,
             send_keepalive: false,
             pending_rst: None,
             challenge_tokens: 0,
             challenge_epoch: Instant::ZERO,
             backlog: 0,
+            urgent: Urgent::default(),
+            route: RouteState::default(),
+            rto_retries: 0,
+            advise_ip: false,
         }
     }
 
@@ -205,6 +234,9 @@ impl<'a> TcpSocket<'a> {
         let pending_rst = self.pending_rst.take();
         let local = self.local;
         let remote = self.remote;
+        // A source route the user set outlives the connection (it is set
+        // before connect or listen); one learned from the peer does not.
+        let route = self.route.kept_over_reset();
         let mut tx = RingBuffer::new(&mut [][..]);
         let mut rx = RingBuffer::new(&mut [][..]);
         core::mem::swap(&mut tx, &mut self.tx);
@@ -229,6 +261,7 @@ impl<'a> TcpSocket<'a> {
         self.pending_rst = pending_rst;
         self.local = local;
         self.remote = remote;
+        self.route = route;
     }
 
     /// Forget how the previous connection in this slot ended (its error and
@@ -280,6 +313,36 @@ impl<'a> TcpSocket<'a> {
     /// Turn Nagle's algorithm off (`true`) or on.
     pub fn set_nodelay(&mut self, nodelay: bool) {
         self.config.nodelay = nodelay;
+    }
+
+    /// Set the DSCP of this socket's segments (RFC 9293 §3.9.1.9, MUST-48;
+    /// the default comes from [`TcpConfig::dscp`]). Takes effect with the
+    /// next segment sent.
+    pub fn set_dscp(&mut self, dscp: Dscp) {
+        self.config.dscp = dscp;
+    }
+
+    /// The DSCP of this socket's segments.
+    pub fn dscp(&self) -> Dscp {
+        self.config.dscp
+    }
+
+    /// Send this connection's segments along `route` (IPv4 loose or strict
+    /// source routing, RFC 9293 §3.9.2.1, MUST-51), or with `None` go back
+    /// to ordinary routing. Set it before `connect` (or `listen`: accepted
+    /// connections inherit it) to cover the SYN. A route the application
+    /// set is kept however the peer routes its datagrams (MUST-52); without
+    /// one, a connection answers along the reverse of the route a received
+    /// datagram recorded (MUST-53). Segments shrink by the option's size
+    /// (RFC 9293 §3.7.1, MUST-16).
+    pub fn set_source_route(&mut self, route: Option<SourceRoute>) {
+        self.route.set_by_user(route);
+    }
+
+    /// The source route this connection's segments take, if any (set by
+    /// the application or learned from the peer).
+    pub fn source_route(&self) -> Option<&SourceRoute> {
+        self.route.route()
     }
 
     /// Choose the congestion controller (like Linux's `TCP_CONGESTION`).
@@ -350,6 +413,16 @@ impl<'a> TcpSocket<'a> {
     pub fn cwnd(&self) -> usize {
         use super::congestion::CongestionControl;
         self.cc.window()
+    }
+
+    /// The options this connection negotiated in its SYNs, for
+    /// diagnostics (what `TCP_INFO`'s `tcpi_options` reports).
+    pub fn negotiated_options(&self) -> NegotiatedOptions {
+        NegotiatedOptions {
+            timestamps: self.ts_ok,
+            sack: self.sack_ok,
+            window_scale: self.ws_ok.then_some((self.snd_shift, self.rcv_shift)),
+        }
     }
 
     /// SND.UNA, SND.NXT and RCV.NXT, for tests and diagnostics.
@@ -464,6 +537,66 @@ impl<'a> TcpSocket<'a> {
     /// Copy received data without consuming it.
     pub fn peek_slice(&self, buf: &mut [u8]) -> usize {
         self.rx.read_allocated(0, buf)
+    }
+
+    // ----- urgent data (RFC 9293 §3.8.5, RFC 6093) -----
+
+    /// Queue `data` as urgent data (RFC 9293 §3.10.2 SEND with the URGENT
+    /// flag): it goes inline in the stream, and every segment sent before
+    /// its end carries URG with the urgent pointer at the first octet after
+    /// it (MUST-30, MUST-62), however many segments that takes (MUST-31).
+    /// Returns how much fit; the mark is placed after the part that fit.
+    pub fn send_urgent(&mut self, data: &[u8]) -> Result<usize, TcpError> {
+        let n = self.send_slice(data)?;
+        if n > 0 {
+            let end = self.send_data_start() + self.tx.len();
+            self.urgent.mark_send(end);
+        }
+        Ok(n)
+    }
+
+    /// Sequence number of the first octet in the send buffer (the SYN takes
+    /// one before it while unacknowledged).
+    fn send_data_start(&self) -> SeqNumber {
+        if self.snd_una == self.iss {
+            self.iss + 1
+        } else {
+            self.snd_una
+        }
+    }
+
+    /// Sequence number of the next octet `recv` will return.
+    fn read_seq(&self) -> SeqNumber {
+        self.rcv_nxt - self.rx.len() - usize::from(self.rx_fin_received)
+    }
+
+    /// Whether the peer has announced urgent data that the application has
+    /// not read past yet (RFC 9293 §3.8.5 "urgent mode").
+    pub fn urgent_pending(&self) -> bool {
+        self.urgent.pending(self.read_seq())
+    }
+
+    /// How much urgent data is still to be read (MUST-33): the octets from
+    /// the next one `recv` returns up to the urgent mark (the first
+    /// non-urgent octet). Zero when none is pending. It may exceed
+    /// [`recv_queue`](Self::recv_queue) when the mark lies in data that has
+    /// not arrived yet; reading exactly this many octets stops at the mark.
+    pub fn urgent_remaining(&self) -> usize {
+        self.urgent.remaining(self.read_seq())
+    }
+
+    /// The asynchronous urgent notice (MUST-32): `true` once for each new
+    /// run of urgent data the peer announces, set while the engine
+    /// processes the segment, before the application reads anything (like
+    /// BSD's SIGURG). Taking it clears it; [`urgent_pending`](Self::urgent_pending)
+    /// still says whether the mark lies ahead.
+    pub fn take_urgent_signal(&mut self) -> bool {
+        self.urgent.take_signal()
+    }
+
+    /// Whether an urgent notice is waiting (without taking it).
+    pub fn urgent_signalled(&self) -> bool {
+        self.urgent.signalled()
     }
 
     fn check_recv(&self) -> Result<(), TcpError> {

@@ -92,7 +92,7 @@ impl Harness {
             let mut got = None;
             let r = self
                 .sock
-                .dispatch(self.now, &mut self.stats, |_, _, repr| {
+                .dispatch(self.now, &mut self.stats, |_, repr| {
                     got = Some(Sent {
                         flags: repr.flags,
                         seq: repr.seq_number,

@@ -50,6 +50,40 @@ pub struct Ipv4Cidr {
     pub prefix_len: u8,
 }
 
+/// A Differentiated Services codepoint (RFC 2474 §3): the upper six bits of
+/// the second IPv4 header octet. Only values below 64 exist, so a `Dscp`
+/// is always valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Dscp(u8);
+
+impl Dscp {
+    /// Default forwarding (CS0, RFC 2474 §4.1).
+    pub const DEFAULT: Dscp = Dscp(0);
+    /// Expedited Forwarding (RFC 3246).
+    pub const EF: Dscp = Dscp(46);
+
+    /// The codepoint `value`, or `None` if it does not fit in six bits.
+    pub const fn new(value: u8) -> Option<Dscp> {
+        if value < 64 {
+            Some(Dscp(value))
+        } else {
+            None
+        }
+    }
+
+    /// The six-bit value.
+    pub const fn value(self) -> u8 {
+        self.0
+    }
+
+    /// The second header octet for this codepoint and the ECN bits `ecn`
+    /// (the low two bits, RFC 3168 §5).
+    pub const fn with_ecn(self, ecn: u8) -> u8 {
+        (self.0 << 2) | (ecn & 0x03)
+    }
+}
+
 /// IP protocol numbers this stack knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -606,6 +640,44 @@ impl Ipv4Repr {
     }
 }
 
+impl Ipv4Repr {
+    /// [`emit`](Self::emit), then the option bytes `options` after the
+    /// fixed header (a multiple of 4, at most 40 bytes: RFC 791 §3.1), with
+    /// the header and total lengths and the checksum covering them. Options
+    /// of a bad length are not written (the header goes out without them)
+    /// and [`Error::Malformed`] is returned; a buffer too small for them
+    /// gives [`Error::BufferTooSmall`]. The payload then starts at
+    /// `HEADER_LEN + options.len()`.
+    pub fn emit_with_options<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut Ipv4Packet<T>,
+        options: &[u8],
+        checksum: ChecksumMode,
+    ) -> Result<()> {
+        self.emit(packet, checksum);
+        if options.is_empty() {
+            return Ok(());
+        }
+        if options.len() % 4 != 0 || options.len() > MAX_HEADER_LEN - HEADER_LEN {
+            return Err(Error::Malformed);
+        }
+        let header_len = HEADER_LEN + options.len();
+        let slot = packet
+            .buffer
+            .as_mut()
+            .get_mut(HEADER_LEN..header_len)
+            .ok_or(Error::BufferTooSmall)?;
+        slot.copy_from_slice(options);
+        let total = u16::try_from(header_len + self.payload_len).unwrap_or(u16::MAX);
+        packet.set_header_len(header_len as u8);
+        packet.set_total_len(total);
+        if checksum.compute_tx {
+            packet.fill_checksum();
+        }
+        Ok(())
+    }
+}
+
 impl core::fmt::Display for Ipv4Address {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let [a, b, c, d] = self.0;
@@ -856,6 +928,49 @@ mod tests {
             ping_repr().emit(&mut Ipv4Packet::new_unchecked(&mut buf[..len]), MODE);
             assert!(buf[len..].iter().all(|&b| b == 0), "len {len}");
         }
+    }
+
+    #[test]
+    fn emit_with_options_covers_them() {
+        let mut repr = ping_repr();
+        repr.payload_len = 8;
+        let mut buf = [0u8; 40];
+        let opts = [1, 131, 7, 4, 10, 0, 0, 9, 1, 1, 1, 0];
+        {
+            let mut packet = Ipv4Packet::new_unchecked(&mut buf[..]);
+            repr.emit_with_options(&mut packet, &opts, MODE).unwrap();
+        }
+        let packet = Ipv4Packet::new_checked(&buf[..]).unwrap();
+        assert_eq!(packet.header_len(), 32);
+        assert_eq!(packet.total_len(), 40);
+        assert_eq!(packet.options(), &opts);
+        assert!(packet.verify_checksum());
+        let parsed = Ipv4Repr::parse(&packet, MODE).unwrap();
+        assert_eq!(parsed.payload_len, 8);
+        // Bad lengths and short buffers are refused, never overrun.
+        let mut packet = Ipv4Packet::new_unchecked(&mut buf[..]);
+        assert_eq!(
+            repr.emit_with_options(&mut packet, &opts[..3], MODE),
+            Err(Error::Malformed)
+        );
+        assert_eq!(
+            repr.emit_with_options(&mut packet, &[1; 44], MODE),
+            Err(Error::Malformed)
+        );
+        let mut short = [0u8; 24];
+        let mut packet = Ipv4Packet::new_unchecked(&mut short[..]);
+        assert_eq!(
+            repr.emit_with_options(&mut packet, &opts, MODE),
+            Err(Error::BufferTooSmall)
+        );
+    }
+
+    #[test]
+    fn dscp_values() {
+        assert_eq!(Dscp::new(64), None);
+        assert_eq!(Dscp::new(46), Some(Dscp::EF));
+        assert_eq!(Dscp::EF.with_ecn(0b10), 0xba);
+        assert_eq!(Dscp::default(), Dscp::DEFAULT);
     }
 
     #[test]

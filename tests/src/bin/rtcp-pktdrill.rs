@@ -112,7 +112,7 @@ fn main() -> ExitCode {
     }
     if !relaxations.is_empty() {
         println!();
-        println!("Relaxations applied (--strict turns the comparisons back on):");
+        println!("Relaxations applied (--strict turns off the window and wscale ones; the rest always apply):");
         for (kind, (n, example)) in &relaxations {
             println!("  {kind}: {n} script(s), e.g. {example}");
         }

@@ -41,6 +41,17 @@ pub struct Sent {
     pub win: u16,
     pub options: TcpOptions,
     pub payload_len: usize,
+    /// Destination port (the peer's).
+    pub dst_port: u16,
+    /// The urgent pointer field.
+    pub urg: u16,
+    /// The option kinds in wire order, NOP (1) and EOL (0) included.
+    pub option_kinds: Vec<u8>,
+    /// What is wrong with the bytes themselves (IP or TCP checksum, option
+    /// encoding), checked on every segment we send: RFC 9293 MUST-2
+    /// (checksum), MUST-68 (a length on every option but EOL and NOP),
+    /// MUST-69 (padding is zero).
+    pub wire_error: Option<String>,
 }
 
 /// A segment the peer sends.
@@ -53,6 +64,12 @@ pub struct Inject {
     pub ack: u32,
     pub win: u16,
     pub options: TcpOptions,
+    /// The option bytes as the script lays them out (padded to 4 bytes);
+    /// these are what is sent, `options` is their meaning.
+    pub raw_options: Vec<u8>,
+    /// Send it with a wrong TCP checksum (the engine must drop it, MUST-3).
+    pub bad_checksum: bool,
+    pub urgent_pointer: u16,
     pub payload_len: usize,
     /// IP ECN bits.
     pub ecn: u8,
@@ -143,7 +160,18 @@ impl Harness {
                     return false;
                 };
                 let options = TcpOptions::parse(tcp.options()).unwrap_or_default();
+                let wire_error = if !ip.verify_checksum() {
+                    Some("bad IPv4 header checksum".to_string())
+                } else if !tcp.verify_checksum(&ip.src_addr(), &ip.dst_addr()) {
+                    Some("bad TCP checksum (MUST-2)".to_string())
+                } else {
+                    option_encoding_error(tcp.options())
+                };
                 self.out.push_back(Sent {
+                    wire_error,
+                    dst_port: tcp.dst_port(),
+                    urg: tcp.urgent_pointer(),
+                    option_kinds: option_kinds(tcp.options()),
                     at: self.now,
                     ecn: ip.dscp_ecn() & 3,
                     flags: tcp.flags().0,
@@ -214,18 +242,40 @@ impl Harness {
             seq_number: SeqNumber(seg.seq),
             ack_number: SeqNumber(seg.ack),
             window_len: seg.win,
-            urgent_pointer: 0,
+            urgent_pointer: seg.urgent_pointer,
             options: seg.options,
             payload: &payload,
         };
         let mut tcp = vec![0u8; repr.buffer_len()];
-        repr.emit(
-            &mut TcpPacket::new_unchecked(&mut tcp[..]),
-            &PEER_IP,
-            &OUR_IP,
-            ChecksumMode::default(),
-        )
-        .expect("segment fits its buffer");
+        if seg.raw_options.len() <= 40 {
+            // Byte-exact: the header is written field by field around the
+            // script's own option bytes.
+            let header_len = 20 + seg.raw_options.len();
+            tcp = vec![0u8; header_len + payload.len()];
+            let mut p = TcpPacket::new_unchecked(&mut tcp[..]);
+            p.set_src_port(repr.src_port);
+            p.set_dst_port(repr.dst_port);
+            p.set_seq_number(repr.seq_number);
+            p.set_ack_number(repr.ack_number);
+            p.set_header_len(header_len);
+            p.set_flags(repr.flags);
+            p.set_window_len(repr.window_len);
+            p.set_urgent_pointer(seg.urgent_pointer);
+            p.options_mut().copy_from_slice(&seg.raw_options);
+            p.fill_checksum(&PEER_IP, &OUR_IP);
+            if seg.bad_checksum {
+                let wrong = p.checksum() ^ 0x0001;
+                p.set_checksum(wrong);
+            }
+        } else {
+            repr.emit(
+                &mut TcpPacket::new_unchecked(&mut tcp[..]),
+                &PEER_IP,
+                &OUR_IP,
+                ChecksumMode::default(),
+            )
+            .expect("segment fits its buffer");
+        }
         let ip = Ipv4Repr {
             src_addr: PEER_IP,
             dst_addr: OUR_IP,
@@ -245,6 +295,54 @@ impl Harness {
             .push_back(ethernet(OUR_MAC, EtherType::Ipv4, &buf));
         self.poll();
     }
+}
+
+/// The kinds of the options in `bytes`, in order; stops at EOL (kept) or
+/// at a malformed length.
+fn option_kinds(bytes: &[u8]) -> Vec<u8> {
+    let mut kinds = Vec::new();
+    let mut i = 0;
+    while let Some(&kind) = bytes.get(i) {
+        kinds.push(kind);
+        match kind {
+            0 => break,
+            1 => i += 1,
+            _ => match bytes.get(i + 1) {
+                Some(&len) if len >= 2 => i += usize::from(len),
+                _ => break,
+            },
+        }
+    }
+    kinds
+}
+
+/// Checks the TCP option bytes we sent, byte by byte: every option but EOL
+/// (0) and NOP (1) has a length octet that covers at least itself and fits
+/// (MUST-68), and whatever follows an EOL is zero (MUST-69).
+pub fn option_encoding_error(bytes: &[u8]) -> Option<String> {
+    let mut i = 0;
+    while let Some(&kind) = bytes.get(i) {
+        match kind {
+            0 => {
+                return bytes
+                    .get(i + 1..)
+                    .is_some_and(|rest| rest.iter().any(|&b| b != 0))
+                    .then(|| format!("non-zero padding after EOL at option byte {i} (MUST-69)"));
+            }
+            1 => i += 1,
+            _ => match bytes.get(i + 1) {
+                Some(&len) if len >= 2 && i + usize::from(len) <= bytes.len() => {
+                    i += usize::from(len);
+                }
+                _ => {
+                    return Some(format!(
+                        "option kind {kind} at byte {i} has no valid length (MUST-68)"
+                    ))
+                }
+            },
+        }
+    }
+    None
 }
 
 fn ethernet(dst: EthernetAddress, ethertype: EtherType, payload: &[u8]) -> Vec<u8> {

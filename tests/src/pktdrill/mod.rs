@@ -14,6 +14,7 @@ mod harness;
 pub mod parse;
 mod run;
 
+pub use harness::option_encoding_error;
 pub use run::run_script;
 
 use std::collections::BTreeMap;

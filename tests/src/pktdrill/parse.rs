@@ -32,9 +32,16 @@ pub enum ScriptOption {
     WScale(u8),
     SackOk,
     Sack(Vec<(u32, u32)>),
-    Timestamp { val: u32, ecr: u32 },
+    Timestamp {
+        val: u32,
+        ecr: u32,
+    },
     Nop,
     Eol,
+    /// `raw HEX`: option bytes as written (rtcp extension, injected
+    /// segments only), e.g. `raw fe06a1b2c3d4` for an unknown kind 254 or
+    /// `raw 0200` for an MSS with an illegal length.
+    Raw(Vec<u8>),
 }
 
 /// A segment line.
@@ -55,6 +62,15 @@ pub struct Packet {
     /// IP ECN codepoint as written in `[...]` after the direction
     /// (`noecn`, `ect0`, `ect1`, `ce`, `ect01`).
     pub ecn: Option<String>,
+    /// The peer's port, written `[port N]` after the direction: an rtcp
+    /// extension (packetdrill has one remote port per script), for scripts
+    /// that need a second connection from the peer, e.g. a full listen
+    /// backlog. `None`: the script's one remote port.
+    pub port: Option<u16>,
+    /// `[badcsum]` (rtcp extension): inject it with a wrong TCP checksum.
+    pub bad_checksum: bool,
+    /// `urg N`: the urgent pointer (with the `U` flag).
+    pub urg: Option<u16>,
 }
 
 /// A system call line.
@@ -277,6 +293,19 @@ fn parse_options(s: &str, line: usize) -> Result<Option<Vec<ScriptOption>>, Pars
                 }
                 out.push(ScriptOption::Sack(v));
             }
+            ["raw", hex] => {
+                let bytes: Option<Vec<u8>> = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| {
+                        hex.get(i..i + 2)
+                            .and_then(|b| u8::from_str_radix(b, 16).ok())
+                    })
+                    .collect();
+                match bytes {
+                    Some(b) if !b.is_empty() => out.push(ScriptOption::Raw(b)),
+                    _ => return err(line, format!("bad raw option bytes {hex:?}")),
+                }
+            }
             _ => return err(line, format!("unsupported TCP option {:?}", part.trim())),
         }
     }
@@ -306,15 +335,25 @@ fn parse_packet(body: &str, line: usize) -> Result<Packet, ParseError> {
     let inbound = body.starts_with('<');
     let mut rest = body[1..].trim();
     let mut ecn = None;
-    if let Some(r) = rest.strip_prefix('[') {
+    let mut port = None;
+    let mut bad_checksum = false;
+    while let Some(r) = rest.strip_prefix('[') {
         let Some(end) = r.find(']') else {
             return err(line, "unterminated [ecn] annotation");
         };
         let name = r[..end].trim();
-        if !matches!(name, "noecn" | "ect0" | "ect1" | "ce" | "ect01") {
+        if let Some(n) = name.strip_prefix("port") {
+            match n.trim().parse::<u16>() {
+                Ok(n) if n != 0 => port = Some(n),
+                _ => return err(line, format!("bad port annotation [{name}]")),
+            }
+        } else if name == "badcsum" {
+            bad_checksum = true;
+        } else if matches!(name, "noecn" | "ect0" | "ect1" | "ce" | "ect01") {
+            ecn = Some(name.to_string());
+        } else {
             return err(line, format!("unknown IP annotation [{name}]"));
         }
-        ecn = Some(name.to_string());
         rest = r[end + 1..].trim();
     }
     let (main, options) = match rest.find('<') {
@@ -351,6 +390,7 @@ fn parse_packet(body: &str, line: usize) -> Result<Packet, ParseError> {
     }
     let mut ack = None;
     let mut win = None;
+    let mut urg = None;
     while let Some((&k, tail)) = rest.split_first() {
         let Some((&v, tail)) = tail.split_first() else {
             return err(line, format!("{k} without a value"));
@@ -358,6 +398,7 @@ fn parse_packet(body: &str, line: usize) -> Result<Packet, ParseError> {
         match k {
             "ack" => ack = Some(parse_u32(v, line)?),
             "win" => win = Some(parse_u32(v, line)?),
+            "urg" => urg = Some(parse_u32(v, line)? as u16),
             _ => return err(line, format!("unsupported segment field {k:?}")),
         }
         rest = tail;
@@ -372,6 +413,9 @@ fn parse_packet(body: &str, line: usize) -> Result<Packet, ParseError> {
         win,
         options,
         ecn,
+        port,
+        bad_checksum,
+        urg,
     })
 }
 
@@ -602,5 +646,24 @@ mod tests {
             panic!()
         };
         assert_eq!(p.ecn.as_deref(), Some("ect0"));
+        assert_eq!(p.port, None);
+    }
+
+    #[test]
+    fn port_annotation() {
+        let p = parse_packet("<[port 5001] S 0:0(0) win 100", 1).unwrap();
+        assert_eq!(p.port, Some(5001));
+        let p = parse_packet(">[ect0][port 7] . 1:1(0) ack 1", 1).unwrap();
+        assert_eq!((p.port, p.ecn.as_deref()), (Some(7), Some("ect0")));
+        assert!(parse_packet("<[port x] S 0:0(0) win 1", 1).is_err());
+        assert!(parse_packet("<[port 0] S 0:0(0) win 1", 1).is_err());
+        let p = parse_packet("<[badcsum] S 0:0(0) win 1 <raw fe0401ab,mss 9>", 1).unwrap();
+        assert!(p.bad_checksum);
+        assert_eq!(
+            p.options.unwrap().first(),
+            Some(&ScriptOption::Raw(vec![0xfe, 4, 1, 0xab]))
+        );
+        assert!(parse_packet("<S 0:0(0) win 1 <raw f>", 1).is_err());
+        assert!(parse_packet("<S 0:0(0) win 1 <raw zz>", 1).is_err());
     }
 }

@@ -58,6 +58,8 @@ struct Runner<'c> {
     /// The socket tcpi_* refers to: the newest socket created or accepted.
     tcpi_fd: Option<i64>,
     iss: Option<u32>,
+    /// Our ISN towards each `[port N]` the script named (rtcp extension).
+    iss_by_port: HashMap<u16, u32>,
     local_port: u16,
     remote_port: u16,
     /// Script TS val → the TS val we really sent.
@@ -143,6 +145,20 @@ struct Meaning {
     ts: Option<(u32, u32)>,
 }
 
+/// The TCP option kind a script option is written as.
+fn script_option_kind(o: &ScriptOption) -> u8 {
+    match o {
+        ScriptOption::Eol => 0,
+        ScriptOption::Nop => 1,
+        ScriptOption::Mss(_) => 2,
+        ScriptOption::WScale(_) => 3,
+        ScriptOption::SackOk => 4,
+        ScriptOption::Sack(_) => 5,
+        ScriptOption::Timestamp { .. } => 8,
+        ScriptOption::Raw(b) => b.first().copied().unwrap_or(0),
+    }
+}
+
 fn meaning_of_script(opts: &[ScriptOption]) -> Meaning {
     let mut m = Meaning::default();
     for o in opts {
@@ -152,7 +168,7 @@ fn meaning_of_script(opts: &[ScriptOption]) -> Meaning {
             ScriptOption::SackOk => m.sack_ok = true,
             ScriptOption::Sack(b) => m.sack.extend(b.iter().copied()),
             ScriptOption::Timestamp { val, ecr } => m.ts = Some((*val, *ecr)),
-            ScriptOption::Nop | ScriptOption::Eol => {}
+            ScriptOption::Nop | ScriptOption::Eol | ScriptOption::Raw(_) => {}
         }
     }
     m
@@ -207,7 +223,7 @@ fn check_supported(script: &parse::Script) -> Result<(), String> {
             Action::Python(code) => {
                 if parse_tcpi_assert(code).is_none() {
                     return Err(format!(
-                        "line {}: Python block {:?} (only `assert tcpi_state == TCPI_...` is supported)",
+                        "line {}: Python block {:?} (only `assert tcpi_state == TCPI_...` and `assert tcpi_options == N` are supported)",
                         e.line,
                         code.trim()
                     ));
@@ -247,6 +263,7 @@ fn check_supported(script: &parse::Script) -> Result<(), String> {
                             | "TCP_MAXSEG"
                             | "TCP_NOOPT"
                             | "TCP_KEEPINIT"
+                            | "TCP_USER_TIMEOUT"
                             | "TCP_KEEPIDLE"
                             | "TCP_KEEPINTVL"
                             | "TCP_KEEPCNT"
@@ -262,6 +279,12 @@ fn check_supported(script: &parse::Script) -> Result<(), String> {
                         return Err(format!("line {}: recv flags {flags}", e.line));
                     }
                 }
+                if c.name == "send" {
+                    let flags = c.args.get(3).map(|a| a.trim()).unwrap_or("0");
+                    if flags != "0" && flags != "MSG_OOB" {
+                        return Err(format!("line {}: send flags {flags}", e.line));
+                    }
+                }
             }
             Action::Packet(_) | Action::Shell(_) => {}
         }
@@ -270,14 +293,27 @@ fn check_supported(script: &parse::Script) -> Result<(), String> {
 }
 
 /// `assert tcpi_state == TCPI_X` → `TCPI_X`.
-fn parse_tcpi_assert(code: &str) -> Option<String> {
+/// A supported `%{ assert ... }%`: the state, or the negotiated options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TcpiAssert {
+    /// `tcpi_state == TCPI_...`
+    State(String),
+    /// `tcpi_options == N`: the TCPI_OPT_* bits (TIMESTAMPS 1, SACK 2,
+    /// WSCALE 4, ECN 8), as FreeBSD and Linux define them.
+    Options(u32),
+}
+
+fn parse_tcpi_assert(code: &str) -> Option<TcpiAssert> {
     let rest = code.trim().strip_prefix("assert")?;
     let (lhs, rhs) = rest.split_once("==")?;
-    if lhs.trim() != "tcpi_state" {
-        return None;
-    }
     let rhs = rhs.trim();
-    rhs.starts_with("TCPI_").then(|| rhs.to_string())
+    match lhs.trim() {
+        "tcpi_state" => rhs
+            .starts_with("TCPI_")
+            .then(|| TcpiAssert::State(rhs.to_string())),
+        "tcpi_options" => rhs.parse().ok().map(TcpiAssert::Options),
+        _ => None,
+    }
 }
 
 /// Run a script's text.
@@ -323,6 +359,7 @@ pub fn run_script(text: &str, cfg: &Config) -> Report {
         fds: BTreeMap::new(),
         tcpi_fd: None,
         iss: None,
+        iss_by_port: HashMap::new(),
         local_port: LOCAL_PORT,
         remote_port: REMOTE_PORT,
         ts_map: HashMap::new(),
@@ -481,48 +518,94 @@ impl Runner<'_> {
 
     // ----- packets -----
 
+    /// Our ISN for a connection to the peer's `port` (our sequence numbers
+    /// in the script are relative to it).
+    fn iss_of(&self, port: Option<u16>) -> u32 {
+        port.and_then(|p| self.iss_by_port.get(&p).copied())
+            .or(self.iss)
+            .unwrap_or(0)
+    }
+
     fn inject(&mut self, p: &Packet) {
-        let iss = self.iss.unwrap_or(0);
+        let iss = self.iss_of(p.port);
         let mut options = TcpOptions::default();
         let mut all = Vec::new();
         if let Some(opts) = &p.options {
             all.clone_from(opts);
         }
+        // The option bytes go out exactly as the script writes them, in
+        // its order and with its NOP/EOL padding (zero-filled to a 32-bit
+        // boundary), so a script can place options where it likes (MUST-64).
+        let mut raw = Vec::new();
         for o in &all {
             match o {
-                ScriptOption::Mss(v) => options.mss = Some(*v),
-                ScriptOption::WScale(v) => options.window_scale = Some(*v),
-                ScriptOption::SackOk => options.sack_permitted = true,
+                ScriptOption::Mss(v) => {
+                    options.mss = Some(*v);
+                    raw.extend_from_slice(&[2, 4]);
+                    raw.extend_from_slice(&v.to_be_bytes());
+                }
+                ScriptOption::WScale(v) => {
+                    options.window_scale = Some(*v);
+                    raw.extend_from_slice(&[3, 3, *v]);
+                }
+                ScriptOption::SackOk => {
+                    options.sack_permitted = true;
+                    raw.extend_from_slice(&[4, 2]);
+                }
                 ScriptOption::Sack(blocks) => {
+                    raw.extend_from_slice(&[5, (2 + 8 * blocks.len()) as u8]);
                     for (l, r) in blocks {
+                        let (left, right) = (l.wrapping_add(iss), r.wrapping_add(iss));
                         options.push_sack(rtcp_core::wire::tcp::SackBlock {
-                            left: SeqNumber(l.wrapping_add(iss)),
-                            right: SeqNumber(r.wrapping_add(iss)),
+                            left: SeqNumber(left),
+                            right: SeqNumber(right),
                         });
+                        raw.extend_from_slice(&left.to_be_bytes());
+                        raw.extend_from_slice(&right.to_be_bytes());
                     }
                 }
-                ScriptOption::Timestamp { val, ecr } => {
-                    let ecr = if *ecr == 0 {
+                ScriptOption::Timestamp {
+                    val,
+                    ecr: ecr_written,
+                } => {
+                    let ecr = if *ecr_written == 0 {
                         0
                     } else {
-                        match self.ts_map.get(ecr) {
+                        match self.ts_map.get(ecr_written) {
                             Some(v) => *v,
                             None => self.last_ts_val,
                         }
                     };
+                    if ecr != *ecr_written {
+                        self.relax(
+                            "injected TS ecr mapped to the TS val we really sent",
+                            format!("script ecr {ecr_written}, sent {ecr}"),
+                        );
+                    }
                     options.timestamp = Some((*val, ecr));
+                    raw.extend_from_slice(&[8, 10]);
+                    raw.extend_from_slice(&val.to_be_bytes());
+                    raw.extend_from_slice(&ecr.to_be_bytes());
                 }
-                ScriptOption::Nop | ScriptOption::Eol => {}
+                ScriptOption::Nop => raw.push(1),
+                ScriptOption::Eol => raw.push(0),
+                ScriptOption::Raw(b) => raw.extend_from_slice(b),
             }
         }
+        while raw.len() % 4 != 0 {
+            raw.push(0);
+        }
         let seg = Inject {
-            src_port: self.remote_port,
+            src_port: p.port.unwrap_or(self.remote_port),
             dst_port: self.local_port,
             flags: p.flags,
             seq: p.seq,
             ack: p.ack.map_or(0, |a| a.wrapping_add(iss)),
             win: p.win.unwrap_or(0) as u16,
             options,
+            raw_options: raw,
+            bad_checksum: p.bad_checksum,
+            urgent_pointer: p.urg.unwrap_or(0),
             payload_len: p.len as usize,
             ecn: match p.ecn.as_deref() {
                 Some("ect1") => 1,
@@ -536,17 +619,20 @@ impl Runner<'_> {
     }
 
     fn describe(&self, s: &Sent) -> String {
-        let iss = self.iss.unwrap_or(0);
+        let iss = self.iss_of(Some(s.dst_port));
         let seq = s.seq.wrapping_sub(iss);
         let mut m = meaning_of_wire(&s.options);
         if let Some((_, ecr)) = m.ts {
             m.ts = Some((s.options.timestamp.map_or(0, |t| t.0), ecr));
         }
-        let ack = if s.flags & 0x10 != 0 {
+        let mut ack = if s.flags & 0x10 != 0 {
             format!(" ack {}", s.ack)
         } else {
             String::new()
         };
+        if s.flags & 0x20 != 0 {
+            ack.push_str(&format!(" urg {}", s.urg));
+        }
         format!(
             "{} {}:{}({}){} win {} {} at {:.6}",
             flags_text(s.flags),
@@ -579,16 +665,35 @@ impl Runner<'_> {
             s.at as f64 / 1e6,
             self.describe(&s)
         ));
+        if let Some(err) = &s.wire_error {
+            // Never relaxed: a segment a peer would discard.
+            let got = self.describe(&s);
+            return Err(self.fail(e, format!("malformed segment: {err}; engine sent {got}")));
+        }
         // Our ISN: learned from our SYN.
         if p.flags & 0x02 != 0 && s.flags & 0x02 != 0 {
-            self.iss = Some(s.seq.wrapping_sub(p.seq));
+            let iss = s.seq.wrapping_sub(p.seq);
+            match p.port {
+                Some(port) => {
+                    self.iss_by_port.insert(port, iss);
+                }
+                None => self.iss = Some(iss),
+            }
         }
         let got = self.describe(&s);
         let mismatch = |what: &str| format!("{what}; engine sent {got}");
         if s.flags != p.flags {
             return Err(self.fail(e, mismatch("flags differ")));
         }
-        let iss = self.iss.unwrap_or(0);
+        if let Some(port) = p.port {
+            if s.dst_port != port {
+                return Err(self.fail(
+                    e,
+                    mismatch(&format!("sent to port {} (expected {port})", s.dst_port)),
+                ));
+            }
+        }
+        let iss = self.iss_of(p.port);
         if s.seq.wrapping_sub(iss) != p.seq {
             return Err(self.fail(e, mismatch("sequence number differs")));
         }
@@ -615,6 +720,14 @@ impl Runner<'_> {
                 return Err(self.fail(e, mismatch("ack number differs")));
             }
         }
+        if let Some(u) = p.urg {
+            if s.urg != u {
+                return Err(self.fail(
+                    e,
+                    mismatch(&format!("urgent pointer is {} (expected {u})", s.urg)),
+                ));
+            }
+        }
         if let Some(w) = p.win {
             if u32::from(s.win) != w {
                 if self.cfg.strict {
@@ -627,6 +740,12 @@ impl Runner<'_> {
             }
         }
         if let Some(opts) = &p.options {
+            if opts.iter().any(|o| matches!(o, ScriptOption::Raw(_))) {
+                return Err(unsupported(format!(
+                    "line {}: `raw` options on a segment we send",
+                    e.line
+                )));
+            }
             let want = meaning_of_script(opts);
             let mut have = meaning_of_wire(&s.options);
             // Our TS val is ours to choose (packetdrill does not check it
@@ -634,6 +753,12 @@ impl Runner<'_> {
             if let (Some((wv, _)), Some((hv, he))) = (want.ts, have.ts) {
                 self.ts_map.insert(wv, hv);
                 self.last_ts_val = hv;
+                if wv != hv {
+                    self.relax(
+                        "our TS val not compared (packetdrill does not either)",
+                        format!("line {}: script val {wv}, engine {hv}", e.line),
+                    );
+                }
                 have.ts = Some((wv, he));
             }
             if let (Some(w), Some(h)) = (want.wscale, have.wscale) {
@@ -653,6 +778,22 @@ impl Runner<'_> {
                         meaning_text(&want)
                     )),
                 ));
+            }
+            // Same meaning; say so when the layout (order, NOP/EOL padding)
+            // is not the script's.
+            let trim = |k: &[u8]| {
+                let n = k.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+                k.get(..n).unwrap_or(&[]).to_vec()
+            };
+            let script_kinds: Vec<u8> = opts.iter().map(script_option_kind).collect();
+            if trim(&script_kinds) != trim(&s.option_kinds) {
+                self.relax(
+                    "options compared by meaning (order and NOP/EOL padding not compared)",
+                    format!(
+                        "line {}: script kinds {:?}, engine {:?}",
+                        e.line, script_kinds, s.option_kinds
+                    ),
+                );
             }
         } else {
             if let Some((hv, _)) = s.options.timestamp {
@@ -683,14 +824,27 @@ impl Runner<'_> {
         let Some(want) = parse_tcpi_assert(code) else {
             return Err(unsupported(format!("line {}: Python block", e.line)));
         };
-        let state = self
+        let sock = self
             .tcpi_fd
             .and_then(|fd| self.fds.get(&fd))
-            .and_then(|f| self.h.sockets.get(f.handle).ok())
-            .map_or(State::Closed, |s| s.state());
-        let have = tcpi_name(state);
-        if have != want {
-            return Err(self.fail(e, format!("tcpi_state is {have}")));
+            .and_then(|f| self.h.sockets.get(f.handle).ok());
+        match want {
+            TcpiAssert::State(want) => {
+                let have = tcpi_name(sock.map_or(State::Closed, |s| s.state()));
+                if have != want {
+                    return Err(self.fail(e, format!("tcpi_state is {have}")));
+                }
+            }
+            TcpiAssert::Options(want) => {
+                let o = sock.map(|s| s.negotiated_options()).unwrap_or_default();
+                // ECN (8) is never negotiated: rtcp does not implement it.
+                let have = u32::from(o.timestamps)
+                    | u32::from(o.sack) << 1
+                    | u32::from(o.window_scale.is_some()) << 2;
+                if have != want {
+                    return Err(self.fail(e, format!("tcpi_options is {have}")));
+                }
+            }
         }
         Ok(())
     }
@@ -899,6 +1053,17 @@ impl Runner<'_> {
                     }
                 }
             }
+            "send" if c.args.get(3).is_some_and(|a| a.trim() == "MSG_OOB") => {
+                // Urgent data (RFC 9293 §3.8.5): `TcpSocket::send_urgent`.
+                let len = Self::int_arg(c, 2).max(0) as usize;
+                let h = self.fds[&fd].handle;
+                let data = vec![0u8; len];
+                match self.h.sockets.with(h, |s| s.send_urgent(&data)) {
+                    Ok(Ok(n)) => Ok(n as i64),
+                    Ok(Err(err)) => Err(errno_name(err)),
+                    Err(_) => Err("EBADF"),
+                }
+            }
             "write" | "send" => {
                 let len = Self::int_arg(c, 2).max(0) as usize;
                 let nonblock = self.fds[&fd].nonblock;
@@ -1102,6 +1267,12 @@ impl Runner<'_> {
                     "TCP_KEEPINIT mapped to the user timeout",
                     format!("line {}", e.line),
                 );
+            }
+            "TCP_USER_TIMEOUT" => {
+                // Linux (RFC 5482 as a socket option): milliseconds, the
+                // application's R2 (RFC 9293 §3.8.3, MUST-21). rtcp's user
+                // timeout is exactly that, so nothing is relaxed.
+                config.user_timeout = Duration::from_millis(val.max(0) as u64);
             }
             _ => return Err(unsupported(format!("line {}: setsockopt {opt}", e.line))),
         }
