@@ -469,7 +469,16 @@ impl<'a> TcpSocket<'a> {
                 // Slow-start reduction bound (PRR-SSRB).
                 let limit =
                     (self.rec.prr_delivered.saturating_sub(self.rec.prr_out)).max(delivered) + mss;
-                (ssthresh - pipe).min(limit)
+                ssthresh.saturating_sub(pipe).min(limit)
+            };
+            // The fast retransmit itself always goes (RFC 5681 §3.2 step 4):
+            // with pipe already at ssthresh PRR's first quota is zero, and
+            // the repair would wait for another ACK, or for the RTO when
+            // none comes (the same rule as RFC 9937's "prr_out == 0").
+            let sndcnt = if self.rec.prr_out == 0 {
+                sndcnt.max(mss)
+            } else {
+                sndcnt
             };
             self.rec.prr_quota = sndcnt;
         }

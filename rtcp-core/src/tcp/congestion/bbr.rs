@@ -13,7 +13,9 @@
 //! on a lossy path. The short-term lower bounds (`bw_lo`, `inflight_lo`) and
 //! the ACK-aggregation allowance (`extra_acked`) of the draft are not
 //! implemented: the long-term model and `inflight_hi` carry the loss
-//! response, and `cwnd_gain = 2` covers delayed ACKs.
+//! response, and `cwnd_gain = 2` covers delayed ACKs. One deliberate
+//! deviation: while cruising, the headroom below `inflight_hi` never takes
+//! the window under one BDP (see `set_cwnd`).
 //!
 //! Gains are in percent, bandwidth in bytes per second, times in
 //! microseconds: no floating point (Cortex-M4 without FPU).
@@ -550,7 +552,15 @@ impl Bbr {
         self.cwnd = self.cwnd.max(self.min_pipe_cwnd());
         // §4.6.4.6 BBRBoundCwndForModel.
         let cap = match self.state {
-            BbrState::ProbeBwCruise | BbrState::ProbeRtt => self.inflight_with_headroom(),
+            // Deviation from the draft, on purpose: the headroom below
+            // inflight_hi never cuts the cruising window under one BDP (plus
+            // the quantization budget). When random loss during a probe
+            // sets inflight_hi near the BDP, the draft's 15% headroom would
+            // hold in-flight data under the BDP, the delivery rate under the
+            // estimate, and the bandwidth filter would follow it down round
+            // after round: the collapse at random loss BBR exists to avoid.
+            BbrState::ProbeBwCruise => self.inflight_with_headroom().max(self.inflight(100)),
+            BbrState::ProbeRtt => self.inflight_with_headroom(),
             BbrState::ProbeBwDown | BbrState::ProbeBwRefill | BbrState::ProbeBwUp => {
                 self.inflight_hi
             }

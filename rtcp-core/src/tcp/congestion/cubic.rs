@@ -142,7 +142,7 @@ impl Cubic {
             (self.k_us - t, false)
         };
         let dt = u128::from(dt);
-        let offset = dt * dt * dt * mss as u128 / US3_PER_SEGMENT;
+        let offset = (dt * dt * dt).saturating_mul(mss as u128) / US3_PER_SEGMENT;
         let offset = usize::try_from(offset).unwrap_or(usize::MAX);
         if above {
             self.w_max.saturating_add(offset)
@@ -258,11 +258,17 @@ impl Cubic {
         } else {
             (ALPHA_NUM, ALPHA_DEN)
         };
-        self.est_acc += (ack.acked * mss * a_num) as u64;
-        let unit = (cwnd * a_den) as u64;
+        // u64 throughout: usize is 32 bits on the microcontrollers.
+        let acked = ack.acked as u64;
+        self.est_acc = self
+            .est_acc
+            .saturating_add(acked * mss as u64 * a_num as u64);
+        let unit = cwnd as u64 * a_den as u64;
         let add = self.est_acc / unit;
         self.est_acc %= unit;
-        self.w_est = self.w_est.saturating_add(add as usize);
+        self.w_est = self
+            .w_est
+            .saturating_add(usize::try_from(add).unwrap_or(usize::MAX));
 
         let w_cubic = self.w_cubic(t, mss);
         if w_cubic < self.w_est {
@@ -277,10 +283,14 @@ impl Cubic {
             .w_cubic(t + rtt, mss)
             .clamp(self.cwnd, self.cwnd + self.cwnd / 2);
         // cwnd += (target − cwnd)/cwnd segments per segment acked.
-        self.cwnd_acc += ((target - self.cwnd) * ack.acked) as u64;
+        self.cwnd_acc = self
+            .cwnd_acc
+            .saturating_add((target - self.cwnd) as u64 * acked);
         let add = self.cwnd_acc / cwnd as u64;
         self.cwnd_acc %= cwnd as u64;
-        self.cwnd = self.cwnd.saturating_add(add as usize);
+        self.cwnd = self
+            .cwnd
+            .saturating_add(usize::try_from(add).unwrap_or(usize::MAX));
     }
 
     /// Multiplicative decrease and the new W_max (RFC 9438 §4.6, §4.7).
@@ -294,12 +304,15 @@ impl Cubic {
         // Fast convergence (§4.7): a flow whose maximum shrinks releases
         // bandwidth for newcomers.
         self.w_max = if self.cwnd < self.w_max {
-            self.cwnd * (BETA_DEN + BETA_NUM) / (2 * BETA_DEN)
+            self.cwnd / (2 * BETA_DEN) * (BETA_DEN + BETA_NUM)
+                + self.cwnd % (2 * BETA_DEN) * (BETA_DEN + BETA_NUM) / (2 * BETA_DEN)
         } else {
             self.cwnd
         };
         self.cwnd_prior = self.cwnd;
-        self.ssthresh = (self.cwnd * BETA_NUM / BETA_DEN).max(2 * mss);
+        let beta_cwnd =
+            self.cwnd / BETA_DEN * BETA_NUM + self.cwnd % BETA_DEN * BETA_NUM / BETA_DEN;
+        self.ssthresh = beta_cwnd.max(2 * mss);
         self.epoch_start = None;
         self.hystart = SlowStart::Off;
     }
