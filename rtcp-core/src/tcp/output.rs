@@ -498,7 +498,17 @@ impl<'a> TcpSocket<'a> {
     ) -> Result<bool, E> {
         self.handle_timers(now, stats);
         let paced = self.rec.next_send_at.is_some_and(|t| t > now);
-        let Some(plan) = self.plan_paced(paced) else {
+        let plan = self.plan_paced(paced);
+        // Whether pacing, and nothing else, is what holds data back: only
+        // then may a late caller catch up on the schedule (see
+        // `on_data_sent`); a sender that waited on the window or the
+        // application gets no credit for the time it sat idle.
+        if paced {
+            self.rec.pacing_held = matches!(self.data_plan(), Some(Plan::Data { .. }));
+        } else if !matches!(plan, Some(Plan::Data { .. })) {
+            self.rec.pacing_held = false;
+        }
+        let Some(plan) = plan else {
             return Ok(false);
         };
         if plan == Plan::ArmPersist {

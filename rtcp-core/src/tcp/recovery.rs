@@ -35,6 +35,10 @@ pub const DUP_THRESH: u8 = 3;
 #[cfg(feature = "rack")]
 const WORST_CASE_DELAYED_ACK: Duration = Duration::from_millis(200);
 
+/// How far behind its pacing schedule a sender may catch up in one go
+/// (see `on_data_sent`).
+const PACING_CATCH_UP: Duration = Duration::from_millis(1);
+
 /// Loss-recovery state of one connection.
 #[derive(Debug, Clone)]
 pub struct RecoveryState {
@@ -89,6 +93,8 @@ pub struct RecoveryState {
     pub dsack: Option<(SeqNumber, SeqNumber)>,
     /// Pacing: the earliest time the next data segment may leave.
     pub next_send_at: Option<Instant>,
+    /// The last `dispatch` found data ready that only pacing held back.
+    pub pacing_held: bool,
 }
 
 impl Default for RecoveryState {
@@ -136,6 +142,7 @@ impl RecoveryState {
             retrans_tsval: None,
             dsack: None,
             next_send_at: None,
+            pacing_held: false,
         }
     }
 }
@@ -250,10 +257,21 @@ impl<'a> TcpSocket<'a> {
         } else {
             self.arm_tlp(now);
         }
-        // Pacing (BBR): the next segment leaves len / rate later.
+        // Pacing (BBR): the next segment leaves len / rate after this one
+        // was due. A caller that polls late (a host thread woken on a
+        // millisecond timer, an MCU busy elsewhere) while pacing held data
+        // back may catch up on up to PACING_CATCH_UP of schedule at once,
+        // as Linux releases about 1 ms of data per pacing quantum; more, or
+        // credit for time spent waiting on the window, would be a burst the
+        // model never asked for.
         self.rec.next_send_at = self.cc.pacing_rate().filter(|r| *r > 0).map(|rate| {
             let gap = (len as u64).saturating_mul(1_000_000) / rate;
-            let from = self.rec.next_send_at.map_or(now, |t| t.max(now));
+            let floor = Instant::from_micros(
+                now.total_micros()
+                    .saturating_sub(PACING_CATCH_UP.total_micros()),
+            );
+            let floor = if self.rec.pacing_held { floor } else { now };
+            let from = self.rec.next_send_at.map_or(now, |t| t.max(floor));
             from + Duration::from_micros(gap)
         });
     }
