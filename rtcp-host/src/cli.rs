@@ -66,6 +66,10 @@ pub struct NetArgs {
     /// Congestion controller: newreno, cubic or bbr.
     #[arg(long, value_name = "CC", value_parser = parse_cc, default_value = "newreno")]
     pub cc: CongestionAlgorithm,
+    /// Send and receive buffer of each connection (the window cap: a path
+    /// of RTT r carries at most SIZE/r).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "256K")]
+    pub buffer: u64,
     #[command(flatten)]
     pub faults: FaultArgs,
 }
