@@ -256,3 +256,13 @@ pub fn stop_on_signals() -> &'static std::sync::atomic::AtomicBool {
     }
     &STOP
 }
+
+/// Set the calling thread's timer slack (`PR_SET_TIMERSLACK`). Linux lets
+/// a timed `ppoll` of a normal thread oversleep by the slack, 50 µs by
+/// default; a thread that releases paced segments a few µs apart (BBR at
+/// tens of MB/s) or delayed frames on time must not be late by that much.
+pub fn set_timer_slack(nanos: u64) -> io::Result<()> {
+    let nanos = libc::c_ulong::try_from(nanos.max(1)).unwrap_or(libc::c_ulong::MAX);
+    // SAFETY: PR_SET_TIMERSLACK takes an integer and no pointers.
+    cvt(unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, nanos, 0, 0, 0) }).map(|_| ())
+}

@@ -21,7 +21,9 @@
 # Usage (root): tests/real/lossy-path.sh
 # Environment: SIZE (MiB, default 64), RUNS (default 3), LOSS (default 1%),
 #   DELAY (default 5ms), BUFFER (rtcp's per-connection buffer, default 4M),
-#   RTCP_HOST (binary; default: built with cargo --release).
+#   RTCP_HOST (binary; default: built with cargo --release), CONFIGS (a subset
+#   of "linux-cubic linux-bbr rtcp-newreno rtcp-cubic rtcp-bbr", the default),
+#   RTCP_ARGS (more rtcp-host client options, e.g. "--pcap /tmp/rtcp.pcap").
 # Everything it creates (three namespaces, two veth pairs, a temp dir) is
 # removed on exit; the root namespace is not touched.
 set -euo pipefail
@@ -31,6 +33,8 @@ RUNS=${RUNS:-3}
 LOSS=${LOSS:-1%}
 DELAY=${DELAY:-5ms}
 BUFFER=${BUFFER:-4M}
+CONFIGS=${CONFIGS:-linux-cubic linux-bbr rtcp-newreno rtcp-cubic rtcp-bbr}
+RTCP_ARGS=${RTCP_ARGS:-}
 PORT=5201
 NS_S=ns-snd NS_B=ns-brg NS_R=ns-rcv
 IP_S=10.78.0.1 IP_R=10.78.0.2 IP_RTCP=10.78.0.3
@@ -174,7 +178,7 @@ run_linux() { # cc -> "MB/s retrans timeouts"
 run_rtcp() { # cc -> "MB/s retrans timeouts"
   start_receiver
   ip netns exec $NS_S timeout 600 "$RTCP_HOST" client --iface veth-s --ip $IP_RTCP/24 --cc "$1" \
-    --buffer "$BUFFER" --connect $IP_R:$PORT --file "$TMP/data.bin" >"$TMP/client.out" 2>&1 \
+    --buffer "$BUFFER" $RTCP_ARGS --connect $IP_R:$PORT --file "$TMP/data.bin" >"$TMP/client.out" 2>&1 \
     || { cat "$TMP/client.out" >&2; echo "FAIL: rtcp-host client --cc $1" >&2; exit 1; }
   local mbs; mbs=$(finish_receiver)
   local line; line=$(grep '^stack:' "$TMP/client.out")
@@ -200,6 +204,7 @@ EOF
 echo "lossy path: $LOSS loss and $DELAY one-way delay on the data direction (user-space bridge in $NS_B), ${SIZE} MiB per run, $RUNS runs each; rtcp buffer $BUFFER"
 declare -A MED BEST RTX RTO
 for cc in cubic bbr; do
+  [[ " $CONFIGS " == *" linux-$cc "* ]] || continue
   if [ $cc = bbr ] && [ $BBR = no ]; then echo "note: tcp_bbr is not available in this kernel; skipping Linux BBR"; continue; fi
   out=$(repeat linux $cc)
   read -r MED[linux-$cc] BEST[linux-$cc] RTX[linux-$cc] RTO[linux-$cc] <<<"$out"
@@ -207,6 +212,7 @@ for cc in cubic bbr; do
 done
 ip -n $NS_S addr flush dev veth-s  # rtcp is the only host on veth-s from here on
 for cc in newreno cubic bbr; do
+  [[ " $CONFIGS " == *" rtcp-$cc "* ]] || continue
   out=$(repeat rtcp $cc)
   read -r MED[rtcp-$cc] BEST[rtcp-$cc] RTX[rtcp-$cc] RTO[rtcp-$cc] <<<"$out"
   echo "  done: rtcp $cc -> Linux: ${MED[rtcp-$cc]} MB/s"
