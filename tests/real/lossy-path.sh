@@ -187,7 +187,7 @@ run_rtcp() { # cc -> "MB/s retrans timeouts"
   echo "$mbs ${BASH_REMATCH[1]} ${BASH_REMATCH[3]}"
 }
 
-# Runs a configuration RUNS times; prints "median best retrans timeouts"
+# Runs a configuration RUNS times; prints "median best retrans timeouts runs"
 # (the counters are those of the median run).
 repeat() {
   local kind=$1 cc=$2 i
@@ -197,7 +197,8 @@ repeat() {
 import sys
 rows = sorted((float(a), int(b), int(c)) for a, b, c in (l.split() for l in open(sys.argv[1]) if l.strip()))
 m = rows[(len(rows) - 1) // 2]
-print(f"{m[0]:.2f} {rows[-1][0]:.2f} {m[1]} {m[2]}")
+runs = ",".join(f"{float(l.split()[0]):.2f}" for l in open(sys.argv[1]) if l.strip())
+print(f"{m[0]:.2f} {rows[-1][0]:.2f} {m[1]} {m[2]} {runs}")
 EOF
 }
 
@@ -207,15 +208,15 @@ for cc in cubic bbr; do
   [[ " $CONFIGS " == *" linux-$cc "* ]] || continue
   if [ $cc = bbr ] && [ $BBR = no ]; then echo "note: tcp_bbr is not available in this kernel; skipping Linux BBR"; continue; fi
   out=$(repeat linux $cc)
-  read -r MED[linux-$cc] BEST[linux-$cc] RTX[linux-$cc] RTO[linux-$cc] <<<"$out"
-  echo "  done: Linux $cc -> Linux: ${MED[linux-$cc]} MB/s"
+  read -r MED[linux-$cc] BEST[linux-$cc] RTX[linux-$cc] RTO[linux-$cc] runs <<<"$out"
+  echo "  done: Linux $cc -> Linux: ${MED[linux-$cc]} MB/s (median; runs $runs)"
 done
 ip -n $NS_S addr flush dev veth-s  # rtcp is the only host on veth-s from here on
 for cc in newreno cubic bbr; do
   [[ " $CONFIGS " == *" rtcp-$cc "* ]] || continue
   out=$(repeat rtcp $cc)
-  read -r MED[rtcp-$cc] BEST[rtcp-$cc] RTX[rtcp-$cc] RTO[rtcp-$cc] <<<"$out"
-  echo "  done: rtcp $cc -> Linux: ${MED[rtcp-$cc]} MB/s"
+  read -r MED[rtcp-$cc] BEST[rtcp-$cc] RTX[rtcp-$cc] RTO[rtcp-$cc] runs <<<"$out"
+  echo "  done: rtcp $cc -> Linux: ${MED[rtcp-$cc]} MB/s (median; runs $runs)"
 done
 
 kill "$BRIDGE_PID"; wait "$BRIDGE_PID" || true; BRIDGE_PID=
