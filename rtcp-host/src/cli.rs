@@ -36,6 +36,8 @@ pub enum Command {
     Sim(SimArgs),
     /// Create or remove a two-namespace veth lab (root).
     Lab(LabArgs),
+    /// Forward frames between two interfaces, injecting loss and delay (root).
+    Bridge(BridgeArgs),
 }
 
 /// Where the stack attaches and how it is addressed.
@@ -64,6 +66,10 @@ pub struct NetArgs {
     /// Congestion controller: newreno, cubic or bbr.
     #[arg(long, value_name = "CC", value_parser = parse_cc, default_value = "newreno")]
     pub cc: CongestionAlgorithm,
+    /// Send and receive buffer of each connection (the window cap: a path
+    /// of RTT r carries at most SIZE/r).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "256K")]
+    pub buffer: u64,
     #[command(flatten)]
     pub faults: FaultArgs,
 }
@@ -201,6 +207,41 @@ pub enum LabAction {
     Up,
     /// Remove both namespaces (and the veth pair).
     Down,
+}
+
+/// Which way the bridge's faults apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataDirection {
+    /// Frames read on --a and written to --b (ACKs coming back are clean).
+    AToB,
+    /// Frames read on --b and written to --a.
+    BToA,
+    /// Both ways, each with its own draws.
+    Both,
+}
+
+/// A user-space L2 bridge with fault injection, for Linux-to-Linux runs
+/// on the same impaired path that rtcp's own device layer gives rtcp.
+#[derive(Debug, Args)]
+pub struct BridgeArgs {
+    /// First interface (the sender's side).
+    #[arg(long, value_name = "IF")]
+    pub a: String,
+    /// Second interface (the receiver's side).
+    #[arg(long, value_name = "IF")]
+    pub b: String,
+    /// Drop this share of frames on the data direction (e.g. 1%).
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent, default_value = "0")]
+    pub loss: u32,
+    /// Add this one-way delay on the data direction (e.g. 5ms).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "0")]
+    pub delay: Duration,
+    /// Seed of the loss draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where the faults apply.
+    #[arg(long, value_enum, default_value = "a-to-b")]
+    pub data_direction: DataDirection,
 }
 
 /// A congestion controller by name (`newreno`, `cubic`, `bbr`: those

@@ -31,6 +31,7 @@
 
 pub mod api;
 pub mod backend;
+pub mod bridge;
 pub mod kernel;
 pub mod link;
 pub mod pcap;

@@ -2,6 +2,7 @@
 //! Linux (`nc`, `socat`, Python sockets), plus a no-root simulated mode and
 //! a namespace lab. Run `rtcp-host --help`.
 
+mod bridge_cmd;
 mod cli;
 mod lab;
 mod transfer;
@@ -15,6 +16,7 @@ fn main() {
         cli::Command::Client(a) => transfer::client(a),
         cli::Command::Sim(a) => transfer::sim(a),
         cli::Command::Lab(a) => lab::run(a),
+        cli::Command::Bridge(a) => bridge_cmd::run(a),
     };
     if let Err(e) = result {
         eprintln!("rtcp-host: error: {e}");

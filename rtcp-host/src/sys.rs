@@ -231,3 +231,38 @@ pub fn tun_set_iff(file: &std::fs::File, name: &str) -> io::Result<String> {
         .unwrap_or(libc::IFNAMSIZ);
     Ok(String::from_utf8_lossy(req.name.get(..len).unwrap_or_default()).into_owned())
 }
+
+/// Set by the SIGINT/SIGTERM handler of [`stop_on_signals`].
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    STOP.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Make SIGINT and SIGTERM set a flag instead of killing the process, so a
+/// long-running loop (the bridge) can print its counters and exit. The
+/// loop polls the returned flag; a blocked `ppoll` returns early (EINTR).
+pub fn stop_on_signals() -> &'static std::sync::atomic::AtomicBool {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: installs a handler that only stores to an atomic, which
+        // is async-signal-safe; `signal` has no other preconditions.
+        unsafe {
+            libc::signal(
+                sig,
+                on_stop_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            );
+        }
+    }
+    &STOP
+}
+
+/// Set the calling thread's timer slack (`PR_SET_TIMERSLACK`). Linux lets
+/// a timed `ppoll` of a normal thread oversleep by the slack, 50 µs by
+/// default; a thread that releases paced segments a few µs apart (BBR at
+/// tens of MB/s) or delayed frames on time must not be late by that much.
+pub fn set_timer_slack(nanos: u64) -> io::Result<()> {
+    let nanos = libc::c_ulong::try_from(nanos.max(1)).unwrap_or(libc::c_ulong::MAX);
+    // SAFETY: PR_SET_TIMERSLACK takes an integer and no pointers.
+    cvt(unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, nanos, 0, 0, 0) }).map(|_| ())
+}

@@ -64,6 +64,9 @@ fn open_stack(net: &NetArgs) -> Result<NetStack, String> {
     }
     config.gateway = net.gateway.map(Ipv4Address::from);
     config.tcp.congestion = net.cc;
+    let buffer = usize::try_from(net.buffer).map_err(|_| "--buffer is too large".to_string())?;
+    config.rx_buffer = buffer;
+    config.tx_buffer = buffer;
     config.link = net.faults.link_options();
     if let Some(path) = &config.link.pcap {
         File::create(path)
