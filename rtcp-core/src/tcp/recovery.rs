@@ -266,11 +266,14 @@ impl<'a> TcpSocket<'a> {
         // model never asked for.
         self.rec.next_send_at = self.cc.pacing_rate().filter(|r| *r > 0).map(|rate| {
             let gap = (len as u64).saturating_mul(1_000_000) / rate;
-            let floor = Instant::from_micros(
-                now.total_micros()
-                    .saturating_sub(PACING_CATCH_UP.total_micros()),
-            );
-            let floor = if self.rec.pacing_held { floor } else { now };
+            let floor = if self.rec.pacing_held {
+                Instant::from_micros(
+                    now.total_micros()
+                        .saturating_sub(PACING_CATCH_UP.total_micros()),
+                )
+            } else {
+                now
+            };
             let from = self.rec.next_send_at.map_or(now, |t| t.max(floor));
             from + Duration::from_micros(gap)
         });
