@@ -135,6 +135,9 @@ pub struct TcpSocket<'a> {
     pub(crate) pending_rst: Option<PendingReset>,
     pub(crate) challenge_tokens: u16,
     pub(crate) challenge_epoch: Instant,
+    /// When we last answered an unacceptable zero-length segment with an
+    /// ACK (the ACK-loop guard in `input.rs`).
+    pub(crate) last_oow_ack: Option<Instant>,
 
     // --- listening ---
     pub(crate) backlog: usize,
@@ -219,6 +222,7 @@ impl<'a> TcpSocket<'a> {
             pending_rst: None,
             challenge_tokens: 0,
             challenge_epoch: Instant::ZERO,
+            last_oow_ack: None,
             backlog: 0,
             urgent: Urgent::default(),
             route: RouteState::default(),
