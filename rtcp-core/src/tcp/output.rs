@@ -51,7 +51,7 @@ impl<'a> TcpSocket<'a> {
     }
 
     /// Room for payload in a segment carrying our usual options.
-    fn payload_mss(&self) -> usize {
+    pub(super) fn payload_mss(&self) -> usize {
         let blocks = self.assembler.range_count() + usize::from(self.rec.dsack.is_some());
         // IP options (a source route) come out of the segment too
         // (RFC 9293 §3.7.1, MUST-16: Eff.snd.MSS subtracts IPoptionsize).

@@ -445,7 +445,10 @@ impl<'a> TcpSocket<'a> {
             let partial_ack =
                 self.in_fast_recovery() && advanced && self.recover.is_some_and(|r| ack < r);
             if no_sack_info && (three_dup_acks || partial_ack) {
-                self.rec.log.mark_head_lost(mss);
+                // One segment as it will be resent (the payload MSS, net
+                // of options), so the split leaves no sliver behind.
+                let segment = self.payload_mss();
+                self.rec.log.mark_head_lost(segment);
             }
         }
         let newly_lost = self.rec.log.lost_bytes().saturating_sub(prior_lost);
@@ -621,6 +624,8 @@ impl<'a> TcpSocket<'a> {
             // SACK marks so those bytes are sent again too.
             self.rec.log.clear_sacked();
         }
+        let segment = self.payload_mss();
+        self.rec.log.unsack_head(segment);
         let prior = self.rec.log.lost_bytes();
         self.rec.log.mark_all_lost();
         self.rec.lost_total += self.rec.log.lost_bytes().saturating_sub(prior) as u64;

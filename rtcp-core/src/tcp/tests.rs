@@ -648,3 +648,40 @@ fn replies_to_unacceptable_acks_are_rate_limited() {
         assert_eq!(h.drain().len(), 1, "old data is always acknowledged");
     }
 }
+
+/// RFC 2018 §8: after a retransmission timeout the segment at the left
+/// edge is resent even though the peer SACKed it (it may have reneged).
+#[test]
+fn rto_resends_the_left_edge_even_when_sacked() {
+    let opts = TcpOptions {
+        sack_permitted: true,
+        ..TcpOptions::default()
+    };
+    let mut h = Harness::established(opts);
+    let payload = [5u8; 3000];
+    assert_eq!(h.sock.send_slice(&payload), Ok(3000));
+    let out = h.drain();
+    assert!(!out.is_empty());
+    let first_len = out[0].payload.len();
+    let sent: usize = out.iter().map(|s| s.payload.len()).sum();
+    // The peer SACKs everything sent (a receiver that will renege), but
+    // acknowledges nothing cumulatively.
+    let mut ack = peer_seg(TcpFlags::ACK, IRS + 1, ISS + 1);
+    ack.options.sack_blocks[0] = SackBlock {
+        left: ISS + 1,
+        right: ISS + 1 + sent,
+    };
+    ack.options.sack_count = 1;
+    h.input(&ack);
+    let out = h.drain();
+    assert!(
+        out.iter().all(|s| s.seq >= ISS + 1 + sent),
+        "nothing SACKed is resent before the timeout: {out:?}"
+    );
+    h.advance(h.sock.rto());
+    h.advance(Duration::from_millis(1));
+    let out = h.drain();
+    assert!(!out.is_empty(), "the RTO resent nothing");
+    assert_eq!(out[0].seq, ISS + 1, "the left edge goes first");
+    assert_eq!(out[0].payload.len(), first_len);
+}
