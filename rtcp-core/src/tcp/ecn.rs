@@ -156,12 +156,23 @@ impl TcpSocket<'_> {
         }
         let fresh_window = self.ecn.reduced_until.is_none_or(|h| self.snd_una > h);
         if self.recover.is_none() && fresh_window {
-            // The reduction of a loss without its retransmission (as for a
-            // repaired tail loss probe): ssthresh and cwnd from the flight.
             let mss = self.mss();
-            let flight = self.snd_max - self.snd_una;
-            self.cc.on_congestion_event(now, flight, mss);
-            self.cc.on_recovery_exit(now, flight, mss);
+            let cwnd = self.cc.window();
+            if cwnd > 2 * mss {
+                // The reduction of a loss without its retransmission (as
+                // for a repaired tail loss probe): ssthresh and cwnd from
+                // the flight.
+                let flight = self.snd_max - self.snd_una;
+                self.cc.on_congestion_event(now, flight, mss);
+                self.cc.on_recovery_exit(now, flight, mss);
+            } else if cwnd <= mss && self.snd_max > self.snd_una {
+                // At the floor the controllers cannot go lower (and would
+                // raise a one-segment window to their two-segment floor):
+                // "the sending TCP MUST reset the retransmit timer on
+                // receiving the ECN-Echo packet when the congestion window
+                // is one" (§6.1.2).
+                self.rtx_deadline = Some(now + self.rtt.rto());
+            }
             // A CE mark is congestion for certain: nothing left to undo.
             self.rec.undo_until = None;
             self.ecn_window_reduced();
@@ -550,6 +561,25 @@ mod tests {
             out = c.drain();
         }
         assert!(out.first().is_some_and(|o| o.flags.cwr()), "{out:?}");
+    }
+
+    /// At the two-segment floor an ECE in a new window does not change the
+    /// window (in particular never raises it) but still gets its CWR.
+    #[test]
+    fn ece_at_the_floor_does_not_raise_the_window() {
+        let mut c = ecn_conn();
+        c.sock.send_slice(&[1; 60 * MSS]).unwrap();
+        c.drain();
+        for _ in 0..20 {
+            // Every ACK covers the window of the last reduction.
+            let una = c.sock.snd_max;
+            c.input(TcpFlags::ACK | TcpFlags::ECE, una, 0, Ecn::NotEct);
+            let before = c.sock.cwnd();
+            let out = c.drain();
+            assert!(out.first().is_some_and(|o| o.flags.cwr()), "{out:?}");
+            assert!(c.sock.cwnd() <= before.max(2 * MSS));
+        }
+        assert_eq!(c.sock.cwnd(), 2 * MSS);
     }
 
     /// A retransmission never carries ECT or CWR (§6.1.5, §6.1.2).
