@@ -15,12 +15,16 @@
 //!   we send carries ECE until a segment with CWR arrives.
 //!
 //! With the crate feature `ecn` off nothing is ever negotiated, so none of
-//! this runs and the segments are those of a stack without ECN.
+//! this runs, the segments are those of a stack without ECN and the
+//! per-connection state takes no room.
 
+#[cfg(feature = "ecn")]
 use super::congestion::CongestionControl;
 use super::socket::TcpSocket;
 use crate::time::Instant;
-use crate::wire::{Ecn, SeqNumber, TcpFlags, TcpRepr};
+#[cfg(feature = "ecn")]
+use crate::wire::SeqNumber;
+use crate::wire::{Ecn, TcpFlags, TcpRepr};
 
 /// Whether a socket uses ECN (RFC 3168), [`TcpConfig::ecn`](super::TcpConfig::ecn).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,7 +44,13 @@ pub enum EcnMode {
     On,
 }
 
+/// Per-connection ECN state (nothing without the `ecn` feature).
+#[cfg(not(feature = "ecn"))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct EcnState {}
+
 /// Per-connection ECN state.
+#[cfg(feature = "ecn")]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct EcnState {
     /// Both ends agreed in the handshake: we echo CE as ECE, react to ECE
@@ -79,18 +89,50 @@ pub(crate) enum EcnSegment {
     NewData,
 }
 
+#[cfg(feature = "ecn")]
 impl EcnMode {
-    /// Whether this mode answers an ECN-setup SYN (and this build has ECN).
+    /// Whether this mode answers an ECN-setup SYN.
     const fn accepts(self) -> bool {
-        cfg!(feature = "ecn") && !matches!(self, EcnMode::Off)
+        !matches!(self, EcnMode::Off)
     }
 }
 
 /// An ECN-setup SYN: SYN with ECE and CWR, no ACK (§6.1.1).
+#[cfg(feature = "ecn")]
 fn is_setup_syn(flags: TcpFlags) -> bool {
     flags.syn() && !flags.ack() && flags.ece() && flags.cwr()
 }
 
+/// Without the `ecn` feature: nothing is negotiated, so nothing is marked,
+/// echoed or reacted to, and the state takes no room.
+#[cfg(not(feature = "ecn"))]
+impl TcpSocket<'_> {
+    pub(crate) fn process_with_ecn(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr,
+        _ecn: Ecn,
+        stats: &mut super::TcpStats,
+    ) {
+        self.process(now, seg, stats);
+    }
+    pub(crate) fn ecn_on_syn(&mut self, _seg: &TcpRepr) {}
+    pub(crate) fn ecn_on_syn_ack(&mut self, _seg: &TcpRepr) {}
+    pub(crate) fn ecn_negotiated(&self) -> bool {
+        false
+    }
+    pub(crate) fn ecn_on_segment(&mut self, _seg: &TcpRepr) {}
+    pub(crate) fn ecn_on_ack(&mut self, _now: Instant, _seg: &TcpRepr) -> bool {
+        false
+    }
+    pub(crate) fn ecn_window_reduced(&mut self) {}
+    pub(crate) fn ecn_mark(&self, _repr: &mut TcpRepr, _kind: EcnSegment) -> Ecn {
+        Ecn::NotEct
+    }
+    pub(crate) fn ecn_sent(&mut self, _flags: TcpFlags) {}
+}
+
+#[cfg(feature = "ecn")]
 impl TcpSocket<'_> {
     /// Process a segment whose IP header carried the ECN field `ecn`.
     pub(crate) fn process_with_ecn(

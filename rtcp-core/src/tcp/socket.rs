@@ -149,7 +149,8 @@ pub struct TcpSocket<'a> {
     pub(crate) rto_retries: u8,
     /// Negative advice for IP is due with the next segment (MUST-20, R1).
     pub(crate) advise_ip: bool,
-    /// ECN (RFC 3168 §6.1).
+    /// ECN (RFC 3168 §6.1); empty without the `ecn` feature.
+    #[cfg_attr(not(feature = "ecn"), allow(dead_code))]
     pub(crate) ecn: EcnState,
 }
 
