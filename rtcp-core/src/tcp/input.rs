@@ -51,6 +51,7 @@ impl<'a> TcpSocket<'a> {
         self.snd_max = iss;
         self.ts_offset = ts_offset;
         self.negotiate_options(seg);
+        self.ecn_on_syn(seg);
         // The window in a SYN is never scaled (RFC 7323 §2.2).
         self.snd_wnd = usize::from(seg.window_len);
         self.max_snd_wnd = self.snd_wnd;
@@ -165,7 +166,10 @@ impl<'a> TcpSocket<'a> {
         self.rcv_adv = self.rcv_nxt;
         self.negotiate_options(seg);
         if flags.ack() {
+            self.ecn_on_syn_ack(seg);
             self.snd_una = seg.ack_number;
+        } else {
+            self.ecn_on_syn(seg);
         }
         if self.snd_una > self.iss {
             // Our SYN is acknowledged: ESTABLISHED, and ACK the peer's SYN.
@@ -403,6 +407,8 @@ impl<'a> TcpSocket<'a> {
             }
         }
         self.arm_keepalive(now);
+        // RFC 3168 §6.1.3: CWR and CE, once the segment is known acceptable.
+        self.ecn_on_segment(seg);
 
         // Sixth: URG (§3.10.7.4): RCV.UP <- max(RCV.UP, SEG.UP) and signal
         // the user once per run of urgent data. The urgent octets stay

@@ -463,6 +463,8 @@ impl<'a> TcpSocket<'a> {
         if self.recover.is_none() && self.rec.log.lost_bytes() > 0 {
             self.enter_fast_recovery(now, stats);
         }
+        // ECN-Echo (RFC 3168 §6.1.2): a reduction without a loss.
+        let ece = self.ecn_on_ack(now, seg);
 
         // 6. Tail loss probe outcome (RFC 8985 §7.4): a retransmitted probe
         // that repaired a loss (no D-SACK for it) still means congestion.
@@ -521,7 +523,8 @@ impl<'a> TcpSocket<'a> {
             min_rtt: self.rec.min_rtt,
             srtt: self.rtt.srtt(),
             rate,
-            in_recovery: self.in_fast_recovery(),
+            // An ECN-Echo ACK does not grow the window (RFC 3168 §6.1.2).
+            in_recovery: self.in_fast_recovery() || ece,
             newly_lost,
         };
         if delivered > 0 || acked > 0 {
@@ -587,6 +590,7 @@ impl<'a> TcpSocket<'a> {
         self.rec.undo_until = Some(self.snd_max);
         self.rec.tlp_deadline = None;
         self.rtt_timing = None;
+        self.ecn_window_reduced();
         stats.fast_retransmits += 1;
         net_debug!(
             "tcp {}: fast recovery, {} bytes in flight",
@@ -641,6 +645,7 @@ impl<'a> TcpSocket<'a> {
         self.rec.rack_deadline = None;
         self.rec.next_send_at = None;
         self.dup_acks = 0;
+        self.ecn_window_reduced();
     }
 
     /// The last congestion response was spurious: restore the window and

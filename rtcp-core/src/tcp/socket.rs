@@ -8,6 +8,7 @@
 use super::assembler::Assembler;
 use super::buffer::RingBuffer;
 use super::congestion::{Congestion, NewReno};
+use super::ecn::EcnState;
 use super::ip::RouteState;
 use super::recovery::RecoveryState;
 use super::rtt::RttEstimator;
@@ -151,6 +152,9 @@ pub struct TcpSocket<'a> {
     pub(crate) rto_retries: u8,
     /// Negative advice for IP is due with the next segment (MUST-20, R1).
     pub(crate) advise_ip: bool,
+    /// ECN (RFC 3168 §6.1); empty without the `ecn` feature.
+    #[cfg_attr(not(feature = "ecn"), allow(dead_code))]
+    pub(crate) ecn: EcnState,
 }
 
 impl<'a> TcpSocket<'a> {
@@ -228,6 +232,7 @@ impl<'a> TcpSocket<'a> {
             route: RouteState::default(),
             rto_retries: 0,
             advise_ip: false,
+            ecn: EcnState::default(),
         }
     }
 
@@ -426,6 +431,7 @@ impl<'a> TcpSocket<'a> {
             timestamps: self.ts_ok,
             sack: self.sack_ok,
             window_scale: self.ws_ok.then_some((self.snd_shift, self.rcv_shift)),
+            ecn: self.ecn_negotiated(),
         }
     }
 
