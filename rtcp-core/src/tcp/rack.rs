@@ -161,7 +161,12 @@ impl Rack {
             // record behind.)
             if rec.sent_after(self.xmit_ts, self.end_seq) {
                 // Sent after the newest delivered segment: too early to say.
-                break;
+                // The log is in sequence order, not send order: a younger
+                // retransmission can sit before older first transmissions,
+                // so look at the rest too (stopping here once left holes
+                // behind a fresh retransmission of the head unrepaired
+                // until the RTO).
+                continue;
             }
             let age = u64::from(now_us.wrapping_sub(rec.sent_at));
             if age >= wait {

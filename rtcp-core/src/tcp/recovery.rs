@@ -89,6 +89,9 @@ pub struct RecoveryState {
     pub undo_until: Option<SeqNumber>,
     /// TSval of the episode's first retransmission (Eifel).
     pub retrans_tsval: Option<u32>,
+    /// Sequence number of that retransmission: only the ACK that first
+    /// covers it tells whether the original or the resend arrived.
+    pub retrans_seq: Option<SeqNumber>,
     /// Receive side: a duplicate segment to report in a D-SACK block.
     pub dsack: Option<(SeqNumber, SeqNumber)>,
     /// Pacing: the earliest time the next data segment may leave.
@@ -140,6 +143,7 @@ impl RecoveryState {
             undo_retrans: 0,
             undo_until: None,
             retrans_tsval: None,
+            retrans_seq: None,
             dsack: None,
             next_send_at: None,
             pacing_held: false,
@@ -238,6 +242,7 @@ impl<'a> TcpSocket<'a> {
                 self.rec.undo_retrans = self.rec.undo_retrans.saturating_add(1);
                 if self.rec.retrans_tsval.is_none() && self.ts_ok {
                     self.rec.retrans_tsval = Some(self.ts_now(now));
+                    self.rec.retrans_seq = Some(seq);
                 }
             }
         } else {
@@ -411,11 +416,22 @@ impl<'a> TcpSocket<'a> {
                 }
             }
         }
-        if advanced && self.rec.undo_until.is_some() && self.ts_ok {
+        // Eifel (RFC 3522) looks at the ACK that first covers the
+        // episode's first retransmission, and only that one: an earlier
+        // ACK says nothing about it, and a later one may have been
+        // triggered by segments sent before it (with a large window a
+        // new episode starts while the previous one's resends are still
+        // in flight, and their ACKs echo older timestamps).
+        let covers_first_resend = self
+            .rec
+            .retrans_seq
+            .is_some_and(|first| prior_una <= first && first < ack);
+        if advanced && covers_first_resend && self.rec.undo_until.is_some() && self.ts_ok {
+            self.rec.retrans_seq = None;
             if let (Some(tsval), Some((_, ecr))) = (self.rec.retrans_tsval, seg.options.timestamp) {
                 if ecr != 0 && (ecr.wrapping_sub(tsval) as i32) < 0 {
                     // The ACK echoes a timestamp older than our first
-                    // retransmission: the original arrived (RFC 3522).
+                    // retransmission: the original arrived.
                     self.undo_congestion_response(now, stats);
                 }
             }
@@ -587,6 +603,7 @@ impl<'a> TcpSocket<'a> {
         self.rec.prr_quota = mss;
         self.rec.undo_retrans = 0;
         self.rec.retrans_tsval = None;
+        self.rec.retrans_seq = None;
         self.rec.undo_until = Some(self.snd_max);
         self.rec.tlp_deadline = None;
         self.rtt_timing = None;
@@ -638,6 +655,7 @@ impl<'a> TcpSocket<'a> {
         self.rec.after_rto = true;
         self.rec.undo_retrans = 0;
         self.rec.retrans_tsval = None;
+        self.rec.retrans_seq = None;
         self.rec.undo_until = Some(self.snd_max);
         self.rec.tlp_deadline = None;
         self.rec.tlp_high = None;
@@ -653,6 +671,7 @@ impl<'a> TcpSocket<'a> {
     fn undo_congestion_response(&mut self, now: Instant, stats: &mut TcpStats) {
         self.rec.undo_until = None;
         self.rec.retrans_tsval = None;
+        self.rec.retrans_seq = None;
         self.cc.on_spurious_congestion(now);
         if self.recover.is_some() {
             self.rec.log.clear_lost();
