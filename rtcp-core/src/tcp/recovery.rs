@@ -145,6 +145,71 @@ impl RecoveryState {
             pacing_held: false,
         }
     }
+
+    /// Back to fresh state for a new connection, in place: the send log
+    /// forgets its records by length (its array is not rewritten) and no
+    /// whole value is built and copied, since this runs several times per
+    /// connection. Exhaustive, so a new field cannot be forgotten here.
+    pub fn reset(&mut self) {
+        let RecoveryState {
+            log,
+            #[cfg(feature = "rack")]
+            rack,
+            rack_deadline,
+            tlp_deadline,
+            send_tlp,
+            tlp_high,
+            tlp_retrans,
+            tlp_dsacked,
+            after_rto,
+            prr_delivered,
+            prr_out,
+            recover_fs,
+            prr_quota,
+            delivered,
+            delivered_at,
+            first_sent_at,
+            app_limited_until,
+            lost_total,
+            min_rtt,
+            undo_retrans,
+            undo_until,
+            retrans_tsval,
+            dsack,
+            next_send_at,
+            pacing_held,
+        } = self;
+        // Every value comes from `new` (evaluated at compile time).
+        const FRESH: RecoveryState = RecoveryState::new();
+        log.clear();
+        #[cfg(feature = "rack")]
+        {
+            *rack = FRESH.rack;
+        }
+        *rack_deadline = FRESH.rack_deadline;
+        *tlp_deadline = FRESH.tlp_deadline;
+        *send_tlp = FRESH.send_tlp;
+        *tlp_high = FRESH.tlp_high;
+        *tlp_retrans = FRESH.tlp_retrans;
+        *tlp_dsacked = FRESH.tlp_dsacked;
+        *after_rto = FRESH.after_rto;
+        *prr_delivered = FRESH.prr_delivered;
+        *prr_out = FRESH.prr_out;
+        *recover_fs = FRESH.recover_fs;
+        *prr_quota = FRESH.prr_quota;
+        *delivered = FRESH.delivered;
+        *delivered_at = FRESH.delivered_at;
+        *first_sent_at = FRESH.first_sent_at;
+        *app_limited_until = FRESH.app_limited_until;
+        *lost_total = FRESH.lost_total;
+        *min_rtt = FRESH.min_rtt;
+        *undo_retrans = FRESH.undo_retrans;
+        *undo_until = FRESH.undo_until;
+        *retrans_tsval = FRESH.retrans_tsval;
+        *dsack = FRESH.dsack;
+        *next_send_at = FRESH.next_send_at;
+        *pacing_held = FRESH.pacing_held;
+    }
 }
 
 fn low32(t: Instant) -> u32 {

@@ -569,3 +569,51 @@ fn icmp_port_unreachable_refuses_a_connect() {
     assert_eq!(sock.state(), State::Closed);
     assert_eq!(sock.error(), Some(TcpError::ConnectionRefused));
 }
+
+// ----- reset -----
+
+/// `Debug` text of a socket without the parts `reset` leaves stale on
+/// purpose: buffer storage, and the send-log records and assembler ranges
+/// past their lengths (never read).
+fn scrubbed(sock: &TcpSocket<'_>) -> std::string::String {
+    let mut s = std::format!("{sock:?}");
+    for (from, to) in [
+        ("storage: ", ", read_at"),
+        ("records: [", "], head"),
+        ("ranges: [", "], count"),
+    ] {
+        let mut at = 0;
+        while let Some(i) = s.get(at..).and_then(|t| t.find(from)).map(|i| i + at) {
+            let j = s[i..].find(to).map(|j| i + j).expect("field end");
+            s.replace_range(i + from.len()..j, "..");
+            at = i + from.len();
+        }
+    }
+    s
+}
+
+/// `reset` (which rewrites fields in place instead of building a new
+/// socket) leaves exactly the state `new` builds, apart from what it keeps
+/// on purpose (configuration, endpoints, buffers).
+#[test]
+fn reset_matches_new() {
+    let mut h = Harness::established(full_options());
+    // Out-of-order data fills the assembler, our data fills the send log.
+    let mut ooo = data(IRS + 11, b"later");
+    ooo.options.timestamp = Some((1002, 0));
+    h.input(&ooo);
+    assert_eq!(h.sock.send_slice(b"hello").unwrap(), 5);
+    h.advance(Duration::from_millis(1));
+    assert!(!h.drain().is_empty());
+    assert!(!h.sock.assembler.is_empty());
+    assert!(!h.sock.rec.log.is_empty());
+
+    h.sock.reset();
+    h.sock.forget_past();
+    let (mut rx, mut tx) = ([0u8; 8], [0u8; 8]);
+    let mut fresh = TcpSocket::new(&mut rx[..], &mut tx[..]);
+    fresh.set_config(*h.sock.config());
+    fresh.local = h.sock.local;
+    fresh.remote = h.sock.remote;
+    assert_eq!(scrubbed(&h.sock), scrubbed(&fresh));
+}
