@@ -45,7 +45,7 @@ pub enum PollAt {
     Ingress,
 }
 
-impl<'a> TcpSocket<'a> {
+impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     fn flight(&self) -> usize {
         self.snd_nxt - self.snd_una
     }

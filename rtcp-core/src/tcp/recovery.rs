@@ -21,7 +21,7 @@
 use super::congestion::{AckSample, CongestionControl, RateSample};
 #[cfg(feature = "rack")]
 use super::rack::Rack;
-use super::scoreboard::{SendLog, SentRecord, APP_LIMITED, COALESCED, RETRANSMITTED};
+use super::scoreboard::{SendLog, SentRecord, APP_LIMITED, COALESCED, LOG_CAPACITY, RETRANSMITTED};
 use super::socket::TcpSocket;
 use super::TcpStats;
 use crate::time::{Duration, Instant};
@@ -41,9 +41,9 @@ const PACING_CATCH_UP: Duration = Duration::from_millis(1);
 
 /// Loss-recovery state of one connection.
 #[derive(Debug, Clone)]
-pub struct RecoveryState {
+pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     /// What is in flight, segment by segment.
-    pub log: SendLog,
+    pub log: SendLog<LOG>,
     /// RACK state.
     #[cfg(feature = "rack")]
     pub rack: Rack,
@@ -97,15 +97,18 @@ pub struct RecoveryState {
     pub pacing_held: bool,
 }
 
-impl Default for RecoveryState {
+impl<const LOG: usize> Default for RecoveryState<LOG> {
     fn default() -> Self {
         RecoveryState::new()
     }
 }
 
-impl RecoveryState {
+impl<const LOG: usize> RecoveryState<LOG> {
+    /// Fresh state, evaluated at compile time (for `reset`).
+    const FRESH: RecoveryState<LOG> = RecoveryState::new();
+
     /// Fresh state.
-    pub const fn new() -> RecoveryState {
+    pub const fn new() -> RecoveryState<LOG> {
         RecoveryState {
             log: SendLog::new(),
             #[cfg(feature = "rack")]
@@ -180,35 +183,34 @@ impl RecoveryState {
             pacing_held,
         } = self;
         // Every value comes from `new` (evaluated at compile time).
-        const FRESH: RecoveryState = RecoveryState::new();
         log.clear();
         #[cfg(feature = "rack")]
         {
-            *rack = FRESH.rack;
+            *rack = Self::FRESH.rack;
         }
-        *rack_deadline = FRESH.rack_deadline;
-        *tlp_deadline = FRESH.tlp_deadline;
-        *send_tlp = FRESH.send_tlp;
-        *tlp_high = FRESH.tlp_high;
-        *tlp_retrans = FRESH.tlp_retrans;
-        *tlp_dsacked = FRESH.tlp_dsacked;
-        *after_rto = FRESH.after_rto;
-        *prr_delivered = FRESH.prr_delivered;
-        *prr_out = FRESH.prr_out;
-        *recover_fs = FRESH.recover_fs;
-        *prr_quota = FRESH.prr_quota;
-        *delivered = FRESH.delivered;
-        *delivered_at = FRESH.delivered_at;
-        *first_sent_at = FRESH.first_sent_at;
-        *app_limited_until = FRESH.app_limited_until;
-        *lost_total = FRESH.lost_total;
-        *min_rtt = FRESH.min_rtt;
-        *undo_retrans = FRESH.undo_retrans;
-        *undo_until = FRESH.undo_until;
-        *retrans_tsval = FRESH.retrans_tsval;
-        *dsack = FRESH.dsack;
-        *next_send_at = FRESH.next_send_at;
-        *pacing_held = FRESH.pacing_held;
+        *rack_deadline = Self::FRESH.rack_deadline;
+        *tlp_deadline = Self::FRESH.tlp_deadline;
+        *send_tlp = Self::FRESH.send_tlp;
+        *tlp_high = Self::FRESH.tlp_high;
+        *tlp_retrans = Self::FRESH.tlp_retrans;
+        *tlp_dsacked = Self::FRESH.tlp_dsacked;
+        *after_rto = Self::FRESH.after_rto;
+        *prr_delivered = Self::FRESH.prr_delivered;
+        *prr_out = Self::FRESH.prr_out;
+        *recover_fs = Self::FRESH.recover_fs;
+        *prr_quota = Self::FRESH.prr_quota;
+        *delivered = Self::FRESH.delivered;
+        *delivered_at = Self::FRESH.delivered_at;
+        *first_sent_at = Self::FRESH.first_sent_at;
+        *app_limited_until = Self::FRESH.app_limited_until;
+        *lost_total = Self::FRESH.lost_total;
+        *min_rtt = Self::FRESH.min_rtt;
+        *undo_retrans = Self::FRESH.undo_retrans;
+        *undo_until = Self::FRESH.undo_until;
+        *retrans_tsval = Self::FRESH.retrans_tsval;
+        *dsack = Self::FRESH.dsack;
+        *next_send_at = Self::FRESH.next_send_at;
+        *pacing_held = Self::FRESH.pacing_held;
     }
 }
 
@@ -240,7 +242,7 @@ fn is_dsack(seg: &TcpRepr, k: usize, ack: SeqNumber) -> bool {
             .is_some_and(|second| second.left <= first.left && first.right <= second.right)
 }
 
-impl<'a> TcpSocket<'a> {
+impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Bytes in flight (RFC 6675 pipe).
     pub(crate) fn pipe(&self) -> usize {
         self.rec.log.pipe(self.snd_max - self.snd_una)

@@ -11,6 +11,7 @@ use super::congestion::{Congestion, NewReno};
 use super::ip::RouteState;
 use super::recovery::RecoveryState;
 use super::rtt::RttEstimator;
+use super::scoreboard::LOG_CAPACITY;
 use super::urgent::Urgent;
 use super::{Endpoint, IcmpError, NegotiatedOptions, State, TcpConfig, TcpError};
 use crate::time::Instant;
@@ -27,9 +28,14 @@ pub(crate) struct PendingReset {
     pub ack: Option<SeqNumber>,
 }
 
-/// A TCP connection (or listener).
+/// A TCP connection (or listener). `LOG` is the capacity of its send log
+/// (the SACK scoreboard / RACK record of what is in flight, see
+/// [`SendLog`](super::scoreboard::SendLog)): [`LOG_CAPACITY`] by default; a
+/// small device may choose fewer records (coarser loss recovery on large
+/// windows, never wrong) through
+/// [`SocketSlot::with_log`](crate::socket_set::SocketSlot::with_log).
 #[derive(Debug)]
-pub struct TcpSocket<'a> {
+pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) config: TcpConfig,
     pub(crate) state: State,
     pub(crate) local: Endpoint,
@@ -109,7 +115,7 @@ pub struct TcpSocket<'a> {
     /// while in loss recovery.
     pub(crate) recover: Option<SeqNumber>,
     /// Scoreboard, RACK-TLP, PRR, undo and rate-sampling state.
-    pub(crate) rec: RecoveryState,
+    pub(crate) rec: RecoveryState<LOG>,
     pub(crate) last_send: Instant,
 
     // --- what to send next ---
@@ -151,11 +157,23 @@ pub struct TcpSocket<'a> {
 }
 
 impl<'a> TcpSocket<'a> {
-    /// A closed socket over the given receive and send buffers.
+    /// A closed socket over the given receive and send buffers, with a
+    /// send log of the default capacity ([`LOG_CAPACITY`]).
     pub fn new(
         rx_buffer: impl Into<ManagedSlice<'a, u8>>,
         tx_buffer: impl Into<ManagedSlice<'a, u8>>,
     ) -> TcpSocket<'a> {
+        TcpSocket::with_log(rx_buffer, tx_buffer)
+    }
+}
+
+impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
+    /// A closed socket over the given receive and send buffers, with a
+    /// send log of `LOG` records (at least 2; checked at compile time).
+    pub fn with_log(
+        rx_buffer: impl Into<ManagedSlice<'a, u8>>,
+        tx_buffer: impl Into<ManagedSlice<'a, u8>>,
+    ) -> TcpSocket<'a, LOG> {
         let config = TcpConfig::default();
         TcpSocket {
             config,
