@@ -104,9 +104,6 @@ impl<const LOG: usize> Default for RecoveryState<LOG> {
 }
 
 impl<const LOG: usize> RecoveryState<LOG> {
-    /// Fresh state, evaluated at compile time (for `reset`).
-    const FRESH: RecoveryState<LOG> = RecoveryState::new();
-
     /// Fresh state.
     pub const fn new() -> RecoveryState<LOG> {
         RecoveryState {
@@ -182,35 +179,46 @@ impl<const LOG: usize> RecoveryState<LOG> {
             next_send_at,
             pacing_held,
         } = self;
-        // Every value comes from `new` (evaluated at compile time).
+        // The values of `new` (`reset_matches_new` checks them); not a
+        // copy of a constant `new()`, which would put the whole log in flash.
         log.clear();
         #[cfg(feature = "rack")]
         {
-            *rack = Self::FRESH.rack;
+            *rack = Rack {
+                xmit_ts: 0,
+                end_seq: SeqNumber(0),
+                valid: false,
+                rtt: Duration::ZERO,
+                fack: SeqNumber(0),
+                reordering_seen: false,
+                reo_wnd_mult: 0,
+                reo_wnd_persist: 0,
+                dsack_round: None,
+            };
         }
-        *rack_deadline = Self::FRESH.rack_deadline;
-        *tlp_deadline = Self::FRESH.tlp_deadline;
-        *send_tlp = Self::FRESH.send_tlp;
-        *tlp_high = Self::FRESH.tlp_high;
-        *tlp_retrans = Self::FRESH.tlp_retrans;
-        *tlp_dsacked = Self::FRESH.tlp_dsacked;
-        *after_rto = Self::FRESH.after_rto;
-        *prr_delivered = Self::FRESH.prr_delivered;
-        *prr_out = Self::FRESH.prr_out;
-        *recover_fs = Self::FRESH.recover_fs;
-        *prr_quota = Self::FRESH.prr_quota;
-        *delivered = Self::FRESH.delivered;
-        *delivered_at = Self::FRESH.delivered_at;
-        *first_sent_at = Self::FRESH.first_sent_at;
-        *app_limited_until = Self::FRESH.app_limited_until;
-        *lost_total = Self::FRESH.lost_total;
-        *min_rtt = Self::FRESH.min_rtt;
-        *undo_retrans = Self::FRESH.undo_retrans;
-        *undo_until = Self::FRESH.undo_until;
-        *retrans_tsval = Self::FRESH.retrans_tsval;
-        *dsack = Self::FRESH.dsack;
-        *next_send_at = Self::FRESH.next_send_at;
-        *pacing_held = Self::FRESH.pacing_held;
+        *rack_deadline = None;
+        *tlp_deadline = None;
+        *send_tlp = false;
+        *tlp_high = None;
+        *tlp_retrans = false;
+        *tlp_dsacked = false;
+        *after_rto = false;
+        *prr_delivered = 0;
+        *prr_out = 0;
+        *recover_fs = 0;
+        *prr_quota = 0;
+        *delivered = 0;
+        *delivered_at = Instant::ZERO;
+        *first_sent_at = Instant::ZERO;
+        *app_limited_until = 0;
+        *lost_total = 0;
+        *min_rtt = None;
+        *undo_retrans = 0;
+        *undo_until = None;
+        *retrans_tsval = None;
+        *dsack = None;
+        *next_send_at = None;
+        *pacing_held = false;
     }
 }
 
