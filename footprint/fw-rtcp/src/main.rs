@@ -84,16 +84,19 @@ mod sizes {
     use core::mem::size_of;
     #[used]
     #[no_mangle]
-    static SIZEOF_TCP_SOCKET: [u8; size_of::<rtcp_core::tcp::socket::TcpSocket<'static, { crate::LOG }>>()] =
-        [0; size_of::<rtcp_core::tcp::socket::TcpSocket<'static, { crate::LOG }>>()];
+    static SIZEOF_TCP_SOCKET: [u8; size_of::<
+        rtcp_core::tcp::socket::TcpSocket<'static, { crate::LOG }>,
+    >()] = [0; size_of::<rtcp_core::tcp::socket::TcpSocket<'static, { crate::LOG }>>()];
     #[used]
     #[no_mangle]
-    static SIZEOF_SOCKET_SLOT: [u8; size_of::<rtcp_core::socket_set::SocketSlot<'static, { crate::LOG }>>()] =
-        [0; size_of::<rtcp_core::socket_set::SocketSlot<'static, { crate::LOG }>>()];
+    static SIZEOF_SOCKET_SLOT: [u8; size_of::<
+        rtcp_core::socket_set::SocketSlot<'static, { crate::LOG }>,
+    >()] = [0; size_of::<rtcp_core::socket_set::SocketSlot<'static, { crate::LOG }>>()];
     #[used]
     #[no_mangle]
-    static SIZEOF_SOCKET_SET: [u8; size_of::<rtcp_core::socket_set::SocketSet<'static, { crate::LOG }>>()] =
-        [0; size_of::<rtcp_core::socket_set::SocketSet<'static, { crate::LOG }>>()];
+    static SIZEOF_SOCKET_SET: [u8; size_of::<
+        rtcp_core::socket_set::SocketSet<'static, { crate::LOG }>,
+    >()] = [0; size_of::<rtcp_core::socket_set::SocketSet<'static, { crate::LOG }>>()];
     #[used]
     #[no_mangle]
     static SIZEOF_INTERFACE: [u8; size_of::<rtcp_core::iface::Interface>()] =
