@@ -4,6 +4,7 @@
 //! PAWS), RFC 2018 (SACK blocks) and the reassembly-slot limit.
 
 use super::assembler::MAX_RANGES;
+use super::scoreboard::LOG_CAPACITY;
 use super::socket::TcpSocket;
 use super::{Endpoint, State, TcpStats};
 use crate::time::{Duration, Instant};
@@ -28,8 +29,8 @@ struct Sent {
     payload: Vec<u8>,
 }
 
-struct Harness {
-    sock: TcpSocket<'static>,
+struct Harness<const LOG: usize = LOG_CAPACITY> {
+    sock: TcpSocket<'static, LOG>,
     stats: TcpStats,
     now: Instant,
 }
@@ -52,9 +53,21 @@ impl Harness {
     /// A passive open from a SYN with `syn_options`; returns the harness and
     /// our SYN-ACK.
     fn accept(syn_options: TcpOptions, rx: usize) -> (Harness, Sent) {
+        Harness::accept_with_log(syn_options, rx)
+    }
+
+    /// Accept and complete the handshake with the peer's ACK.
+    fn established(syn_options: TcpOptions) -> Harness {
+        Harness::established_with_log(syn_options)
+    }
+}
+
+impl<const LOG: usize> Harness<LOG> {
+    /// `accept`, with a send log of `LOG` records.
+    fn accept_with_log(syn_options: TcpOptions, rx: usize) -> (Harness<LOG>, Sent) {
         let rx: &'static mut [u8] = Vec::leak(vec![0u8; rx]);
         let tx: &'static mut [u8] = Vec::leak(vec![0u8; 65536]);
-        let mut sock = TcpSocket::new(rx, tx);
+        let mut sock = TcpSocket::with_log(rx, tx);
         sock.set_nodelay(true);
         let mut syn = peer_seg(TcpFlags::SYN, IRS, SeqNumber(0));
         syn.options = syn_options;
@@ -70,9 +83,9 @@ impl Harness {
         (h, out[0].clone())
     }
 
-    /// Accept and complete the handshake with the peer's ACK.
-    fn established(syn_options: TcpOptions) -> Harness {
-        let (mut h, _) = Harness::accept(syn_options, 65536);
+    /// `established`, with a send log of `LOG` records.
+    fn established_with_log(syn_options: TcpOptions) -> Harness<LOG> {
+        let (mut h, _) = Harness::accept_with_log(syn_options, 65536);
         let mut ack = peer_seg(TcpFlags::ACK, IRS + 1, ISS + 1);
         ack.options.timestamp = syn_options.timestamp.map(|(v, _)| (v + 1, 0));
         h.input(&ack);
@@ -616,4 +629,71 @@ fn reset_matches_new() {
     fresh.local = h.sock.local;
     fresh.remote = h.sock.remote;
     assert_eq!(scrubbed(&h.sock), scrubbed(&fresh));
+}
+
+// ----- a small send log -----
+
+/// With a send log far smaller than the flight (2 and 4 records for 8
+/// segments), SACK blocks the log cannot split are ignored and new
+/// transmissions share records, but recovery still resends the hole and a
+/// cumulative ACK leaves the log empty and its byte counts at zero.
+#[test]
+fn a_small_send_log_still_recovers() {
+    small_log_recovers::<2>();
+    small_log_recovers::<4>();
+    small_log_recovers::<LOG_CAPACITY>();
+}
+
+fn small_log_recovers<const LOG: usize>() {
+    let mut h = Harness::<LOG>::established_with_log(full_options());
+    let payload = [7u8; 1448 * 8];
+    assert_eq!(h.sock.send_slice(&payload).unwrap(), payload.len());
+    let sent = h.drain();
+    let data: Vec<&Sent> = sent.iter().filter(|s| !s.payload.is_empty()).collect();
+    assert!(data.len() >= 2, "LOG {LOG}: sent {} segments", data.len());
+    assert!(h.sock.rec.log.len() <= LOG);
+    let first = data[0].seq;
+    let end = data.last().map(|s| s.seq + s.payload.len()).unwrap();
+    // The first segment is lost: the peer SACKs everything after it, three
+    // times (RFC 6675 §5 / RFC 5681 duplicate ACKs).
+    let mut tsval = 2000;
+    let mut resent = false;
+    for _ in 0..3 {
+        tsval += 1;
+        let mut dup = peer_seg(TcpFlags::ACK, IRS + 1, first);
+        dup.options.timestamp = Some((tsval, 0));
+        dup.options.sack_blocks[0] = SackBlock {
+            left: data[1].seq,
+            right: end,
+        };
+        dup.options.sack_count = 1;
+        h.input(&dup);
+        resent |= h
+            .drain()
+            .iter()
+            .any(|s| s.seq == first && !s.payload.is_empty());
+    }
+    // Fast retransmit when the log could record the SACK; otherwise the
+    // retransmission timer does it.
+    for _ in 0..8 {
+        if resent {
+            break;
+        }
+        h.advance(Duration::from_millis(500));
+        resent |= h
+            .drain()
+            .iter()
+            .any(|s| s.seq == first && !s.payload.is_empty());
+    }
+    assert!(resent, "LOG {LOG}: the lost segment was not resent");
+    // Everything sent so far (limited transmit may have sent more) arrives.
+    let all = h.sock.snd_max;
+    assert!(all >= end);
+    let mut ack = peer_seg(TcpFlags::ACK, IRS + 1, all);
+    ack.options.timestamp = Some((tsval + 1, 0));
+    h.input(&ack);
+    assert_eq!(h.sock.snd_una, all, "LOG {LOG}");
+    assert!(h.sock.rec.log.is_empty(), "LOG {LOG}");
+    assert_eq!(h.sock.rec.log.sacked_bytes(), 0, "LOG {LOG}");
+    assert_eq!(h.sock.rec.log.lost_bytes(), 0, "LOG {LOG}");
 }
