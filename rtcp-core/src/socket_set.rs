@@ -23,7 +23,9 @@ use crate::tcp::scoreboard::LOG_CAPACITY;
 use crate::tcp::{Endpoint, IcmpError, State, TcpConfig, TcpError, TcpSocket, TcpStats};
 use crate::time::Instant;
 use crate::wire::icmpv4::Icmpv4Quote;
-use crate::wire::{Ipv4Address, Ipv4Cidr, SeqNumber, SourceRoute, TcpFlags, TcpRepr};
+use crate::wire::{
+    Ecn, Ipv4Address, Ipv4Cidr, Ipv4Repr, SeqNumber, SourceRoute, TcpFlags, TcpRepr,
+};
 use managed::ManagedSlice;
 
 const NONE: u16 = u16::MAX;
@@ -821,20 +823,20 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     // ----- the interface's side -----
 
-    /// Deliver a segment addressed to `dst` from `src`; `back` is the
-    /// reverse of the source route its datagram recorded, if any. Returns a
-    /// RST to send when nothing matched (§3.10.7.1) or a listener refused
-    /// an ACK.
+    /// Deliver a segment that came in the IPv4 datagram `ip` (its
+    /// addresses and ECN field); `back` is the reverse of the source route
+    /// the datagram recorded, if any. Returns a RST to send when nothing
+    /// matched (§3.10.7.1) or a listener refused an ACK.
     pub(crate) fn process(
         &mut self,
         now: Instant,
-        src: Ipv4Address,
-        dst: Ipv4Address,
+        ip: &Ipv4Repr,
         seg: &TcpRepr,
         back: Option<&SourceRoute>,
     ) -> Option<ResetReply> {
-        let local = Endpoint::new(dst, seg.dst_port);
-        let remote = Endpoint::new(src, seg.src_port);
+        let local = Endpoint::new(ip.dst_addr, seg.dst_port);
+        let remote = Endpoint::new(ip.src_addr, seg.src_port);
+        let ecn = Ecn::from_bits(ip.dscp_ecn);
         if let Some(i) = self.lookup(&Key { local, remote }) {
             let stats = &mut self.stats;
             if let Some(slot) = self.slots.get_mut(usize::from(i)) {
@@ -846,7 +848,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                     }
                 }
                 let before = slot.socket.state;
-                slot.socket.process(now, seg, stats);
+                slot.socket.process_with_ecn(now, seg, ecn, stats);
                 if slot.socket.state != before {
                     net_debug!(
                         "tcp {} <- {}: {} -> {}",

@@ -7,6 +7,14 @@
 //! Defaults: 64 MiB, 1% loss in each direction, 5 ms one-way delay, 100 Mbit/s
 //! (0 means unlimited), NewReno (CC is `newreno`, `cubic` or `bbr`). The delay
 //! may be fractional (0.05 is 50 µs).
+//!
+//! Environment knobs for experiments: `RTCP_SIM_SEED` (the link's random
+//! draws; default 42), `RTCP_SIM_BUFFER_KIB` (socket buffers, default 256),
+//! `RTCP_SIM_ACK_LOSS` (loss percent on the ACK direction; default the same
+//! as the data direction), `RTCP_SIM_TRACE_MS` (print the sender's window,
+//! pacing rate and, for BBR, its model every N ms of virtual time),
+//! `RTCP_SIM_DUMP_AT_MS` (print the whole sending socket, send log
+//! included, once at that virtual time).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -40,9 +48,17 @@ fn main() {
     let cc = CongestionAlgorithm::from_name(&cc_name)
         .unwrap_or_else(|| panic!("unknown congestion controller {cc_name}"));
     let size = size_mib << 20;
+    let env = |name: &str| std::env::var(name).ok();
+    let seed: u64 = env("RTCP_SIM_SEED").map_or(42, |s| s.parse().expect("RTCP_SIM_SEED"));
+    let buffer_kib: usize =
+        env("RTCP_SIM_BUFFER_KIB").map_or(256, |s| s.parse().expect("RTCP_SIM_BUFFER_KIB"));
+    let ack_loss: f64 =
+        env("RTCP_SIM_ACK_LOSS").map_or(loss_percent, |s| s.parse().expect("RTCP_SIM_ACK_LOSS"));
+    let trace_ms: u64 =
+        env("RTCP_SIM_TRACE_MS").map_or(0, |s| s.parse().expect("RTCP_SIM_TRACE_MS"));
     let cfg = HostConfig {
-        rx_buffer: 256 * 1024,
-        tx_buffer: 256 * 1024,
+        rx_buffer: buffer_kib * 1024,
+        tx_buffer: buffer_kib * 1024,
         link: LinkConfig {
             latency: Duration::from_micros((delay_ms * 1000.0) as u64),
             loss_ppm: (loss_percent * 10_000.0) as u32,
@@ -55,7 +71,9 @@ fn main() {
         },
         ..HostConfig::default()
     };
-    let mut sim = Sim::new(42, &[cfg, cfg]);
+    let mut ack_cfg = cfg;
+    ack_cfg.link.loss_ppm = (ack_loss * 10_000.0) as u32;
+    let mut sim = Sim::new(seed, &[cfg, ack_cfg]);
     let (client_ip, server_ip) = (sim.hosts[0].ip(), sim.hosts[1].ip());
     let listener = sim.hosts[1].sockets.open().unwrap();
     sim.hosts[1]
@@ -91,6 +109,9 @@ fn main() {
     let start_virtual = sim.now;
     let start_wall = std::time::Instant::now();
     let mut last_report = 0usize;
+    let mut next_trace = sim.now;
+    let mut dump_at: Option<rtcp_core::time::Instant> = env("RTCP_SIM_DUMP_AT_MS")
+        .map(|s| start_virtual + Duration::from_millis(s.parse().expect("RTCP_SIM_DUMP_AT_MS")));
     let done = sim.run_until(Duration::from_secs(24 * 3600), |sim| {
         // Sender: generate, hash and queue data as buffer space allows.
         loop {
@@ -109,6 +130,21 @@ fn main() {
                 Ok(n) => queued += n,
                 Err(TcpError::WouldBlock) => break,
                 Err(e) => panic!("send failed: {e}"),
+            }
+        }
+        if trace_ms > 0 && sim.now >= next_trace {
+            next_trace = sim.now + Duration::from_millis(trace_ms);
+            if let Ok(sock) = sim.hosts[0].sockets.get(client) {
+                trace_line(sim.now - start_virtual, sock);
+            }
+        }
+        if dump_at.is_some_and(|at| sim.now >= at) {
+            dump_at = None;
+            if let Ok(sock) = sim.hosts[0].sockets.get(client) {
+                println!("sender {sock:#?}");
+            }
+            if let Some(sock) = server.and_then(|s| sim.hosts[1].sockets.get(s).ok()) {
+                println!("receiver {sock:#?}");
             }
         }
         if server.is_none() {
@@ -165,6 +201,30 @@ fn main() {
         eprintln!("MISMATCH");
         std::process::exit(1);
     }
+}
+
+/// One line of the sender's congestion state (`RTCP_SIM_TRACE_MS`).
+fn trace_line(at: Duration, sock: &rtcp_core::tcp::TcpSocket<'_>) {
+    use rtcp_core::tcp::congestion::{Congestion, CongestionControl};
+    let (una, nxt, _) = sock.sequence_state();
+    let cc = sock.congestion_control();
+    let model = match cc {
+        Congestion::Bbr(b) => format!(
+            " {:?} max_bw {:.2} MB/s min_rtt {:?} inflight_hi {:?}",
+            b.state(),
+            b.max_bw() as f64 / 1e6,
+            b.min_rtt(),
+            b.inflight_hi()
+        ),
+        _ => String::new(),
+    };
+    println!(
+        "  t {:>8.3} s cwnd {:>8} flight {:>8} pacing {:>8.2} MB/s{model}",
+        at.total_micros() as f64 / 1e6,
+        sock.cwnd(),
+        nxt - una,
+        cc.pacing_rate().unwrap_or(0) as f64 / 1e6,
+    );
 }
 
 fn hex(bytes: &[u8]) -> String {

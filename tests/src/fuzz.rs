@@ -13,6 +13,11 @@
 //!   prefix of what was sent.
 //!
 //! A failed invariant panics (that is what the fuzzer reports).
+//!
+//! To see what a saved `stack` input does, replay it with
+//! `RTCP_FUZZ_TRACE=1` (every TCP segment as it leaves a host) and
+//! `RTCP_FUZZ_DEBUG=1` (both sockets' state at the end):
+//! `RTCP_FUZZ_TRACE=1 cargo test --release -p rtcp-tests --test fuzz_replay stack -- --nocapture`.
 
 use crate::sim::{host_ip, host_mac, HostConfig, Sim};
 use arbitrary::{Arbitrary, Unstructured};
@@ -1267,6 +1272,9 @@ pub fn stack(data: &[u8]) {
             }
             for mut frame in std::mem::take(&mut h.device.tx) {
                 let to = 1 - i;
+                if std::env::var_os("RTCP_FUZZ_TRACE").is_some() {
+                    debug_frame(now, i, &frame);
+                }
                 let fate = if u.is_empty() {
                     0
                 } else {
@@ -1389,6 +1397,24 @@ pub fn stack(data: &[u8]) {
                 assert!(s.eof, "host {side} shut down but its peer never saw EOF");
             }
         }
+    }
+}
+
+/// One line per TCP segment for `RTCP_FUZZ_TRACE`.
+fn debug_frame(now: Instant, from: usize, frame: &[u8]) {
+    let Ok(eth) = EthernetFrame::new_checked(frame) else {
+        return;
+    };
+    let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
+        eprintln!("{now:?} host {from}: non-IP frame");
+        return;
+    };
+    let Ok(tcp) = TcpPacket::new_checked(ip.payload()) else {
+        return;
+    };
+    let (s, d) = (ip.src_addr(), ip.dst_addr());
+    if let Ok(seg) = TcpRepr::parse(&tcp, &s, &d, NO_VERIFY) {
+        eprintln!("{now:?} host {from}: {seg}");
     }
 }
 

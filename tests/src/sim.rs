@@ -14,7 +14,7 @@ use rtcp_core::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use rtcp_core::socket_set::{SocketSet, SocketSlot};
 use rtcp_core::tcp::TcpConfig;
 use rtcp_core::time::{Duration, Instant};
-use rtcp_core::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+use rtcp_core::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr, Ipv4Packet};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -194,6 +194,8 @@ pub struct LinkStats {
     pub corrupted: u64,
     /// Frames dropped because they exceeded the link's MTU.
     pub mtu_drops: u64,
+    /// Frames marked Congestion Experienced ([`Fault::MarkCe`]).
+    pub ce_marked: u64,
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -213,6 +215,10 @@ pub enum Fault {
     Drop,
     /// Deliver it this much later than the link model says.
     Delay(Duration),
+    /// Deliver it with Congestion Experienced in its IPv4 header if it is
+    /// ECN-capable (ECT(0) or ECT(1)), as an ECN router does instead of
+    /// dropping it (RFC 3168 §5); a Not-ECT frame passes unchanged.
+    MarkCe,
 }
 
 /// A scripted fault: called with the sending host, the frame and the time.
@@ -357,6 +363,9 @@ impl Sim {
         if scripted == Fault::Drop {
             self.stats.lost += 1;
             return;
+        }
+        if scripted == Fault::MarkCe && mark_ce(&mut frame) {
+            self.stats.ce_marked += 1;
         }
         if self.rng.chance(link.loss_ppm) {
             self.stats.lost += 1;
@@ -512,4 +521,22 @@ pub fn for_seeds(name: &str, default_count: u64, mut test: impl FnMut(u64)) {
             std::panic::resume_unwind(e);
         }
     }
+}
+
+/// Set CE in an ECN-capable IPv4 frame (fixing the header checksum);
+/// returns whether it was marked.
+fn mark_ce(frame: &mut [u8]) -> bool {
+    let Some(ip) = frame.get_mut(14..) else {
+        return false;
+    };
+    let Ok(mut packet) = Ipv4Packet::new_checked(ip) else {
+        return false;
+    };
+    let tos = packet.dscp_ecn();
+    if !matches!(tos & 0x03, 0x01 | 0x02) {
+        return false;
+    }
+    packet.set_dscp_ecn(tos | 0x03);
+    packet.fill_checksum();
+    true
 }

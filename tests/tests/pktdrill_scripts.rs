@@ -19,7 +19,7 @@ fn our_scripts_pass() {
         .into_iter()
         .filter(|p| !p.starts_with(dir.join("pending")))
         .collect();
-    assert!(scripts.len() >= 42, "scripts missing: {}", scripts.len());
+    assert!(scripts.len() >= 55, "scripts missing: {}", scripts.len());
     // Ours are written for rtcp: windows are compared too (--strict).
     let strict = Config {
         strict: true,

@@ -464,9 +464,7 @@ impl Interface {
                     self.stats.rx_bad_address += 1;
                     return;
                 }
-                let Some(reset) =
-                    sockets.process(now, ip.src_addr, ip.dst_addr, &seg, back.as_ref())
-                else {
+                let Some(reset) = sockets.process(now, &ip, &seg, back.as_ref()) else {
                     return;
                 };
                 let rst = TcpRepr {
@@ -708,8 +706,9 @@ impl Interface {
         let (_, tcp_mode, _) = self.rx_checksums();
         let mut ip = self.ip_repr(ip_dst, IpProtocol::Tcp, repr.buffer_len());
         ip.src_addr = local.addr;
-        // MUST-48: the DSCP the application chose, ECN bits kept.
-        ip.dscp_ecn = params.dscp.with_ecn(ip.dscp_ecn);
+        // MUST-48: the DSCP the application chose; the ECN field the
+        // connection chose (RFC 3168 §6.1.2).
+        ip.dscp_ecn = params.dscp.with_ecn(params.ecn.bits());
         let eth = EthernetRepr {
             src_addr: self.config.mac,
             dst_addr: mac,

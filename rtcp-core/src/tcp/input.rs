@@ -51,6 +51,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.snd_max = iss;
         self.ts_offset = ts_offset;
         self.negotiate_options(seg);
+        self.ecn_on_syn(seg);
         // The window in a SYN is never scaled (RFC 7323 §2.2).
         self.snd_wnd = usize::from(seg.window_len);
         self.max_snd_wnd = self.snd_wnd;
@@ -165,7 +166,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rcv_adv = self.rcv_nxt;
         self.negotiate_options(seg);
         if flags.ack() {
+            self.ecn_on_syn_ack(seg);
             self.snd_una = seg.ack_number;
+        } else {
+            self.ecn_on_syn(seg);
         }
         if self.snd_una > self.iss {
             // Our SYN is acknowledged: ESTABLISHED, and ACK the peer's SYN.
@@ -228,6 +232,24 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rcv_adv.checked_since(self.rcv_nxt).unwrap_or(0)
     }
 
+    /// Whether an unacceptable zero-length segment may be answered with an
+    /// ACK now. Two ends that each find the other's ACKs unacceptable
+    /// would otherwise ACK each other as fast as the link allows; like
+    /// Linux (`tcp_invalid_ratelimit`), we answer at most one such segment
+    /// per 500 ms per connection. Segments with data are always answered:
+    /// they are not part of an ACK loop and their sender needs the ACK.
+    fn oow_ack_allowed(&mut self, now: Instant) -> bool {
+        const OOW_ACK_INTERVAL: Duration = Duration::from_millis(500);
+        if self
+            .last_oow_ack
+            .is_some_and(|last| now - last < OOW_ACK_INTERVAL)
+        {
+            return false;
+        }
+        self.last_oow_ack = Some(now);
+        true
+    }
+
     /// Send a challenge ACK, within the per-connection rate limit (RFC 5961 §7).
     fn challenge_ack(&mut self, now: Instant, stats: &mut TcpStats) {
         if now - self.challenge_epoch >= Duration::from_secs(1) {
@@ -262,6 +284,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let seq = seg.seq_number;
         let acceptable = match (seg_len, wnd) {
             (0, 0) => seq == self.rcv_nxt,
+            // The table says RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND. For a
+            // plain ACK we also take SEG.SEQ = RCV.NXT+RCV.WND: a peer that
+            // filled our window and lost it all sends its ACKs exactly
+            // there, and they carry nothing to store; refusing them can
+            // lock both ends into ACKing each other (BSD and Linux accept
+            // them too). A RST there stays unacceptable (RFC 5961 §3.2).
+            (0, _) if !flags.rst() => seq.in_range_inclusive(self.rcv_nxt, self.rcv_nxt + wnd),
             (0, _) => seq.in_range(self.rcv_nxt, self.rcv_nxt + wnd),
             (_, 0) => false,
             (_, _) => {
@@ -272,16 +301,26 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // A zero-window probe carrying data at RCV.NXT is still ACKed (the
         // ACK tells the current window); RST segments are never ACKed.
         if !acceptable {
-            if wnd == 0 && seq == self.rcv_nxt && flags.urg() && !flags.rst() {
+            if wnd == 0 && seq == self.rcv_nxt && !flags.rst() && !flags.syn() {
                 // "If the RCV.WND is zero, no segments will be acceptable,
                 // but special allowance should be made to accept valid
-                // ACKs, URGs, and RSTs" (§3.10.7.4; MUST-66): the urgent
-                // pointer of a segment at RCV.NXT is still taken.
-                self.receive_urgent(seg);
+                // ACKs, URGs, and RSTs" (§3.10.7.4; MUST-66): of a segment
+                // at RCV.NXT (a zero-window probe) the ACK and the urgent
+                // pointer are still taken; only the text is refused. The
+                // ACK matters: if the probe's sender believes our window is
+                // closed, this is how it learns its own probes were taken.
+                if flags.ack() && !self.process_ack(now, seg, stats) {
+                    return;
+                }
+                if flags.urg() {
+                    self.receive_urgent(seg);
+                }
             }
             stats.unacceptable += 1;
             if !flags.rst() {
-                self.ack_now = true;
+                if seg_len > 0 || self.oow_ack_allowed(now) {
+                    self.ack_now = true;
+                }
                 if !seg.payload.is_empty() && seq + seg.payload.len() <= self.rcv_nxt {
                     // Old data again: report it in a D-SACK (RFC 2883).
                     self.note_duplicate(seq, seq + seg.payload.len());
@@ -368,6 +407,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
         }
         self.arm_keepalive(now);
+        // RFC 3168 §6.1.3: CWR and CE, once the segment is known acceptable.
+        self.ecn_on_segment(seg);
 
         // Sixth: URG (§3.10.7.4): RCV.UP <- max(RCV.UP, SEG.UP) and signal
         // the user once per run of urgent data. The urgent octets stay

@@ -1,10 +1,10 @@
 //! What a connection asks of IP for each segment it sends (RFC 9293 §3.9.2,
-//! RFC 1122 §4.2.4): the DSCP (§3.9.1.9, MUST-48), the source route
+//! RFC 1122 §4.2.4): the DSCP (§3.9.1.9, MUST-48), the ECN field (RFC 3168), the source route
 //! (§3.9.2.1, MUST-51/52/53) and negative advice after R1 retransmissions
 //! (§3.8.3, MUST-20).
 
 use super::Endpoint;
-use crate::wire::{Dscp, SourceRoute};
+use crate::wire::{Dscp, Ecn, SourceRoute};
 
 /// Per-segment parameters for the IP layer, handed to the interface with
 /// each segment.
@@ -16,6 +16,9 @@ pub struct IpParams<'r> {
     pub remote: Endpoint,
     /// Differentiated Services codepoint for the header.
     pub dscp: Dscp,
+    /// ECN field for the header (RFC 3168 §5): ECT(0) on new data of an ECN
+    /// connection, Not-ECT otherwise.
+    pub ecn: Ecn,
     /// Source route to take, if any.
     pub route: Option<&'r SourceRoute>,
     /// The segment is a retransmission at or beyond R1: IP should doubt its

@@ -7,11 +7,14 @@
 //! - [`rtt`], [`congestion`]: RTO estimation and congestion control.
 //! - [`isn`]: initial sequence numbers (RFC 6528).
 //! - `urgent`: the urgent pointer, both directions (§3.8.5, RFC 6093).
-//! - [`ip`]: what each segment asks of IP (DSCP, source route, negative advice).
+//! - [`ip`]: what each segment asks of IP (DSCP, ECN field, source route,
+//!   negative advice).
+//! - [`ecn`]: Explicit Congestion Notification (RFC 3168 §6.1).
 
 pub mod assembler;
 pub mod buffer;
 pub mod congestion;
+pub mod ecn;
 mod input;
 pub mod ip;
 pub mod isn;
@@ -26,6 +29,7 @@ pub mod socket;
 mod tests;
 mod urgent;
 
+pub use ecn::EcnMode;
 pub use socket::TcpSocket;
 
 use crate::time::Duration;
@@ -249,6 +253,15 @@ pub struct TcpConfig {
     /// makes the interface re-resolve the next hop (MUST-20). Default 3,
     /// the least RFC 1122 allows; 0 counts as 1.
     pub r1: u8,
+    /// ECN (RFC 3168): [`EcnMode::Passive`] by default (agree when the
+    /// peer asks, do not ask). Without the crate feature `ecn` it is never
+    /// used, whatever this says.
+    pub ecn: EcnMode,
+    /// With [`EcnMode::On`], how many times an ECN-setup SYN is resent
+    /// before the retransmissions go without ECE and CWR (RFC 3168
+    /// §6.1.1.1: a middlebox may drop ECN-setup SYNs); default 1, FreeBSD's
+    /// `net.inet.tcp.ecn.maxretries`.
+    pub ecn_setup_retries: u8,
 }
 
 impl Default for TcpConfig {
@@ -267,6 +280,8 @@ impl Default for TcpConfig {
             congestion: congestion::CongestionAlgorithm::NewReno,
             dscp: Dscp::DEFAULT,
             r1: 3,
+            ecn: EcnMode::Passive,
+            ecn_setup_retries: 1,
         }
     }
 }
@@ -281,6 +296,8 @@ pub struct NegotiatedOptions {
     pub sack: bool,
     /// Window scaling (RFC 7323 §2): our send shift and receive shift.
     pub window_scale: Option<(u8, u8)>,
+    /// ECN (RFC 3168) was agreed in the handshake.
+    pub ecn: bool,
 }
 
 /// Counters kept per socket table and summed by the interface.

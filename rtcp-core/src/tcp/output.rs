@@ -8,6 +8,7 @@
 //! really left.
 
 use super::congestion::CongestionControl;
+use super::ecn::EcnSegment;
 use super::ip::IpParams;
 use super::socket::{PendingReset, TcpSocket};
 use super::{State, TcpError, TcpStats};
@@ -51,7 +52,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     /// Room for payload in a segment carrying our usual options.
-    fn payload_mss(&self) -> usize {
+    pub(super) fn payload_mss(&self) -> usize {
         let blocks = self.assembler.range_count() + usize::from(self.rec.dsack.is_some());
         // IP options (a source route) come out of the segment too
         // (RFC 9293 §3.7.1, MUST-16: Eff.snd.MSS subtracts IPoptionsize).
@@ -594,15 +595,28 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 repr.urgent_pointer = pointer;
             }
         }
+        // RFC 3168 §6.1: ECE/CWR, and ECT(0) on new data only.
+        let new_data = matches!(plan, Plan::Data { seq, len, probe, .. }
+            if len > 0 && !probe && seq >= self.snd_max);
+        let ecn = self.ecn_mark(
+            &mut repr,
+            if new_data {
+                EcnSegment::NewData
+            } else {
+                EcnSegment::Control
+            },
+        );
         let negative_advice = core::mem::take(&mut self.advise_ip);
         let ip = IpParams {
             local: self.local,
             remote: self.remote,
             dscp: self.config.dscp,
+            ecn,
             route: self.route.route(),
             negative_advice,
         };
         emit(&ip, &repr)?;
+        self.ecn_sent(repr.flags);
         stats.segments_sent += 1;
         self.commit(now, plan, edge, stats);
         Ok(true)

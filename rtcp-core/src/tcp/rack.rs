@@ -152,12 +152,13 @@ impl Rack {
             if rec.has(SACKED) || rec.has(super::scoreboard::LOST) {
                 continue;
             }
-            if rec.has(super::scoreboard::COALESCED) {
-                // Its SACK marks may be missing and its times are coarse:
-                // calling it lost would resend what the peer holds. Such
-                // records are repaired NewReno-style, head first.
-                continue;
-            }
+            // A COALESCED record's `sent_at` is the latest of its
+            // transmissions, so the test below is conservative for it: the
+            // whole record is called lost only when even its newest part is
+            // overdue. (Repairing such records one segment per round trip,
+            // NewReno-style, stalled large windows for seconds: a receiver
+            // that drops a long run of segments leaves exactly such a
+            // record behind.)
             if rec.sent_after(self.xmit_ts, self.end_seq) {
                 // Sent after the newest delivered segment: too early to say.
                 break;

@@ -520,7 +520,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             let partial_ack =
                 self.in_fast_recovery() && advanced && self.recover.is_some_and(|r| ack < r);
             if no_sack_info && (three_dup_acks || partial_ack) {
-                self.rec.log.mark_head_lost(mss);
+                // One segment as it will be resent (the payload MSS, net
+                // of options), so the split leaves no sliver behind.
+                let segment = self.payload_mss();
+                self.rec.log.mark_head_lost(segment);
             }
         }
         let newly_lost = self.rec.log.lost_bytes().saturating_sub(prior_lost);
@@ -535,6 +538,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.recover.is_none() && self.rec.log.lost_bytes() > 0 {
             self.enter_fast_recovery(now, stats);
         }
+        // ECN-Echo (RFC 3168 §6.1.2): a reduction without a loss.
+        let ece = self.ecn_on_ack(now, seg);
 
         // 6. Tail loss probe outcome (RFC 8985 §7.4): a retransmitted probe
         // that repaired a loss (no D-SACK for it) still means congestion.
@@ -593,7 +598,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             min_rtt: self.rec.min_rtt,
             srtt: self.rtt.srtt(),
             rate,
-            in_recovery: self.in_fast_recovery(),
+            // An ECN-Echo ACK does not grow the window (RFC 3168 §6.1.2).
+            in_recovery: self.in_fast_recovery() || ece,
             newly_lost,
         };
         if delivered > 0 || acked > 0 {
@@ -659,6 +665,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rec.undo_until = Some(self.snd_max);
         self.rec.tlp_deadline = None;
         self.rtt_timing = None;
+        self.ecn_window_reduced();
         stats.fast_retransmits += 1;
         net_debug!(
             "tcp {}: fast recovery, {} bytes in flight",
@@ -696,6 +703,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // SACK marks so those bytes are sent again too.
             self.rec.log.clear_sacked();
         }
+        let segment = self.payload_mss();
+        self.rec.log.unsack_head(segment);
         let prior = self.rec.log.lost_bytes();
         self.rec.log.mark_all_lost();
         self.rec.lost_total += self.rec.log.lost_bytes().saturating_sub(prior) as u64;
@@ -711,6 +720,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rec.rack_deadline = None;
         self.rec.next_send_at = None;
         self.dup_acks = 0;
+        self.ecn_window_reduced();
     }
 
     /// The last congestion response was spurious: restore the window and

@@ -290,23 +290,25 @@ impl<const N: usize> SendLog<N> {
     }
 
     /// Split record `i` at `at` (strictly inside it): both halves keep the
-    /// flags and send-time state. Returns false when no slot is free.
-    fn split(&mut self, i: usize, at: SeqNumber) -> bool {
-        let Some(rec) = self.get(i).copied() else {
-            return false;
-        };
+    /// flags and send-time state. Returns the index of the front half (the
+    /// back half follows it), or `None` when no slot is free.
+    ///
+    /// The index can differ from `i`: freeing a slot merges a pair of
+    /// records, which shifts every later record down by one. Callers must
+    /// continue from the returned index, never from `i`.
+    fn split(&mut self, i: usize, at: SeqNumber) -> Option<usize> {
+        let rec = self.get(i).copied()?;
         if !(rec.start < at && at < rec.end) {
-            return false;
+            return None;
         }
         if self.len >= N {
             if !self.make_room() {
-                return false;
+                return None;
             }
-            // The merge may have moved record `i` (if it was the newer of
-            // the pair): find it again.
+            // The merge may have moved record `i`: find it again.
             return match self.find(at) {
                 Some(j) if self.len < N => self.split(j, at),
-                _ => false,
+                _ => None,
             };
         }
         let mut tail = rec;
@@ -315,7 +317,7 @@ impl<const N: usize> SendLog<N> {
             r.end = at;
         }
         // Counters are per byte, so a split with equal flags leaves them as is.
-        self.insert(i + 1, tail)
+        self.insert(i + 1, tail).then_some(i)
     }
 
     /// Record a first transmission of `[start, end)` (new data at SND.MAX).
@@ -470,20 +472,31 @@ impl<const N: usize> SendLog<N> {
             }
             // Trim the record to the block, splitting where needed.
             if rec.start < left {
-                if !self.split(i, left) {
-                    i += 1;
-                    continue;
-                }
-                i += 1;
+                // Keep the front out of the block; the back half is
+                // looked at next.
+                i = self.split(i, left).unwrap_or(i) + 1;
                 continue;
             }
-            if rec.end > right && !self.split(i, right) {
-                i += 1;
-                continue;
+            if rec.end > right {
+                match self.split(i, right) {
+                    Some(front) => i = front,
+                    None => {
+                        i += 1;
+                        continue;
+                    }
+                }
             }
             let Some(rec) = self.get(i).copied() else {
                 break;
             };
+            if rec.start < left || rec.end > right || rec.has(SACKED) {
+                // Freeing the slot for the split merged this record with
+                // an older neighbour outside the block: marking it would
+                // claim bytes the peer never reported. Leave it unmarked
+                // (a later block or the cumulative ACK will cover it).
+                i += 1;
+                continue;
+            }
             delivered(&rec, rec.len());
             self.set_flags(i, (rec.flags | SACKED) & !LOST);
             if self.highest_sacked.is_none_or(|h| h < rec.end) {
@@ -531,10 +544,34 @@ impl<const N: usize> SendLog<N> {
     pub fn mark_head_lost(&mut self, mss: usize) -> usize {
         if let Some(head) = self.get(0).copied() {
             if head.len() > mss {
-                let _ = self.split(0, head.start + mss);
+                let _ = self.split(0, head.start + mss.max(1));
             }
         }
         self.mark_lost(0)
+    }
+
+    /// Forget the SACK mark on the first `mss` bytes of the log (splitting
+    /// them off a longer record). RFC 2018 §8: after a retransmission
+    /// timeout the sender "MUST retransmit the segment at the left edge of
+    /// the window ... whether or not the SACK bit is on for that segment":
+    /// if the receiver reneged, or our marks are wrong, that resend is what
+    /// moves SND.UNA.
+    pub fn unsack_head(&mut self, mss: usize) {
+        let Some(head) = self.get(0).copied() else {
+            return;
+        };
+        if !head.has(SACKED) {
+            return;
+        }
+        if head.len() > mss {
+            let _ = self.split(0, head.start + mss.max(1));
+        }
+        if let Some(head) = self.get(0).copied() {
+            self.set_flags(0, head.flags & !SACKED);
+        }
+        if self.sacked_bytes == 0 {
+            self.highest_sacked = None;
+        }
     }
 
     /// Mark every record not SACKED as lost (after an RTO, RFC 6675 §5.1).
@@ -611,11 +648,10 @@ impl<const N: usize> SendLog<N> {
         if self.get(i).is_some_and(|r| r.start < seq) {
             // A resend from inside the record (a tail loss probe of its
             // last segment): split the front off first.
-            if !self.split(i, seq) {
+            let Some(front) = self.split(i, seq) else {
                 return;
-            }
-            let Some(j) = self.find(seq) else { return };
-            i = j;
+            };
+            i = front + 1;
         }
         let Some(rec) = self.get(i).copied() else {
             return;
@@ -624,7 +660,9 @@ impl<const N: usize> SendLog<N> {
         if cut < rec.end {
             // When no slot is free the whole record counts as resent; RACK
             // will call it lost again if its tail really was.
-            let _ = self.split(i, cut);
+            if let Some(front) = self.split(i, cut) {
+                i = front;
+            }
         }
         let Some(rec) = self.get(i).copied() else {
             return;
@@ -670,7 +708,8 @@ impl<const N: usize> SendLog<N> {
     }
 }
 
-#[cfg(test)]
+// The tests need room for ten records and more: the default log.
+#[cfg(all(test, feature = "scoreboard"))]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
@@ -766,6 +805,89 @@ mod tests {
         assert_eq!(log.lost_bytes(), 200);
         assert_eq!(log.first_lost().unwrap().1.start, s(100));
         log.check();
+    }
+
+    /// A split in a full log frees a slot by merging an older pair, which
+    /// shifts the record being split down by one. The SACK must still
+    /// mark exactly the bytes it covers (a mark on the wrong half once
+    /// left holes "SACKed", never resent, and stalled the connection).
+    #[test]
+    fn a_split_that_shifts_the_log_marks_exactly_the_block() {
+        let mut log = SendLog::<LOG_CAPACITY>::new();
+        let cap = LOG_CAPACITY as u32;
+        for k in 0..cap {
+            log.on_send_new(s(k * 10), s(k * 10 + 10), snap(k));
+        }
+        assert_eq!(log.len(), LOG_CAPACITY);
+        // SACK every even record from 2 on: the only adjacent pair in the
+        // same state is (0, 1), so making room merges it.
+        for k in (2..cap).step_by(2) {
+            log.on_sack_block(s(k * 10), s(k * 10 + 10), |_, _| {});
+        }
+        assert_eq!(log.len(), LOG_CAPACITY);
+        let before = log.sacked_bytes();
+        // Half of record 5 ([50, 60)) arrives.
+        let mut marked = 0;
+        log.on_sack_block(s(50), s(55), |_, n| marked += n);
+        log.check();
+        assert_eq!(marked, 5);
+        assert_eq!(log.sacked_bytes(), before + 5);
+        let front = log.get(log.find(s(50)).unwrap()).unwrap();
+        assert!(front.has(SACKED) && front.end == s(55));
+        let back = log.get(log.find(s(55)).unwrap()).unwrap();
+        assert!(
+            !back.has(SACKED),
+            "the half the block does not cover was marked"
+        );
+    }
+
+    /// When the only pair that can merge is the record being split and its
+    /// older neighbour, the merged front half reaches below the block: it
+    /// must not be marked.
+    #[test]
+    fn a_split_that_merges_below_the_block_marks_nothing_outside_it() {
+        let mut log = SendLog::<LOG_CAPACITY>::new();
+        let cap = LOG_CAPACITY as u32;
+        for k in 0..cap {
+            log.on_send_new(s(k * 10), s(k * 10 + 10), snap(k));
+        }
+        // Unsacked, SACKed alternately, except records 4 and 5 (both
+        // unsacked): the only adjacent pair in the same state.
+        for k in (1..4).step_by(2).chain((6..cap).step_by(2)) {
+            log.on_sack_block(s(k * 10), s(k * 10 + 10), |_, _| {});
+        }
+        assert_eq!(log.len(), LOG_CAPACITY);
+        let before = log.sacked_bytes();
+        let mut marked = 0;
+        log.on_sack_block(s(50), s(55), |_, n| marked += n);
+        log.check();
+        assert_eq!(log.sacked_bytes(), before + marked);
+        let at_40 = log.get(log.find(s(40)).unwrap()).unwrap();
+        assert!(!at_40.has(SACKED), "bytes 40..50 were never SACKed");
+        assert!(marked <= 5);
+    }
+
+    /// The same shift during a retransmission: the part resent is the one
+    /// marked RETRANSMITTED, the rest stays LOST.
+    #[test]
+    fn a_split_that_shifts_the_log_marks_exactly_the_resent_part() {
+        let mut log = SendLog::<LOG_CAPACITY>::new();
+        let cap = LOG_CAPACITY as u32;
+        for k in 0..cap {
+            log.on_send_new(s(k * 10), s(k * 10 + 10), snap(k));
+        }
+        for k in (2..cap).step_by(2) {
+            log.on_sack_block(s(k * 10), s(k * 10 + 10), |_, _| {});
+        }
+        let i = log.find(s(50)).unwrap();
+        log.mark_lost(i);
+        log.on_retransmit(s(50), 5, snap(1000));
+        log.check();
+        let resent = log.get(log.find(s(50)).unwrap()).unwrap();
+        assert!(resent.has(RETRANSMITTED) && !resent.has(LOST) && resent.end == s(55));
+        let rest = log.get(log.find(s(55)).unwrap()).unwrap();
+        assert!(rest.has(LOST) && !rest.has(RETRANSMITTED));
+        assert_eq!(log.lost_bytes(), 5);
     }
 
     /// With every capacity a user may choose (the default, the minimal

@@ -8,6 +8,7 @@
 use super::assembler::Assembler;
 use super::buffer::RingBuffer;
 use super::congestion::{Congestion, NewReno};
+use super::ecn::EcnState;
 use super::ip::RouteState;
 use super::recovery::RecoveryState;
 use super::rtt::RttEstimator;
@@ -141,6 +142,9 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) pending_rst: Option<PendingReset>,
     pub(crate) challenge_tokens: u16,
     pub(crate) challenge_epoch: Instant,
+    /// When we last answered an unacceptable zero-length segment with an
+    /// ACK (the ACK-loop guard in `input.rs`).
+    pub(crate) last_oow_ack: Option<Instant>,
 
     // --- listening ---
     pub(crate) backlog: usize,
@@ -154,6 +158,9 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) rto_retries: u8,
     /// Negative advice for IP is due with the next segment (MUST-20, R1).
     pub(crate) advise_ip: bool,
+    /// ECN (RFC 3168 §6.1); empty without the `ecn` feature.
+    #[cfg_attr(not(feature = "ecn"), allow(dead_code))]
+    pub(crate) ecn: EcnState,
 }
 
 impl<'a> TcpSocket<'a> {
@@ -237,11 +244,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             pending_rst: None,
             challenge_tokens: 0,
             challenge_epoch: Instant::ZERO,
+            last_oow_ack: None,
             backlog: 0,
             urgent: Urgent::default(),
             route: RouteState::default(),
             rto_retries: 0,
             advise_ip: false,
+            ecn: EcnState::default(),
         }
     }
 
@@ -329,6 +338,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             route,
             rto_retries,
             advise_ip,
+            last_oow_ack,
+            ecn,
         } = self;
         *state = State::Closed;
         *soft_error = None;
@@ -391,6 +402,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *route = route.kept_over_reset();
         *rto_retries = 0;
         *advise_ip = false;
+        *last_oow_ack = None;
+        *ecn = EcnState::default();
     }
 
     /// Forget how the previous connection in this slot ended (its error and
@@ -551,6 +564,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             timestamps: self.ts_ok,
             sack: self.sack_ok,
             window_scale: self.ws_ok.then_some((self.snd_shift, self.rcv_shift)),
+            ecn: self.ecn_negotiated(),
         }
     }
 

@@ -698,3 +698,119 @@ fn small_log_recovers<const LOG: usize>() {
     assert_eq!(h.sock.rec.log.sacked_bytes(), 0, "LOG {LOG}");
     assert_eq!(h.sock.rec.log.lost_bytes(), 0, "LOG {LOG}");
 }
+
+// ----- Acceptability at the edges: no ACK loops -----
+
+/// A harness whose receive window is `rx` bytes.
+fn established_with_window(rx: usize) -> Harness {
+    let (mut h, _) = Harness::accept(TcpOptions::default(), rx);
+    h.input(&peer_seg(TcpFlags::ACK, IRS + 1, ISS + 1));
+    assert_eq!(h.sock.state(), State::Established);
+    assert!(h.drain().is_empty());
+    h
+}
+
+/// A plain ACK exactly at RCV.NXT+RCV.WND (where a peer that filled our
+/// window and lost it all sends its ACKs) is taken: its window update
+/// counts and it draws no reply.
+#[test]
+fn ack_at_the_right_edge_of_the_window_is_taken() {
+    let mut h = established_with_window(1000);
+    let wnd = h.sock.recv_window();
+    assert!(wnd > 0);
+    let mut ack = peer_seg(TcpFlags::ACK, IRS + 1 + wnd, ISS + 1);
+    ack.window_len = 777;
+    h.input(&ack);
+    assert_eq!(h.sock.send_window(), 777, "the ACK's window was not taken");
+    assert!(h.drain().is_empty(), "an acceptable ACK needs no answer");
+    // One past the edge is still unacceptable, and answered.
+    let mut ack = peer_seg(TcpFlags::ACK, IRS + 2 + wnd, ISS + 1);
+    ack.window_len = 555;
+    h.input(&ack);
+    assert_eq!(h.sock.send_window(), 777);
+    assert_eq!(h.drain().len(), 1);
+}
+
+/// MUST-66: with our window closed, a zero-window probe at RCV.NXT is
+/// refused but its ACK is taken (here it acknowledges our data).
+#[test]
+fn zero_window_probe_ack_is_taken() {
+    let mut h = established_with_window(100);
+    let wnd = h.sock.recv_window();
+    let fill: &'static [u8] = Vec::leak(vec![7u8; wnd]);
+    h.input(&data(IRS + 1, fill));
+    h.drain();
+    assert_eq!(h.sock.recv_window(), 0);
+    assert_eq!(h.sock.send_slice(b"abcdef"), Ok(6));
+    let out = h.drain();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].payload, b"abcdef");
+    // The peer's probe acknowledges all six bytes.
+    let mut probe = data(IRS + 1 + wnd, b"x");
+    probe.ack_number = ISS + 7;
+    h.input(&probe);
+    assert_eq!(h.sock.send_queue(), 0, "the probe's ACK was not taken");
+    assert_eq!(h.sock.recv_queue(), wnd, "the probe's text was taken");
+    let out = h.drain();
+    assert_eq!(out.len(), 1, "the probe is answered with our window");
+    assert_eq!((out[0].ack, out[0].window), (IRS + 1 + wnd, 0));
+}
+
+/// Unacceptable zero-length segments are answered at most once per
+/// 500 ms (two ends that refuse each other's ACKs would otherwise ACK
+/// each other forever); unacceptable data is always answered.
+#[test]
+fn replies_to_unacceptable_acks_are_rate_limited() {
+    let mut h = established_with_window(1000);
+    let mut answered = 0;
+    for _ in 0..10 {
+        h.input(&peer_seg(TcpFlags::ACK, IRS, ISS + 1));
+        answered += h.drain().len();
+        h.advance(Duration::from_millis(10));
+    }
+    assert_eq!(answered, 1);
+    h.advance(Duration::from_millis(500));
+    h.input(&peer_seg(TcpFlags::ACK, IRS, ISS + 1));
+    assert_eq!(h.drain().len(), 1, "the budget comes back after 500 ms");
+    for _ in 0..3 {
+        h.input(&data(IRS - 5, b"old"));
+        assert_eq!(h.drain().len(), 1, "old data is always acknowledged");
+    }
+}
+
+/// RFC 2018 §8: after a retransmission timeout the segment at the left
+/// edge is resent even though the peer SACKed it (it may have reneged).
+#[test]
+fn rto_resends_the_left_edge_even_when_sacked() {
+    let opts = TcpOptions {
+        sack_permitted: true,
+        ..TcpOptions::default()
+    };
+    let mut h = Harness::established(opts);
+    let payload = [5u8; 3000];
+    assert_eq!(h.sock.send_slice(&payload), Ok(3000));
+    let out = h.drain();
+    assert!(!out.is_empty());
+    let first_len = out[0].payload.len();
+    let sent: usize = out.iter().map(|s| s.payload.len()).sum();
+    // The peer SACKs everything sent (a receiver that will renege), but
+    // acknowledges nothing cumulatively.
+    let mut ack = peer_seg(TcpFlags::ACK, IRS + 1, ISS + 1);
+    ack.options.sack_blocks[0] = SackBlock {
+        left: ISS + 1,
+        right: ISS + 1 + sent,
+    };
+    ack.options.sack_count = 1;
+    h.input(&ack);
+    let out = h.drain();
+    assert!(
+        out.iter().all(|s| s.seq >= ISS + 1 + sent),
+        "nothing SACKed is resent before the timeout: {out:?}"
+    );
+    h.advance(h.sock.rto());
+    h.advance(Duration::from_millis(1));
+    let out = h.drain();
+    assert!(!out.is_empty(), "the RTO resent nothing");
+    assert_eq!(out[0].seq, ISS + 1, "the left edge goes first");
+    assert_eq!(out[0].payload.len(), first_len);
+}

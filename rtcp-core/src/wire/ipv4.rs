@@ -84,6 +84,44 @@ impl Dscp {
     }
 }
 
+/// The ECN field: the low two bits of the second IPv4 header octet
+/// (RFC 3168 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Ecn {
+    /// 00: the transport does not do ECN (Not-ECT).
+    #[default]
+    NotEct,
+    /// 01: ECN-capable transport, ECT(1).
+    Ect1,
+    /// 10: ECN-capable transport, ECT(0) (what RFC 3168 §6.1.2 senders use).
+    Ect0,
+    /// 11: Congestion Experienced, set by a router instead of dropping.
+    Ce,
+}
+
+impl Ecn {
+    /// The codepoint in the low two bits of `octet` (the rest is ignored).
+    pub const fn from_bits(octet: u8) -> Ecn {
+        match octet & 0x03 {
+            0 => Ecn::NotEct,
+            1 => Ecn::Ect1,
+            2 => Ecn::Ect0,
+            _ => Ecn::Ce,
+        }
+    }
+
+    /// The two-bit value.
+    pub const fn bits(self) -> u8 {
+        match self {
+            Ecn::NotEct => 0,
+            Ecn::Ect1 => 1,
+            Ecn::Ect0 => 2,
+            Ecn::Ce => 3,
+        }
+    }
+}
+
 /// IP protocol numbers this stack knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -971,6 +1009,11 @@ mod tests {
         assert_eq!(Dscp::new(46), Some(Dscp::EF));
         assert_eq!(Dscp::EF.with_ecn(0b10), 0xba);
         assert_eq!(Dscp::default(), Dscp::DEFAULT);
+        for bits in 0..4u8 {
+            assert_eq!(Ecn::from_bits(0xb8 | bits).bits(), bits);
+        }
+        assert_eq!(Ecn::from_bits(0xff), Ecn::Ce);
+        assert_eq!(Dscp::EF.with_ecn(Ecn::Ect0.bits()), 0xba);
     }
 
     #[test]

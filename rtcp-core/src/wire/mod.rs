@@ -17,7 +17,7 @@ pub mod tcp;
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
 pub use icmpv4::{Icmpv4Packet, Icmpv4Repr};
-pub use ipv4::{Dscp, IpProtocol, Ipv4Address, Ipv4Cidr, Ipv4Packet, Ipv4Repr};
+pub use ipv4::{Dscp, Ecn, IpProtocol, Ipv4Address, Ipv4Cidr, Ipv4Packet, Ipv4Repr};
 pub use ipv4_route::{RouteKind, SourceRoute};
 pub use seq::SeqNumber;
 pub use tcp::{TcpFlags, TcpOptions, TcpPacket, TcpRepr};

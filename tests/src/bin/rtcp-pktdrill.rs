@@ -17,7 +17,24 @@ use std::process::ExitCode;
 fn usage() -> ExitCode {
     eprintln!(
         "usage: rtcp-pktdrill [--strict] [--verbose] [--profile rfc|freebsd] \
-         [--expect FILE [--root DIR]] FILE|DIR..."
+         [--expect FILE [--root DIR]] FILE|DIR...\n\
+         \n\
+         IP-level annotations after `<` or `>` (packetdrill's):\n\
+         \x20 [noecn] [ect0] [ect1] [ce]   the IP ECN field (sent, or checked)\n\
+         \x20 [tos 0xNN]                   the whole TOS octet (sent, or checked)\n\
+         rtcp extensions:\n\
+         \x20 [port N]                     the peer's port for this segment\n\
+         \x20 [badcsum]                    `<` only: a wrong TCP checksum\n\
+         \x20 [lsrr A B ...] [ssrr A B ...] source route, hops in travel order:\n\
+         \x20                              `<` arrives with it completed (recorded);\n\
+         \x20                              `>` must be sent to A with it (pointer at B)\n\
+         \x20 [ipopt HEX]                  `<` only: IPv4 option bytes as written\n\
+         \x20 <..., raw HEX>               `<` only: TCP option bytes as written\n\
+         \x20 setsockopt(fd, IPPROTO_IP, IP_OPTIONS, [lsrr A B ...], N)  the\n\
+         \x20                              application's source route ([] clears)\n\
+         \x20 setsockopt(fd, IPPROTO_IP, IP_TOS, [0xNN], 4)  the DSCP (ECN bits are TCP's)\n\
+         \x20 `sysctl -w net.inet.tcp.ecn.enable=0|1|2`, `ecn.maxretries=N`  ECN\n\
+         \x20                              off / ask / accept only, for later sockets"
     );
     ExitCode::from(2)
 }

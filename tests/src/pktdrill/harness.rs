@@ -6,6 +6,7 @@ use rtcp_core::iface::{Interface, InterfaceConfig};
 use rtcp_core::socket_set::{SocketSet, SocketSlot};
 use rtcp_core::tcp::TcpConfig;
 use rtcp_core::time::{Duration, Instant};
+use rtcp_core::wire::ipv4_route::find_source_route;
 use rtcp_core::wire::{
     ArpOperation, ArpPacket, ArpRepr, ChecksumMode, EtherType, EthernetAddress, EthernetFrame,
     EthernetRepr, IpProtocol, Ipv4Address, Ipv4Cidr, Ipv4Packet, Ipv4Repr, SeqNumber, TcpFlags,
@@ -35,6 +36,12 @@ pub struct Sent {
     pub at: i64,
     /// IP ECN bits.
     pub ecn: u8,
+    /// The whole IPv4 TOS octet (DSCP and ECN).
+    pub tos: u8,
+    /// The IPv4 destination (the first hop of a source route).
+    pub ip_dst: Ipv4Address,
+    /// The IPv4 option bytes.
+    pub ip_options: Vec<u8>,
     pub flags: u8,
     pub seq: u32,
     pub ack: u32,
@@ -73,6 +80,11 @@ pub struct Inject {
     pub payload_len: usize,
     /// IP ECN bits.
     pub ecn: u8,
+    /// The whole TOS octet, when the script gives it (`[tos 0xNN]`): it
+    /// replaces `ecn`.
+    pub tos: Option<u8>,
+    /// IPv4 option bytes (a multiple of four, at most 40).
+    pub ip_options: Vec<u8>,
 }
 
 pub struct Harness {
@@ -160,9 +172,17 @@ impl Harness {
                     return false;
                 };
                 let options = TcpOptions::parse(tcp.options()).unwrap_or_default();
+                // A source-routed datagram's TCP checksum covers the final
+                // destination, the last address of the route option while
+                // it is under way (RFC 9293 §3.1, RFC 791 §3.1).
+                let final_dst = find_source_route(ip.options())
+                    .ok()
+                    .flatten()
+                    .and_then(|r| r.addresses().last().copied())
+                    .unwrap_or(ip.dst_addr());
                 let wire_error = if !ip.verify_checksum() {
                     Some("bad IPv4 header checksum".to_string())
-                } else if !tcp.verify_checksum(&ip.src_addr(), &ip.dst_addr()) {
+                } else if !tcp.verify_checksum(&ip.src_addr(), &final_dst) {
                     Some("bad TCP checksum (MUST-2)".to_string())
                 } else {
                     option_encoding_error(tcp.options())
@@ -174,6 +194,9 @@ impl Harness {
                     option_kinds: option_kinds(tcp.options()),
                     at: self.now,
                     ecn: ip.dscp_ecn() & 3,
+                    tos: ip.dscp_ecn(),
+                    ip_dst: ip.dst_addr(),
+                    ip_options: ip.options().to_vec(),
                     flags: tcp.flags().0,
                     seq: tcp.seq_number().0,
                     ack: tcp.ack_number().0,
@@ -282,13 +305,14 @@ impl Harness {
             protocol: IpProtocol::Tcp,
             payload_len: tcp.len(),
             ttl: 64,
-            dscp_ecn: seg.ecn,
+            dscp_ecn: seg.tos.unwrap_or(seg.ecn),
             ident: 1,
             dont_frag: true,
         };
-        let mut buf = vec![0u8; 20 + tcp.len()];
+        let mut buf = vec![0u8; 20 + seg.ip_options.len() + tcp.len()];
         let mut view = Ipv4Packet::new_unchecked(&mut buf[..]);
-        ip.emit(&mut view, ChecksumMode::default());
+        ip.emit_with_options(&mut view, &seg.ip_options, ChecksumMode::default())
+            .expect("options are a multiple of four, at most 40 bytes");
         view.payload_mut().copy_from_slice(&tcp);
         self.device
             .rx

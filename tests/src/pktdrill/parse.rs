@@ -71,6 +71,32 @@ pub struct Packet {
     pub bad_checksum: bool,
     /// `urg N`: the urgent pointer (with the `U` flag).
     pub urg: Option<u16>,
+    /// `[tos 0xNN]` (packetdrill's form): the whole IPv4 TOS octet, DSCP
+    /// and ECN; checked on `>` lines, sent on `<` lines.
+    pub tos: Option<u8>,
+    /// IPv4 options (rtcp extension): `[lsrr A B ...]` / `[ssrr A B ...]`
+    /// or `[ipopt HEX]`.
+    pub ip_options: Option<IpOptions>,
+}
+
+/// IPv4 options on a segment line (rtcp extension; packetdrill has no
+/// syntax for them on TCP lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IpOptions {
+    /// `[lsrr A B ...]` / `[ssrr A B ...]`: a source route through hops
+    /// `A`, `B`, ... in the order the datagram travels. On a `<` line the
+    /// datagram arrives with the route completed: the option records the
+    /// hops and its pointer is past the end (RFC 791). On a `>` line our
+    /// segment must be source-routed that way: sent to `A`, the option
+    /// listing the remaining hops and then the peer, pointer at the first.
+    Route {
+        /// SSRR rather than LSRR.
+        strict: bool,
+        hops: Vec<std::net::Ipv4Addr>,
+    },
+    /// `[ipopt HEX]`: option bytes as they are (`<` lines only), zero
+    /// padded to a multiple of four.
+    Raw(Vec<u8>),
 }
 
 /// A system call line.
@@ -264,6 +290,20 @@ fn parse_u32(s: &str, line: usize) -> Result<u32, ParseError> {
     }
 }
 
+/// Bytes written as hex digits, two per byte.
+fn parse_hex(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
+        .collect()
+}
+
 fn parse_options(s: &str, line: usize) -> Result<Option<Vec<ScriptOption>>, ParseError> {
     let s = s.trim();
     if s == "..." {
@@ -293,19 +333,10 @@ fn parse_options(s: &str, line: usize) -> Result<Option<Vec<ScriptOption>>, Pars
                 }
                 out.push(ScriptOption::Sack(v));
             }
-            ["raw", hex] => {
-                let bytes: Option<Vec<u8>> = (0..hex.len())
-                    .step_by(2)
-                    .map(|i| {
-                        hex.get(i..i + 2)
-                            .and_then(|b| u8::from_str_radix(b, 16).ok())
-                    })
-                    .collect();
-                match bytes {
-                    Some(b) if !b.is_empty() => out.push(ScriptOption::Raw(b)),
-                    _ => return err(line, format!("bad raw option bytes {hex:?}")),
-                }
-            }
+            ["raw", hex] => match parse_hex(hex) {
+                Some(b) if !b.is_empty() => out.push(ScriptOption::Raw(b)),
+                _ => return err(line, format!("bad raw option bytes {hex:?}")),
+            },
             _ => return err(line, format!("unsupported TCP option {:?}", part.trim())),
         }
     }
@@ -337,6 +368,8 @@ fn parse_packet(body: &str, line: usize) -> Result<Packet, ParseError> {
     let mut ecn = None;
     let mut port = None;
     let mut bad_checksum = false;
+    let mut tos = None;
+    let mut ip_options = None;
     while let Some(r) = rest.strip_prefix('[') {
         let Some(end) = r.find(']') else {
             return err(line, "unterminated [ecn] annotation");
@@ -351,6 +384,29 @@ fn parse_packet(body: &str, line: usize) -> Result<Packet, ParseError> {
             bad_checksum = true;
         } else if matches!(name, "noecn" | "ect0" | "ect1" | "ce" | "ect01") {
             ecn = Some(name.to_string());
+        } else if let Some(v) = name.strip_prefix("tos ") {
+            match parse_u32(v, line) {
+                Ok(v) if v < 256 => tos = Some(v as u8),
+                _ => return err(line, format!("bad TOS annotation [{name}]")),
+            }
+        } else if let Some(hex) = name.strip_prefix("ipopt ") {
+            match parse_hex(hex.trim()) {
+                Some(b) if !b.is_empty() && b.len() <= 40 => ip_options = Some(IpOptions::Raw(b)),
+                _ => return err(line, format!("bad IP option bytes [{name}]")),
+            }
+        } else if let Some((kind, hops)) = name
+            .strip_prefix("lsrr ")
+            .map(|h| (false, h))
+            .or_else(|| name.strip_prefix("ssrr ").map(|h| (true, h)))
+        {
+            let hops: Option<Vec<std::net::Ipv4Addr>> =
+                hops.split_whitespace().map(|a| a.parse().ok()).collect();
+            match hops {
+                Some(hops) if !hops.is_empty() && hops.len() <= 9 => {
+                    ip_options = Some(IpOptions::Route { strict: kind, hops });
+                }
+                _ => return err(line, format!("bad source route [{name}]")),
+            }
         } else {
             return err(line, format!("unknown IP annotation [{name}]"));
         }
@@ -416,6 +472,8 @@ fn parse_packet(body: &str, line: usize) -> Result<Packet, ParseError> {
         port,
         bad_checksum,
         urg,
+        tos,
+        ip_options,
     })
 }
 
@@ -657,6 +715,22 @@ mod tests {
         assert_eq!((p.port, p.ecn.as_deref()), (Some(7), Some("ect0")));
         assert!(parse_packet("<[port x] S 0:0(0) win 1", 1).is_err());
         assert!(parse_packet("<[port 0] S 0:0(0) win 1", 1).is_err());
+        let p = parse_packet(">[tos 0xb8] . 1:1(0) ack 1", 1).unwrap();
+        assert_eq!(p.tos, Some(0xb8));
+        assert!(parse_packet(">[tos 0x100] . 1:1(0) ack 1", 1).is_err());
+        let p = parse_packet("<[lsrr 10.1.0.1 10.2.0.1] S 0:0(0) win 1", 1).unwrap();
+        assert_eq!(
+            p.ip_options,
+            Some(IpOptions::Route {
+                strict: false,
+                hops: vec!["10.1.0.1".parse().unwrap(), "10.2.0.1".parse().unwrap()]
+            })
+        );
+        let p = parse_packet("<[ipopt 0101] S 0:0(0) win 1", 1).unwrap();
+        assert_eq!(p.ip_options, Some(IpOptions::Raw(vec![1, 1])));
+        assert!(parse_packet("<[ssrr] S 0:0(0) win 1", 1).is_err());
+        assert!(parse_packet("<[ssrr 10.0.0.300] S 0:0(0) win 1", 1).is_err());
+        assert!(parse_packet("<[ipopt 0] S 0:0(0) win 1", 1).is_err());
         let p = parse_packet("<[badcsum] S 0:0(0) win 1 <raw fe0401ab,mss 9>", 1).unwrap();
         assert!(p.bad_checksum);
         assert_eq!(

@@ -1,12 +1,13 @@
 //! The interpreter: events in order, on virtual time.
 
 use super::harness::{Harness, Inject, Sent, OUR_IP, PEER_IP};
-use super::parse::{self, Action, Event, Packet, ScriptOption, Syscall, Time};
+use super::parse::{self, Action, Event, IpOptions, Packet, ScriptOption, Syscall, Time};
 use super::{Config, Profile, Report, Verdict};
 use rtcp_core::socket_set::SocketHandle;
-use rtcp_core::tcp::{Endpoint, KeepAlive, State, TcpConfig, TcpError};
+use rtcp_core::tcp::{EcnMode, Endpoint, KeepAlive, State, TcpConfig, TcpError};
 use rtcp_core::time::Duration;
-use rtcp_core::wire::{SeqNumber, TcpOptions};
+use rtcp_core::wire::ipv4_route::{find_source_route, OPTION_LSRR, OPTION_SSRR};
+use rtcp_core::wire::{Dscp, Ipv4Address, RouteKind, SeqNumber, SourceRoute, TcpOptions};
 use std::collections::{BTreeMap, HashMap};
 
 /// The port a listener binds (packetdrill's default local port).
@@ -267,6 +268,8 @@ fn check_supported(script: &parse::Script) -> Result<(), String> {
                             | "TCP_KEEPIDLE"
                             | "TCP_KEEPINTVL"
                             | "TCP_KEEPCNT"
+                            | "IP_TOS"
+                            | "IP_OPTIONS"
                     );
                     let settable = !matches!(opt, "SO_ERROR" | "TCP_MAXSEG");
                     if !known || (c.name == "setsockopt" && !settable) {
@@ -502,6 +505,17 @@ impl Runner<'_> {
             Some(("net.inet.tcp.delacktime", Some(v))) => {
                 c.ack_delay = Some(Duration::from_millis(v));
             }
+            Some(("net.inet.tcp.ecn.enable", Some(v))) => {
+                // FreeBSD: 0 off, 1 ask and accept, 2 accept only.
+                c.ecn = match v {
+                    0 => EcnMode::Off,
+                    1 => EcnMode::On,
+                    _ => EcnMode::Passive,
+                };
+            }
+            Some(("net.inet.tcp.ecn.maxretries", Some(v))) => {
+                c.ecn_setup_retries = v.min(255) as u8;
+            }
             _ => {
                 self.relax(
                     "shell commands skipped",
@@ -511,7 +525,7 @@ impl Runner<'_> {
             }
         }
         self.relax(
-            "sysctls with an rtcp equivalent applied (rfc1323, sack.enable, delacktime)",
+            "sysctls with an rtcp equivalent applied (rfc1323, sack.enable, delacktime, ecn.enable, ecn.maxretries)",
             format!("line {}: {}", e.line, cmd.trim()),
         );
     }
@@ -613,6 +627,16 @@ impl Runner<'_> {
                 Some("ce") => 3,
                 _ => 0,
             },
+            tos: p.tos,
+            ip_options: match &p.ip_options {
+                None => Vec::new(),
+                Some(IpOptions::Raw(b)) => {
+                    let mut b = b.clone();
+                    b.resize(b.len().div_ceil(4) * 4, 0);
+                    b
+                }
+                Some(IpOptions::Route { strict, hops }) => arrived_route(*strict, hops),
+            },
         };
         self.log(format!("{:>10.6} < injected", self.h.now as f64 / 1e6));
         self.h.inject(&seg);
@@ -699,6 +723,20 @@ impl Runner<'_> {
         }
         if s.payload_len as u32 != p.len {
             return Err(self.fail(e, mismatch("payload length differs")));
+        }
+        if let Some(tos) = p.tos {
+            if s.tos != tos {
+                return Err(self.fail(
+                    e,
+                    mismatch(&format!(
+                        "IP TOS octet is {:#04x} (expected [tos {tos:#04x}])",
+                        s.tos
+                    )),
+                ));
+            }
+        }
+        if let Err(what) = check_ip_route(p.ip_options.as_ref(), &s) {
+            return Err(self.fail(e, mismatch(&what)));
         }
         if let Some(ecn) = p.ecn.as_deref() {
             let ok = match ecn {
@@ -837,10 +875,10 @@ impl Runner<'_> {
             }
             TcpiAssert::Options(want) => {
                 let o = sock.map(|s| s.negotiated_options()).unwrap_or_default();
-                // ECN (8) is never negotiated: rtcp does not implement it.
                 let have = u32::from(o.timestamps)
                     | u32::from(o.sack) << 1
-                    | u32::from(o.window_scale.is_some()) << 2;
+                    | u32::from(o.window_scale.is_some()) << 2
+                    | u32::from(o.ecn) << 3;
                 if have != want {
                     return Err(self.fail(e, format!("tcpi_options is {have}")));
                 }
@@ -1217,7 +1255,10 @@ impl Runner<'_> {
         fd: i64,
     ) -> Result<Result<i64, &'static str>, Verdict> {
         let opt = c.args.get(2).map(String::as_str).unwrap_or("");
-        let val: i64 = Self::bracket_arg(c, 3).parse().unwrap_or(0);
+        if opt == "IP_OPTIONS" {
+            return self.set_ip_options(e, c, fd);
+        }
+        let val: i64 = parse_int(&Self::bracket_arg(c, 3)).unwrap_or(0);
         let f = self
             .fds
             .get_mut(&fd)
@@ -1268,6 +1309,11 @@ impl Runner<'_> {
                     format!("line {}", e.line),
                 );
             }
+            "IP_TOS" => {
+                // The DSCP (MUST-48); the ECN bits belong to TCP (RFC 3168
+                // §6.1: the transport sets them per segment), as on Linux.
+                config.dscp = Dscp::new(((val & 0xff) >> 2) as u8).unwrap_or_default();
+            }
             "TCP_USER_TIMEOUT" => {
                 // Linux (RFC 5482 as a socket option): milliseconds, the
                 // application's R2 (RFC 9293 §3.8.3, MUST-21). rtcp's user
@@ -1282,6 +1328,46 @@ impl Runner<'_> {
             let h = f.handle;
             let _ = self.h.sockets.with(h, |s| s.set_config(config));
         }
+        Ok(Ok(0))
+    }
+
+    /// `setsockopt(fd, IPPROTO_IP, IP_OPTIONS, [lsrr A B ...], N)` (or
+    /// `ssrr`): the application's source route (RFC 9293 §3.9.2.1,
+    /// MUST-51), hops in travel order; `[]` clears it. An rtcp extension in
+    /// the syntax of the packet lines: Linux takes the option bytes.
+    fn set_ip_options(
+        &mut self,
+        e: &Event,
+        c: &Syscall,
+        fd: i64,
+    ) -> Result<Result<i64, &'static str>, Verdict> {
+        let arg = Self::bracket_arg(c, 3);
+        let mut words = arg.split_whitespace();
+        let kind = match words.next() {
+            None => None,
+            Some("lsrr") => Some(RouteKind::Loose),
+            Some("ssrr") => Some(RouteKind::Strict),
+            Some(other) => {
+                return Err(unsupported(format!(
+                    "line {}: IP_OPTIONS [{other} ...] (only lsrr/ssrr)",
+                    e.line
+                )))
+            }
+        };
+        let route = match kind {
+            None => None,
+            Some(kind) => {
+                let hops: Option<Vec<Ipv4Address>> = words
+                    .map(|w| w.parse::<std::net::Ipv4Addr>().ok().map(|a| v4(&a)))
+                    .collect();
+                match hops.and_then(|h| SourceRoute::new(kind, &h)) {
+                    Some(r) => Some(r),
+                    None => return Ok(Err("EINVAL")),
+                }
+            }
+        };
+        let h = self.fds[&fd].handle;
+        let _ = self.h.sockets.with(h, |s| s.set_source_route(route));
         Ok(Ok(0))
     }
 
@@ -1303,9 +1389,12 @@ impl Runner<'_> {
             }
             "TCP_NODELAY" => u8::from(self.fds[&fd].config.nodelay).to_string(),
             "SO_KEEPALIVE" => u8::from(self.fds[&fd].config.keep_alive.is_some()).to_string(),
+            "IP_TOS" => (u32::from(self.fds[&fd].config.dscp.value()) << 2).to_string(),
             _ => return Err(unsupported(format!("line {}: getsockopt {opt}", e.line))),
         };
-        let same = have == want || same_errno(&have, &want);
+        let same = have == want
+            || same_errno(&have, &want)
+            || parse_int(&have).is_some_and(|h| parse_int(&want) == Some(h));
         if !same {
             return Err(self.fail(e, format!("{opt} is [{have}]")));
         }
@@ -1418,4 +1507,92 @@ impl Runner<'_> {
         }
         self.check_result(&p.event, &p.call, r).err()
     }
+}
+
+/// A decimal or `0x` hexadecimal integer.
+fn parse_int(s: &str) -> Option<i64> {
+    let s = s.trim();
+    match s.strip_prefix("0x") {
+        Some(h) => i64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+fn v4(a: &std::net::Ipv4Addr) -> Ipv4Address {
+    let [a, b, c, d] = a.octets();
+    Ipv4Address::new(a, b, c, d)
+}
+
+/// The option of a datagram that came source-routed through `hops` (in
+/// travel order) and has arrived: each hop recorded its address, the
+/// pointer is past the end (RFC 791 §3.1). A NOP first aligns it.
+fn arrived_route(strict: bool, hops: &[std::net::Ipv4Addr]) -> Vec<u8> {
+    let len = 3 + 4 * hops.len();
+    let mut b = vec![
+        1,
+        if strict { OPTION_SSRR } else { OPTION_LSRR },
+        len as u8,
+        len as u8 + 1,
+    ];
+    for h in hops {
+        b.extend_from_slice(&h.octets());
+    }
+    b
+}
+
+/// Check the IP destination and options of a segment we sent against the
+/// script: without `[lsrr ...]`/`[ssrr ...]` it goes straight to the peer
+/// with no source route; with one, to the first hop, the option listing the
+/// other hops and then the peer, its pointer at the first of them.
+fn check_ip_route(want: Option<&IpOptions>, s: &Sent) -> Result<(), String> {
+    let got = find_source_route(&s.ip_options).map_err(|_| "malformed IP options".to_string())?;
+    let describe = |s: &Sent| match find_source_route(&s.ip_options).ok().flatten() {
+        Some(r) => format!(
+            "to {} with {} {:?}",
+            s.ip_dst,
+            if r.kind == RouteKind::Strict {
+                "SSRR"
+            } else {
+                "LSRR"
+            },
+            r.addresses()
+        ),
+        None => format!("to {} without a source route", s.ip_dst),
+    };
+    match want {
+        None => {
+            if got.is_some() || s.ip_dst != PEER_IP {
+                return Err(format!(
+                    "sent {} (expected straight to the peer)",
+                    describe(s)
+                ));
+            }
+        }
+        Some(IpOptions::Raw(_)) => {
+            return Err("`[ipopt ...]` is for injected segments only".to_string());
+        }
+        Some(IpOptions::Route { strict, hops }) => {
+            let ok = got.is_some_and(|r| {
+                let mut expect: Vec<Ipv4Address> = hops.iter().skip(1).map(v4).collect();
+                expect.push(PEER_IP);
+                (r.kind == RouteKind::Strict) == *strict
+                    && !r.complete
+                    && r.addresses() == expect.as_slice()
+                    && s.ip_options
+                        .iter()
+                        .position(|&b| b == OPTION_LSRR || b == OPTION_SSRR)
+                        .and_then(|at| s.ip_options.get(at + 2))
+                        == Some(&4)
+            }) && hops.first().map(v4) == Some(s.ip_dst);
+            if !ok {
+                return Err(format!(
+                    "sent {} (expected {} via {:?})",
+                    describe(s),
+                    if *strict { "SSRR" } else { "LSRR" },
+                    hops
+                ));
+            }
+        }
+    }
+    Ok(())
 }
