@@ -45,7 +45,9 @@ probe() { # $1 = elf, $2 = symbol: its size is the size_of it probes
 # name | cargo args
 configs=(
   "rtcp (default features: SACK scoreboard, RACK-TLP, PRR)|-p fw-rtcp"
+  "rtcp (default features, 4-record send log: SocketSlot::with_log)|-p fw-rtcp --features small-log"
   "rtcp (--no-default-features)|-p fw-rtcp --no-default-features"
+  "rtcp (--no-default-features, 2-record send log)|-p fw-rtcp --no-default-features --features tiny-log"
   "smoltcp 0.14|-p fw-smoltcp"
 )
 echo "| $T, opt-level s, fat LTO, panic abort | .text | .rodata | TCP socket | table entry | socket set | interface | RAM for one echo connection (sockets + 1 KiB + 1 KiB buffers) |"

@@ -125,10 +125,9 @@ impl Stack for Rtcp {
             ..TcpConfig::default()
         };
         if cfg.short_time_wait {
-            // TIME-WAIT lasts 2 ms (smoltcp's application aborts its
-            // TIME-WAIT sockets instead). MSL 0 stalled the run (a
-            // connection stuck after ~120): not investigated here.
-            tcp.msl = RDuration::from_millis(1);
+            // TIME-WAIT ends as soon as its ACK is out (smoltcp's
+            // application aborts its TIME-WAIT sockets instead).
+            tcp.msl = RDuration::ZERO;
         }
         sockets.set_default_config(tcp);
         Rtcp {

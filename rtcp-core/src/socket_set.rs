@@ -19,6 +19,7 @@
 use crate::tcp::ip::IpParams;
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::output::PollAt;
+use crate::tcp::scoreboard::LOG_CAPACITY;
 use crate::tcp::{Endpoint, IcmpError, State, TcpConfig, TcpError, TcpSocket, TcpStats};
 use crate::time::Instant;
 use crate::wire::icmpv4::Icmpv4Quote;
@@ -69,8 +70,12 @@ struct Key {
 /// One entry of the socket table: a socket with its buffers plus the
 /// table's bookkeeping.
 #[derive(Debug)]
-pub struct SocketSlot<'a> {
-    socket: TcpSocket<'a>,
+///
+/// `LOG` is the capacity of each connection's send log (SACK scoreboard /
+/// RACK records, see [`SendLog`](crate::tcp::scoreboard::SendLog)),
+/// [`LOG_CAPACITY`] unless built with [`SocketSlot::with_log`].
+pub struct SocketSlot<'a, const LOG: usize = LOG_CAPACITY> {
+    socket: TcpSocket<'a, LOG>,
     owner: Owner,
     generation: u16,
     // Hash index: this slot's bucket head, and the chain link of this slot.
@@ -92,13 +97,38 @@ pub struct SocketSlot<'a> {
 }
 
 impl<'a> SocketSlot<'a> {
-    /// A slot whose connections use these receive and send buffers.
+    /// A slot whose connections use these receive and send buffers, with a
+    /// send log of the default capacity ([`LOG_CAPACITY`]).
     pub fn new(
         rx_buffer: impl Into<ManagedSlice<'a, u8>>,
         tx_buffer: impl Into<ManagedSlice<'a, u8>>,
     ) -> SocketSlot<'a> {
+        SocketSlot::with_log(rx_buffer, tx_buffer)
+    }
+}
+
+impl<'a, const LOG: usize> SocketSlot<'a, LOG> {
+    /// A slot whose connections use these receive and send buffers and a
+    /// send log of `LOG` records (at least 2, checked at compile time).
+    /// Each record takes 36 bytes; with fewer records than segments in
+    /// flight the newest transmissions share records, so SACK and RACK
+    /// loss detection get coarser on large windows (never wrong). A small
+    /// device with small buffers loses nothing by choosing about as many
+    /// records as full segments fit in its send buffer.
+    ///
+    /// ```
+    /// use rtcp_core::socket_set::{SocketSet, SocketSlot};
+    /// let (mut rx, mut tx) = ([0u8; 1024], [0u8; 1024]);
+    /// let mut storage = [SocketSlot::<'_, 4>::with_log(&mut rx[..], &mut tx[..])];
+    /// let set = SocketSet::new(&mut storage[..], [7; 16]);
+    /// assert_eq!(set.capacity(), 1);
+    /// ```
+    pub fn with_log(
+        rx_buffer: impl Into<ManagedSlice<'a, u8>>,
+        tx_buffer: impl Into<ManagedSlice<'a, u8>>,
+    ) -> SocketSlot<'a, LOG> {
         SocketSlot {
-            socket: TcpSocket::new(rx_buffer, tx_buffer),
+            socket: TcpSocket::with_log(rx_buffer, tx_buffer),
             owner: Owner::Free,
             generation: 0,
             bucket_head: NONE,
@@ -135,8 +165,8 @@ pub(crate) struct ResetReply {
 
 /// The socket table.
 #[derive(Debug)]
-pub struct SocketSet<'a> {
-    slots: ManagedSlice<'a, SocketSlot<'a>>,
+pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
+    slots: ManagedSlice<'a, SocketSlot<'a, LOG>>,
     free_head: u16,
     heap_len: usize,
     isn: IsnGenerator,
@@ -149,7 +179,7 @@ pub struct SocketSet<'a> {
     stats: TcpStats,
 }
 
-impl<'a> SocketSet<'a> {
+impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// A table over `slots`, with `secret` keying ISNs and the hash index
     /// (supply 16 random bytes).
     ///
@@ -169,9 +199,9 @@ impl<'a> SocketSet<'a> {
     /// # let _ = h;
     /// ```
     pub fn new(
-        slots: impl Into<ManagedSlice<'a, SocketSlot<'a>>>,
+        slots: impl Into<ManagedSlice<'a, SocketSlot<'a, LOG>>>,
         secret: [u8; 16],
-    ) -> SocketSet<'a> {
+    ) -> SocketSet<'a, LOG> {
         let mut slots = slots.into();
         let len = slots.len().min(MAX_SLOTS);
         for (i, slot) in slots.iter_mut().enumerate() {
@@ -214,11 +244,11 @@ impl<'a> SocketSet<'a> {
         self.default_config = config;
     }
 
-    fn slot(&self, i: u16) -> Option<&SocketSlot<'a>> {
+    fn slot(&self, i: u16) -> Option<&SocketSlot<'a, LOG>> {
         self.slots.get(usize::from(i))
     }
 
-    fn slot_mut(&mut self, i: u16) -> Option<&mut SocketSlot<'a>> {
+    fn slot_mut(&mut self, i: u16) -> Option<&mut SocketSlot<'a, LOG>> {
         self.slots.get_mut(usize::from(i))
     }
 
@@ -283,7 +313,7 @@ impl<'a> SocketSet<'a> {
     }
 
     /// The socket behind a handle.
-    pub fn get(&self, h: SocketHandle) -> Result<&TcpSocket<'a>, TcpError> {
+    pub fn get(&self, h: SocketHandle) -> Result<&TcpSocket<'a, LOG>, TcpError> {
         let i = self.check(h)?;
         self.slot(i)
             .map(|s| &s.socket)
@@ -294,7 +324,7 @@ impl<'a> SocketSet<'a> {
     pub fn with<R>(
         &mut self,
         h: SocketHandle,
-        f: impl FnOnce(&mut TcpSocket<'a>) -> R,
+        f: impl FnOnce(&mut TcpSocket<'a, LOG>) -> R,
     ) -> Result<R, TcpError> {
         let i = self.check(h)?;
         let r = match self.slot_mut(i) {
@@ -998,7 +1028,7 @@ impl<'a> SocketSet<'a> {
     }
 
     /// Iterate over live sockets with their handles (diagnostics; a scan).
-    pub fn iter(&self) -> impl Iterator<Item = (SocketHandle, &TcpSocket<'a>)> {
+    pub fn iter(&self) -> impl Iterator<Item = (SocketHandle, &TcpSocket<'a, LOG>)> {
         self.slots
             .iter()
             .enumerate()

@@ -506,6 +506,115 @@ fn close_server_first_and_orphan_lingers_in_time_wait() {
     assert_eq!(sim.hosts[0].sockets.in_use(), 0);
 }
 
+/// With MSL 0, TIME-WAIT lasts no time at all, but the active closer must
+/// still send the ACK of the peer's FIN before it forgets the connection
+/// (RFC 9293 §3.10.7.4, FIN-WAIT-2: "acknowledge it, and enter TIME-WAIT").
+/// Without that ACK the peer sits in LAST-ACK retransmitting its FIN.
+#[test]
+fn msl_zero_time_wait_still_acks_the_fin() {
+    let cfg = HostConfig {
+        tcp: TcpConfig {
+            msl: Duration::ZERO,
+            ..TcpConfig::default()
+        },
+        ..HostConfig::default()
+    };
+    let mut sim = Sim::new(31, &[cfg, cfg]);
+    let (_l, c, s) = establish(&mut sim, 1, 0, 80);
+    // Server closes first; the client closes as soon as it sees the FIN.
+    sim.hosts[1].sockets.shutdown(s).unwrap();
+    let mut w = Watch::new(&sim, c, s);
+    let mut client_closed = false;
+    let ok = sim.run_until(Duration::from_millis(500), |sim| {
+        w.tick(sim);
+        if w.c_eof && !client_closed {
+            sim.hosts[0].sockets.shutdown(c).unwrap();
+            client_closed = true;
+        }
+        state(sim, 0, c) == State::Closed && state(sim, 1, s) == State::Closed
+    });
+    assert!(
+        ok,
+        "not closed within 500 ms: client {:?}, server {:?}",
+        w.ct.states(),
+        w.st.states()
+    );
+    assert_eq!(
+        w.ct.states(),
+        [
+            State::Established,
+            State::CloseWait,
+            State::LastAck,
+            State::Closed
+        ],
+        "client"
+    );
+    assert_eq!(
+        error(&sim, 0, c),
+        None,
+        "client closed gracefully, not reset"
+    );
+    assert_eq!(
+        sim.hosts[0].sockets.stats().timeouts,
+        0,
+        "FIN retransmitted"
+    );
+    assert_eq!(sim.hosts[1].sockets.stats().resets_sent, 0);
+}
+
+/// The ACK of the peer's FIN is lost and the connection has already left
+/// TIME-WAIT (MSL 0 here): the peer's retransmitted FIN reaches the
+/// listener, which answers `<SEQ=SEG.ACK><CTL=RST>` (§3.10.7.1). That SEQ is
+/// the peer's RCV.NXT, so the RST is acceptable (RFC 5961 §3.2) and must
+/// close its LAST-ACK connection (§3.10.7.4) instead of leaving it
+/// retransmitting its FIN until the user timeout.
+#[test]
+fn last_ack_closed_by_listener_rst_after_lost_final_ack() {
+    let cfg = HostConfig {
+        tcp: TcpConfig {
+            msl: Duration::ZERO,
+            ..TcpConfig::default()
+        },
+        ..HostConfig::default()
+    };
+    let mut sim = Sim::new(32, &[cfg, cfg]);
+    let (_l, c, s) = establish(&mut sim, 1, 0, 80);
+    sim.hosts[1].sockets.shutdown(s).unwrap();
+    let mut w = Watch::new(&sim, c, s);
+    assert!(sim.run_until(Duration::from_millis(500), |sim| {
+        w.tick(sim);
+        w.c_eof && state(sim, 1, s) == State::FinWait2
+    }));
+    // Lose the server's next frame: the ACK of the client's FIN.
+    let lose = Rc::new(Cell::new(1u32));
+    let l2 = lose.clone();
+    sim.set_fault(move |host, _, _| {
+        if host == 1 && l2.get() > 0 {
+            l2.set(l2.get() - 1);
+            Fault::Drop
+        } else {
+            Fault::Pass
+        }
+    });
+    sim.hosts[0].sockets.shutdown(c).unwrap();
+    let ok = sim.run_until(Duration::from_secs(10), |sim| {
+        w.tick(sim);
+        state(sim, 0, c) == State::Closed
+    });
+    assert_eq!(lose.get(), 0, "the final ACK was dropped");
+    assert!(ok, "client stuck: {:?}", w.ct.states());
+    assert_eq!(state(&sim, 1, s), State::Closed);
+    assert_eq!(error(&sim, 0, c), Some(TcpError::ConnectionReset));
+    assert!(
+        sim.hosts[1].iface.stats().tcp_resets_sent >= 1,
+        "the listener sent no RST"
+    );
+    assert!(
+        sim.hosts[0].sockets.stats().timeouts >= 1,
+        "the FIN was resent"
+    );
+}
+
 #[test]
 fn simultaneous_close() {
     let (mut sim, l, c, s) = established_pair(23);

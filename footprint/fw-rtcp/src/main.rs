@@ -69,21 +69,34 @@ impl Device for Mac {
     }
 }
 
+/// Send-log records per connection: rtcp-core's default, or 4 (feature
+/// `small-log`) or 2 (`tiny-log`, the least allowed): a 1 KiB send buffer
+/// never has more than a segment and a FIN in flight.
+#[cfg(not(any(feature = "small-log", feature = "tiny-log")))]
+const LOG: usize = rtcp_core::tcp::scoreboard::LOG_CAPACITY;
+#[cfg(all(feature = "small-log", not(feature = "tiny-log")))]
+const LOG: usize = 4;
+#[cfg(feature = "tiny-log")]
+const LOG: usize = 2;
+
 #[cfg(feature = "sizes")]
 mod sizes {
     use core::mem::size_of;
     #[used]
     #[no_mangle]
-    static SIZEOF_TCP_SOCKET: [u8; size_of::<rtcp_core::tcp::socket::TcpSocket<'static>>()] =
-        [0; size_of::<rtcp_core::tcp::socket::TcpSocket<'static>>()];
+    static SIZEOF_TCP_SOCKET: [u8; size_of::<
+        rtcp_core::tcp::socket::TcpSocket<'static, { crate::LOG }>,
+    >()] = [0; size_of::<rtcp_core::tcp::socket::TcpSocket<'static, { crate::LOG }>>()];
     #[used]
     #[no_mangle]
-    static SIZEOF_SOCKET_SLOT: [u8; size_of::<rtcp_core::socket_set::SocketSlot<'static>>()] =
-        [0; size_of::<rtcp_core::socket_set::SocketSlot<'static>>()];
+    static SIZEOF_SOCKET_SLOT: [u8; size_of::<
+        rtcp_core::socket_set::SocketSlot<'static, { crate::LOG }>,
+    >()] = [0; size_of::<rtcp_core::socket_set::SocketSlot<'static, { crate::LOG }>>()];
     #[used]
     #[no_mangle]
-    static SIZEOF_SOCKET_SET: [u8; size_of::<rtcp_core::socket_set::SocketSet<'static>>()] =
-        [0; size_of::<rtcp_core::socket_set::SocketSet<'static>>()];
+    static SIZEOF_SOCKET_SET: [u8; size_of::<
+        rtcp_core::socket_set::SocketSet<'static, { crate::LOG }>,
+    >()] = [0; size_of::<rtcp_core::socket_set::SocketSet<'static, { crate::LOG }>>()];
     #[used]
     #[no_mangle]
     static SIZEOF_INTERFACE: [u8; size_of::<rtcp_core::iface::Interface>()] =
@@ -101,8 +114,8 @@ fn main() -> ! {
     let (mut rx, mut tx) = ([[0u8; BUF]; 2], [[0u8; BUF]; 2]);
     let ([rx0, rx1], [tx0, tx1]) = (&mut rx, &mut tx);
     let mut storage = [
-        SocketSlot::new(&mut rx0[..], &mut tx0[..]),
-        SocketSlot::new(&mut rx1[..], &mut tx1[..]),
+        SocketSlot::<'_, LOG>::with_log(&mut rx0[..], &mut tx0[..]),
+        SocketSlot::<'_, LOG>::with_log(&mut rx1[..], &mut tx1[..]),
     ];
     let mut sockets = SocketSet::new(&mut storage[..], black_box([7; 16]));
     let ip = Ipv4Address::new(10, 0, 0, 2);

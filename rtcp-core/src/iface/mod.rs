@@ -201,11 +201,11 @@ impl Interface {
 
     /// Process every received frame and send everything due. Returns whether
     /// anything was received or sent.
-    pub fn poll<D: Device>(
+    pub fn poll<D: Device, const LOG: usize>(
         &mut self,
         now: Instant,
         device: &mut D,
-        sockets: &mut SocketSet<'_>,
+        sockets: &mut SocketSet<'_, LOG>,
     ) -> bool {
         self.caps = device.capabilities();
         sockets.subnet = Some(self.config.ip);
@@ -242,16 +242,16 @@ impl Interface {
 
     /// When [`poll`](Self::poll) must next run (absent new frames or user
     /// calls). `Some(t)` with `t <= now` means at once; `None` means never.
-    pub fn poll_at(&self, sockets: &SocketSet<'_>) -> Option<Instant> {
+    pub fn poll_at<const LOG: usize>(&self, sockets: &SocketSet<'_, LOG>) -> Option<Instant> {
         sockets.poll_at()
     }
 
-    fn ingress<T: TxToken>(
+    fn ingress<T: TxToken, const LOG: usize>(
         &mut self,
         now: Instant,
         frame: &[u8],
         tx: T,
-        sockets: &mut SocketSet<'_>,
+        sockets: &mut SocketSet<'_, LOG>,
     ) {
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             self.stats.rx_malformed += 1;
@@ -286,11 +286,11 @@ impl Interface {
         }
     }
 
-    fn ingress_arp(
+    fn ingress_arp<const LOG: usize>(
         &mut self,
         now: Instant,
         payload: &[u8],
-        sockets: &mut SocketSet<'_>,
+        sockets: &mut SocketSet<'_, LOG>,
     ) -> Option<ArpRepr> {
         let Ok(packet) = ArpPacket::new_checked(payload) else {
             self.stats.rx_malformed += 1;
@@ -330,11 +330,11 @@ impl Interface {
         }
     }
 
-    fn ingress_ipv4<T: TxToken>(
+    fn ingress_ipv4<T: TxToken, const LOG: usize>(
         &mut self,
         now: Instant,
         payload: &[u8],
-        sockets: &mut SocketSet<'_>,
+        sockets: &mut SocketSet<'_, LOG>,
         src_mac: EthernetAddress,
         tx: T,
     ) {

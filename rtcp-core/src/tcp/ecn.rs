@@ -106,7 +106,7 @@ fn is_setup_syn(flags: TcpFlags) -> bool {
 /// Without the `ecn` feature: nothing is negotiated, so nothing is marked,
 /// echoed or reacted to, and the state takes no room.
 #[cfg(not(feature = "ecn"))]
-impl TcpSocket<'_> {
+impl<const LOG: usize> TcpSocket<'_, LOG> {
     pub(crate) fn process_with_ecn(
         &mut self,
         now: Instant,
@@ -133,7 +133,7 @@ impl TcpSocket<'_> {
 }
 
 #[cfg(feature = "ecn")]
-impl TcpSocket<'_> {
+impl<const LOG: usize> TcpSocket<'_, LOG> {
     /// Process a segment whose IP header carried the ECN field `ecn`.
     pub(crate) fn process_with_ecn(
         &mut self,

@@ -22,7 +22,7 @@ const MAX_ACKS_OWED: u8 = 16;
 /// Largest window scale shift (RFC 7323 §2.3).
 const MAX_WINDOW_SHIFT: u8 = 14;
 
-impl<'a> TcpSocket<'a> {
+impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// A SYN arrived for a listener and this (free) socket becomes the child
     /// connection in SYN-RECEIVED (§3.10.7.2, third check).
     #[allow(clippy::too_many_arguments)]

@@ -46,7 +46,7 @@ pub enum PollAt {
     Ingress,
 }
 
-impl<'a> TcpSocket<'a> {
+impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     fn flight(&self) -> usize {
         self.snd_nxt - self.snd_una
     }
@@ -346,8 +346,12 @@ impl<'a> TcpSocket<'a> {
 
     /// Fire whatever timers have expired (RFC 6298 §5, §3.8.6.1, §3.8.4).
     fn handle_timers(&mut self, now: Instant, stats: &mut TcpStats) {
-        if self.timewait_deadline.is_some_and(|d| now >= d) {
-            // 2 MSL are over: the connection is gone (§3.10.8).
+        if self.timewait_deadline.is_some_and(|d| now >= d) && !self.ack_now {
+            // 2 MSL are over: the connection is gone (§3.10.8). An ACK still
+            // owed (of the FIN that brought us here, or of a retransmitted
+            // one, §3.10.7.4) goes out first: with a short MSL (0 in a
+            // benchmark) the deadline may already be due when we enter
+            // TIME-WAIT, and without that ACK the peer is left in LAST-ACK.
             self.reset();
             self.state = State::Closed;
             return;

@@ -132,9 +132,9 @@ impl Rack {
     /// the most recently delivered one whose deadline has passed. Returns
     /// the bytes newly marked and, for the records still waiting, the
     /// earliest time they would be lost (the reordering timer).
-    pub fn detect_loss(
+    pub fn detect_loss<const N: usize>(
         &self,
-        log: &mut SendLog,
+        log: &mut SendLog<N>,
         now: Instant,
         reo_wnd: Duration,
     ) -> (usize, Option<Instant>) {

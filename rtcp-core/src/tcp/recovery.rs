@@ -21,7 +21,7 @@
 use super::congestion::{AckSample, CongestionControl, RateSample};
 #[cfg(feature = "rack")]
 use super::rack::Rack;
-use super::scoreboard::{SendLog, SentRecord, APP_LIMITED, COALESCED, RETRANSMITTED};
+use super::scoreboard::{SendLog, SentRecord, APP_LIMITED, COALESCED, LOG_CAPACITY, RETRANSMITTED};
 use super::socket::TcpSocket;
 use super::TcpStats;
 use crate::time::{Duration, Instant};
@@ -41,9 +41,9 @@ const PACING_CATCH_UP: Duration = Duration::from_millis(1);
 
 /// Loss-recovery state of one connection.
 #[derive(Debug, Clone)]
-pub struct RecoveryState {
+pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     /// What is in flight, segment by segment.
-    pub log: SendLog,
+    pub log: SendLog<LOG>,
     /// RACK state.
     #[cfg(feature = "rack")]
     pub rack: Rack,
@@ -100,15 +100,15 @@ pub struct RecoveryState {
     pub pacing_held: bool,
 }
 
-impl Default for RecoveryState {
+impl<const LOG: usize> Default for RecoveryState<LOG> {
     fn default() -> Self {
         RecoveryState::new()
     }
 }
 
-impl RecoveryState {
+impl<const LOG: usize> RecoveryState<LOG> {
     /// Fresh state.
-    pub const fn new() -> RecoveryState {
+    pub const fn new() -> RecoveryState<LOG> {
         RecoveryState {
             log: SendLog::new(),
             #[cfg(feature = "rack")]
@@ -149,6 +149,81 @@ impl RecoveryState {
             pacing_held: false,
         }
     }
+
+    /// Back to fresh state for a new connection, in place: the send log
+    /// forgets its records by length (its array is not rewritten) and no
+    /// whole value is built and copied, since this runs several times per
+    /// connection. Exhaustive, so a new field cannot be forgotten here.
+    pub fn reset(&mut self) {
+        let RecoveryState {
+            log,
+            #[cfg(feature = "rack")]
+            rack,
+            rack_deadline,
+            tlp_deadline,
+            send_tlp,
+            tlp_high,
+            tlp_retrans,
+            tlp_dsacked,
+            after_rto,
+            prr_delivered,
+            prr_out,
+            recover_fs,
+            prr_quota,
+            delivered,
+            delivered_at,
+            first_sent_at,
+            app_limited_until,
+            lost_total,
+            min_rtt,
+            undo_retrans,
+            undo_until,
+            retrans_tsval,
+            dsack,
+            next_send_at,
+            pacing_held,
+        } = self;
+        // The values of `new` (`reset_matches_new` checks them); not a
+        // copy of a constant `new()`, which would put the whole log in flash.
+        log.clear();
+        #[cfg(feature = "rack")]
+        {
+            *rack = Rack {
+                xmit_ts: 0,
+                end_seq: SeqNumber(0),
+                valid: false,
+                rtt: Duration::ZERO,
+                fack: SeqNumber(0),
+                reordering_seen: false,
+                reo_wnd_mult: 0,
+                reo_wnd_persist: 0,
+                dsack_round: None,
+            };
+        }
+        *rack_deadline = None;
+        *tlp_deadline = None;
+        *send_tlp = false;
+        *tlp_high = None;
+        *tlp_retrans = false;
+        *tlp_dsacked = false;
+        *after_rto = false;
+        *prr_delivered = 0;
+        *prr_out = 0;
+        *recover_fs = 0;
+        *prr_quota = 0;
+        *delivered = 0;
+        *delivered_at = Instant::ZERO;
+        *first_sent_at = Instant::ZERO;
+        *app_limited_until = 0;
+        *lost_total = 0;
+        *min_rtt = None;
+        *undo_retrans = 0;
+        *undo_until = None;
+        *retrans_tsval = None;
+        *dsack = None;
+        *next_send_at = None;
+        *pacing_held = false;
+    }
 }
 
 fn low32(t: Instant) -> u32 {
@@ -179,7 +254,7 @@ fn is_dsack(seg: &TcpRepr, k: usize, ack: SeqNumber) -> bool {
             .is_some_and(|second| second.left <= first.left && first.right <= second.right)
 }
 
-impl<'a> TcpSocket<'a> {
+impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Bytes in flight (RFC 6675 pipe).
     pub(crate) fn pipe(&self) -> usize {
         self.rec.log.pipe(self.snd_max - self.snd_una)

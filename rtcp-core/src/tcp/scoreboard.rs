@@ -93,10 +93,13 @@ impl SentRecord {
     }
 }
 
-/// The fixed-capacity, ordered log of what is in flight.
+/// The fixed-capacity, ordered log of what is in flight: `N` records
+/// ([`LOG_CAPACITY`] unless the socket table chose another size, see
+/// [`SocketSlot::with_log`](crate::socket_set::SocketSlot::with_log)). At
+/// least 2.
 #[derive(Debug, Clone)]
-pub struct SendLog {
-    records: [SentRecord; LOG_CAPACITY],
+pub struct SendLog<const N: usize = LOG_CAPACITY> {
+    records: [SentRecord; N],
     /// Index of the oldest record in the ring.
     head: usize,
     len: usize,
@@ -108,15 +111,21 @@ pub struct SendLog {
     highest_sacked: Option<SeqNumber>,
 }
 
-impl Default for SendLog {
+impl<const N: usize> Default for SendLog<N> {
     fn default() -> Self {
         SendLog::new()
     }
 }
 
-impl SendLog {
+impl<const N: usize> SendLog<N> {
+    /// Rejects, at compile time, a log too small to split a record.
+    const CAPACITY_OK: () = assert!(N >= 2, "a send log needs at least 2 records");
+
     /// An empty log.
-    pub const fn new() -> SendLog {
+    pub const fn new() -> SendLog<N> {
+        // Evaluated for each N this is built with.
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CAPACITY_OK;
         SendLog {
             records: [SentRecord {
                 start: SeqNumber(0),
@@ -129,7 +138,7 @@ impl SendLog {
                 tx_in_flight: 0,
                 lost: 0,
                 flags: 0,
-            }; LOG_CAPACITY],
+            }; N],
             head: 0,
             len: 0,
             sacked_bytes: 0,
@@ -181,7 +190,7 @@ impl SendLog {
     }
 
     fn slot(&self, i: usize) -> usize {
-        (self.head + i) % LOG_CAPACITY
+        (self.head + i) % N
     }
 
     /// The `i`th oldest record.
@@ -235,7 +244,7 @@ impl SendLog {
     /// Insert `rec` at logical position `i` (shifting the newer ones).
     /// Returns false when full.
     fn insert(&mut self, i: usize, rec: SentRecord) -> bool {
-        if self.len >= LOG_CAPACITY || i > self.len {
+        if self.len >= N || i > self.len {
             return false;
         }
         let mut j = self.len;
@@ -264,7 +273,7 @@ impl SendLog {
             return;
         }
         if i == 0 {
-            self.head = (self.head + 1) % LOG_CAPACITY;
+            self.head = (self.head + 1) % N;
             self.len -= 1;
             return;
         }
@@ -292,13 +301,13 @@ impl SendLog {
         if !(rec.start < at && at < rec.end) {
             return None;
         }
-        if self.len >= LOG_CAPACITY {
+        if self.len >= N {
             if !self.make_room() {
                 return None;
             }
             // The merge may have moved record `i`: find it again.
             return match self.find(at) {
-                Some(j) if self.len < LOG_CAPACITY => self.split(j, at),
+                Some(j) if self.len < N => self.split(j, at),
                 _ => None,
             };
         }
@@ -331,7 +340,7 @@ impl SendLog {
                 }
             }
         }
-        if self.len >= LOG_CAPACITY && !self.make_room() {
+        if self.len >= N && !self.make_room() {
             // Nothing could be merged: the newest record absorbs the new
             // data (it loses any SACK mark, which only costs a resend).
             if let Some(i) = self.len.checked_sub(1) {
@@ -717,8 +726,10 @@ mod tests {
         SeqNumber(n)
     }
 
-    /// Ten 100-byte segments sent at distinct times.
-    fn ten() -> SendLog {
+    /// Ten 100-byte segments sent at distinct times, in a log that holds
+    /// them one per record whatever the build's default capacity (4 in
+    /// the minimal build).
+    fn ten() -> SendLog<16> {
         let mut log = SendLog::new();
         for k in 0..10 {
             log.on_send_new(s(k * 100), s(k * 100 + 100), snap(k));
@@ -729,7 +740,7 @@ mod tests {
 
     #[test]
     fn same_moment_coalesces_distinct_times_do_not() {
-        let mut log = SendLog::new();
+        let mut log = SendLog::<LOG_CAPACITY>::new();
         log.on_send_new(s(0), s(100), snap(5));
         log.on_send_new(s(100), s(200), snap(5));
         assert_eq!(log.len(), 1);
@@ -756,7 +767,7 @@ mod tests {
 
     #[test]
     fn sack_splits_records_at_block_edges() {
-        let mut log = SendLog::new();
+        let mut log = SendLog::<LOG_CAPACITY>::new();
         log.on_send_new(s(0), s(1000), snap(1));
         let mut got = 0;
         log.on_sack_block(s(200), s(300), |_, n| got += n);
@@ -782,7 +793,7 @@ mod tests {
 
     #[test]
     fn retransmission_clears_lost_and_splits() {
-        let mut log = SendLog::new();
+        let mut log = SendLog::<LOG_CAPACITY>::new();
         log.on_send_new(s(0), s(300), snap(1));
         assert_eq!(log.mark_all_lost(), 300);
         let (_, lost) = log.first_lost().unwrap();
@@ -802,7 +813,7 @@ mod tests {
     /// left holes "SACKed", never resent, and stalled the connection).
     #[test]
     fn a_split_that_shifts_the_log_marks_exactly_the_block() {
-        let mut log = SendLog::new();
+        let mut log = SendLog::<LOG_CAPACITY>::new();
         let cap = LOG_CAPACITY as u32;
         for k in 0..cap {
             log.on_send_new(s(k * 10), s(k * 10 + 10), snap(k));
@@ -835,7 +846,7 @@ mod tests {
     /// must not be marked.
     #[test]
     fn a_split_that_merges_below_the_block_marks_nothing_outside_it() {
-        let mut log = SendLog::new();
+        let mut log = SendLog::<LOG_CAPACITY>::new();
         let cap = LOG_CAPACITY as u32;
         for k in 0..cap {
             log.on_send_new(s(k * 10), s(k * 10 + 10), snap(k));
@@ -860,7 +871,7 @@ mod tests {
     /// marked RETRANSMITTED, the rest stays LOST.
     #[test]
     fn a_split_that_shifts_the_log_marks_exactly_the_resent_part() {
-        let mut log = SendLog::new();
+        let mut log = SendLog::<LOG_CAPACITY>::new();
         let cap = LOG_CAPACITY as u32;
         for k in 0..cap {
             log.on_send_new(s(k * 10), s(k * 10 + 10), snap(k));
@@ -879,24 +890,34 @@ mod tests {
         assert_eq!(log.lost_bytes(), 5);
     }
 
+    /// With every capacity a user may choose (the default, the minimal
+    /// build's, the smallest allowed).
     #[test]
     fn a_full_log_coarsens_its_young_end_and_ignores_unsplittable_sacks() {
-        let mut log = SendLog::new();
-        let n = LOG_CAPACITY as u32 * 2;
+        full_log_coarsens::<LOG_CAPACITY>();
+        full_log_coarsens::<16>();
+        full_log_coarsens::<4>();
+        full_log_coarsens::<2>();
+    }
+
+    fn full_log_coarsens<const N: usize>() {
+        let mut log = SendLog::<N>::new();
+        let n = N as u32 * 2;
         for k in 0..n {
             log.on_send_new(s(k * 10), s(k * 10 + 10), snap(k));
             log.check();
         }
-        assert_eq!(log.len(), LOG_CAPACITY);
-        // The oldest records, where repair happens, stay one per segment.
-        assert_eq!(
-            (log.get(0).unwrap().start, log.get(0).unwrap().end),
-            (s(0), s(10))
-        );
-        assert!(!log.get(0).unwrap().has(COALESCED));
-        assert!(
-            log.last().unwrap().has(COALESCED) || log.get(LOG_CAPACITY - 2).unwrap().has(COALESCED)
-        );
+        assert_eq!(log.len(), N);
+        // The oldest records, where repair happens, stay one per segment
+        // (with 2 records the oldest is also one of the two youngest).
+        if N > 2 {
+            assert_eq!(
+                (log.get(0).unwrap().start, log.get(0).unwrap().end),
+                (s(0), s(10))
+            );
+            assert!(!log.get(0).unwrap().has(COALESCED));
+        }
+        assert!(log.last().unwrap().has(COALESCED) || log.get(N - 2).unwrap().has(COALESCED));
         let end = n * 10;
         assert_eq!(log.last().unwrap().end, s(end));
         // SACK every other segment: more holes than slots.
@@ -904,7 +925,7 @@ mod tests {
         for k in (1..n).step_by(2) {
             log.on_sack_block(s(k * 10), s(k * 10 + 10), |_, b| marked += b);
             log.check();
-            assert!(log.len() <= LOG_CAPACITY);
+            assert!(log.len() <= N);
         }
         // Everything is still accounted for on the cumulative ACK.
         let mut delivered = 0;

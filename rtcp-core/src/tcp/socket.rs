@@ -12,6 +12,7 @@ use super::ecn::EcnState;
 use super::ip::RouteState;
 use super::recovery::RecoveryState;
 use super::rtt::RttEstimator;
+use super::scoreboard::LOG_CAPACITY;
 use super::urgent::Urgent;
 use super::{Endpoint, IcmpError, NegotiatedOptions, State, TcpConfig, TcpError};
 use crate::time::Instant;
@@ -28,9 +29,14 @@ pub(crate) struct PendingReset {
     pub ack: Option<SeqNumber>,
 }
 
-/// A TCP connection (or listener).
+/// A TCP connection (or listener). `LOG` is the capacity of its send log
+/// (the SACK scoreboard / RACK record of what is in flight, see
+/// [`SendLog`](super::scoreboard::SendLog)): [`LOG_CAPACITY`] by default; a
+/// small device may choose fewer records (coarser loss recovery on large
+/// windows, never wrong) through
+/// [`SocketSlot::with_log`](crate::socket_set::SocketSlot::with_log).
 #[derive(Debug)]
-pub struct TcpSocket<'a> {
+pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) config: TcpConfig,
     pub(crate) state: State,
     pub(crate) local: Endpoint,
@@ -110,7 +116,7 @@ pub struct TcpSocket<'a> {
     /// while in loss recovery.
     pub(crate) recover: Option<SeqNumber>,
     /// Scoreboard, RACK-TLP, PRR, undo and rate-sampling state.
-    pub(crate) rec: RecoveryState,
+    pub(crate) rec: RecoveryState<LOG>,
     pub(crate) last_send: Instant,
 
     // --- what to send next ---
@@ -158,11 +164,23 @@ pub struct TcpSocket<'a> {
 }
 
 impl<'a> TcpSocket<'a> {
-    /// A closed socket over the given receive and send buffers.
+    /// A closed socket over the given receive and send buffers, with a
+    /// send log of the default capacity ([`LOG_CAPACITY`]).
     pub fn new(
         rx_buffer: impl Into<ManagedSlice<'a, u8>>,
         tx_buffer: impl Into<ManagedSlice<'a, u8>>,
     ) -> TcpSocket<'a> {
+        TcpSocket::with_log(rx_buffer, tx_buffer)
+    }
+}
+
+impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
+    /// A closed socket over the given receive and send buffers, with a
+    /// send log of `LOG` records (at least 2; checked at compile time).
+    pub fn with_log(
+        rx_buffer: impl Into<ManagedSlice<'a, u8>>,
+        tx_buffer: impl Into<ManagedSlice<'a, u8>>,
+    ) -> TcpSocket<'a, LOG> {
         let config = TcpConfig::default();
         TcpSocket {
             config,
@@ -238,39 +256,154 @@ impl<'a> TcpSocket<'a> {
 
     /// Return to CLOSED with fresh per-connection state, keeping the buffers
     /// and the configuration.
+    ///
+    /// This runs several times per connection (connect, accept, close,
+    /// end of TIME-WAIT), so it rewrites only the live parts: the send log
+    /// and the assembler forget their records by their lengths, not by
+    /// rewriting their arrays, and no whole socket value is built and
+    /// copied. The destructuring is exhaustive so that a new field cannot
+    /// be forgotten here; `reset_matches_new` (tests) checks the values
+    /// against `new`.
     pub(crate) fn reset(&mut self) {
-        let config = self.config;
-        let pending_rst = self.pending_rst.take();
-        let local = self.local;
-        let remote = self.remote;
+        let TcpSocket {
+            config,
+            state,
+            // A RST still owed to the peer goes out even though we are
+            // closed; the endpoints stay for it.
+            local: _,
+            remote: _,
+            pending_rst: _,
+            // Kept: received data stays readable after an orderly close (a
+            // new connection clears it in `forget_past`, a reset discards
+            // it in `fail`), and so do the error and an orderly end of
+            // stream (read as EOF after CLOSED).
+            error: _,
+            rx_fin_received: _,
+            rx: _,
+            soft_error,
+            iss,
+            snd_una,
+            snd_nxt,
+            snd_max,
+            snd_wnd,
+            max_snd_wnd,
+            snd_wl1,
+            snd_wl2,
+            snd_shift,
+            tx_closed,
+            fin_seq,
+            irs,
+            rcv_nxt,
+            rcv_adv,
+            rcv_shift,
+            rcv_fin,
+            last_ack_sent,
+            tx,
+            assembler,
+            local_mss,
+            remote_mss,
+            sack_ok,
+            ts_ok,
+            ws_ok,
+            ts_recent,
+            ts_offset,
+            rtt,
+            cc,
+            rtx_deadline,
+            persist_deadline,
+            persist_backoff,
+            ack_deadline,
+            last_rx,
+            keepalive_probes,
+            timewait_deadline,
+            stall_since,
+            rtt_timing,
+            dup_acks,
+            recover,
+            rec,
+            last_send,
+            ack_now,
+            acks_owed,
+            rcv_mss,
+            small_end,
+            unacked_bytes,
+            unacked_segs,
+            syn_text,
+            force_probe,
+            send_keepalive,
+            challenge_tokens,
+            challenge_epoch,
+            backlog,
+            urgent,
+            route,
+            rto_retries,
+            advise_ip,
+            last_oow_ack,
+            ecn,
+        } = self;
+        *state = State::Closed;
+        *soft_error = None;
+        *iss = SeqNumber(0);
+        *snd_una = SeqNumber(0);
+        *snd_nxt = SeqNumber(0);
+        *snd_max = SeqNumber(0);
+        *snd_wnd = 0;
+        *max_snd_wnd = 0;
+        *snd_wl1 = SeqNumber(0);
+        *snd_wl2 = SeqNumber(0);
+        *snd_shift = 0;
+        *tx_closed = false;
+        *fin_seq = None;
+        *irs = SeqNumber(0);
+        *rcv_nxt = SeqNumber(0);
+        *rcv_adv = SeqNumber(0);
+        *rcv_shift = 0;
+        *rcv_fin = None;
+        *last_ack_sent = SeqNumber(0);
+        tx.clear();
+        assembler.clear();
+        *local_mss = DEFAULT_MSS;
+        *remote_mss = DEFAULT_MSS;
+        *sack_ok = false;
+        *ts_ok = false;
+        *ws_ok = false;
+        *ts_recent = 0;
+        *ts_offset = 0;
+        *rtt = RttEstimator::new(config.rto);
+        *cc = Congestion::NewReno(NewReno::new(DEFAULT_MSS));
+        *rtx_deadline = None;
+        *persist_deadline = None;
+        *persist_backoff = 0;
+        *ack_deadline = None;
+        *last_rx = Instant::ZERO;
+        *keepalive_probes = 0;
+        *timewait_deadline = None;
+        *stall_since = None;
+        *rtt_timing = None;
+        *dup_acks = 0;
+        *recover = None;
+        rec.reset();
+        *last_send = Instant::ZERO;
+        *ack_now = false;
+        *acks_owed = 0;
+        *rcv_mss = 0;
+        *small_end = None;
+        *unacked_bytes = 0;
+        *unacked_segs = 0;
+        *syn_text = 0;
+        *force_probe = false;
+        *send_keepalive = false;
+        *challenge_tokens = 0;
+        *challenge_epoch = Instant::ZERO;
+        *backlog = 0;
+        *urgent = Urgent::default();
         // A source route the user set outlives the connection (it is set
         // before connect or listen); one learned from the peer does not.
-        let route = self.route.kept_over_reset();
-        let mut tx = RingBuffer::new(&mut [][..]);
-        let mut rx = RingBuffer::new(&mut [][..]);
-        core::mem::swap(&mut tx, &mut self.tx);
-        core::mem::swap(&mut rx, &mut self.rx);
-        tx.clear();
-        // Received data stays readable after an orderly close; a new
-        // connection clears it (`forget_past`), a reset discards it (`fail`).
-        let error = self.error;
-        // An orderly end of stream stays readable as EOF after CLOSED.
-        let fin_received = self.rx_fin_received;
-        *self = TcpSocket::new(
-            ManagedSlice::Borrowed(&mut []),
-            ManagedSlice::Borrowed(&mut []),
-        );
-        self.tx = tx;
-        self.rx = rx;
-        self.config = config;
-        self.rtt = RttEstimator::new(config.rto);
-        self.error = error;
-        self.rx_fin_received = fin_received;
-        // A RST still owed to the peer goes out even though we are closed.
-        self.pending_rst = pending_rst;
-        self.local = local;
-        self.remote = remote;
-        self.route = route;
+        *route = route.kept_over_reset();
+        *rto_retries = 0;
+        *advise_ip = false;
+        *last_oow_ack = None;
+        *ecn = EcnState::default();
     }
 
     /// Forget how the previous connection in this slot ended (its error and

@@ -4,6 +4,7 @@
 //! PAWS), RFC 2018 (SACK blocks) and the reassembly-slot limit.
 
 use super::assembler::MAX_RANGES;
+use super::scoreboard::LOG_CAPACITY;
 use super::socket::TcpSocket;
 use super::{Endpoint, State, TcpStats};
 use crate::time::{Duration, Instant};
@@ -28,8 +29,8 @@ struct Sent {
     payload: Vec<u8>,
 }
 
-struct Harness {
-    sock: TcpSocket<'static>,
+struct Harness<const LOG: usize = LOG_CAPACITY> {
+    sock: TcpSocket<'static, LOG>,
     stats: TcpStats,
     now: Instant,
 }
@@ -52,9 +53,21 @@ impl Harness {
     /// A passive open from a SYN with `syn_options`; returns the harness and
     /// our SYN-ACK.
     fn accept(syn_options: TcpOptions, rx: usize) -> (Harness, Sent) {
+        Harness::accept_with_log(syn_options, rx)
+    }
+
+    /// Accept and complete the handshake with the peer's ACK.
+    fn established(syn_options: TcpOptions) -> Harness {
+        Harness::established_with_log(syn_options)
+    }
+}
+
+impl<const LOG: usize> Harness<LOG> {
+    /// `accept`, with a send log of `LOG` records.
+    fn accept_with_log(syn_options: TcpOptions, rx: usize) -> (Harness<LOG>, Sent) {
         let rx: &'static mut [u8] = Vec::leak(vec![0u8; rx]);
         let tx: &'static mut [u8] = Vec::leak(vec![0u8; 65536]);
-        let mut sock = TcpSocket::new(rx, tx);
+        let mut sock = TcpSocket::with_log(rx, tx);
         sock.set_nodelay(true);
         let mut syn = peer_seg(TcpFlags::SYN, IRS, SeqNumber(0));
         syn.options = syn_options;
@@ -70,9 +83,9 @@ impl Harness {
         (h, out[0].clone())
     }
 
-    /// Accept and complete the handshake with the peer's ACK.
-    fn established(syn_options: TcpOptions) -> Harness {
-        let (mut h, _) = Harness::accept(syn_options, 65536);
+    /// `established`, with a send log of `LOG` records.
+    fn established_with_log(syn_options: TcpOptions) -> Harness<LOG> {
+        let (mut h, _) = Harness::accept_with_log(syn_options, 65536);
         let mut ack = peer_seg(TcpFlags::ACK, IRS + 1, ISS + 1);
         ack.options.timestamp = syn_options.timestamp.map(|(v, _)| (v + 1, 0));
         h.input(&ack);
@@ -568,6 +581,122 @@ fn icmp_port_unreachable_refuses_a_connect() {
     );
     assert_eq!(sock.state(), State::Closed);
     assert_eq!(sock.error(), Some(TcpError::ConnectionRefused));
+}
+
+// ----- reset -----
+
+/// `Debug` text of a socket without the parts `reset` leaves stale on
+/// purpose: buffer storage, and the send-log records and assembler ranges
+/// past their lengths (never read).
+fn scrubbed(sock: &TcpSocket<'_>) -> std::string::String {
+    let mut s = std::format!("{sock:?}");
+    for (from, to) in [
+        ("storage: ", ", read_at"),
+        ("records: [", "], head"),
+        ("ranges: [", "], count"),
+    ] {
+        let mut at = 0;
+        while let Some(i) = s.get(at..).and_then(|t| t.find(from)).map(|i| i + at) {
+            let j = s[i..].find(to).map(|j| i + j).expect("field end");
+            s.replace_range(i + from.len()..j, "..");
+            at = i + from.len();
+        }
+    }
+    s
+}
+
+/// `reset` (which rewrites fields in place instead of building a new
+/// socket) leaves exactly the state `new` builds, apart from what it keeps
+/// on purpose (configuration, endpoints, buffers).
+#[test]
+fn reset_matches_new() {
+    let mut h = Harness::established(full_options());
+    // Out-of-order data fills the assembler, our data fills the send log.
+    let mut ooo = data(IRS + 11, b"later");
+    ooo.options.timestamp = Some((1002, 0));
+    h.input(&ooo);
+    assert_eq!(h.sock.send_slice(b"hello").unwrap(), 5);
+    h.advance(Duration::from_millis(1));
+    assert!(!h.drain().is_empty());
+    assert!(!h.sock.assembler.is_empty());
+    assert!(!h.sock.rec.log.is_empty());
+
+    h.sock.reset();
+    h.sock.forget_past();
+    let (mut rx, mut tx) = ([0u8; 8], [0u8; 8]);
+    let mut fresh = TcpSocket::new(&mut rx[..], &mut tx[..]);
+    fresh.set_config(*h.sock.config());
+    fresh.local = h.sock.local;
+    fresh.remote = h.sock.remote;
+    assert_eq!(scrubbed(&h.sock), scrubbed(&fresh));
+}
+
+// ----- a small send log -----
+
+/// With a send log far smaller than the flight (2 and 4 records for 8
+/// segments), SACK blocks the log cannot split are ignored and new
+/// transmissions share records, but recovery still resends the hole and a
+/// cumulative ACK leaves the log empty and its byte counts at zero.
+#[test]
+fn a_small_send_log_still_recovers() {
+    small_log_recovers::<4>();
+    small_log_recovers::<2>();
+    small_log_recovers::<LOG_CAPACITY>();
+}
+
+fn small_log_recovers<const LOG: usize>() {
+    let mut h = Harness::<LOG>::established_with_log(full_options());
+    let payload = [7u8; 1448 * 8];
+    assert_eq!(h.sock.send_slice(&payload).unwrap(), payload.len());
+    let sent = h.drain();
+    let data: Vec<&Sent> = sent.iter().filter(|s| !s.payload.is_empty()).collect();
+    assert!(data.len() >= 2, "LOG {LOG}: sent {} segments", data.len());
+    assert!(h.sock.rec.log.len() <= LOG);
+    let first = data[0].seq;
+    let end = data.last().map(|s| s.seq + s.payload.len()).unwrap();
+    // The first segment is lost: the peer SACKs everything after it, three
+    // times (RFC 6675 §5 / RFC 5681 duplicate ACKs).
+    let mut tsval = 2000;
+    let mut resent = false;
+    for _ in 0..3 {
+        tsval += 1;
+        let mut dup = peer_seg(TcpFlags::ACK, IRS + 1, first);
+        dup.options.timestamp = Some((tsval, 0));
+        dup.options.sack_blocks[0] = SackBlock {
+            left: data[1].seq,
+            right: end,
+        };
+        dup.options.sack_count = 1;
+        h.input(&dup);
+        resent |= h
+            .drain()
+            .iter()
+            .any(|s| s.seq == first && !s.payload.is_empty());
+    }
+    // Fast retransmit when the log could record the SACK, else a tail loss
+    // probe or the retransmission timer (the hand-built handshake's TSecr
+    // of 0 makes the RTO long: up to a minute here).
+    for _ in 0..120 {
+        if resent {
+            break;
+        }
+        h.advance(Duration::from_millis(500));
+        resent |= h
+            .drain()
+            .iter()
+            .any(|s| s.seq == first && !s.payload.is_empty());
+    }
+    assert!(resent, "LOG {LOG}: the lost segment was not resent");
+    // Everything sent so far (limited transmit may have sent more) arrives.
+    let all = h.sock.snd_max;
+    assert!(all >= end);
+    let mut ack = peer_seg(TcpFlags::ACK, IRS + 1, all);
+    ack.options.timestamp = Some((tsval + 1, 0));
+    h.input(&ack);
+    assert_eq!(h.sock.snd_una, all, "LOG {LOG}");
+    assert!(h.sock.rec.log.is_empty(), "LOG {LOG}");
+    assert_eq!(h.sock.rec.log.sacked_bytes(), 0, "LOG {LOG}");
+    assert_eq!(h.sock.rec.log.lost_bytes(), 0, "LOG {LOG}");
 }
 
 // ----- Acceptability at the edges: no ACK loops -----
