@@ -179,6 +179,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
             undo_retrans,
             undo_until,
             retrans_tsval,
+            retrans_seq,
             dsack,
             next_send_at,
             pacing_held,
@@ -220,6 +221,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
         *undo_retrans = 0;
         *undo_until = None;
         *retrans_tsval = None;
+        *retrans_seq = None;
         *dsack = None;
         *next_send_at = None;
         *pacing_held = false;
