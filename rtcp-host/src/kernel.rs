@@ -375,6 +375,14 @@ pub fn run<B: Backend>(
 
 impl<B: Backend> Kernel<B> {
     fn main_loop(&mut self) -> io::Result<()> {
+        // Diagnostics: RTCP_HOST_TRACE_MS=N prints every connection's
+        // window, pacing rate and (BBR) model to stderr every N ms.
+        let trace_every = std::env::var("RTCP_HOST_TRACE_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&ms| ms > 0)
+            .map(Duration::from_millis);
+        let mut next_trace: Option<Instant> = None;
         loop {
             // Reset the wakeup before reading the channel: a request sent
             // after this point signals again, so none is missed.
@@ -402,6 +410,12 @@ impl<B: Backend> Kernel<B> {
                 }
                 self.link.service(now);
                 busy = round == 63;
+            }
+            if let Some(every) = trace_every {
+                if next_trace.is_none_or(|t| now >= t) {
+                    next_trace = Some(now + every);
+                    self.trace(now);
+                }
             }
             let progressed = self.service_parked(now);
             self.service_closing(now);
@@ -458,6 +472,38 @@ impl<B: Backend> Kernel<B> {
                 },
             ];
             ppoll(&mut fds, timeout.map(to_std))?;
+        }
+    }
+
+    /// One line per established connection (`RTCP_HOST_TRACE_MS`).
+    fn trace(&self, now: Instant) {
+        use rtcp_core::tcp::congestion::{Congestion, CongestionControl};
+        for (h, sock) in self.sockets.iter() {
+            if !sock.is_active() {
+                continue;
+            }
+            let (una, nxt, _) = sock.sequence_state();
+            let cc = sock.congestion_control();
+            let model = match cc {
+                Congestion::Bbr(b) => format!(
+                    " {:?} max_bw {:.2} MB/s min_rtt {:?} inflight_hi {:?}",
+                    b.state(),
+                    b.max_bw() as f64 / 1e6,
+                    b.min_rtt(),
+                    b.inflight_hi()
+                ),
+                _ => String::new(),
+            };
+            eprintln!(
+                "trace {:>10.3} {h:?} una {} flight {} cwnd {} swnd {} srtt {:?} pacing {:.2} MB/s{model}",
+                now.total_micros() as f64 / 1e6,
+                una.0,
+                nxt - una,
+                sock.cwnd(),
+                sock.send_window(),
+                sock.srtt(),
+                cc.pacing_rate().unwrap_or(0) as f64 / 1e6,
+            );
         }
     }
 

@@ -23,7 +23,9 @@
 #   DELAY (default 5ms), BUFFER (rtcp's per-connection buffer, default 4M),
 #   RTCP_HOST (binary; default: built with cargo --release), CONFIGS (a subset
 #   of "linux-cubic linux-bbr rtcp-newreno rtcp-cubic rtcp-bbr", the default),
-#   RTCP_ARGS (more rtcp-host client options, e.g. "--pcap /tmp/rtcp.pcap").
+#   RTCP_ARGS (more rtcp-host client options, e.g. "--pcap /tmp/rtcp.pcap"),
+#   KEEP_LOGS (a directory: each rtcp-host client's output is kept there;
+#   with RTCP_HOST_TRACE_MS=50 exported it traces its window and BBR model).
 # Everything it creates (three namespaces, two veth pairs, a temp dir) is
 # removed on exit; the root namespace is not touched.
 set -euo pipefail
@@ -180,6 +182,10 @@ run_rtcp() { # cc -> "MB/s retrans timeouts"
   ip netns exec $NS_S timeout 600 "$RTCP_HOST" client --iface veth-s --ip $IP_RTCP/24 --cc "$1" \
     --buffer "$BUFFER" $RTCP_ARGS --connect $IP_R:$PORT --file "$TMP/data.bin" >"$TMP/client.out" 2>&1 \
     || { cat "$TMP/client.out" >&2; echo "FAIL: rtcp-host client --cc $1" >&2; exit 1; }
+  if [ -n "${KEEP_LOGS:-}" ]; then
+    mkdir -p "$KEEP_LOGS"
+    cp "$TMP/client.out" "$KEEP_LOGS/rtcp-$1-$(date +%s%N).log"
+  fi
   local mbs; mbs=$(finish_receiver)
   local line; line=$(grep '^stack:' "$TMP/client.out")
   local re='([0-9]+) retransmitted \(([0-9]+) fast retransmits, ([0-9]+) timeouts\)'
