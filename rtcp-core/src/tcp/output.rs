@@ -377,6 +377,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 (self.snd_max - self.snd_una)
             );
             self.rtt.back_off();
+            // RFC 6298 §5.6: the timer restarts now, with the backed-off
+            // value, not when the resend leaves: a resend held back (the
+            // neighbour's address is being resolved again after MUST-20's
+            // advice) must not leave the connection without a timer.
+            self.rtx_deadline = Some(now + self.rtt.rto());
             self.rtt_timing = None;
             self.force_probe = false;
             // R1 (§3.8.3, MUST-20): from the R1-th timeout of the same

@@ -87,6 +87,9 @@ pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     /// The last congestion response may still be undone until SND.UNA
     /// passes this.
     pub undo_until: Option<SeqNumber>,
+    /// SND.UNA when the episode began: a D-SACK reaching no further
+    /// reports an earlier episode's resend and says nothing about this one.
+    pub undo_from: SeqNumber,
     /// TSval of the episode's first retransmission (Eifel).
     pub retrans_tsval: Option<u32>,
     /// Sequence number of that retransmission: only the ACK that first
@@ -142,6 +145,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
             min_rtt: None,
             undo_retrans: 0,
             undo_until: None,
+            undo_from: SeqNumber(0),
             retrans_tsval: None,
             retrans_seq: None,
             dsack: None,
@@ -178,6 +182,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
             min_rtt,
             undo_retrans,
             undo_until,
+            undo_from,
             retrans_tsval,
             retrans_seq,
             dsack,
@@ -220,6 +225,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
         *min_rtt = None;
         *undo_retrans = 0;
         *undo_until = None;
+        *undo_from = SeqNumber(0);
         *retrans_tsval = None;
         *retrans_seq = None;
         *dsack = None;
@@ -418,6 +424,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let mut delivered = 0usize;
         let mut newest: Option<SentRecord> = None;
         let mut dsack_segments = 0u32;
+        // Of those, the ones reporting this episode's resends.
+        let mut episode_dsacks = 0u32;
+        let undo_from = self.rec.undo_from;
         {
             let rec = &mut self.rec;
             #[cfg(feature = "rack")]
@@ -450,7 +459,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 for (k, block) in seg.options.sack_blocks.iter().take(count).enumerate() {
                     if is_dsack(seg, k, ack) {
                         let len = block.right - block.left;
-                        dsack_segments += len.div_ceil(mss.max(1)).max(1) as u32;
+                        let segments = len.div_ceil(mss.max(1)).max(1) as u32;
+                        dsack_segments += segments;
+                        if block.right > undo_from {
+                            episode_dsacks += segments;
+                        }
                         continue;
                     }
                     if block.right <= ack {
@@ -486,8 +499,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if self.rec.tlp_high.is_some() && self.rec.tlp_retrans {
                 self.rec.tlp_dsacked = true;
             }
-            if self.rec.undo_until.is_some() {
-                self.rec.undo_retrans = self.rec.undo_retrans.saturating_sub(dsack_segments);
+            // Undo once every resend of this episode is reported
+            // duplicate (RFC 3708 §3.2; an episode that resent nothing,
+            // because its resends could not leave yet, has nothing to undo).
+            if self.rec.undo_until.is_some() && self.rec.undo_retrans > 0 && episode_dsacks > 0 {
+                self.rec.undo_retrans = self.rec.undo_retrans.saturating_sub(episode_dsacks);
                 if self.rec.undo_retrans == 0 {
                     self.undo_congestion_response(now, stats);
                 }
@@ -682,6 +698,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rec.retrans_tsval = None;
         self.rec.retrans_seq = None;
         self.rec.undo_until = Some(self.snd_max);
+        self.rec.undo_from = self.snd_una;
         self.rec.tlp_deadline = None;
         self.rtt_timing = None;
         self.ecn_window_reduced();
@@ -734,6 +751,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rec.retrans_tsval = None;
         self.rec.retrans_seq = None;
         self.rec.undo_until = Some(self.snd_max);
+        self.rec.undo_from = self.snd_una;
         self.rec.tlp_deadline = None;
         self.rec.tlp_high = None;
         self.rec.send_tlp = false;

@@ -814,3 +814,73 @@ fn rto_resends_the_left_edge_even_when_sacked() {
     assert_eq!(out[0].seq, ISS + 1, "the left edge goes first");
     assert_eq!(out[0].payload.len(), first_len);
 }
+
+/// RFC 6298 §5.6: when the retransmission timer expires it is restarted
+/// at once, so a resend that cannot leave yet (the interface is resolving
+/// the neighbour again, MUST-20) does not leave the data without a timer.
+#[test]
+fn a_resend_held_back_keeps_the_timer_running() {
+    use super::output::PollAt;
+    let mut h = Harness::established(TcpOptions::default());
+    h.sock.send_slice(b"data").unwrap();
+    assert_eq!(h.drain().len(), 1);
+    h.advance(h.sock.rto());
+    // The device refuses the resend.
+    let held = h
+        .sock
+        .dispatch(h.now, &mut h.stats, |_, _| Err::<(), ()>(()));
+    assert_eq!(held, Err(()));
+    // The resend is still due, and the timer runs behind it.
+    assert_eq!(h.sock.poll_at(), PollAt::Now);
+    assert!(
+        h.sock.rtx_deadline.is_some_and(|t| t > h.now),
+        "no retransmission timer after a held resend: {:?}",
+        h.sock.rtx_deadline
+    );
+    let out = h.drain();
+    assert_eq!(out.len(), 1, "the resend leaves when the device takes it");
+    assert_eq!(out[0].payload, b"data");
+}
+
+/// RFC 3708 §3.2: a D-SACK undoes a congestion response only when it
+/// reports one of that episode's resends. The peer repeating an older
+/// episode's D-SACK must not undo a later timeout (a fuzzed run had the
+/// undo clear the loss marks of a resend still waiting to leave, which
+/// left a byte in flight with nothing to send it again).
+#[test]
+fn a_stale_dsack_does_not_undo_a_later_timeout() {
+    let opts = TcpOptions {
+        sack_permitted: true,
+        ..TcpOptions::default()
+    };
+    let mut h = Harness::established(opts);
+    let dsack = |ack: SeqNumber, left: SeqNumber, right: SeqNumber| {
+        let mut seg = peer_seg(TcpFlags::ACK, IRS + 1, ack);
+        seg.options.sack_blocks[0] = SackBlock { left, right };
+        seg.options.sack_count = 1;
+        seg
+    };
+    // Episode 1: a timeout resends 100 bytes, and the peer reports both
+    // copies arrived.
+    h.sock.send_slice(&[1u8; 100]).unwrap();
+    assert_eq!(h.drain().len(), 1);
+    h.advance(h.sock.rto());
+    assert_eq!(h.drain().len(), 1, "first resend");
+    let first = dsack(ISS + 101, ISS + 1, ISS + 101);
+    h.input(&first);
+    let undos = h.stats.spurious_undos;
+    // Episode 2: new data, another timeout and resend.
+    h.sock.send_slice(&[2u8; 100]).unwrap();
+    assert_eq!(h.drain().len(), 1);
+    h.advance(h.sock.rto());
+    assert_eq!(h.drain().len(), 1, "second resend");
+    // The old D-SACK again, on a duplicate ACK.
+    h.input(&first);
+    assert_eq!(
+        h.stats.spurious_undos, undos,
+        "a D-SACK from the first episode undid the second"
+    );
+    // This episode's own D-SACK does undo it.
+    h.input(&dsack(ISS + 201, ISS + 101, ISS + 201));
+    assert_eq!(h.stats.spurious_undos, undos + 1);
+}
