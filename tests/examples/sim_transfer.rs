@@ -209,13 +209,7 @@ fn trace_line(at: Duration, sock: &rtcp_core::tcp::TcpSocket<'_>) {
     let (una, nxt, _) = sock.sequence_state();
     let cc = sock.congestion_control();
     let model = match cc {
-        Congestion::Bbr(b) => format!(
-            " {:?} max_bw {:.2} MB/s min_rtt {:?} inflight_hi {:?}",
-            b.state(),
-            b.max_bw() as f64 / 1e6,
-            b.min_rtt(),
-            b.inflight_hi()
-        ),
+        Congestion::Bbr(b) => format!(" {b}"),
         _ => String::new(),
     };
     println!(

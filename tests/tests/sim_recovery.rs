@@ -83,7 +83,17 @@ fn transfer(
             Fault::Pass
         }
     });
-    let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
+    assert!(
+        stream_over(&mut sim, len, close, Duration::from_secs(120)),
+        "transfer did not finish"
+    );
+    (sim, trace)
+}
+
+/// Send `len` bytes from host 0 to host 1 (closing after them if `close`);
+/// whether all arrived within `limit`.
+fn stream_over(sim: &mut Sim, len: usize, close: bool, limit: Duration) -> bool {
+    let (listener, client) = listen_and_connect(sim, 1, 0, 80);
     let stream = Stream::new(7, len);
     let mut sender = Sender {
         host: 0,
@@ -93,7 +103,7 @@ fn transfer(
         closed: false,
     };
     let mut receiver: Option<Receiver> = None;
-    let ok = sim.run_until(Duration::from_secs(120), |sim| {
+    sim.run_until(limit, |sim| {
         sender.pump(sim, stream.bytes()).expect("sender failed");
         if receiver.is_none() {
             receiver = sim.hosts[1]
@@ -112,9 +122,7 @@ fn transfer(
             r.received
         });
         r == Some(len)
-    });
-    assert!(ok, "transfer did not finish");
-    (sim, trace)
+    })
 }
 
 fn link(latency_ms: u64) -> HostConfig {
@@ -321,37 +329,7 @@ fn a_large_window_at_one_percent_loss_resends_each_loss_once() {
             data.link.loss_ppm = 10_000;
             let sim_hosts = [data, acks];
             let mut sim = Sim::new(seed, &sim_hosts);
-            let len = 64 << 20;
-            let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
-            let stream = Stream::new(7, len);
-            let mut sender = Sender {
-                host: 0,
-                handle: client,
-                sent: 0,
-                close_when_done: true,
-                closed: false,
-            };
-            let mut receiver: Option<Receiver> = None;
-            let ok = sim.run_until(Duration::from_secs(600), |sim| {
-                sender.pump(sim, stream.bytes()).expect("sender failed");
-                if receiver.is_none() {
-                    receiver = sim.hosts[1]
-                        .sockets
-                        .accept(listener)
-                        .ok()
-                        .map(|h| Receiver {
-                            host: 1,
-                            handle: h,
-                            received: 0,
-                            eof: false,
-                        });
-                }
-                let r = receiver.as_mut().map(|r| {
-                    r.pump(sim, stream.bytes()).expect("receiver failed");
-                    r.received
-                });
-                r == Some(len)
-            });
+            let ok = stream_over(&mut sim, 64 << 20, true, Duration::from_secs(600));
             let stats = sender_stats(&sim);
             let what = format!(
                 "{} seed {seed}: {stats:?}, link lost {}",

@@ -573,6 +573,35 @@ impl Bbr {
     }
 }
 
+/// The model in one line, for traces: state, bottleneck bandwidth (kB/s),
+/// minimum RTT (µs) and `inflight_hi` (bytes, or "-" while unset). Integer
+/// only, like the rest of the controller.
+///
+/// ```
+/// use rtcp_core::tcp::congestion::Bbr;
+/// use rtcp_core::time::Instant;
+/// let bbr = Bbr::new(1460, Instant::ZERO);
+/// assert_eq!(bbr.to_string(), "Startup max_bw 0 kB/s min_rtt - inflight_hi -");
+/// ```
+impl core::fmt::Display for Bbr {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{:?} max_bw {} kB/s min_rtt ",
+            self.state,
+            self.max_bw / 1000
+        )?;
+        match self.min_rtt {
+            Some(rtt) => write!(f, "{} us", rtt.total_micros())?,
+            None => f.write_str("-")?,
+        }
+        match self.inflight_hi() {
+            Some(hi) => write!(f, " inflight_hi {hi}"),
+            None => f.write_str(" inflight_hi -"),
+        }
+    }
+}
+
 impl CongestionControl for Bbr {
     fn window(&self) -> usize {
         self.cwnd
