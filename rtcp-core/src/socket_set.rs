@@ -18,7 +18,7 @@
 
 use crate::tcp::ip::IpParams;
 use crate::tcp::isn::IsnGenerator;
-use crate::tcp::output::PollAt;
+use crate::tcp::output::{Dispatched, PollAt};
 use crate::tcp::scoreboard::LOG_CAPACITY;
 use crate::tcp::{Endpoint, IcmpError, State, TcpConfig, TcpError, TcpSocket, TcpStats};
 use crate::time::Instant;
@@ -499,6 +499,12 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// is an orphan or unaccepted child that reached CLOSED, and queue a
     /// child that became established on its listener's accept queue.
     fn reschedule(&mut self, i: u16) {
+        self.reschedule_at(i, None);
+    }
+
+    /// `reschedule`, with the socket's `poll_at` when the caller already
+    /// has it.
+    fn reschedule_at(&mut self, i: u16, known: Option<PollAt>) {
         let Some(slot) = self.slot(i) else { return };
         let owner = slot.owner;
         let state = slot.socket.state;
@@ -530,7 +536,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 self.enqueue_accept(listener, i);
             }
         }
-        let deadline = match self.slot(i).map(|s| s.socket.poll_at()) {
+        // Fuzzing runs with debug assertions: it checks the shortcut.
+        debug_assert!(known.is_none() || known == self.slot(i).map(|s| s.socket.poll_at()));
+        let deadline = match known.or_else(|| self.slot(i).map(|s| s.socket.poll_at())) {
             Some(PollAt::Now) => Instant::ZERO,
             Some(PollAt::Time(t)) => t,
             _ => Instant::MAX,
@@ -977,12 +985,12 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 // which may not have been known when connect() was called.
                 slot.socket.local_mss = self.local_mss;
             }
-            let mut result = Ok(false);
+            let mut result = Ok(Dispatched::Sent);
             // Drain this socket (bounded so one bulk sender cannot starve the rest).
             for _ in 0..64 {
-                result = slot.socket.dispatch(now, stats, &mut emit);
+                result = slot.socket.dispatch_next(now, stats, &mut emit);
                 match result {
-                    Ok(true) => sent += 1,
+                    Ok(Dispatched::Sent) => sent += 1,
                     _ => break,
                 }
                 if sent >= budget {
@@ -990,6 +998,8 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 }
             }
             match result {
+                // The socket said when it next needs us: no second plan.
+                Ok(Dispatched::Idle(next)) => self.reschedule_at(i, Some(next)),
                 Err(EmitError::Exhausted) => {
                     self.reschedule(i);
                     break;

@@ -46,6 +46,16 @@ pub enum PollAt {
     Ingress,
 }
 
+/// What one `dispatch_next` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dispatched {
+    /// A segment left; there may be more.
+    Sent,
+    /// Nothing to send; the socket next needs attention at this time (what
+    /// `poll_at` would say, found without planning a second time).
+    Idle(PollAt),
+}
+
 impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     fn flight(&self) -> usize {
         self.snd_nxt - self.snd_una
@@ -318,6 +328,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// When this socket next needs `dispatch`.
     pub fn poll_at(&self) -> PollAt {
+        if self.reply_owed() {
+            return PollAt::Now;
+        }
         let release = self.rec.next_send_at;
         if self.plan_paced(release.is_some()).is_some() {
             return PollAt::Now;
@@ -327,6 +340,27 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 return PollAt::Time(release);
             }
         }
+        self.timer_poll_at()
+    }
+
+    /// A segment is due whatever the data, window and pacing say: the
+    /// cheap part of `plan_paced`, checked first because after most input
+    /// it decides (the plan is then an ACK, a RST or our SYN).
+    fn reply_owed(&self) -> bool {
+        if self.pending_rst.is_some() {
+            return true;
+        }
+        match self.state {
+            State::Closed | State::Listen => false,
+            State::SynSent => self.snd_nxt == self.iss,
+            State::SynReceived => self.snd_nxt == self.iss || self.ack_now,
+            State::TimeWait => self.ack_now,
+            _ => self.ack_now || self.acks_owed > 0 || self.send_keepalive,
+        }
+    }
+
+    /// The earliest timer, when nothing is to be sent before it.
+    fn timer_poll_at(&self) -> PollAt {
         let timers = [
             self.rec.rack_deadline,
             self.rec.tlp_deadline,
@@ -500,12 +534,26 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// segment is planned again next time (negative advice is given once:
     /// the interface acted on it either way). Returns whether a segment was
     /// emitted.
+    #[cfg(test)]
     pub(crate) fn dispatch<E>(
         &mut self,
         now: Instant,
         stats: &mut TcpStats,
         emit: impl FnOnce(&IpParams<'_>, &TcpRepr) -> Result<(), E>,
     ) -> Result<bool, E> {
+        self.dispatch_next(now, stats, emit)
+            .map(|d| d == Dispatched::Sent)
+    }
+
+    /// `dispatch`, saying when the socket next needs attention if it sent
+    /// nothing: the socket table's scheduler needs exactly that, and the
+    /// plan just made here tells it without planning again.
+    pub(crate) fn dispatch_next<E>(
+        &mut self,
+        now: Instant,
+        stats: &mut TcpStats,
+        emit: impl FnOnce(&IpParams<'_>, &TcpRepr) -> Result<(), E>,
+    ) -> Result<Dispatched, E> {
         self.handle_timers(now, stats);
         let paced = self.rec.next_send_at.is_some_and(|t| t > now);
         let plan = self.plan_paced(paced);
@@ -519,7 +567,15 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.pacing_held = false;
         }
         let Some(plan) = plan else {
-            return Ok(false);
+            // Not paced and nothing planned: no plan with pacing can exist
+            // either, so only the timers remain (what `poll_at` computes
+            // after planning again).
+            let next = if paced {
+                self.poll_at()
+            } else {
+                self.timer_poll_at()
+            };
+            return Ok(Dispatched::Idle(next));
         };
         if plan == Plan::ArmPersist {
             let backoff = 1u64 << self.persist_backoff.min(6);
@@ -529,7 +585,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 .saturating_mul(backoff)
                 .min(self.rtt.config().max);
             self.persist_deadline = Some(now + rto);
-            return Ok(false);
+            return Ok(Dispatched::Idle(self.poll_at()));
         }
         let (edge, window_field) = self.window_to_advertise(plan == Plan::Syn);
         let mut repr = TcpRepr {
@@ -624,7 +680,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.ecn_sent(repr.flags);
         stats.segments_sent += 1;
         self.commit(now, plan, edge, stats);
-        Ok(true)
+        Ok(Dispatched::Sent)
     }
 
     /// The sequence number of a segment without data. After an RTO has

@@ -4,6 +4,7 @@
 //! PAWS), RFC 2018 (SACK blocks) and the reassembly-slot limit.
 
 use super::assembler::MAX_RANGES;
+use super::output::Dispatched;
 use super::scoreboard::LOG_CAPACITY;
 use super::socket::TcpSocket;
 use super::{Endpoint, State, TcpStats};
@@ -105,7 +106,7 @@ impl<const LOG: usize> Harness<LOG> {
             let mut got = None;
             let r = self
                 .sock
-                .dispatch(self.now, &mut self.stats, |_, repr| {
+                .dispatch_next(self.now, &mut self.stats, |_, repr| {
                     got = Some(Sent {
                         flags: repr.flags,
                         seq: repr.seq_number,
@@ -117,8 +118,13 @@ impl<const LOG: usize> Harness<LOG> {
                     Ok::<(), ()>(())
                 })
                 .unwrap();
-            match got {
-                Some(s) if r => out.push(s),
+            match (got, r) {
+                (Some(s), Dispatched::Sent) => out.push(s),
+                (_, Dispatched::Idle(next)) => {
+                    // The scheduler trusts this instead of planning again.
+                    assert_eq!(next, self.sock.poll_at(), "dispatch's idle deadline");
+                    break;
+                }
                 _ => break,
             }
         }
