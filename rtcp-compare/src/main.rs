@@ -10,7 +10,9 @@
 //! `--stack smoltcp` runs one stack (for callgrind); `--mib N` sets the bulk
 //! transfer size (MiB; for `conn`, the number of connections), `--runs N`
 //! the bulk runs, `--case I` picks one bulk (0-3), idle-K (0-4) or
-//! connection (0-1) row.
+//! connection (0-1) row; `--cc newreno|cubic|bbr` sets rtcp's congestion
+//! controller (NewReno, the engine's default, otherwise; the loss rows then
+//! name it).
 //!
 //! Both stacks run on one thread over `link::End` (the lean recycled-buffer
 //! device of `rtcp-bench`). Wall-clock rows give both stacks one clock (wall
@@ -47,6 +49,8 @@ struct Opts {
     mib: Option<u64>,
     runs: Option<usize>,
     case: Option<usize>,
+    /// rtcp's congestion controller, when not the default.
+    cc: Option<rtcp_core::tcp::congestion::CongestionAlgorithm>,
 }
 
 impl Opts {
@@ -759,13 +763,14 @@ fn bench_loss(t: &mut Table, o: &Opts) {
                 |v: &Option<Vec<Lossy>>| v.as_ref().is_some_and(|v| v.iter().any(|l| l.stalled));
             t.add(
                 format!(
-                    "goodput, 1% loss each way, {} one-way, 1 Gbit/s, {} KiB buffers",
+                    "goodput, 1% loss each way, {} one-way, 1 Gbit/s, {} KiB buffers{}",
                     if delay >= 1000 {
                         format!("{} ms", delay / 1000)
                     } else {
                         format!("{delay} µs")
                     },
-                    buf >> 10
+                    buf >> 10,
+                    o.cc.map_or(String::new(), |cc| format!(" (rtcp: {cc:?})")),
                 ),
                 r.as_ref().map(|v| median(v.iter().map(|l| l.goodput).collect())),
                 s.as_ref().map(|v| median(v.iter().map(|l| l.goodput).collect())),
@@ -833,6 +838,7 @@ fn main() {
         mib: None,
         runs: None,
         case: None,
+        cc: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -850,8 +856,22 @@ fn main() {
             "--mib" => o.mib = args.next().and_then(|m| m.parse().ok()),
             "--runs" => o.runs = args.next().and_then(|m| m.parse().ok()),
             "--case" => o.case = args.next().and_then(|m| m.parse().ok()),
+            "--cc" => {
+                use rtcp_core::tcp::congestion::CongestionAlgorithm as Cc;
+                let cc = match args.next().as_deref() {
+                    Some("newreno") => Cc::NewReno,
+                    Some("cubic") => Cc::Cubic,
+                    Some("bbr") => Cc::Bbr,
+                    other => {
+                        eprintln!("--cc: newreno, cubic or bbr, not {other:?}");
+                        std::process::exit(2);
+                    }
+                };
+                o.cc = Some(cc);
+                let _ = stacks::RTCP_CC.set(cc);
+            }
             _ => {
-                eprintln!("usage: rtcp-compare [--quick] [--only bulk,idle,conn,loss,size] [--stack rtcp|smoltcp] [--mib N] [--runs N] [--case I]");
+                eprintln!("usage: rtcp-compare [--quick] [--only bulk,idle,conn,loss,size] [--stack rtcp|smoltcp] [--mib N] [--runs N] [--case I] [--cc newreno|cubic|bbr]");
                 std::process::exit(2);
             }
         }

@@ -84,7 +84,12 @@ pub trait Stack {
 
 use rtcp_core::iface::{Interface as RIface, InterfaceConfig};
 use rtcp_core::socket_set::{SocketHandle as RHandle, SocketSet as RSet, SocketSlot};
+use rtcp_core::tcp::congestion::CongestionAlgorithm;
 use rtcp_core::tcp::{Endpoint, State as RState, TcpConfig};
+
+/// rtcp's congestion controller for every node (`--cc`; NewReno, the
+/// engine's default, unless set).
+pub static RTCP_CC: std::sync::OnceLock<CongestionAlgorithm> = std::sync::OnceLock::new();
 use rtcp_core::time::{Duration as RDuration, Instant as RInstant};
 use rtcp_core::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
@@ -122,6 +127,7 @@ impl Stack for Rtcp {
         let mut sockets = RSet::new(slots.leak(), secret);
         let mut tcp = TcpConfig {
             nodelay: cfg.nodelay,
+            congestion: RTCP_CC.get().copied().unwrap_or_default(),
             ..TcpConfig::default()
         };
         if cfg.short_time_wait {
