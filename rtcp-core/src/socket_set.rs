@@ -21,7 +21,7 @@ use crate::tcp::isn::IsnGenerator;
 use crate::tcp::output::{Dispatched, PollAt};
 use crate::tcp::scoreboard::LOG_CAPACITY;
 use crate::tcp::{Endpoint, IcmpError, State, TcpConfig, TcpError, TcpSocket, TcpStats};
-use crate::time::Instant;
+use crate::time::{Deadline, Instant};
 use crate::wire::icmpv4::Icmpv4Quote;
 use crate::wire::{
     Ecn, Ipv4Address, Ipv4Cidr, Ipv4Repr, SeqNumber, SourceRoute, TcpFlags, TcpRepr,
@@ -677,7 +677,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 0
             };
             sock.state = State::SynSent;
-            sock.stall_since = Some(now);
+            sock.stall_since = Deadline::at(now);
         }
         self.index(i, key);
         self.reschedule(i);

@@ -72,6 +72,77 @@ impl fmt::Display for Instant {
     }
 }
 
+/// An optional instant in the space of one: `Option<Instant>` takes 16
+/// bytes wherever `u64` is 8-aligned (x86_64, and thumbv7em too), this
+/// takes 8. A socket keeps about ten timers, so this is part of keeping
+/// per-connection state small on a microcontroller. `Instant::MAX` stands
+/// for "none" (no timer is ever armed that far out: arming saturates long
+/// before).
+///
+/// ```
+/// use rtcp_core::time::{Deadline, Instant};
+/// let mut timer = Deadline::NONE;
+/// assert_eq!(timer.get(), None);
+/// timer = Deadline::at(Instant::from_millis(5));
+/// assert!(timer.is_some_and(|t| t <= Instant::from_millis(5)));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Deadline(Instant);
+
+impl Deadline {
+    /// No deadline.
+    pub const NONE: Deadline = Deadline(Instant::MAX);
+
+    /// A deadline at `t`.
+    pub const fn at(t: Instant) -> Deadline {
+        Deadline(t)
+    }
+
+    /// The deadline, if there is one.
+    pub fn get(self) -> Option<Instant> {
+        (self.0 != Instant::MAX).then_some(self.0)
+    }
+
+    /// Whether there is no deadline.
+    pub fn is_none(self) -> bool {
+        self.0 == Instant::MAX
+    }
+
+    /// Whether there is a deadline.
+    pub fn is_some(self) -> bool {
+        !self.is_none()
+    }
+
+    /// Whether there is a deadline and `f` holds for it.
+    pub fn is_some_and(self, f: impl FnOnce(Instant) -> bool) -> bool {
+        self.get().is_some_and(f)
+    }
+
+    /// `f` of the deadline, or `default` without one.
+    pub fn map_or<T>(self, default: T, f: impl FnOnce(Instant) -> T) -> T {
+        self.get().map_or(default, f)
+    }
+}
+
+impl Default for Deadline {
+    fn default() -> Deadline {
+        Deadline::NONE
+    }
+}
+
+impl From<Option<Instant>> for Deadline {
+    fn from(t: Option<Instant>) -> Deadline {
+        t.map_or(Deadline::NONE, Deadline::at)
+    }
+}
+
+impl fmt::Debug for Deadline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.get(), f)
+    }
+}
+
 /// A span of time in microseconds.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -8,7 +8,7 @@
 
 use super::socket::{PendingReset, TcpSocket, DEFAULT_MSS};
 use super::{Endpoint, State, TcpError, TcpStats};
-use crate::time::{Duration, Instant};
+use crate::time::{Deadline, Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 
 /// The longest an ACK may be delayed, whatever the configuration: RFC 9293
@@ -58,7 +58,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.snd_wl1 = seg.seq_number;
         self.snd_wl2 = iss;
         self.state = State::SynReceived;
-        self.stall_since = Some(now);
+        self.stall_since = Deadline::at(now);
         self.arm_keepalive(now);
         // Text on a SYN to a listener is not taken here: the SYN-ACK
         // acknowledges the SYN alone (§3.10.7.2 LISTEN, <ACK=RCV.NXT> with
@@ -181,8 +181,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.snd_wl1 = seg.seq_number;
             self.snd_wl2 = seg.ack_number;
             self.on_handshake_rtt(now, seg);
-            self.rtx_deadline = None;
-            self.stall_since = None;
+            self.rtx_deadline = Deadline::NONE;
+            self.stall_since = Deadline::NONE;
             self.rto_retries = 0;
             self.rtt.reset_backoff();
             self.ack_now = true;
@@ -206,7 +206,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.snd_wl1 = seg.seq_number;
             // Resend our SYN, now with the ACK.
             self.snd_nxt = self.iss;
-            self.rtx_deadline = None;
+            self.rtx_deadline = Deadline::NONE;
             // §3.10.7.3: "If there are other controls or text in the
             // segment, queue them for processing after the ESTABLISHED state
             // has been reached." The text waits in the receive buffer (our
@@ -246,7 +246,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         {
             return false;
         }
-        self.last_oow_ack = Some(now);
+        self.last_oow_ack = Deadline::at(now);
         true
     }
 
@@ -495,7 +495,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     self.syn_text = 0;
                     match self.config.ack_delay {
                         Some(delay) if self.ack_deadline.is_none() => {
-                            self.ack_deadline = Some(now + delay.min(MAX_ACK_DELAY));
+                            self.ack_deadline = Deadline::at(now + delay.min(MAX_ACK_DELAY));
                         }
                         Some(_) => {}
                         None => self.ack_now = true,
@@ -544,7 +544,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.snd_wl1 = seg.seq_number;
             self.snd_wl2 = ack;
             if window > 0 {
-                self.persist_deadline = None;
+                self.persist_deadline = Deadline::NONE;
                 self.persist_backoff = 0;
             }
         }
@@ -554,7 +554,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // MUST-37: stay open as long as probes are acknowledged). The
             // clock restarts with the next probe, so a peer that vanishes
             // while its window is closed is still detected.
-            self.stall_since = None;
+            self.stall_since = Deadline::NONE;
         }
 
         // State-specific ACK processing.
@@ -618,11 +618,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
         // RFC 6298 §5.2/5.3: stop the timer when all is acked, else restart.
         if self.snd_una >= self.snd_max {
-            self.rtx_deadline = None;
-            self.stall_since = None;
+            self.rtx_deadline = Deadline::NONE;
+            self.stall_since = Deadline::NONE;
         } else {
-            self.rtx_deadline = Some(now + self.rtt.rto());
-            self.stall_since = Some(now);
+            self.rtx_deadline = Deadline::at(now + self.rtt.rto());
+            self.stall_since = Deadline::at(now);
         }
     }
 
@@ -713,7 +713,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                             if self.ack_deadline.is_none() {
                                 // Never more than 200 ms, whatever the
                                 // configuration says (MUST-40: < 0.5 s).
-                                self.ack_deadline = Some(now + delay.min(MAX_ACK_DELAY));
+                                self.ack_deadline = Deadline::at(now + delay.min(MAX_ACK_DELAY));
                             }
                         }
                         _ => self.ack_now = true,
@@ -752,14 +752,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     fn enter_time_wait(&mut self, now: Instant) {
         self.state = State::TimeWait;
-        self.rtx_deadline = None;
-        self.persist_deadline = None;
-        self.stall_since = None;
+        self.rtx_deadline = Deadline::NONE;
+        self.persist_deadline = Deadline::NONE;
+        self.stall_since = Deadline::NONE;
         self.restart_time_wait(now);
     }
 
     fn restart_time_wait(&mut self, now: Instant) {
-        self.timewait_deadline = Some(now + self.config.msl.saturating_mul(2));
+        self.timewait_deadline = Deadline::at(now + self.config.msl.saturating_mul(2));
     }
 
     /// A segment arrived: the peer is alive; keep-alive counts from here.

@@ -12,7 +12,7 @@ use super::ecn::EcnSegment;
 use super::ip::IpParams;
 use super::socket::{PendingReset, TcpSocket};
 use super::{State, TcpError, TcpStats};
-use crate::time::{Duration, Instant};
+use crate::time::{Deadline, Duration, Instant};
 use crate::wire::tcp::{SackBlock, MAX_SACK_BLOCKS};
 use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 
@@ -323,6 +323,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     fn user_timeout_at(&self) -> Option<Instant> {
         self.stall_since
+            .get()
             .map(|since| since + self.config.user_timeout)
     }
 
@@ -331,7 +332,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.reply_owed() {
             return PollAt::Now;
         }
-        let release = self.rec.next_send_at;
+        let release = self.rec.next_send_at.get();
         if self.plan_paced(release.is_some()).is_some() {
             return PollAt::Now;
         }
@@ -362,13 +363,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// The earliest timer, when nothing is to be sent before it.
     fn timer_poll_at(&self) -> PollAt {
         let timers = [
-            self.rec.rack_deadline,
-            self.rec.tlp_deadline,
-            self.rtx_deadline,
-            self.persist_deadline,
-            self.ack_deadline,
+            self.rec.rack_deadline.get(),
+            self.rec.tlp_deadline.get(),
+            self.rtx_deadline.get(),
+            self.persist_deadline.get(),
+            self.ack_deadline.get(),
             self.keepalive_at(),
-            self.timewait_deadline,
+            self.timewait_deadline.get(),
             self.user_timeout_at(),
         ];
         timers
@@ -402,7 +403,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             return;
         }
         if self.rtx_deadline.is_some_and(|d| now >= d) {
-            self.rtx_deadline = None;
+            self.rtx_deadline = Deadline::NONE;
             stats.timeouts += 1;
             net_debug!(
                 "tcp {}: retransmission timeout in {}, {} bytes in flight",
@@ -415,7 +416,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // value, not when the resend leaves: a resend held back (the
             // neighbour's address is being resolved again after MUST-20's
             // advice) must not leave the connection without a timer.
-            self.rtx_deadline = Some(now + self.rtt.rto());
+            self.rtx_deadline = Deadline::at(now + self.rtt.rto());
             self.rtt_timing = None;
             self.force_probe = false;
             // R1 (§3.8.3, MUST-20): from the R1-th timeout of the same
@@ -435,19 +436,19 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 _ => self.on_retransmission_timeout(now),
             }
         } else if self.rec.tlp_deadline.is_some_and(|d| now >= d) {
-            self.rec.tlp_deadline = None;
+            self.rec.tlp_deadline = Deadline::NONE;
             self.rec.send_tlp = self.snd_max > self.snd_una;
         }
         if self.rec.rack_deadline.is_some_and(|d| now >= d) {
             self.on_rack_timer(now, stats);
         }
         if self.persist_deadline.is_some_and(|d| now >= d) {
-            self.persist_deadline = None;
+            self.persist_deadline = Deadline::NONE;
             self.persist_backoff = self.persist_backoff.saturating_add(1);
             self.force_probe = true;
         }
         if self.ack_deadline.is_some_and(|d| now >= d) {
-            self.ack_deadline = None;
+            self.ack_deadline = Deadline::NONE;
             self.ack_now = true;
         }
         if let Some(ka) = self.config.keep_alive {
@@ -584,7 +585,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 .base_rto()
                 .saturating_mul(backoff)
                 .min(self.rtt.config().max);
-            self.persist_deadline = Some(now + rto);
+            self.persist_deadline = Deadline::at(now + rto);
             return Ok(Dispatched::Idle(self.poll_at()));
         }
         let (edge, window_field) = self.window_to_advertise(plan == Plan::Syn);
@@ -722,7 +723,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.urgent.announced();
         self.ack_now = false;
         self.acks_owed = self.acks_owed.saturating_sub(1);
-        self.ack_deadline = None;
+        self.ack_deadline = Deadline::NONE;
         self.unacked_bytes = 0;
         self.unacked_segs = 0;
         self.last_ack_sent = self.rcv_nxt;
@@ -787,10 +788,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     fn arm_rtx(&mut self, now: Instant) {
         if self.rtx_deadline.is_none() {
-            self.rtx_deadline = Some(now + self.rtt.rto());
+            self.rtx_deadline = Deadline::at(now + self.rtt.rto());
         }
         if self.stall_since.is_none() {
-            self.stall_since = Some(now);
+            self.stall_since = Deadline::at(now);
         }
     }
 

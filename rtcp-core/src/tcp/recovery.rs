@@ -24,7 +24,7 @@ use super::rack::Rack;
 use super::scoreboard::{SendLog, SentRecord, APP_LIMITED, COALESCED, LOG_CAPACITY, RETRANSMITTED};
 use super::socket::TcpSocket;
 use super::TcpStats;
-use crate::time::{Duration, Instant};
+use crate::time::{Deadline, Duration, Instant};
 use crate::wire::{SeqNumber, TcpRepr};
 
 /// Duplicate ACKs that signal a loss (RFC 5681 §3.2, RFC 6675 DupThresh).
@@ -48,9 +48,9 @@ pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     #[cfg(feature = "rack")]
     pub rack: Rack,
     /// RACK's reordering timer.
-    pub rack_deadline: Option<Instant>,
+    pub rack_deadline: Deadline,
     /// When a tail loss probe is due.
-    pub tlp_deadline: Option<Instant>,
+    pub tlp_deadline: Deadline,
     /// A probe is to be sent now.
     pub send_tlp: bool,
     /// SND.MAX when the outstanding probe was sent.
@@ -98,7 +98,7 @@ pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     /// Receive side: a duplicate segment to report in a D-SACK block.
     pub dsack: Option<(SeqNumber, SeqNumber)>,
     /// Pacing: the earliest time the next data segment may leave.
-    pub next_send_at: Option<Instant>,
+    pub next_send_at: Deadline,
     /// The last `dispatch` found data ready that only pacing held back.
     pub pacing_held: bool,
 }
@@ -126,8 +126,8 @@ impl<const LOG: usize> RecoveryState<LOG> {
                 reo_wnd_persist: 0,
                 dsack_round: None,
             },
-            rack_deadline: None,
-            tlp_deadline: None,
+            rack_deadline: Deadline::NONE,
+            tlp_deadline: Deadline::NONE,
             send_tlp: false,
             tlp_high: None,
             tlp_retrans: false,
@@ -149,7 +149,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
             retrans_tsval: None,
             retrans_seq: None,
             dsack: None,
-            next_send_at: None,
+            next_send_at: Deadline::NONE,
             pacing_held: false,
         }
     }
@@ -206,8 +206,8 @@ impl<const LOG: usize> RecoveryState<LOG> {
                 dsack_round: None,
             };
         }
-        *rack_deadline = None;
-        *tlp_deadline = None;
+        *rack_deadline = Deadline::NONE;
+        *tlp_deadline = Deadline::NONE;
         *send_tlp = false;
         *tlp_high = None;
         *tlp_retrans = false;
@@ -229,7 +229,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
         *retrans_tsval = None;
         *retrans_seq = None;
         *dsack = None;
-        *next_send_at = None;
+        *next_send_at = Deadline::NONE;
         *pacing_held = false;
     }
 }
@@ -340,7 +340,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.tlp_high = Some(self.snd_max.max(end));
             self.rec.tlp_retrans = seq < self.snd_max;
             self.rec.tlp_dsacked = false;
-            self.rtx_deadline = Some(now + self.rtt.rto());
+            self.rtx_deadline = Deadline::at(now + self.rtt.rto());
             stats.tail_loss_probes += 1;
         } else {
             self.arm_tlp(now);
@@ -352,7 +352,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // as Linux releases about 1 ms of data per pacing quantum; more, or
         // credit for time spent waiting on the window, would be a burst the
         // model never asked for.
-        self.rec.next_send_at = self.cc.pacing_rate().filter(|r| *r > 0).map(|rate| {
+        let next = self.cc.pacing_rate().filter(|r| *r > 0).map(|rate| {
             let gap = (len as u64).saturating_mul(1_000_000) / rate;
             let floor = if self.rec.pacing_held {
                 Instant::from_micros(
@@ -365,6 +365,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             let from = self.rec.next_send_at.map_or(now, |t| t.max(floor));
             from + Duration::from_micros(gap)
         });
+        self.rec.next_send_at = next.into();
     }
 
     /// Note that the application, not the network, limits sending now
@@ -385,7 +386,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 && self.rec.tlp_high.is_none()
                 && self.snd_max > self.snd_una;
             let Some(srtt) = self.rtt.srtt().filter(|_| allowed) else {
-                self.rec.tlp_deadline = None;
+                self.rec.tlp_deadline = Deadline::NONE;
                 return;
             };
             let mut pto = srtt.saturating_mul(2);
@@ -394,7 +395,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             let pto = pto.max(Duration::from_millis(10));
             let at = now + pto;
-            self.rec.tlp_deadline = Some(match self.rtx_deadline {
+            self.rec.tlp_deadline = Deadline::at(match self.rtx_deadline.get() {
                 Some(rto) => at.min(rto),
                 None => at,
             });
@@ -645,8 +646,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.arm_tlp(now);
         }
         if self.snd_una >= self.snd_max {
-            self.rec.tlp_deadline = None;
-            self.rec.rack_deadline = None;
+            self.rec.tlp_deadline = Deadline::NONE;
+            self.rec.rack_deadline = Deadline::NONE;
         }
     }
 
@@ -662,7 +663,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 many_sacked,
             );
             let (_, timer) = self.rec.rack.detect_loss(&mut self.rec.log, now, reo);
-            self.rec.rack_deadline = timer;
+            self.rec.rack_deadline = timer.into();
         }
         #[cfg(not(feature = "rack"))]
         {
@@ -673,7 +674,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// RACK's reordering timer fired (RFC 8985 §6.3).
     pub(crate) fn on_rack_timer(&mut self, now: Instant, stats: &mut TcpStats) {
-        self.rec.rack_deadline = None;
+        self.rec.rack_deadline = Deadline::NONE;
         let prior = self.rec.log.lost_bytes();
         let mss = self.mss();
         self.detect_loss_by_sack(now, mss);
@@ -699,7 +700,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rec.retrans_seq = None;
         self.rec.undo_until = Some(self.snd_max);
         self.rec.undo_from = self.snd_una;
-        self.rec.tlp_deadline = None;
+        self.rec.tlp_deadline = Deadline::NONE;
         self.rtt_timing = None;
         self.ecn_window_reduced();
         stats.fast_retransmits += 1;
@@ -752,11 +753,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rec.retrans_seq = None;
         self.rec.undo_until = Some(self.snd_max);
         self.rec.undo_from = self.snd_una;
-        self.rec.tlp_deadline = None;
+        self.rec.tlp_deadline = Deadline::NONE;
         self.rec.tlp_high = None;
         self.rec.send_tlp = false;
-        self.rec.rack_deadline = None;
-        self.rec.next_send_at = None;
+        self.rec.rack_deadline = Deadline::NONE;
+        self.rec.next_send_at = Deadline::NONE;
         self.dup_acks = 0;
         self.ecn_window_reduced();
     }

@@ -15,7 +15,7 @@ use super::rtt::RttEstimator;
 use super::scoreboard::LOG_CAPACITY;
 use super::urgent::Urgent;
 use super::{Endpoint, IcmpError, NegotiatedOptions, State, TcpConfig, TcpError};
-use crate::time::Instant;
+use crate::time::{Deadline, Instant};
 use crate::wire::{Dscp, SeqNumber, SourceRoute};
 use managed::ManagedSlice;
 
@@ -98,17 +98,17 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     // --- timers and recovery ---
     pub(crate) rtt: RttEstimator,
     pub(crate) cc: Congestion,
-    pub(crate) rtx_deadline: Option<Instant>,
-    pub(crate) persist_deadline: Option<Instant>,
+    pub(crate) rtx_deadline: Deadline,
+    pub(crate) persist_deadline: Deadline,
     pub(crate) persist_backoff: u32,
-    pub(crate) ack_deadline: Option<Instant>,
+    pub(crate) ack_deadline: Deadline,
     /// When the last acceptable segment arrived (keep-alive idle time).
     pub(crate) last_rx: Instant,
     pub(crate) keepalive_probes: u8,
-    pub(crate) timewait_deadline: Option<Instant>,
+    pub(crate) timewait_deadline: Deadline,
     /// When the oldest unacknowledged transmission was first sent: the
     /// user timeout counts from here.
-    pub(crate) stall_since: Option<Instant>,
+    pub(crate) stall_since: Deadline,
     /// RTT timing of one segment (when timestamps are off): (seq, sent at).
     pub(crate) rtt_timing: Option<(SeqNumber, Instant)>,
     pub(crate) dup_acks: u8,
@@ -144,7 +144,7 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) challenge_epoch: Instant,
     /// When we last answered an unacceptable zero-length segment with an
     /// ACK (the ACK-loop guard in `input.rs`).
-    pub(crate) last_oow_ack: Option<Instant>,
+    pub(crate) last_oow_ack: Deadline,
 
     // --- listening ---
     pub(crate) backlog: usize,
@@ -219,14 +219,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             ts_offset: 0,
             rtt: RttEstimator::new(config.rto),
             cc: Congestion::NewReno(NewReno::new(DEFAULT_MSS)),
-            rtx_deadline: None,
-            persist_deadline: None,
+            rtx_deadline: Deadline::NONE,
+            persist_deadline: Deadline::NONE,
             persist_backoff: 0,
-            ack_deadline: None,
+            ack_deadline: Deadline::NONE,
             last_rx: Instant::ZERO,
             keepalive_probes: 0,
-            timewait_deadline: None,
-            stall_since: None,
+            timewait_deadline: Deadline::NONE,
+            stall_since: Deadline::NONE,
             rtt_timing: None,
             dup_acks: 0,
             recover: None,
@@ -244,7 +244,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             pending_rst: None,
             challenge_tokens: 0,
             challenge_epoch: Instant::ZERO,
-            last_oow_ack: None,
+            last_oow_ack: Deadline::NONE,
             backlog: 0,
             urgent: Urgent::default(),
             route: RouteState::default(),
@@ -371,14 +371,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *ts_offset = 0;
         *rtt = RttEstimator::new(config.rto);
         *cc = Congestion::NewReno(NewReno::new(DEFAULT_MSS));
-        *rtx_deadline = None;
-        *persist_deadline = None;
+        *rtx_deadline = Deadline::NONE;
+        *persist_deadline = Deadline::NONE;
         *persist_backoff = 0;
-        *ack_deadline = None;
+        *ack_deadline = Deadline::NONE;
         *last_rx = Instant::ZERO;
         *keepalive_probes = 0;
-        *timewait_deadline = None;
-        *stall_since = None;
+        *timewait_deadline = Deadline::NONE;
+        *stall_since = Deadline::NONE;
         *rtt_timing = None;
         *dup_acks = 0;
         *recover = None;
@@ -402,7 +402,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *route = route.kept_over_reset();
         *rto_retries = 0;
         *advise_ip = false;
-        *last_oow_ack = None;
+        *last_oow_ack = Deadline::NONE;
         *ecn = EcnState::default();
     }
 
