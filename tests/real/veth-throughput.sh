@@ -317,8 +317,8 @@ for off in $OFFLOADS; do
   done
 done
 
-echo
 echo "load average at the end: $(cat /proc/loadavg)"
+echo
 echo "| direction | offloads | goodput MB/s (median of $RUNS) | best | sender CPU s | receiver CPU s | vs Linux-to-Linux, same offloads |"
 echo "|---|---|---:|---:|---:|---:|---|"
 row() { # key label reference-key
