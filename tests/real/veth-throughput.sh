@@ -37,9 +37,12 @@
 # stream (SHA-256) on its user thread. The Linux sender is Python sending a
 # fixed pattern; rtcp-host client sends a file from the page cache (and
 # hashes it). MB/s = 10^6 bytes per second. Each row also gives the CPU time
-# (user+sys, whole process, from /usr/bin/time) of the sender and receiver
-# processes of its median run; softirq work the kernel does for Linux's TCP
-# is mostly not charged to any process, so the Linux figures undercount.
+# (user+sys of the whole process, from /usr/bin/time, per GiB moved) of the
+# sender and of the receiver in its median run. On a veth pair the two sides
+# share work: a transmit runs the peer's receive path in softirq inside the
+# sending syscall, charged to the sender (so rtcp-host's sendto per frame
+# pays for Linux's receive, and its ACKs for Linux's next transmit), or to
+# whichever task a tick finds, or to ksoftirqd (charged to neither).
 #
 # Usage (root): tests/real/veth-throughput.sh
 # Environment: SIZE (MiB per run, default 256), RUNS (default 3), CC
@@ -202,8 +205,8 @@ finish_py_receiver() {
   if [ "$bytes" -ne $((SIZE << 20)) ]; then echo "FAIL: received $bytes of $((SIZE << 20)) bytes" >&2; exit 1; fi
   python3 -c "print(f'{$bytes / $secs / 1e6:.2f}')"
 }
-cpu() { # /usr/bin/time output file -> "user+sys" seconds
-  python3 -c "import sys; u, s = open(sys.argv[1]).read().split()[-2:]; print(f'{float(u) + float(s):.2f}')" "$1"
+cpu() { # /usr/bin/time output file -> user+sys seconds per GiB moved
+  python3 -c "import sys; u, s = open(sys.argv[1]).read().split()[-2:]; print(f'{(float(u) + float(s)) * 1024 / $SIZE:.2f}')" "$1"
 }
 py_send() { # namespace address timeout
   ip netns exec "$1" /usr/bin/time -f "%U %S" -o "$TMP/send.cpu" \
@@ -319,7 +322,7 @@ done
 
 echo "load average at the end: $(cat /proc/loadavg)"
 echo
-echo "| direction | offloads | goodput MB/s (median of $RUNS) | best | sender CPU s | receiver CPU s | vs Linux-to-Linux, same offloads |"
+echo "| direction | offloads | goodput MB/s (median of $RUNS) | best | sender CPU s/GiB | receiver CPU s/GiB | vs Linux-to-Linux, same offloads |"
 echo "|---|---|---:|---:|---:|---:|---|"
 row() { # key label reference-key
   local ratio="—"
