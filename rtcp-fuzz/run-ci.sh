@@ -86,7 +86,9 @@ echo
 echo "-- fuzz summary"
 printf '%s\n' "${summary[@]}"
 if [ "${#failed[@]}" -gt 0 ]; then
-  echo "FAILED: fuzz target(s) crashed: ${failed[*]}" >&2
+  # A target can also fail without a crashing input (its build failed, or
+  # libFuzzer stopped on an out-of-memory): the log above says which.
+  echo "FAILED: fuzz target(s) crashed or failed to run: ${failed[*]}" >&2
   echo "replay on stable: cargo test --release -p rtcp-tests --test fuzz_replay" >&2
   exit 1
 fi
