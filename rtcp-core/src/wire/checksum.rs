@@ -15,17 +15,15 @@ const BLOCK: usize = 1 << 30;
 /// Folds a 64-bit one's-complement accumulator to 16 bits with end-around
 /// carries (RFC 1071 §2 (C) "deferred carries").
 #[inline]
-const fn fold(mut sum: u64) -> u16 {
-    // 64 -> 33 -> 32 bits, then 32 -> 17 -> 16 bits. Each step keeps the value
-    // congruent modulo 2^16 - 1, and the second step of each pair absorbs the
-    // carry the first one may produce.
-    sum = (sum & 0xffff_ffff) + (sum >> 32);
-    sum = (sum & 0xffff_ffff) + (sum >> 32);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    // After the last step the value fits in 16 bits; the mask only documents it.
-    (sum & 0xffff) as u16
+const fn fold(sum: u64) -> u16 {
+    // 64 -> 32 bits, then 32 -> 16 bits, each an add of the two halves with
+    // the carry out added back in (2^32 and 2^16 are both 1 modulo
+    // 2^16 - 1). When the add carries, the truncated sum is at most
+    // 2 * (2^n - 1) - 2^n = 2^n - 2, so adding the carry cannot overflow.
+    let (low, carry) = (sum as u32).overflowing_add((sum >> 32) as u32);
+    let sum = low + carry as u32;
+    let (low, carry) = (sum as u16).overflowing_add((sum >> 16) as u16);
+    low + carry as u16
 }
 
 /// Sums fewer than 8 bytes in native byte order: a 32-bit word, a 16-bit
@@ -75,6 +73,29 @@ fn add_chain(acc: u64, block: &[u8; 64]) -> (u64, u64) {
     }
     (sum, u64::from(carry))
 }
+
+/// Sums fewer than [`SHORT`] bytes in native byte order (RFC 1071 §2 (B)):
+/// 8-byte words added with an end-around carry (§2 (C): 2^64 is 1 modulo
+/// 2^16 - 1), then the tail. IPv4 headers (20 bytes, two sums per segment)
+/// take this path, which has no block setup to pay for; the carry keeps the
+/// compiler from vectorising a loop of at most seven steps.
+#[inline]
+fn sum_short(bytes: &[u8]) -> u64 {
+    let mut acc: u64 = 0;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        if let Some(w) = word.first_chunk::<8>() {
+            let (sum, carry) = acc.overflowing_add(u64::from_ne_bytes(*w));
+            // When the add carries, `sum` is at most 2^64 - 2.
+            acc = sum + u64::from(carry);
+        }
+    }
+    let (sum, carry) = acc.overflowing_add(sum_tail(words.remainder()));
+    sum + u64::from(carry)
+}
+
+/// Inputs shorter than this go to [`sum_short`].
+const SHORT: usize = 64;
 
 /// Sums at most [`BLOCK`] bytes in *native* byte order into a 64-bit
 /// accumulator (64-bit targets).
@@ -156,7 +177,9 @@ fn sum_native(bytes: &[u8]) -> u64 {
 ///
 /// Processes 8 bytes per step; equal to [`naive`] for every input.
 pub fn data(bytes: &[u8]) -> u16 {
-    let total = if bytes.len() <= BLOCK {
+    let total = if bytes.len() < SHORT {
+        sum_short(bytes)
+    } else if bytes.len() <= BLOCK {
         sum_native(bytes)
     } else {
         // Every block except the last has an even length, so the zero padding
@@ -211,9 +234,16 @@ fn copy_sum_native(dst: &mut [u8], src: &[u8]) -> u64 {
 
 /// Copies `src` into the start of `dst` and returns the sum of `src`, equal
 /// to [`data(src)`](data), computed while copying: one pass over the bytes
-/// instead of a copy and then a sum (the transmit path writes a segment's
-/// payload into the frame this way). Returns `None`, with nothing written,
+/// instead of a copy and then a sum. Returns `None`, with nothing written,
 /// when `dst` is shorter than `src`.
+///
+/// Measured on x86-64 (`BENCHMARKS.md`, "Checksum"), this is *slower* than
+/// `copy_from_slice` followed by [`data`], in instructions and in time: the
+/// library `memcpy` moves 32 bytes per instruction pair with AVX, and
+/// [`data`]'s add-with-carry chain folds each load into its add, while a
+/// one-pass loop must load each word into a register, store it and add it.
+/// So `TcpRepr::emit` copies and then sums. This remains for targets
+/// without a vector `memcpy`, where the one pass saves a load per word.
 pub fn copy_and_sum(dst: &mut [u8], src: &[u8]) -> Option<u16> {
     let mut sum = Sum::new();
     if sum.copy_add(dst, src) {
@@ -473,6 +503,30 @@ mod tests {
         assert!(!sum.is_empty());
         assert!(Sum::new().is_empty());
         assert_eq!(Sum::new().finish(), 0);
+    }
+
+    /// The fold at its edges: every carry ends around, and the result is
+    /// congruent to the input modulo 2^16 - 1 (zero stays 0x0000 only when
+    /// the input is zero).
+    #[test]
+    fn fold_edges() {
+        for x in [
+            0u64,
+            1,
+            0xffff,
+            0x1_0000,
+            0xffff_ffff,
+            0x1_0000_0000,
+            0xffff_0000_ffff,
+            u64::MAX,
+            u64::MAX - 1,
+            0x8000_0000_8000_0000,
+        ] {
+            let f = u64::from(fold(x));
+            assert_eq!(f % 0xffff, x % 0xffff, "{x:#x}");
+            assert_eq!(f == 0, x == 0, "{x:#x}");
+        }
+        assert_eq!(fold(u64::MAX), 0xffff);
     }
 
     /// A real IPv4 header (Linux ping, 84 bytes, DF, TTL 64) verifies, and the
