@@ -412,6 +412,95 @@ proptest! {
         prop_assert_eq!(checksum::combine(&[checksum::data(a), checksum::data(b)]), checksum::data(&bytes));
     }
 
+    /// The one-pass copy-and-sum equals a copy followed by `data`, for
+    /// every length and source/destination alignment, and writes nothing
+    /// past the copied bytes.
+    #[test]
+    fn checksum_copy_and_sum_equals_copy_then_data(
+        bytes in prop::collection::vec(any::<u8>(), 0..3000),
+        src_offset in 0usize..16,
+        dst_offset in 0usize..16,
+        spare in 0usize..16,
+        sentinel in any::<u8>(),
+    ) {
+        let src = &bytes[src_offset.min(bytes.len())..];
+        let mut out = vec![sentinel; dst_offset + src.len() + spare];
+        let sum = checksum::copy_and_sum(&mut out[dst_offset..], src);
+        prop_assert_eq!(sum, Some(checksum::data(src)));
+        prop_assert_eq!(&out[dst_offset..dst_offset + src.len()], src);
+        prop_assert!(out[..dst_offset].iter().all(|&b| b == sentinel));
+        prop_assert!(out[dst_offset + src.len()..].iter().all(|&b| b == sentinel));
+    }
+
+    /// A destination one byte too short is refused with nothing written.
+    #[test]
+    fn checksum_copy_and_sum_refuses_short_destination(
+        bytes in prop::collection::vec(any::<u8>(), 1..200), sentinel in any::<u8>(),
+    ) {
+        let mut out = vec![sentinel; bytes.len() - 1];
+        prop_assert_eq!(checksum::copy_and_sum(&mut out, &bytes), None);
+        prop_assert!(out.iter().all(|&b| b == sentinel));
+    }
+
+    /// Dense 0xff runs (the most carries), copied and summed in one pass.
+    #[test]
+    fn checksum_copy_and_sum_dense(len in 0usize..20_000, fill in 0xf0u8..=0xff, offset in 0usize..8) {
+        let bytes = vec![fill; len + offset];
+        let src = &bytes[offset..];
+        let mut out = vec![0u8; src.len()];
+        prop_assert_eq!(checksum::copy_and_sum(&mut out, src), Some(checksum::naive(src)));
+        prop_assert_eq!(&out[..], src);
+    }
+
+    /// A payload handed over in two pieces (as a ring buffer hands over the
+    /// bytes before and after its wrap), the split at any offset, odd ones
+    /// included (RFC 1071 §2 (B)), each piece added or copied: the running
+    /// sum equals `data` over the whole, and the copies equal the source.
+    #[test]
+    fn checksum_running_sum_over_two_pieces(
+        bytes in prop::collection::vec(any::<u8>(), 0..3000),
+        split in any::<prop::sample::Index>(),
+        copy_first in any::<bool>(),
+        copy_second in any::<bool>(),
+        dst_offset in 0usize..16,
+    ) {
+        let at = split.index(bytes.len() + 1);
+        let (a, b) = bytes.split_at(at);
+        let mut out = vec![0u8; dst_offset + bytes.len()];
+        let (out_a, out_b) = out[dst_offset..].split_at_mut(at);
+        let mut sum = checksum::Sum::new();
+        if copy_first {
+            prop_assert!(sum.copy_add(out_a, a));
+        } else {
+            sum.add(a);
+            out_a.copy_from_slice(a);
+        }
+        prop_assert_eq!(sum.len(), a.len());
+        if copy_second {
+            prop_assert!(sum.copy_add(out_b, b));
+        } else {
+            sum.add(b);
+            out_b.copy_from_slice(b);
+        }
+        prop_assert_eq!(sum.len(), bytes.len());
+        prop_assert_eq!(sum.finish(), checksum::data(&bytes));
+        prop_assert_eq!(sum.finish(), checksum::naive(&bytes));
+        prop_assert_eq!(&out[dst_offset..], &bytes[..]);
+    }
+
+    /// Any number of pieces of any lengths.
+    #[test]
+    fn checksum_running_sum_over_many_pieces(
+        pieces in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..12),
+    ) {
+        let mut sum = checksum::Sum::new();
+        for piece in &pieces {
+            sum.add(piece);
+        }
+        let whole: Vec<u8> = pieces.concat();
+        prop_assert_eq!(sum.finish(), checksum::naive(&whole));
+    }
+
     #[test]
     fn checksum_pseudo_header(src in ip(), dst in ip(), proto in protocol(), len in 0u32..=65535) {
         let mut bytes = Vec::new();
