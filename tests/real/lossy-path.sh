@@ -107,21 +107,6 @@ if ! grep -qw bbr /proc/sys/net/ipv4/tcp_available_congestion_control; then
 fi
 
 # --- helpers --------------------------------------------------------------
-cat >"$TMP/recv.py" <<'EOF'
-# Accept one connection, read to EOF, print "bytes seconds" (accept to EOF).
-import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(1)
-open(sys.argv[2], "w").close()  # "listening"
-c, _ = s.accept(); t0 = time.monotonic(); n = 0; buf = bytearray(1 << 20)
-while True:
-    k = c.recv_into(buf)
-    if k == 0: break
-    n += k
-t = time.monotonic() - t0
-c.close()
-print(n, t)
-EOF
 cat >"$TMP/send.py" <<'EOF'
 # Connect with congestion control CC, send N MiB of a fixed pattern, half-close, wait for the peer's close.
 import socket, sys
@@ -153,7 +138,7 @@ head -c $((SIZE << 20)) /dev/urandom >"$TMP/data.bin"
 
 start_receiver() {
   rm -f "$TMP/ready"
-  ip netns exec $NS_R python3 "$TMP/recv.py" $PORT "$TMP/ready" >"$TMP/recv.out" &
+  ip netns exec $NS_R python3 "$ROOT/tests/real/count-to-eof.py" $PORT "$TMP/ready" >"$TMP/recv.out" &
   RECV_PID=$!
   for _ in $(seq 100); do [ -e "$TMP/ready" ] && return; sleep 0.05; done
   echo "FAIL: receiver did not start" >&2; exit 1
@@ -231,6 +216,7 @@ echo "| configuration | goodput MB/s (median of $RUNS) | best | retransmitted se
 echo "|---|---:|---:|---:|---:|---|"
 row() { # key label family
   local ratio="—"
+  [ -n "${MED[$1]:-}" ] || return 0  # a configuration not in CONFIGS
   if [ -n "$3" ] && [ -n "${MED[linux-$3]:-}" ]; then
     ratio=$(python3 -c "print(f'{${MED[$1]} / ${MED[linux-$3]}:.2f}x Linux $3')")
   fi

@@ -120,21 +120,6 @@ if ! grep -qw "$CC" /proc/sys/net/ipv4/tcp_available_congestion_control; then
 fi
 
 # --- helpers --------------------------------------------------------------
-cat >"$TMP/recv.py" <<'EOF'
-# Accept one connection, read to EOF, print "bytes seconds" (accept to EOF).
-import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(1)
-open(sys.argv[2], "w").close()  # "listening"
-c, _ = s.accept(); t0 = time.monotonic(); n = 0; buf = bytearray(1 << 20)
-while True:
-    k = c.recv_into(buf)
-    if k == 0: break
-    n += k
-t = time.monotonic() - t0
-c.close()
-print(n, t)
-EOF
 cat >"$TMP/send.py" <<'EOF'
 # Connect with congestion control CC, send N MiB of a fixed pattern, half-close, wait for the peer's close.
 import socket, sys
@@ -193,7 +178,7 @@ kill_all() { # every process in namespace $1
 start_py_receiver() {
   rm -f "$TMP/ready"
   ip netns exec "$1" /usr/bin/time -f "%U %S" -o "$TMP/recv.cpu" \
-    python3 "$TMP/recv.py" $PORT "$TMP/ready" >"$TMP/recv.out" &
+    python3 "$ROOT/tests/real/count-to-eof.py" $PORT "$TMP/ready" >"$TMP/recv.out" &
   RECV_PID=$!
   for _ in $(seq 100); do [ -e "$TMP/ready" ] && return; sleep 0.05; done
   echo "FAIL: receiver did not start" >&2; exit 1
@@ -243,7 +228,7 @@ run_rtcp-in() {
   py_send $NS_L $IP_RTCP 600
   wait "$pid" || { cat "$TMP/server.out" >&2; echo "FAIL: rtcp-host server" >&2; exit 1; }
   # "conn 1 from A:P: BYTES bytes (...) in S s: R Mbit/s; ...", timed from
-  # accept() returning to EOF, as recv.py does. R has more digits than S.
+  # accept() returning to EOF, as count-to-eof.py does. R has more digits than S.
   local line re='^conn 1 from [^ ]+ ([0-9]+) bytes \(.*\) in [0-9.]+ s: ([0-9.]+) Mbit/s;'
   line=$(grep '^conn 1 ' "$TMP/server.out") || { cat "$TMP/server.out" >&2; echo "FAIL: no connection line from rtcp-host server" >&2; exit 1; }
   [[ $line =~ $re ]] || { echo "FAIL: cannot read: $line" >&2; exit 1; }
