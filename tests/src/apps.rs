@@ -73,6 +73,18 @@ pub struct Receiver {
 }
 
 impl Receiver {
+    /// The next established connection on `listener` of host `host`, as a
+    /// receiver that has read nothing yet.
+    pub fn accept(sim: &mut Sim, host: usize, listener: SocketHandle) -> Option<Receiver> {
+        let handle = sim.hosts[host].sockets.accept(listener).ok()?;
+        Some(Receiver {
+            host,
+            handle,
+            received: 0,
+            eof: false,
+        })
+    }
+
     /// Read what is there; panic on a wrong byte or more bytes than sent.
     pub fn pump(&mut self, sim: &mut Sim, expect: &[u8]) -> Result<(), TcpError> {
         let sockets = &mut sim.hosts[self.host].sockets;

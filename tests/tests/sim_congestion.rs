@@ -72,16 +72,7 @@ fn transfer(
     sim.run_until(Duration::from_secs(600), |sim| {
         sender.pump(sim, stream.bytes()).expect("sender failed");
         if receiver.is_none() {
-            receiver = sim.hosts[1]
-                .sockets
-                .accept(listener)
-                .ok()
-                .map(|h| Receiver {
-                    host: 1,
-                    handle: h,
-                    received: 0,
-                    eof: false,
-                });
+            receiver = Receiver::accept(sim, 1, listener);
         }
         if let Some(r) = receiver.as_mut() {
             // `pump` compares every byte with the stream.

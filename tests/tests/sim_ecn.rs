@@ -101,16 +101,7 @@ fn transfer(client: EcnMode, len: usize, mark: impl Fn(usize) -> bool + 'static)
     let ok = sim.run_until(Duration::from_secs(60), |sim| {
         sender.pump(sim, stream.bytes()).expect("sender failed");
         if receiver.is_none() {
-            receiver = sim.hosts[1]
-                .sockets
-                .accept(listener)
-                .ok()
-                .map(|h| Receiver {
-                    host: 1,
-                    handle: h,
-                    received: 0,
-                    eof: false,
-                });
+            receiver = Receiver::accept(sim, 1, listener);
         }
         receiver.as_mut().is_some_and(|r| {
             r.pump(sim, stream.bytes()).expect("receiver failed");

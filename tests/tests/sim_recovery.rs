@@ -106,16 +106,7 @@ fn stream_over(sim: &mut Sim, len: usize, close: bool, limit: Duration) -> bool 
     sim.run_until(limit, |sim| {
         sender.pump(sim, stream.bytes()).expect("sender failed");
         if receiver.is_none() {
-            receiver = sim.hosts[1]
-                .sockets
-                .accept(listener)
-                .ok()
-                .map(|h| Receiver {
-                    host: 1,
-                    handle: h,
-                    received: 0,
-                    eof: false,
-                });
+            receiver = Receiver::accept(sim, 1, listener);
         }
         let r = receiver.as_mut().map(|r| {
             r.pump(sim, stream.bytes()).expect("receiver failed");
