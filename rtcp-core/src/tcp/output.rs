@@ -231,7 +231,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         let avail = self.tx.len() - offset;
         let usable = self.snd_wnd.saturating_sub(self.flight()).min(room);
-        if self.rec.send_tlp {
+        if self.rec.send_tlp() {
             // Tail loss probe (RFC 8985 §7.3): new data if the peer's window
             // takes it, else the last segment again; the congestion window
             // does not apply.
@@ -332,7 +332,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.reply_owed() {
             return PollAt::Now;
         }
-        let release = self.rec.next_send_at.get();
+        let release = self.rec.next_send_at().get();
         if self.plan_paced(release.is_some()).is_some() {
             return PollAt::Now;
         }
@@ -363,8 +363,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// The earliest timer, when nothing is to be sent before it.
     fn timer_poll_at(&self) -> PollAt {
         let timers = [
-            self.rec.rack_deadline.get(),
-            self.rec.tlp_deadline.get(),
+            self.rec.rack_deadline().get(),
+            self.rec.tlp_deadline().get(),
             self.rtx_deadline.get(),
             self.persist_deadline.get(),
             self.ack_deadline.get(),
@@ -435,11 +435,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 // start; the SACKed part is not (RFC 6675 §5.1).
                 _ => self.on_retransmission_timeout(now),
             }
-        } else if self.rec.tlp_deadline.is_some_and(|d| now >= d) {
-            self.rec.tlp_deadline = Deadline::NONE;
-            self.rec.send_tlp = self.snd_max > self.snd_una;
+        } else if self.rec.tlp_deadline().is_some_and(|d| now >= d) {
+            self.rec.probe_timer_fired(self.snd_max > self.snd_una);
         }
-        if self.rec.rack_deadline.is_some_and(|d| now >= d) {
+        if self.rec.rack_deadline().is_some_and(|d| now >= d) {
             self.on_rack_timer(now, stats);
         }
         if self.persist_deadline.is_some_and(|d| now >= d) {
@@ -556,16 +555,17 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         emit: impl FnOnce(&IpParams<'_>, &TcpRepr) -> Result<(), E>,
     ) -> Result<Dispatched, E> {
         self.handle_timers(now, stats);
-        let paced = self.rec.next_send_at.is_some_and(|t| t > now);
+        let paced = self.rec.next_send_at().is_some_and(|t| t > now);
         let plan = self.plan_paced(paced);
         // Whether pacing, and nothing else, is what holds data back: only
         // then may a late caller catch up on the schedule (see
         // `on_data_sent`); a sender that waited on the window or the
         // application gets no credit for the time it sat idle.
         if paced {
-            self.rec.pacing_held = matches!(self.data_plan(), Some(Plan::Data { .. }));
+            self.rec
+                .set_pacing_held(matches!(self.data_plan(), Some(Plan::Data { .. })));
         } else if !matches!(plan, Some(Plan::Data { .. })) {
-            self.rec.pacing_held = false;
+            self.rec.set_pacing_held(false);
         }
         let Some(plan) = plan else {
             // Not paced and nothing planned: no plan with pacing can exist

@@ -18,7 +18,9 @@
 //! - Delivery-rate samples (draft-cheng-iccrg-delivery-rate-estimation) are
 //!   taken from the log and handed to the congestion controller.
 
-use super::congestion::{AckSample, CongestionControl, RateSample};
+#[cfg(any(feature = "cubic", feature = "bbr"))]
+use super::congestion::RateSample;
+use super::congestion::{AckSample, CongestionControl};
 #[cfg(feature = "rack")]
 use super::rack::Rack;
 use super::scoreboard::{SendLog, SentRecord, APP_LIMITED, COALESCED, LOG_CAPACITY, RETRANSMITTED};
@@ -37,9 +39,17 @@ const WORST_CASE_DELAYED_ACK: Duration = Duration::from_millis(200);
 
 /// How far behind its pacing schedule a sender may catch up in one go
 /// (see `on_data_sent`).
+#[cfg(feature = "bbr")]
 const PACING_CATCH_UP: Duration = Duration::from_millis(1);
 
 /// Loss-recovery state of one connection.
+///
+/// Fields that serve only an optional feature are compiled out with it, so
+/// the smallest build carries none of them (issue 9's per-connection
+/// budget): RACK-TLP (`rack`), PRR (`prr`), delivery-rate sampling (needed
+/// by the `cubic` and `bbr` controllers) and pacing (`bbr`). The accessors
+/// below stand in for them when absent, with the value the field would
+/// have kept (a timer that never fires, no probe due, no pacing).
 #[derive(Debug, Clone)]
 pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     /// What is in flight, segment by segment.
@@ -48,39 +58,58 @@ pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     #[cfg(feature = "rack")]
     pub rack: Rack,
     /// RACK's reordering timer.
+    #[cfg(feature = "rack")]
     pub rack_deadline: Deadline,
     /// When a tail loss probe is due.
+    #[cfg(feature = "rack")]
     pub tlp_deadline: Deadline,
-    /// A probe is to be sent now.
-    pub send_tlp: bool,
     /// SND.MAX when the outstanding probe was sent.
+    #[cfg(feature = "rack")]
     pub tlp_high: Option<SeqNumber>,
+    /// A probe is to be sent now.
+    #[cfg(feature = "rack")]
+    pub send_tlp: bool,
     /// The outstanding probe was a retransmission.
+    #[cfg(feature = "rack")]
     pub tlp_retrans: bool,
     /// A D-SACK showed the probe was not needed.
+    #[cfg(feature = "rack")]
     pub tlp_dsacked: bool,
     /// The current recovery episode began with an RTO (slow start, not PRR).
     pub after_rto: bool,
     /// PRR (RFC 6937): bytes delivered since recovery began.
+    #[cfg(feature = "prr")]
     pub prr_delivered: usize,
     /// PRR: bytes sent since recovery began.
+    #[cfg(feature = "prr")]
     pub prr_out: usize,
     /// PRR: bytes in flight when recovery began.
+    #[cfg(feature = "prr")]
     pub recover_fs: usize,
     /// PRR: bytes that may still be sent on the strength of the last ACK.
+    #[cfg(feature = "prr")]
     pub prr_quota: usize,
     /// Rate sampling: bytes delivered on the connection (C.delivered).
+    /// Kept in every build: its low bits tell the send log which
+    /// segments left in one burst (`SendLog::on_send_new`).
     pub delivered: u64,
     /// When `delivered` last moved (C.delivered_time).
+    #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub delivered_at: Instant,
     /// Send time of the first segment of the current sampling flight.
+    #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub first_sent_at: Instant,
     /// C.app_limited: the delivered count until which samples are
-    /// application-limited (0: not limited).
+    /// application-limited (0: not limited). Kept in every build, like
+    /// `delivered`: the send log does not merge app-limited segments with
+    /// others.
     pub app_limited_until: u64,
     /// Bytes ever marked lost.
+    #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub lost_total: u64,
-    /// Smallest RTT seen.
+    /// Smallest RTT seen (RACK's reordering window, rate samples and the
+    /// CUBIC and BBR controllers).
+    #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
     pub min_rtt: Option<Duration>,
     /// Retransmissions in the current episode not yet shown spurious.
     pub undo_retrans: u32,
@@ -98,8 +127,10 @@ pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     /// Receive side: a duplicate segment to report in a D-SACK block.
     pub dsack: Option<(SeqNumber, SeqNumber)>,
     /// Pacing: the earliest time the next data segment may leave.
+    #[cfg(feature = "bbr")]
     pub next_send_at: Deadline,
     /// The last `dispatch` found data ready that only pacing held back.
+    #[cfg(feature = "bbr")]
     pub pacing_held: bool,
 }
 
@@ -109,39 +140,57 @@ impl<const LOG: usize> Default for RecoveryState<LOG> {
     }
 }
 
+/// RACK's state as a new connection starts.
+#[cfg(feature = "rack")]
+const FRESH_RACK: Rack = Rack {
+    xmit_ts: 0,
+    end_seq: SeqNumber(0),
+    valid: false,
+    rtt: Duration::ZERO,
+    fack: SeqNumber(0),
+    reordering_seen: false,
+    reo_wnd_mult: 0,
+    reo_wnd_persist: 0,
+    dsack_round: None,
+};
+
 impl<const LOG: usize> RecoveryState<LOG> {
     /// Fresh state.
     pub const fn new() -> RecoveryState<LOG> {
         RecoveryState {
             log: SendLog::new(),
             #[cfg(feature = "rack")]
-            rack: Rack {
-                xmit_ts: 0,
-                end_seq: SeqNumber(0),
-                valid: false,
-                rtt: Duration::ZERO,
-                fack: SeqNumber(0),
-                reordering_seen: false,
-                reo_wnd_mult: 0,
-                reo_wnd_persist: 0,
-                dsack_round: None,
-            },
+            rack: FRESH_RACK,
+            #[cfg(feature = "rack")]
             rack_deadline: Deadline::NONE,
+            #[cfg(feature = "rack")]
             tlp_deadline: Deadline::NONE,
-            send_tlp: false,
+            #[cfg(feature = "rack")]
             tlp_high: None,
+            #[cfg(feature = "rack")]
+            send_tlp: false,
+            #[cfg(feature = "rack")]
             tlp_retrans: false,
+            #[cfg(feature = "rack")]
             tlp_dsacked: false,
             after_rto: false,
+            #[cfg(feature = "prr")]
             prr_delivered: 0,
+            #[cfg(feature = "prr")]
             prr_out: 0,
+            #[cfg(feature = "prr")]
             recover_fs: 0,
+            #[cfg(feature = "prr")]
             prr_quota: 0,
             delivered: 0,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             delivered_at: Instant::ZERO,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             first_sent_at: Instant::ZERO,
             app_limited_until: 0,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             lost_total: 0,
+            #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
             min_rtt: None,
             undo_retrans: 0,
             undo_until: None,
@@ -149,7 +198,9 @@ impl<const LOG: usize> RecoveryState<LOG> {
             retrans_tsval: None,
             retrans_seq: None,
             dsack: None,
+            #[cfg(feature = "bbr")]
             next_send_at: Deadline::NONE,
+            #[cfg(feature = "bbr")]
             pacing_held: false,
         }
     }
@@ -163,22 +214,36 @@ impl<const LOG: usize> RecoveryState<LOG> {
             log,
             #[cfg(feature = "rack")]
             rack,
+            #[cfg(feature = "rack")]
             rack_deadline,
+            #[cfg(feature = "rack")]
             tlp_deadline,
-            send_tlp,
+            #[cfg(feature = "rack")]
             tlp_high,
+            #[cfg(feature = "rack")]
+            send_tlp,
+            #[cfg(feature = "rack")]
             tlp_retrans,
+            #[cfg(feature = "rack")]
             tlp_dsacked,
             after_rto,
+            #[cfg(feature = "prr")]
             prr_delivered,
+            #[cfg(feature = "prr")]
             prr_out,
+            #[cfg(feature = "prr")]
             recover_fs,
+            #[cfg(feature = "prr")]
             prr_quota,
             delivered,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             delivered_at,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             first_sent_at,
             app_limited_until,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             lost_total,
+            #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
             min_rtt,
             undo_retrans,
             undo_until,
@@ -186,7 +251,9 @@ impl<const LOG: usize> RecoveryState<LOG> {
             retrans_tsval,
             retrans_seq,
             dsack,
+            #[cfg(feature = "bbr")]
             next_send_at,
+            #[cfg(feature = "bbr")]
             pacing_held,
         } = self;
         // The values of `new` (`reset_matches_new` checks them); not a
@@ -194,43 +261,109 @@ impl<const LOG: usize> RecoveryState<LOG> {
         log.clear();
         #[cfg(feature = "rack")]
         {
-            *rack = Rack {
-                xmit_ts: 0,
-                end_seq: SeqNumber(0),
-                valid: false,
-                rtt: Duration::ZERO,
-                fack: SeqNumber(0),
-                reordering_seen: false,
-                reo_wnd_mult: 0,
-                reo_wnd_persist: 0,
-                dsack_round: None,
-            };
+            *rack = FRESH_RACK;
+            *rack_deadline = Deadline::NONE;
+            *tlp_deadline = Deadline::NONE;
+            *tlp_high = None;
+            *send_tlp = false;
+            *tlp_retrans = false;
+            *tlp_dsacked = false;
         }
-        *rack_deadline = Deadline::NONE;
-        *tlp_deadline = Deadline::NONE;
-        *send_tlp = false;
-        *tlp_high = None;
-        *tlp_retrans = false;
-        *tlp_dsacked = false;
         *after_rto = false;
-        *prr_delivered = 0;
-        *prr_out = 0;
-        *recover_fs = 0;
-        *prr_quota = 0;
+        #[cfg(feature = "prr")]
+        {
+            *prr_delivered = 0;
+            *prr_out = 0;
+            *recover_fs = 0;
+            *prr_quota = 0;
+        }
         *delivered = 0;
-        *delivered_at = Instant::ZERO;
-        *first_sent_at = Instant::ZERO;
+        #[cfg(any(feature = "cubic", feature = "bbr"))]
+        {
+            *delivered_at = Instant::ZERO;
+            *first_sent_at = Instant::ZERO;
+            *lost_total = 0;
+        }
         *app_limited_until = 0;
-        *lost_total = 0;
-        *min_rtt = None;
+        #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
+        {
+            *min_rtt = None;
+        }
         *undo_retrans = 0;
         *undo_until = None;
         *undo_from = SeqNumber(0);
         *retrans_tsval = None;
         *retrans_seq = None;
         *dsack = None;
-        *next_send_at = Deadline::NONE;
-        *pacing_held = false;
+        #[cfg(feature = "bbr")]
+        {
+            *next_send_at = Deadline::NONE;
+            *pacing_held = false;
+        }
+    }
+
+    /// RACK's reordering timer (never armed without `rack`).
+    pub fn rack_deadline(&self) -> Deadline {
+        #[cfg(feature = "rack")]
+        return self.rack_deadline;
+        #[cfg(not(feature = "rack"))]
+        Deadline::NONE
+    }
+
+    /// When a tail loss probe is due (never without `rack`).
+    pub fn tlp_deadline(&self) -> Deadline {
+        #[cfg(feature = "rack")]
+        return self.tlp_deadline;
+        #[cfg(not(feature = "rack"))]
+        Deadline::NONE
+    }
+
+    /// The probe timer fired: a probe is owed if anything is in flight.
+    /// Only reachable with `rack` (the timer is never armed without it).
+    pub fn probe_timer_fired(&mut self, in_flight: bool) {
+        #[cfg(feature = "rack")]
+        {
+            self.tlp_deadline = Deadline::NONE;
+            self.send_tlp = in_flight;
+        }
+        #[cfg(not(feature = "rack"))]
+        let _ = in_flight;
+    }
+
+    /// A tail loss probe is to be sent now (never without `rack`).
+    pub fn send_tlp(&self) -> bool {
+        #[cfg(feature = "rack")]
+        return self.send_tlp;
+        #[cfg(not(feature = "rack"))]
+        false
+    }
+
+    /// Pacing: the earliest time the next data segment may leave (no
+    /// pacing without `bbr`).
+    pub fn next_send_at(&self) -> Deadline {
+        #[cfg(feature = "bbr")]
+        return self.next_send_at;
+        #[cfg(not(feature = "bbr"))]
+        Deadline::NONE
+    }
+
+    /// Record whether only pacing held data back (see `on_data_sent`);
+    /// nothing to record without `bbr`.
+    pub fn set_pacing_held(&mut self, held: bool) {
+        #[cfg(feature = "bbr")]
+        {
+            self.pacing_held = held;
+        }
+        #[cfg(not(feature = "bbr"))]
+        let _ = held;
+    }
+
+    /// The smallest RTT seen, where a feature keeps it.
+    fn min_rtt(&self) -> Option<Duration> {
+        #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
+        return self.min_rtt;
+        #[cfg(not(any(feature = "rack", feature = "cubic", feature = "bbr")))]
+        None
     }
 }
 
@@ -239,6 +372,7 @@ fn low32(t: Instant) -> u32 {
 }
 
 /// A full-width counter from its low 32 bits, given the current value.
+#[cfg(any(feature = "cubic", feature = "bbr"))]
 fn widen(current: u64, low: u32) -> u64 {
     current.wrapping_sub(u64::from((current as u32).wrapping_sub(low)))
 }
@@ -284,20 +418,28 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// The time and counters stamped on a transmission.
     fn send_snapshot(&mut self, now: Instant, len: usize) -> SentRecord {
+        #[cfg(any(feature = "cubic", feature = "bbr"))]
         let pipe = self.pipe();
+        #[cfg(any(feature = "cubic", feature = "bbr"))]
         if pipe == 0 {
             // A new flight: the sampling intervals start now.
             self.rec.first_sent_at = now;
             self.rec.delivered_at = now;
         }
+        #[cfg(not(any(feature = "cubic", feature = "bbr")))]
+        let _ = len;
         let app_limited = self.rec.app_limited_until != 0;
         SentRecord {
             sent_at: low32(now),
             earliest: low32(now),
             delivered: self.rec.delivered as u32,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             delivered_at: low32(self.rec.delivered_at),
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             first_sent_at: low32(self.rec.first_sent_at),
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             tx_in_flight: u32::try_from(pipe + len).unwrap_or(u32::MAX),
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             lost: self.rec.lost_total as u32,
             flags: if app_limited { APP_LIMITED } else { 0 },
             ..SentRecord::default()
@@ -318,7 +460,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         let snapshot = self.send_snapshot(now, len);
         let end = seq + len;
+        #[cfg(feature = "rack")]
         let tlp = core::mem::take(&mut self.rec.send_tlp);
+        #[cfg(not(feature = "rack"))]
+        let tlp = false;
         if seq < self.snd_max {
             self.rec.log.on_retransmit(seq, len, snapshot);
             if !tlp {
@@ -331,10 +476,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         } else {
             self.rec.log.on_send_new(seq, end, snapshot);
         }
+        #[cfg(feature = "prr")]
         if self.in_fast_recovery() {
             self.rec.prr_out += len;
             self.rec.prr_quota = self.rec.prr_quota.saturating_sub(len);
         }
+        #[cfg(feature = "rack")]
         if tlp {
             // RFC 8985 §7.3: one probe at a time; the RTO runs from now.
             self.rec.tlp_high = Some(self.snd_max.max(end));
@@ -345,6 +492,18 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         } else {
             self.arm_tlp(now);
         }
+        #[cfg(not(feature = "rack"))]
+        let _ = stats;
+        self.pace(now, len);
+    }
+
+    /// Pacing (BBR): when the next data segment may leave.
+    #[cfg(not(feature = "bbr"))]
+    fn pace(&mut self, _now: Instant, _len: usize) {}
+
+    /// Pacing (BBR): when the next data segment may leave.
+    #[cfg(feature = "bbr")]
+    fn pace(&mut self, now: Instant, len: usize) {
         // Pacing (BBR): the next segment leaves len / rate after this one
         // was due. A caller that polls late (a host thread woken on a
         // millisecond timer, an MCU busy elsewhere) while pacing held data
@@ -362,7 +521,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             } else {
                 now
             };
-            let from = self.rec.next_send_at.map_or(now, |t| t.max(floor));
+            let from = self.rec.next_send_at().map_or(now, |t| t.max(floor));
             from + Duration::from_micros(gap)
         });
         self.rec.next_send_at = next.into();
@@ -378,32 +537,26 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     /// Schedule a tail loss probe (RFC 8985 §7.2) when one is allowed.
+    #[cfg(feature = "rack")]
     pub(crate) fn arm_tlp(&mut self, now: Instant) {
-        #[cfg(feature = "rack")]
-        {
-            let allowed = self.sack_ok
-                && self.recover.is_none()
-                && self.rec.tlp_high.is_none()
-                && self.snd_max > self.snd_una;
-            let Some(srtt) = self.rtt.srtt().filter(|_| allowed) else {
-                self.rec.tlp_deadline = Deadline::NONE;
-                return;
-            };
-            let mut pto = srtt.saturating_mul(2);
-            if self.snd_max - self.snd_una <= self.mss() {
-                pto = pto.saturating_add(WORST_CASE_DELAYED_ACK);
-            }
-            let pto = pto.max(Duration::from_millis(10));
-            let at = now + pto;
-            self.rec.tlp_deadline = Deadline::at(match self.rtx_deadline.get() {
-                Some(rto) => at.min(rto),
-                None => at,
-            });
+        let allowed = self.sack_ok
+            && self.recover.is_none()
+            && self.rec.tlp_high.is_none()
+            && self.snd_max > self.snd_una;
+        let Some(srtt) = self.rtt.srtt().filter(|_| allowed) else {
+            self.rec.tlp_deadline = Deadline::NONE;
+            return;
+        };
+        let mut pto = srtt.saturating_mul(2);
+        if self.snd_max - self.snd_una <= self.mss() {
+            pto = pto.saturating_add(WORST_CASE_DELAYED_ACK);
         }
-        #[cfg(not(feature = "rack"))]
-        {
-            let _ = now;
-        }
+        let pto = pto.max(Duration::from_millis(10));
+        let at = now + pto;
+        self.rec.tlp_deadline = Deadline::at(match self.rtx_deadline.get() {
+            Some(rto) => at.min(rto),
+            None => at,
+        });
     }
 
     /// Everything an acceptable ACK tells about loss (called from the ACK
@@ -430,9 +583,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let undo_from = self.rec.undo_from;
         {
             let rec = &mut self.rec;
+            let min_rtt = rec.min_rtt();
             #[cfg(feature = "rack")]
             let rack = &mut rec.rack;
-            let min_rtt = rec.min_rtt;
             let mut visit = |r: &SentRecord, n: usize| {
                 delivered += n;
                 #[cfg(feature = "rack")]
@@ -477,17 +630,25 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
 
         // 2. Delivery counters, RTT floor, rate sample.
+        #[cfg_attr(not(any(feature = "cubic", feature = "bbr")), allow(unused_mut))]
         let mut rate = None;
         if delivered > 0 {
             self.rec.delivered += delivered as u64;
-            self.rec.delivered_at = now;
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
+            {
+                self.rec.delivered_at = now;
+            }
         }
+        #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
         if let Some(p) = newest {
             let rtt = Duration::from_micros(u64::from(low32(now).wrapping_sub(p.sent_at)));
             if !p.has(RETRANSMITTED) && !p.has(COALESCED) {
                 self.rec.min_rtt = Some(self.rec.min_rtt.map_or(rtt, |m| m.min(rtt)));
             }
-            rate = self.rate_sample(now, &p);
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
+            {
+                rate = self.rate_sample(now, &p);
+            }
         }
         if self.rec.app_limited_until != 0 && self.rec.delivered > self.rec.app_limited_until {
             self.rec.app_limited_until = 0;
@@ -496,9 +657,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // 3. Spurious retransmissions: D-SACK, or timestamps (Eifel).
         if dsack_segments > 0 {
             #[cfg(feature = "rack")]
-            self.rec.rack.on_dsack(self.snd_una, self.snd_max);
-            if self.rec.tlp_high.is_some() && self.rec.tlp_retrans {
-                self.rec.tlp_dsacked = true;
+            {
+                self.rec.rack.on_dsack(self.snd_una, self.snd_max);
+                if self.rec.tlp_high.is_some() && self.rec.tlp_retrans {
+                    self.rec.tlp_dsacked = true;
+                }
             }
             // Undo once every resend of this episode is reported
             // duplicate (RFC 3708 §3.2; an episode that resent nothing,
@@ -562,7 +725,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
         }
         let newly_lost = self.rec.log.lost_bytes().saturating_sub(prior_lost);
-        self.rec.lost_total += newly_lost as u64;
+        #[cfg(any(feature = "cubic", feature = "bbr"))]
+        {
+            self.rec.lost_total += newly_lost as u64;
+        }
 
         // 5. Recovery episodes.
         if let Some(recover) = self.recover {
@@ -578,6 +744,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
         // 6. Tail loss probe outcome (RFC 8985 §7.4): a retransmitted probe
         // that repaired a loss (no D-SACK for it) still means congestion.
+        #[cfg(feature = "rack")]
         if let Some(high) = self.rec.tlp_high {
             if self.recover.is_some() {
                 self.rec.tlp_high = None;
@@ -592,6 +759,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
 
         // 7. PRR (RFC 6937 §3): the sending quota for this ACK.
+        #[cfg(feature = "prr")]
         if self.in_fast_recovery() {
             self.rec.prr_delivered += delivered;
             let pipe = self.pipe();
@@ -630,7 +798,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             rtt: newest
                 .filter(|p| !p.has(RETRANSMITTED) && !p.has(COALESCED))
                 .map(|p| Duration::from_micros(u64::from(low32(now).wrapping_sub(p.sent_at)))),
-            min_rtt: self.rec.min_rtt,
+            min_rtt: self.rec.min_rtt(),
             srtt: self.rtt.srtt(),
             rate,
             // An ECN-Echo ACK does not grow the window (RFC 3168 §6.1.2).
@@ -642,12 +810,15 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
 
         // 9. Timers: the probe is rescheduled by forward progress.
-        if advanced && self.rec.tlp_high.is_none() {
-            self.arm_tlp(now);
-        }
-        if self.snd_una >= self.snd_max {
-            self.rec.tlp_deadline = Deadline::NONE;
-            self.rec.rack_deadline = Deadline::NONE;
+        #[cfg(feature = "rack")]
+        {
+            if advanced && self.rec.tlp_high.is_none() {
+                self.arm_tlp(now);
+            }
+            if self.snd_una >= self.snd_max {
+                self.rec.tlp_deadline = Deadline::NONE;
+                self.rec.rack_deadline = Deadline::NONE;
+            }
         }
     }
 
@@ -674,11 +845,18 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// RACK's reordering timer fired (RFC 8985 §6.3).
     pub(crate) fn on_rack_timer(&mut self, now: Instant, stats: &mut TcpStats) {
-        self.rec.rack_deadline = Deadline::NONE;
+        #[cfg(feature = "rack")]
+        {
+            self.rec.rack_deadline = Deadline::NONE;
+        }
+        #[cfg(any(feature = "cubic", feature = "bbr"))]
         let prior = self.rec.log.lost_bytes();
         let mss = self.mss();
         self.detect_loss_by_sack(now, mss);
-        self.rec.lost_total += self.rec.log.lost_bytes().saturating_sub(prior) as u64;
+        #[cfg(any(feature = "cubic", feature = "bbr"))]
+        {
+            self.rec.lost_total += self.rec.log.lost_bytes().saturating_sub(prior) as u64;
+        }
         if self.recover.is_none() && self.rec.log.lost_bytes() > 0 {
             self.enter_fast_recovery(now, stats);
         }
@@ -690,17 +868,23 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.recover = Some(self.snd_max);
         self.rec.after_rto = false;
         self.cc.on_congestion_event(now, flight, mss);
-        self.rec.prr_delivered = 0;
-        self.rec.prr_out = 0;
-        self.rec.recover_fs = flight;
-        // The fast retransmit itself always goes (RFC 6937 §3, RFC 5681 §3.2).
-        self.rec.prr_quota = mss;
+        #[cfg(feature = "prr")]
+        {
+            self.rec.prr_delivered = 0;
+            self.rec.prr_out = 0;
+            self.rec.recover_fs = flight;
+            // The fast retransmit itself always goes (RFC 6937 §3, RFC 5681 §3.2).
+            self.rec.prr_quota = mss;
+        }
         self.rec.undo_retrans = 0;
         self.rec.retrans_tsval = None;
         self.rec.retrans_seq = None;
         self.rec.undo_until = Some(self.snd_max);
         self.rec.undo_from = self.snd_una;
-        self.rec.tlp_deadline = Deadline::NONE;
+        #[cfg(feature = "rack")]
+        {
+            self.rec.tlp_deadline = Deadline::NONE;
+        }
         self.rtt_timing = None;
         self.ecn_window_reduced();
         stats.fast_retransmits += 1;
@@ -742,9 +926,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         let segment = self.payload_mss();
         self.rec.log.unsack_head(segment);
+        #[cfg(any(feature = "cubic", feature = "bbr"))]
         let prior = self.rec.log.lost_bytes();
         self.rec.log.mark_all_lost();
-        self.rec.lost_total += self.rec.log.lost_bytes().saturating_sub(prior) as u64;
+        #[cfg(any(feature = "cubic", feature = "bbr"))]
+        {
+            self.rec.lost_total += self.rec.log.lost_bytes().saturating_sub(prior) as u64;
+        }
         self.cc.on_timeout(now, flight, mss);
         self.recover = Some(self.snd_max);
         self.rec.after_rto = true;
@@ -753,11 +941,17 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rec.retrans_seq = None;
         self.rec.undo_until = Some(self.snd_max);
         self.rec.undo_from = self.snd_una;
-        self.rec.tlp_deadline = Deadline::NONE;
-        self.rec.tlp_high = None;
-        self.rec.send_tlp = false;
-        self.rec.rack_deadline = Deadline::NONE;
-        self.rec.next_send_at = Deadline::NONE;
+        #[cfg(feature = "rack")]
+        {
+            self.rec.tlp_deadline = Deadline::NONE;
+            self.rec.tlp_high = None;
+            self.rec.send_tlp = false;
+            self.rec.rack_deadline = Deadline::NONE;
+        }
+        #[cfg(feature = "bbr")]
+        {
+            self.rec.next_send_at = Deadline::NONE;
+        }
         self.dup_acks = 0;
         self.ecn_window_reduced();
     }
@@ -781,6 +975,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// §3.3). Its interval is zero (no rate) while the measured interval is
     /// shorter than the minimum RTT (ACK compression would overstate the
     /// rate); the delivered counts still let BBR and HyStart++ count rounds.
+    #[cfg(any(feature = "cubic", feature = "bbr"))]
     fn rate_sample(&mut self, now: Instant, p: &SentRecord) -> Option<RateSample> {
         let prior_delivered = widen(self.rec.delivered, p.delivered);
         let send_elapsed = p.sent_at.wrapping_sub(p.first_sent_at);

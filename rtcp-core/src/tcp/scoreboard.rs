@@ -58,15 +58,23 @@ pub struct SentRecord {
     /// Time of the earliest transmission still covered (differs from
     /// `sent_at` only in a COALESCED record).
     pub earliest: u32,
-    /// The connection's delivered-bytes counter at that transmission.
+    /// The connection's delivered-bytes counter at that transmission
+    /// (kept in every build: segments sent at one moment with one count
+    /// share a record).
     pub delivered: u32,
-    /// When that counter last moved, µs.
+    /// When that counter last moved, µs. This and the next three feed
+    /// delivery-rate samples, which only the CUBIC and BBR controllers
+    /// read; without them the record is 16 bytes smaller.
+    #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub delivered_at: u32,
     /// Send time of the first segment of the current flight, µs.
+    #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub first_sent_at: u32,
     /// Bytes in flight just after this transmission.
+    #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub tx_in_flight: u32,
     /// The connection's lost-bytes counter at that transmission.
+    #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub lost: u32,
     /// `SACKED`, `LOST`, `RETRANSMITTED`, `APP_LIMITED`.
     pub flags: u8,
@@ -133,9 +141,13 @@ impl<const N: usize> SendLog<N> {
                 sent_at: 0,
                 earliest: 0,
                 delivered: 0,
+                #[cfg(any(feature = "cubic", feature = "bbr"))]
                 delivered_at: 0,
+                #[cfg(any(feature = "cubic", feature = "bbr"))]
                 first_sent_at: 0,
+                #[cfg(any(feature = "cubic", feature = "bbr"))]
                 tx_in_flight: 0,
+                #[cfg(any(feature = "cubic", feature = "bbr"))]
                 lost: 0,
                 flags: 0,
             }; N],
@@ -673,10 +685,13 @@ impl<const N: usize> SendLog<N> {
             r.earliest = snapshot.sent_at;
             r.flags &= !COALESCED;
             r.delivered = snapshot.delivered;
-            r.delivered_at = snapshot.delivered_at;
-            r.first_sent_at = snapshot.first_sent_at;
-            r.tx_in_flight = snapshot.tx_in_flight;
-            r.lost = snapshot.lost;
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
+            {
+                r.delivered_at = snapshot.delivered_at;
+                r.first_sent_at = snapshot.first_sent_at;
+                r.tx_in_flight = snapshot.tx_in_flight;
+                r.lost = snapshot.lost;
+            }
         }
     }
 
