@@ -172,7 +172,7 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     isn: IsnGenerator,
     hash_seed: u64,
     next_ephemeral: u16,
-    default_config: TcpConfig,
+    default_config: crate::tcp::config::SocketConfig,
     pub(crate) local_mss: usize,
     /// The interface's address and prefix, once it has polled us.
     pub(crate) subnet: Option<Ipv4Cidr>,
@@ -222,7 +222,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             isn,
             hash_seed,
             next_ephemeral: EPHEMERAL_FIRST + (hash_seed % 1000) as u16,
-            default_config: TcpConfig::default(),
+            default_config: crate::tcp::config::SocketConfig::default(),
             local_mss: 1460,
             subnet: None,
             stats: TcpStats::default(),
@@ -241,7 +241,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     /// The configuration new sockets start with.
     pub fn set_default_config(&mut self, config: TcpConfig) {
-        self.default_config = config;
+        self.default_config = crate::tcp::config::SocketConfig::new(&config);
     }
 
     fn slot(&self, i: u16) -> Option<&SocketSlot<'a, LOG>> {
@@ -278,7 +278,6 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         slot.socket.pending_rst = None;
         slot.socket.set_source_route(None);
         slot.socket.config = config;
-        slot.socket.rtt = crate::tcp::rtt::RttEstimator::new(config.rto);
         self.free_head = next;
         Some(i)
     }
@@ -931,7 +930,6 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         if let Some(s) = self.slot_mut(c) {
             if let Some(config) = listener_config {
                 s.socket.config = config;
-                s.socket.rtt = crate::tcp::rtt::RttEstimator::new(config.rto);
             }
             // The listener's route (the application's) is inherited; else
             // the SYN's return route is saved (RFC 1122 §4.2.3.8, MUST-53).

@@ -213,7 +213,7 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
                 // "the sending TCP MUST reset the retransmit timer on
                 // receiving the ECN-Echo packet when the congestion window
                 // is one" (§6.1.2).
-                self.rtx_deadline = crate::time::Deadline::at(now + self.rtt.rto());
+                self.rtx_deadline = crate::time::Deadline::at(now + self.rto());
             }
             // A CE mark is congestion for certain: nothing left to undo.
             self.rec.undo_until = None;

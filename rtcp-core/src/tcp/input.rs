@@ -493,7 +493,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     self.unacked_bytes += self.syn_text;
                     self.unacked_segs = self.unacked_segs.saturating_add(1);
                     self.syn_text = 0;
-                    match self.config.ack_delay {
+                    match self.config.ack_delay() {
                         Some(delay) if self.ack_deadline.is_none() => {
                             self.ack_deadline = Deadline::at(now + delay.min(MAX_ACK_DELAY));
                         }
@@ -621,7 +621,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rtx_deadline = Deadline::NONE;
             self.stall_since = Deadline::NONE;
         } else {
-            self.rtx_deadline = Deadline::at(now + self.rtt.rto());
+            self.rtx_deadline = Deadline::at(now + self.rto());
             self.stall_since = Deadline::at(now);
         }
     }
@@ -706,7 +706,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     // second in-order segment whatever its size, which meets
                     // that and keeps small-segment senders (Nagle waiting for
                     // our ACK) from stalling a whole delay per segment.
-                    match self.config.ack_delay {
+                    match self.config.ack_delay() {
                         Some(delay)
                             if self.unacked_segs < 2 && self.unacked_bytes < 2 * self.rcv_mss =>
                         {
@@ -759,7 +759,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     fn restart_time_wait(&mut self, now: Instant) {
-        self.timewait_deadline = Deadline::at(now + self.config.msl.saturating_mul(2));
+        self.timewait_deadline = Deadline::at(now + self.config.msl().saturating_mul(2));
     }
 
     /// A segment arrived: the peer is alive; keep-alive counts from here.

@@ -13,6 +13,7 @@
 
 pub mod assembler;
 pub mod buffer;
+pub(crate) mod config;
 pub mod congestion;
 pub mod ecn;
 mod input;

@@ -324,7 +324,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     fn user_timeout_at(&self) -> Option<Instant> {
         self.stall_since
             .get()
-            .map(|since| since + self.config.user_timeout)
+            .map(|since| since + self.config.user_timeout())
     }
 
     /// When this socket next needs `dispatch`.
@@ -416,7 +416,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // value, not when the resend leaves: a resend held back (the
             // neighbour's address is being resolved again after MUST-20's
             // advice) must not leave the connection without a timer.
-            self.rtx_deadline = Deadline::at(now + self.rtt.rto());
+            self.rtx_deadline = Deadline::at(now + self.rto());
             self.rtt_timing = None;
             self.force_probe = false;
             // R1 (§3.8.3, MUST-20): from the R1-th timeout of the same
@@ -450,7 +450,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.ack_deadline = Deadline::NONE;
             self.ack_now = true;
         }
-        if let Some(ka) = self.config.keep_alive {
+        if let Some(ka) = self.config.keep_alive() {
             if self.keepalive_at().is_some_and(|d| now >= d) {
                 if self.keepalive_probes >= ka.count {
                     self.fail(TcpError::TimedOut, true);
@@ -467,7 +467,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// every `interval`. Computed rather than armed, so turning keep-alive
     /// on takes effect at once.
     fn keepalive_at(&self) -> Option<Instant> {
-        let ka = self.config.keep_alive?;
+        let ka = self.config.keep_alive()?;
         let idle = self.snd_una == self.snd_max && self.tx.is_empty();
         let open = matches!(
             self.state,
@@ -580,11 +580,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         };
         if plan == Plan::ArmPersist {
             let backoff = 1u64 << self.persist_backoff.min(6);
+            let bounds = self.config.rto();
             let rto = self
                 .rtt
-                .base_rto()
+                .base_rto(&bounds)
                 .saturating_mul(backoff)
-                .min(self.rtt.config().max);
+                .min(bounds.max);
             self.persist_deadline = Deadline::at(now + rto);
             return Ok(Dispatched::Idle(self.poll_at()));
         }
@@ -748,7 +749,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 fin,
                 probe,
             } => {
-                if self.flight() == 0 && idle_for > self.rtt.rto() {
+                if self.flight() == 0 && idle_for > self.rto() {
                     // RFC 5681 §4.1: restart from the initial window after idling.
                     let mss = self.mss();
                     self.cc.on_idle_restart(now, mss);
@@ -788,7 +789,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     fn arm_rtx(&mut self, now: Instant) {
         if self.rtx_deadline.is_none() {
-            self.rtx_deadline = Deadline::at(now + self.rtt.rto());
+            self.rtx_deadline = Deadline::at(now + self.rto());
         }
         if self.stall_since.is_none() {
             self.stall_since = Deadline::at(now);

@@ -487,7 +487,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.tlp_high = Some(self.snd_max.max(end));
             self.rec.tlp_retrans = seq < self.snd_max;
             self.rec.tlp_dsacked = false;
-            self.rtx_deadline = Deadline::at(now + self.rtt.rto());
+            self.rtx_deadline = Deadline::at(now + self.rto());
             stats.tail_loss_probes += 1;
         } else {
             self.arm_tlp(now);

@@ -26,48 +26,63 @@ impl Default for RtoConfig {
 
 /// Clock granularity G of RFC 6298 §2: our clock is in microseconds, but we
 /// keep 1 ms so RTTVAR never collapses to nothing on a very steady path.
-const GRANULARITY_US: u64 = 1_000;
+const GRANULARITY_US: u32 = 1_000;
 
 /// SRTT / RTTVAR estimator with exponential backoff.
+///
+/// Twelve bytes: the RTO bounds are the socket's configuration, passed in
+/// where the RTO is computed rather than copied here, and the estimates
+/// are `u32` microseconds (scaled by 8 and 4, as RFC 6298's gains are
+/// 1/8 and 1/4), exact for round trips up to 536 s (SRTT) and variations
+/// up to 1073 s; longer ones saturate there, far beyond any RTO bound in
+/// use (RFC 6298 §2.5 asks for a maximum of at least 60 s).
 #[derive(Debug, Clone, Copy)]
 pub struct RttEstimator {
-    config: RtoConfig,
     /// Smoothed RTT in µs, scaled by 8.
-    srtt8: u64,
+    srtt8: u32,
     /// RTT variance in µs, scaled by 4.
-    rttvar4: u64,
+    rttvar4: u32,
+    /// Backoff exponent (RFC 6298 §5.5), at most [`MAX_BACKOFF`].
+    backoff: u8,
     has_sample: bool,
-    /// Backoff exponent (RFC 6298 §5.5).
-    backoff: u32,
+}
+
+/// The RTO doubles at most this many times (2^20 times the base RTO is
+/// beyond any maximum).
+const MAX_BACKOFF: u8 = 20;
+
+impl Default for RttEstimator {
+    fn default() -> Self {
+        RttEstimator::new()
+    }
 }
 
 impl RttEstimator {
     /// An estimator with no samples yet.
-    pub fn new(config: RtoConfig) -> RttEstimator {
+    pub const fn new() -> RttEstimator {
         RttEstimator {
-            config,
             srtt8: 0,
             rttvar4: 0,
-            has_sample: false,
             backoff: 0,
+            has_sample: false,
         }
     }
 
     /// Feed one RTT measurement (RFC 6298 §2.2, §2.3). The caller applies
     /// Karn's rule: no samples from retransmitted segments.
     pub fn sample(&mut self, rtt: Duration) {
-        let r = rtt.total_micros().max(1);
+        let r = u32::try_from(rtt.total_micros()).unwrap_or(u32::MAX).max(1);
         if !self.has_sample {
             // SRTT <- R, RTTVAR <- R/2
-            self.srtt8 = r * 8;
-            self.rttvar4 = r * 2;
+            self.srtt8 = r.saturating_mul(8);
+            self.rttvar4 = r.saturating_mul(2);
             self.has_sample = true;
         } else {
             // RTTVAR <- 3/4 RTTVAR + 1/4 |SRTT - R'|; SRTT <- 7/8 SRTT + 1/8 R'
             let srtt = self.srtt8 / 8;
             let delta = srtt.abs_diff(r);
-            self.rttvar4 = self.rttvar4 - self.rttvar4 / 4 + delta;
-            self.srtt8 = self.srtt8 - self.srtt8 / 8 + r;
+            self.rttvar4 = (self.rttvar4 - self.rttvar4 / 4).saturating_add(delta);
+            self.srtt8 = (self.srtt8 - self.srtt8 / 8).saturating_add(r);
         }
         // A new sample after backoff restores the computed RTO (§5.7 spirit).
         self.backoff = 0;
@@ -76,50 +91,45 @@ impl RttEstimator {
     /// Smoothed RTT, if any sample was taken.
     pub fn srtt(&self) -> Option<Duration> {
         self.has_sample
-            .then(|| Duration::from_micros(self.srtt8 / 8))
+            .then(|| Duration::from_micros(u64::from(self.srtt8 / 8)))
     }
 
     /// RTT variance estimate.
     pub fn rttvar(&self) -> Duration {
-        Duration::from_micros(self.rttvar4 / 4)
+        Duration::from_micros(u64::from(self.rttvar4 / 4))
     }
 
-    /// The RTO without backoff: SRTT + max(G, 4·RTTVAR), clamped.
-    pub fn base_rto(&self) -> Duration {
+    /// The RTO without backoff: SRTT + max(G, 4·RTTVAR), clamped to
+    /// `bounds`.
+    pub fn base_rto(&self, bounds: &RtoConfig) -> Duration {
         if !self.has_sample {
-            return self.config.initial.min(self.config.max);
+            return bounds.initial.min(bounds.max);
         }
-        let rto = self.srtt8 / 8 + GRANULARITY_US.max(self.rttvar4);
-        Duration::from_micros(rto)
-            .max(self.config.min)
-            .min(self.config.max)
+        let rto = u64::from(self.srtt8 / 8) + u64::from(GRANULARITY_US.max(self.rttvar4));
+        Duration::from_micros(rto).max(bounds.min).min(bounds.max)
     }
 
-    /// The RTO to arm now, with backoff applied (§5.5), capped at the maximum.
-    pub fn rto(&self) -> Duration {
-        let base = self.base_rto();
-        base.saturating_mul(1u64 << self.backoff.min(20))
-            .min(self.config.max)
+    /// The RTO to arm now, with backoff applied (§5.5), capped at the
+    /// maximum of `bounds`.
+    pub fn rto(&self, bounds: &RtoConfig) -> Duration {
+        let base = self.base_rto(bounds);
+        base.saturating_mul(1u64 << self.backoff.min(MAX_BACKOFF))
+            .min(bounds.max)
     }
 
     /// A retransmission timer expired: double the RTO (§5.5).
     pub fn back_off(&mut self) {
-        self.backoff = (self.backoff + 1).min(20);
+        self.backoff = (self.backoff + 1).min(MAX_BACKOFF);
     }
 
     /// Number of consecutive backoffs.
     pub fn backoff_count(&self) -> u32 {
-        self.backoff
+        u32::from(self.backoff)
     }
 
     /// Clear the backoff (new data acknowledged).
     pub fn reset_backoff(&mut self) {
         self.backoff = 0;
-    }
-
-    /// The configured bounds.
-    pub fn config(&self) -> RtoConfig {
-        self.config
     }
 }
 
@@ -129,43 +139,62 @@ mod tests {
 
     #[test]
     fn initial_rto_is_one_second() {
-        let r = RttEstimator::new(RtoConfig::default());
-        assert_eq!(r.rto(), Duration::from_secs(1));
+        let r = RttEstimator::new();
+        assert_eq!(r.rto(&RtoConfig::default()), Duration::from_secs(1));
     }
 
     #[test]
     fn first_sample_sets_srtt_and_var() {
-        let mut r = RttEstimator::new(RtoConfig {
+        let bounds = RtoConfig {
             min: Duration::from_millis(1),
             ..RtoConfig::default()
-        });
+        };
+        let mut r = RttEstimator::new();
         r.sample(Duration::from_millis(100));
         assert_eq!(r.srtt(), Some(Duration::from_millis(100)));
         assert_eq!(r.rttvar(), Duration::from_millis(50));
         // 100 + 4*50
-        assert_eq!(r.rto(), Duration::from_millis(300));
+        assert_eq!(r.rto(&bounds), Duration::from_millis(300));
         r.sample(Duration::from_millis(100));
         // RTTVAR 37.5, SRTT 100 -> 250
-        assert_eq!(r.rto(), Duration::from_micros(250_000));
+        assert_eq!(r.rto(&bounds), Duration::from_micros(250_000));
     }
 
     #[test]
     fn backoff_doubles_up_to_max() {
-        let mut r = RttEstimator::new(RtoConfig::default());
+        let bounds = RtoConfig::default();
+        let mut r = RttEstimator::new();
         r.back_off();
-        assert_eq!(r.rto(), Duration::from_secs(2));
+        assert_eq!(r.rto(&bounds), Duration::from_secs(2));
         r.back_off();
-        assert_eq!(r.rto(), Duration::from_secs(4));
+        assert_eq!(r.rto(&bounds), Duration::from_secs(4));
         for _ in 0..30 {
             r.back_off();
         }
-        assert_eq!(r.rto(), Duration::from_secs(60));
+        assert_eq!(r.rto(&bounds), Duration::from_secs(60));
     }
 
     #[test]
     fn minimum_is_enforced() {
-        let mut r = RttEstimator::new(RtoConfig::default());
+        let mut r = RttEstimator::new();
         r.sample(Duration::from_millis(1));
-        assert_eq!(r.rto(), Duration::from_secs(1));
+        assert_eq!(r.rto(&RtoConfig::default()), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn very_long_round_trips_saturate() {
+        let bounds = RtoConfig {
+            max: Duration::MAX,
+            ..RtoConfig::default()
+        };
+        let mut r = RttEstimator::new();
+        r.sample(Duration::from_secs(10_000));
+        r.sample(Duration::from_secs(10_000));
+        // SRTT saturates at (2^32 - 1) / 8 µs, about 536 s.
+        assert_eq!(
+            r.srtt(),
+            Some(Duration::from_micros(u64::from(u32::MAX / 8)))
+        );
+        assert!(r.rto(&bounds) >= Duration::from_secs(536));
     }
 }

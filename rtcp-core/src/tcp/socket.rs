@@ -7,6 +7,7 @@
 
 use super::assembler::Assembler;
 use super::buffer::RingBuffer;
+use super::config::SocketConfig;
 use super::congestion::{Congestion, NewReno};
 use super::ecn::EcnState;
 use super::ip::RouteState;
@@ -37,7 +38,8 @@ pub(crate) struct PendingReset {
 /// [`SocketSlot::with_log`](crate::socket_set::SocketSlot::with_log).
 #[derive(Debug)]
 pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
-    pub(crate) config: TcpConfig,
+    /// The configuration, packed (`config.rs`).
+    pub(crate) config: SocketConfig,
     pub(crate) state: State,
     pub(crate) local: Endpoint,
     pub(crate) remote: Endpoint,
@@ -181,9 +183,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         rx_buffer: impl Into<ManagedSlice<'a, u8>>,
         tx_buffer: impl Into<ManagedSlice<'a, u8>>,
     ) -> TcpSocket<'a, LOG> {
-        let config = TcpConfig::default();
         TcpSocket {
-            config,
+            config: SocketConfig::default(),
             state: State::Closed,
             local: Endpoint::default(),
             remote: Endpoint::default(),
@@ -217,7 +218,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             ws_ok: false,
             ts_recent: 0,
             ts_offset: 0,
-            rtt: RttEstimator::new(config.rto),
+            rtt: RttEstimator::new(),
             cc: Congestion::NewReno(NewReno::new(DEFAULT_MSS)),
             rtx_deadline: Deadline::NONE,
             persist_deadline: Deadline::NONE,
@@ -266,7 +267,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// against `new`.
     pub(crate) fn reset(&mut self) {
         let TcpSocket {
-            config,
+            config: _,
             state,
             // A RST still owed to the peer goes out even though we are
             // closed; the endpoints stay for it.
@@ -369,7 +370,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *ws_ok = false;
         *ts_recent = 0;
         *ts_offset = 0;
-        *rtt = RttEstimator::new(config.rto);
+        *rtt = RttEstimator::new();
         *cc = Congestion::NewReno(NewReno::new(DEFAULT_MSS));
         *rtx_deadline = Deadline::NONE;
         *persist_deadline = Deadline::NONE;
@@ -442,14 +443,16 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.soft_error
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &TcpConfig {
-        &self.config
+    /// The configuration. The socket keeps it packed (times in four
+    /// bytes each: exact below 17 minutes, and for whole milliseconds below
+    /// 12 days; see `tcp/config.rs`), so this is a copy rebuilt from that.
+    pub fn config(&self) -> TcpConfig {
+        self.config.get()
     }
 
     /// Change the configuration (takes effect for timers armed later).
     pub fn set_config(&mut self, config: TcpConfig) {
-        self.config = config;
+        self.config = SocketConfig::new(&config);
     }
 
     /// Turn Nagle's algorithm off (`true`) or on.
@@ -542,7 +545,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// The current retransmission timeout.
     pub fn rto(&self) -> crate::time::Duration {
-        self.rtt.rto()
+        self.rtt.rto(&self.config.rto())
     }
 
     /// Current slow-start threshold in bytes (RFC 5681).

@@ -449,7 +449,7 @@ fn keepalive_enabled_later_is_scheduled() {
     use super::output::PollAt;
     let mut h = Harness::established(TcpOptions::default());
     assert_eq!(h.sock.poll_at(), PollAt::Ingress);
-    let mut config = *h.sock.config();
+    let mut config = h.sock.config();
     config.keep_alive = Some(super::KeepAlive {
         idle: Duration::from_secs(10),
         interval: Duration::from_secs(1),
@@ -631,7 +631,7 @@ fn reset_matches_new() {
     h.sock.forget_past();
     let (mut rx, mut tx) = ([0u8; 8], [0u8; 8]);
     let mut fresh = TcpSocket::new(&mut rx[..], &mut tx[..]);
-    fresh.set_config(*h.sock.config());
+    fresh.set_config(h.sock.config());
     fresh.local = h.sock.local;
     fresh.remote = h.sock.remote;
     assert_eq!(scrubbed(&h.sock), scrubbed(&fresh));
