@@ -28,20 +28,33 @@ pub const MAX_RANGES: usize = 8;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooManyHoles;
 
+/// One out-of-order range, as offsets from RCV.NXT. Offsets are `u32`:
+/// they lie inside the receive window, which is never above 2^30 bytes
+/// (RFC 7323 §2.3: a 16-bit field shifted by at most 14).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Range {
-    start: usize,
-    end: usize,
-    /// Larger means more recently extended.
-    stamp: u32,
+    start: u32,
+    end: u32,
+}
+
+/// An offset from the caller's `usize`; see [`Range`] for why it fits.
+fn narrow(x: usize) -> u32 {
+    u32::try_from(x).unwrap_or(u32::MAX)
 }
 
 /// The set of received out-of-order ranges, as offsets from RCV.NXT.
+///
+/// Each range has a stamp, larger for more recently extended. The stamps
+/// are a byte each, kept apart from the ranges so that a slot is 8 bytes
+/// rather than 12 (this sits in every socket): when the clock would pass
+/// 255 the live stamps are renumbered 1..=count in the same order, so the
+/// order is always exact.
 #[derive(Debug, Clone, Default)]
 pub struct Assembler {
     ranges: [Range; MAX_RANGES],
-    count: usize,
-    clock: u32,
+    stamps: [u8; MAX_RANGES],
+    count: u8,
+    clock: u8,
 }
 
 impl Assembler {
@@ -57,7 +70,7 @@ impl Assembler {
 
     /// Number of disjoint ranges held.
     pub fn range_count(&self) -> usize {
-        self.count
+        usize::from(self.count)
     }
 
     /// Forget everything.
@@ -68,17 +81,47 @@ impl Assembler {
     }
 
     fn live(&self) -> &[Range] {
-        self.ranges.get(..self.count).unwrap_or(&[])
+        self.ranges.get(..self.range_count()).unwrap_or(&[])
     }
 
     /// The first (lowest) run of bytes inside `[offset, offset + len)` that
     /// is already held: a duplicate to report in a D-SACK (RFC 2883 §4.2).
     pub fn first_overlap(&self, offset: usize, len: usize) -> Option<(usize, usize)> {
-        let end = offset + len;
+        let (offset, end) = (narrow(offset), narrow(offset + len));
         self.live().iter().find_map(|r| {
             let (s, e) = (r.start.max(offset), r.end.min(end));
-            (s < e).then_some((s, e))
+            (s < e).then_some((s as usize, e as usize))
         })
+    }
+
+    /// The next stamp: larger than every live one.
+    fn tick(&mut self) -> u8 {
+        if self.clock == u8::MAX {
+            // Renumber the live stamps 1..=count, keeping their order.
+            let n = self.range_count();
+            let mut ranked = [0u8; MAX_RANGES];
+            for (i, rank) in ranked.iter_mut().enumerate().take(n) {
+                let mine = self.stamps.get(i).copied().unwrap_or(0);
+                let below = self
+                    .stamps
+                    .iter()
+                    .take(n)
+                    .filter(|&&other| other < mine)
+                    .count();
+                *rank = below as u8 + 1;
+            }
+            self.stamps = ranked;
+            self.clock = self.count;
+        }
+        self.clock += 1;
+        self.clock
+    }
+
+    /// Move slots `from..count` to start at `to` (ranges and stamps).
+    fn move_slots(&mut self, from: usize, to: usize) {
+        let n = self.range_count();
+        self.ranges.copy_within(from..n, to);
+        self.stamps.copy_within(from..n, to);
     }
 
     /// Record that bytes `[offset, offset + len)` (relative to RCV.NXT) have
@@ -89,11 +132,9 @@ impl Assembler {
         if len == 0 {
             return Ok(0);
         }
-        let (start, end) = (offset, offset + len);
-        self.clock = self.clock.wrapping_add(1);
-        let stamp = self.clock;
+        let (start, end) = (narrow(offset), narrow(offset + len));
         // Ranges are kept sorted by start. Find those overlapping or touching.
-        let mut first = self.count;
+        let mut first = self.range_count();
         let mut last = 0;
         let mut any = false;
         for (i, r) in self.live().iter().enumerate() {
@@ -106,35 +147,35 @@ impl Assembler {
             }
         }
         if any {
+            let stamp = self.tick();
             let (lo, hi) = match (self.ranges.get(first), self.ranges.get(last)) {
                 (Some(a), Some(b)) => (a.start.min(start), b.end.max(end)),
                 _ => (start, end),
             };
-            if let Some(r) = self.ranges.get_mut(first) {
-                *r = Range {
-                    start: lo,
-                    end: hi,
-                    stamp,
-                };
+            if let (Some(r), Some(t)) = (self.ranges.get_mut(first), self.stamps.get_mut(first)) {
+                *r = Range { start: lo, end: hi };
+                *t = stamp;
             }
             // Remove the ranges merged into `first`.
             let removed = last - first;
             if removed > 0 {
-                self.ranges.copy_within(last + 1..self.count, first + 1);
-                self.count -= removed;
+                self.move_slots(last + 1, first + 1);
+                self.count -= removed as u8;
             }
         } else {
-            if self.count == MAX_RANGES {
+            if self.range_count() == MAX_RANGES {
                 return Err(TooManyHoles);
             }
+            let stamp = self.tick();
             let pos = self
                 .live()
                 .iter()
                 .position(|r| r.start > start)
-                .unwrap_or(self.count);
-            self.ranges.copy_within(pos..self.count, pos + 1);
-            if let Some(r) = self.ranges.get_mut(pos) {
-                *r = Range { start, end, stamp };
+                .unwrap_or(self.range_count());
+            self.move_slots(pos, pos + 1);
+            if let (Some(r), Some(t)) = (self.ranges.get_mut(pos), self.stamps.get_mut(pos)) {
+                *r = Range { start, end };
+                *t = stamp;
             }
             self.count += 1;
         }
@@ -146,46 +187,50 @@ impl Assembler {
             Some(r) if self.count > 0 && r.start == 0 => r.end,
             _ => return 0,
         };
-        self.ranges.copy_within(1..self.count, 0);
+        self.move_slots(1, 0);
         self.count -= 1;
         self.shift(advance);
-        advance
+        advance as usize
     }
 
     /// RCV.NXT moved forward by `n` bytes for a reason other than [`add`]:
     /// drop what is now behind it and renumber the rest.
-    fn shift(&mut self, n: usize) {
+    fn shift(&mut self, n: u32) {
         let mut kept = 0;
-        for i in 0..self.count {
-            if let Some(mut r) = self.ranges.get(i).copied() {
+        for i in 0..self.range_count() {
+            if let (Some(mut r), Some(t)) =
+                (self.ranges.get(i).copied(), self.stamps.get(i).copied())
+            {
                 if r.end <= n {
                     continue;
                 }
                 r.start = r.start.saturating_sub(n);
                 r.end -= n;
-                if let Some(slot) = self.ranges.get_mut(kept) {
+                if let (Some(slot), Some(st)) =
+                    (self.ranges.get_mut(kept), self.stamps.get_mut(kept))
+                {
                     *slot = r;
+                    *st = t;
                 }
                 kept += 1;
             }
         }
-        self.count = kept;
+        self.count = kept as u8;
     }
 
     /// The out-of-order ranges as `(start, end)` offsets, most recently
     /// extended first, at most `out.len()` of them; returns how many.
     pub fn recent_ranges(&self, out: &mut [(usize, usize)]) -> usize {
-        let mut order: [(u32, usize, usize); MAX_RANGES] = [(0, 0, 0); MAX_RANGES];
-        for (slot, r) in order.iter_mut().zip(self.live()) {
-            *slot = (r.stamp, r.start, r.end);
+        let mut order: [(u8, u32, u32); MAX_RANGES] = [(0, 0, 0); MAX_RANGES];
+        for ((slot, r), t) in order.iter_mut().zip(self.live()).zip(self.stamps.iter()) {
+            *slot = (*t, r.start, r.end);
         }
-        let live = order.get_mut(..self.count).unwrap_or(&mut []);
-        // Wrapping stamps: compare by distance from the current clock.
-        let clock = self.clock;
-        live.sort_unstable_by_key(|(stamp, _, _)| clock.wrapping_sub(*stamp));
+        let live = order.get_mut(..self.range_count()).unwrap_or(&mut []);
+        // Stamps never wrap (see `tick`): the largest is the most recent.
+        live.sort_unstable_by_key(|(stamp, _, _)| core::cmp::Reverse(*stamp));
         let mut n = 0;
         for ((_, s, e), dst) in live.iter().zip(out.iter_mut()) {
-            *dst = (*s, *e);
+            *dst = (*s as usize, *e as usize);
             n += 1;
         }
         n
@@ -193,9 +238,10 @@ impl Assembler {
 
     /// Is `[offset, offset+len)` entirely held already?
     pub fn contains(&self, offset: usize, len: usize) -> bool {
+        let (offset, end) = (narrow(offset), narrow(offset + len));
         self.live()
             .iter()
-            .any(|r| r.start <= offset && offset + len <= r.end)
+            .any(|r| r.start <= offset && end <= r.end)
     }
 }
 
@@ -245,6 +291,23 @@ mod tests {
         let mut out = [(0, 0); 4];
         assert_eq!(a.recent_ranges(&mut out), 3);
         assert_eq!(out[..3], [(30, 40), (20, 25), (10, 15)]);
+    }
+
+    #[test]
+    fn recency_survives_the_stamp_clock_wrapping() {
+        let mut a = Assembler::new();
+        a.add(10, 1).unwrap();
+        a.add(30, 1).unwrap();
+        a.add(50, 1).unwrap();
+        // Hundreds of extensions of the middle range, then one of the first:
+        // the clock passes 255 several times on the way.
+        for i in 0..1000 {
+            a.add(31 + i % 5, 1).unwrap();
+        }
+        a.add(11, 1).unwrap();
+        let mut out = [(0, 0); 4];
+        assert_eq!(a.recent_ranges(&mut out), 3);
+        assert_eq!(out[..3], [(10, 12), (30, 36), (50, 51)]);
     }
 
     #[test]
