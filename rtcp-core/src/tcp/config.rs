@@ -36,6 +36,9 @@ impl PackedDuration {
     const MAX: PackedDuration = PackedDuration(u32::MAX);
 
     /// Pack `d` (see the type's documentation for the precision kept).
+    /// Out of line: it runs when a configuration is set, and its 64-bit
+    /// divisions are best kept in one copy of flash.
+    #[inline(never)]
     pub(crate) const fn new(d: Duration) -> PackedDuration {
         let us = d.total_micros();
         if us <= Self::COUNT_MAX {
@@ -49,7 +52,9 @@ impl PackedDuration {
         }
     }
 
-    /// The duration kept.
+    /// The duration kept. Out of line on 32-bit targets (flash), where
+    /// the 64-bit multiplications are several instructions each.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(crate) const fn get(self) -> Duration {
         let count = (self.0 as u64) & Self::COUNT_MAX;
         match self.0 >> Self::COUNT_BITS {
@@ -197,9 +202,14 @@ impl SocketConfig {
     }
 }
 
+impl SocketConfig {
+    /// `TcpConfig::DEFAULT`, packed at compile time.
+    pub(crate) const DEFAULT: SocketConfig = SocketConfig::new(&TcpConfig::DEFAULT);
+}
+
 impl Default for SocketConfig {
     fn default() -> Self {
-        SocketConfig::new(&TcpConfig::default())
+        SocketConfig::DEFAULT
     }
 }
 

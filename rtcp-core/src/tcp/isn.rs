@@ -78,7 +78,12 @@ fn siphash24(k0: u64, k1: u64, data: &[u8]) -> u64 {
     let mut v2 = k0 ^ 0x6c79_6765_6e65_7261;
     let mut v3 = k1 ^ 0x7465_6462_7974_6573;
 
-    #[inline(always)]
+    // Out of line on 32-bit targets: there each round is about a hundred
+    // bytes of 64-bit arithmetic in pairs of registers, and the eight
+    // rounds inlined cost over half a kilobyte of flash (issue 9). On
+    // 64-bit hosts, inlined as before (connection setup speed).
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
+    #[cfg_attr(not(target_pointer_width = "32"), inline(always))]
     fn round(v0: &mut u64, v1: &mut u64, v2: &mut u64, v3: &mut u64) {
         *v0 = v0.wrapping_add(*v1);
         *v1 = v1.rotate_left(13) ^ *v0;

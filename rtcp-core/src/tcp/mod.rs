@@ -267,24 +267,29 @@ pub struct TcpConfig {
 
 impl Default for TcpConfig {
     fn default() -> Self {
-        TcpConfig {
-            nodelay: false,
-            ack_delay: Some(Duration::from_millis(40)),
-            keep_alive: None,
-            user_timeout: Duration::from_secs(180),
-            rto: rtt::RtoConfig::default(),
-            msl: Duration::from_secs(120),
-            window_scaling: true,
-            timestamps: true,
-            sack: true,
-            challenge_ack_limit: 10,
-            congestion: congestion::CongestionAlgorithm::NewReno,
-            dscp: Dscp::DEFAULT,
-            r1: 3,
-            ecn: EcnMode::Passive,
-            ecn_setup_retries: 1,
-        }
+        TcpConfig::DEFAULT
     }
+}
+
+impl TcpConfig {
+    /// `TcpConfig::default()`, as a constant.
+    pub const DEFAULT: TcpConfig = TcpConfig {
+        nodelay: false,
+        ack_delay: Some(Duration::from_millis(40)),
+        keep_alive: None,
+        user_timeout: Duration::from_secs(180),
+        rto: rtt::RtoConfig::DEFAULT,
+        msl: Duration::from_secs(120),
+        window_scaling: true,
+        timestamps: true,
+        sack: true,
+        challenge_ack_limit: 10,
+        congestion: congestion::CongestionAlgorithm::NewReno,
+        dscp: Dscp::DEFAULT,
+        r1: 3,
+        ecn: EcnMode::Passive,
+        ecn_setup_retries: 1,
+    };
 }
 
 /// The options a connection negotiated in its SYNs.

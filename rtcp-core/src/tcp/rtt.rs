@@ -16,12 +16,17 @@ pub struct RtoConfig {
 
 impl Default for RtoConfig {
     fn default() -> Self {
-        RtoConfig {
-            initial: Duration::from_secs(1),
-            min: Duration::from_secs(1),
-            max: Duration::from_secs(60),
-        }
+        RtoConfig::DEFAULT
     }
+}
+
+impl RtoConfig {
+    /// RFC 6298's values: 1 s initially, at least 1 s, at most 60 s.
+    pub const DEFAULT: RtoConfig = RtoConfig {
+        initial: Duration::from_secs(1),
+        min: Duration::from_secs(1),
+        max: Duration::from_secs(60),
+    };
 }
 
 /// Clock granularity G of RFC 6298 §2: our clock is in microseconds, but we
