@@ -6,6 +6,7 @@
 //! (§3.10.7.4), with RFC 5961 (challenge ACKs), RFC 7323 (PAWS) and RFC 2018
 //! (SACK) folded in where they belong.
 
+use super::rtt::RttTiming;
 use super::socket::{PendingReset, TcpSocket, DEFAULT_MSS};
 use super::{Endpoint, State, TcpError, TcpStats};
 use crate::time::{Deadline, Duration, Instant};
@@ -606,10 +607,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if ecr != 0 {
                 self.sample_ts_rtt(now, ecr);
             }
-        } else if let Some((seq, sent)) = self.rtt_timing {
+        } else if let Some((seq, sent)) = self.rtt_timing.get() {
             if ack > seq {
                 self.rtt.sample(now - sent);
-                self.rtt_timing = None;
+                self.rtt_timing = RttTiming::NONE;
             }
         }
         // No backoff reset here: Karn's algorithm keeps the backed-off RTO

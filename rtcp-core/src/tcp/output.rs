@@ -10,6 +10,7 @@
 use super::congestion::CongestionControl;
 use super::ecn::EcnSegment;
 use super::ip::IpParams;
+use super::rtt::RttTiming;
 use super::socket::{PendingReset, TcpSocket};
 use super::{State, TcpError, TcpStats};
 use crate::time::{Deadline, Duration, Instant};
@@ -417,7 +418,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // neighbour's address is being resolved again after MUST-20's
             // advice) must not leave the connection without a timer.
             self.rtx_deadline = Deadline::at(now + self.rto());
-            self.rtt_timing = None;
+            self.rtt_timing = RttTiming::NONE;
             self.force_probe = false;
             // R1 (§3.8.3, MUST-20): from the R1-th timeout of the same
             // segment on, tell IP its route may be bad (RFC 1122 §3.3.1.4).
@@ -734,10 +735,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         match plan {
             Plan::Syn => {
                 if self.snd_max == self.iss && !self.ts_ok && self.rtt_timing.is_none() {
-                    self.rtt_timing = Some((self.iss, now));
+                    self.rtt_timing = RttTiming::new(self.iss, now);
                 } else if self.snd_max != self.iss {
                     stats.retransmissions += 1;
-                    self.rtt_timing = None;
+                    self.rtt_timing = RttTiming::NONE;
                 }
                 self.snd_nxt = self.iss + 1;
                 self.snd_max = self.snd_max.max(self.snd_nxt);
@@ -759,10 +760,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     stats.retransmissions += 1;
                     if self.rtt_timing.is_some_and(|(t, _)| t >= seq) {
                         // Karn: a retransmitted segment may not be timed.
-                        self.rtt_timing = None;
+                        self.rtt_timing = RttTiming::NONE;
                     }
                 } else if !self.ts_ok && self.rtt_timing.is_none() && len > 0 {
-                    self.rtt_timing = Some((seq, now));
+                    self.rtt_timing = RttTiming::new(seq, now);
                 }
                 if fin {
                     self.fin_seq = Some(seq + len);

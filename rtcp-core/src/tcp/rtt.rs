@@ -1,6 +1,61 @@
 //! Retransmission timer computation (RFC 6298).
 
-use crate::time::Duration;
+use crate::time::{Duration, Instant};
+use crate::wire::SeqNumber;
+
+/// The one segment being timed for an RTT sample when timestamps are off
+/// (RFC 6298 §3, with Karn's rule): its sequence number and send time, or
+/// nothing. Twelve bytes on every target: `Option<(SeqNumber, Instant)>`
+/// takes 24 wherever `u64` is 8-aligned (x86_64 and thumbv7em alike). The
+/// send time is kept in two halves so the whole is 4-aligned, and
+/// [`Instant::MAX`] stands for "nothing", as in
+/// [`Deadline`](crate::time::Deadline): no segment is sent at that instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RttTiming {
+    seq: SeqNumber,
+    sent_lo: u32,
+    sent_hi: u32,
+}
+
+impl RttTiming {
+    /// No segment is timed.
+    pub const NONE: RttTiming = RttTiming {
+        seq: SeqNumber(0),
+        sent_lo: u32::MAX,
+        sent_hi: u32::MAX,
+    };
+
+    /// Time the segment starting at `seq`, sent at `sent`.
+    pub const fn new(seq: SeqNumber, sent: Instant) -> RttTiming {
+        let us = sent.total_micros();
+        RttTiming {
+            seq,
+            sent_lo: us as u32,
+            sent_hi: (us >> 32) as u32,
+        }
+    }
+
+    /// The timed segment and its send time, if any.
+    pub fn get(self) -> Option<(SeqNumber, Instant)> {
+        let us = (u64::from(self.sent_hi) << 32) | u64::from(self.sent_lo);
+        (us != u64::MAX).then_some((self.seq, Instant::from_micros(us)))
+    }
+
+    /// The timed segment, leaving nothing timed.
+    pub fn take(&mut self) -> Option<(SeqNumber, Instant)> {
+        core::mem::replace(self, RttTiming::NONE).get()
+    }
+
+    /// Whether no segment is timed.
+    pub fn is_none(self) -> bool {
+        self.get().is_none()
+    }
+
+    /// Whether a segment is timed and `f` holds for it.
+    pub fn is_some_and(self, f: impl FnOnce((SeqNumber, Instant)) -> bool) -> bool {
+        self.get().is_some_and(f)
+    }
+}
 
 /// RTO bounds and initial value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use super::congestion::{Congestion, NewReno};
 use super::ecn::EcnState;
 use super::ip::RouteState;
 use super::recovery::RecoveryState;
-use super::rtt::RttEstimator;
+use super::rtt::{RttEstimator, RttTiming};
 use super::scoreboard::LOG_CAPACITY;
 use super::urgent::Urgent;
 use super::{Endpoint, IcmpError, NegotiatedOptions, State, TcpConfig, TcpError};
@@ -112,7 +112,7 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// user timeout counts from here.
     pub(crate) stall_since: Deadline,
     /// RTT timing of one segment (when timestamps are off): (seq, sent at).
-    pub(crate) rtt_timing: Option<(SeqNumber, Instant)>,
+    pub(crate) rtt_timing: RttTiming,
     pub(crate) dup_acks: u8,
     /// Recovery point (RFC 6582 "recover", RFC 6675 RecoveryPoint): set
     /// while in loss recovery.
@@ -228,7 +228,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             keepalive_probes: 0,
             timewait_deadline: Deadline::NONE,
             stall_since: Deadline::NONE,
-            rtt_timing: None,
+            rtt_timing: RttTiming::NONE,
             dup_acks: 0,
             recover: None,
             rec: RecoveryState::new(),
@@ -380,7 +380,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *keepalive_probes = 0;
         *timewait_deadline = Deadline::NONE;
         *stall_since = Deadline::NONE;
-        *rtt_timing = None;
+        *rtt_timing = RttTiming::NONE;
         *dup_acks = 0;
         *recover = None;
         rec.reset();
