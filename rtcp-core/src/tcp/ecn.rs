@@ -216,7 +216,7 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
                 self.rtx_deadline = crate::time::Deadline::at(now + self.rto());
             }
             // A CE mark is congestion for certain: nothing left to undo.
-            self.rec.undo_until = None;
+            self.rec.set_undo_until(None);
             self.ecn_window_reduced();
             net_debug!(
                 "tcp {}: ECN-Echo, window reduced to {}",

@@ -114,16 +114,23 @@ pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     /// Retransmissions in the current episode not yet shown spurious.
     pub undo_retrans: u32,
     /// The last congestion response may still be undone until SND.UNA
-    /// passes this.
-    pub undo_until: Option<SeqNumber>,
+    /// passes this (valid when `has_undo_until`; read with `undo_until()`).
+    /// This and the two Eifel fields below are plain values with a flag
+    /// each: three `Option`s took 24 bytes, these take 15.
+    undo_until_at: SeqNumber,
     /// SND.UNA when the episode began: a D-SACK reaching no further
     /// reports an earlier episode's resend and says nothing about this one.
     pub undo_from: SeqNumber,
-    /// TSval of the episode's first retransmission (Eifel).
-    pub retrans_tsval: Option<u32>,
+    /// TSval of the episode's first retransmission (Eifel; valid when
+    /// `has_retrans_tsval`).
+    retrans_tsval_at: u32,
     /// Sequence number of that retransmission: only the ACK that first
-    /// covers it tells whether the original or the resend arrived.
-    pub retrans_seq: Option<SeqNumber>,
+    /// covers it tells whether the original or the resend arrived (valid
+    /// when `has_retrans_seq`).
+    retrans_seq_at: SeqNumber,
+    has_undo_until: bool,
+    has_retrans_tsval: bool,
+    has_retrans_seq: bool,
     /// Receive side: a duplicate segment to report in a D-SACK block.
     pub dsack: Option<(SeqNumber, SeqNumber)>,
     /// Pacing: the earliest time the next data segment may leave.
@@ -193,10 +200,13 @@ impl<const LOG: usize> RecoveryState<LOG> {
             #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
             min_rtt: None,
             undo_retrans: 0,
-            undo_until: None,
+            undo_until_at: SeqNumber(0),
             undo_from: SeqNumber(0),
-            retrans_tsval: None,
-            retrans_seq: None,
+            retrans_tsval_at: 0,
+            retrans_seq_at: SeqNumber(0),
+            has_undo_until: false,
+            has_retrans_tsval: false,
+            has_retrans_seq: false,
             dsack: None,
             #[cfg(feature = "bbr")]
             next_send_at: Deadline::NONE,
@@ -246,10 +256,13 @@ impl<const LOG: usize> RecoveryState<LOG> {
             #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
             min_rtt,
             undo_retrans,
-            undo_until,
+            undo_until_at,
             undo_from,
-            retrans_tsval,
-            retrans_seq,
+            retrans_tsval_at,
+            retrans_seq_at,
+            has_undo_until,
+            has_retrans_tsval,
+            has_retrans_seq,
             dsack,
             #[cfg(feature = "bbr")]
             next_send_at,
@@ -290,16 +303,52 @@ impl<const LOG: usize> RecoveryState<LOG> {
             *min_rtt = None;
         }
         *undo_retrans = 0;
-        *undo_until = None;
+        *undo_until_at = SeqNumber(0);
         *undo_from = SeqNumber(0);
-        *retrans_tsval = None;
-        *retrans_seq = None;
+        *retrans_tsval_at = 0;
+        *retrans_seq_at = SeqNumber(0);
+        *has_undo_until = false;
+        *has_retrans_tsval = false;
+        *has_retrans_seq = false;
         *dsack = None;
         #[cfg(feature = "bbr")]
         {
             *next_send_at = Deadline::NONE;
             *pacing_held = false;
         }
+    }
+
+    /// Until when the last congestion response may be undone.
+    pub fn undo_until(&self) -> Option<SeqNumber> {
+        self.has_undo_until.then_some(self.undo_until_at)
+    }
+
+    /// Set or clear [`undo_until`](Self::undo_until).
+    pub fn set_undo_until(&mut self, at: Option<SeqNumber>) {
+        self.has_undo_until = at.is_some();
+        self.undo_until_at = at.unwrap_or_default();
+    }
+
+    /// TSval of the episode's first retransmission (Eifel).
+    pub fn retrans_tsval(&self) -> Option<u32> {
+        self.has_retrans_tsval.then_some(self.retrans_tsval_at)
+    }
+
+    /// Set or clear [`retrans_tsval`](Self::retrans_tsval).
+    pub fn set_retrans_tsval(&mut self, tsval: Option<u32>) {
+        self.has_retrans_tsval = tsval.is_some();
+        self.retrans_tsval_at = tsval.unwrap_or_default();
+    }
+
+    /// Sequence number of the episode's first retransmission.
+    pub fn retrans_seq(&self) -> Option<SeqNumber> {
+        self.has_retrans_seq.then_some(self.retrans_seq_at)
+    }
+
+    /// Set or clear [`retrans_seq`](Self::retrans_seq).
+    pub fn set_retrans_seq(&mut self, seq: Option<SeqNumber>) {
+        self.has_retrans_seq = seq.is_some();
+        self.retrans_seq_at = seq.unwrap_or_default();
     }
 
     /// RACK's reordering timer (never armed without `rack`).
@@ -431,6 +480,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let app_limited = self.rec.app_limited_until != 0;
         SentRecord {
             sent_at: low32(now),
+            #[cfg(feature = "rack")]
             earliest: low32(now),
             delivered: self.rec.delivered as u32,
             #[cfg(any(feature = "cubic", feature = "bbr"))]
@@ -468,9 +518,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.log.on_retransmit(seq, len, snapshot);
             if !tlp {
                 self.rec.undo_retrans = self.rec.undo_retrans.saturating_add(1);
-                if self.rec.retrans_tsval.is_none() && self.ts_ok {
-                    self.rec.retrans_tsval = Some(self.ts_now(now));
-                    self.rec.retrans_seq = Some(seq);
+                if self.rec.retrans_tsval().is_none() && self.ts_ok {
+                    self.rec.set_retrans_tsval(Some(self.ts_now(now)));
+                    self.rec.set_retrans_seq(Some(seq));
                 }
             }
         } else {
@@ -666,7 +716,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // Undo once every resend of this episode is reported
             // duplicate (RFC 3708 §3.2; an episode that resent nothing,
             // because its resends could not leave yet, has nothing to undo).
-            if self.rec.undo_until.is_some() && self.rec.undo_retrans > 0 && episode_dsacks > 0 {
+            if self.rec.undo_until().is_some() && self.rec.undo_retrans > 0 && episode_dsacks > 0 {
                 self.rec.undo_retrans = self.rec.undo_retrans.saturating_sub(episode_dsacks);
                 if self.rec.undo_retrans == 0 {
                     self.undo_congestion_response(now, stats);
@@ -681,11 +731,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // in flight, and their ACKs echo older timestamps).
         let covers_first_resend = self
             .rec
-            .retrans_seq
+            .retrans_seq()
             .is_some_and(|first| prior_una <= first && first < ack);
-        if advanced && covers_first_resend && self.rec.undo_until.is_some() && self.ts_ok {
-            self.rec.retrans_seq = None;
-            if let (Some(tsval), Some((_, ecr))) = (self.rec.retrans_tsval, seg.options.timestamp) {
+        if advanced && covers_first_resend && self.rec.undo_until().is_some() && self.ts_ok {
+            self.rec.set_retrans_seq(None);
+            if let (Some(tsval), Some((_, ecr))) = (self.rec.retrans_tsval(), seg.options.timestamp)
+            {
                 if ecr != 0 && (ecr.wrapping_sub(tsval) as i32) < 0 {
                     // The ACK echoes a timestamp older than our first
                     // retransmission: the original arrived.
@@ -693,8 +744,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 }
             }
         }
-        if self.rec.undo_until.is_some_and(|u| self.snd_una > u) {
-            self.rec.undo_until = None;
+        if self.rec.undo_until().is_some_and(|u| self.snd_una > u) {
+            self.rec.set_undo_until(None);
         }
 
         // 4. Loss detection.
@@ -877,9 +928,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.prr_quota = mss;
         }
         self.rec.undo_retrans = 0;
-        self.rec.retrans_tsval = None;
-        self.rec.retrans_seq = None;
-        self.rec.undo_until = Some(self.snd_max);
+        self.rec.set_retrans_tsval(None);
+        self.rec.set_retrans_seq(None);
+        self.rec.set_undo_until(Some(self.snd_max));
         self.rec.undo_from = self.snd_una;
         #[cfg(feature = "rack")]
         {
@@ -908,8 +959,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.dup_acks = 0;
         // Undo stays possible for one more round trip: D-SACKs for the
         // episode's retransmissions arrive after the ACK that ended it.
-        if self.rec.undo_until.is_some() {
-            self.rec.undo_until = Some(self.snd_max);
+        if self.rec.undo_until().is_some() {
+            self.rec.set_undo_until(Some(self.snd_max));
         }
     }
 
@@ -937,9 +988,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.recover = Some(self.snd_max);
         self.rec.after_rto = true;
         self.rec.undo_retrans = 0;
-        self.rec.retrans_tsval = None;
-        self.rec.retrans_seq = None;
-        self.rec.undo_until = Some(self.snd_max);
+        self.rec.set_retrans_tsval(None);
+        self.rec.set_retrans_seq(None);
+        self.rec.set_undo_until(Some(self.snd_max));
         self.rec.undo_from = self.snd_una;
         #[cfg(feature = "rack")]
         {
@@ -959,9 +1010,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// The last congestion response was spurious: restore the window and
     /// stop repairing what was not lost.
     fn undo_congestion_response(&mut self, now: Instant, stats: &mut TcpStats) {
-        self.rec.undo_until = None;
-        self.rec.retrans_tsval = None;
-        self.rec.retrans_seq = None;
+        self.rec.set_undo_until(None);
+        self.rec.set_retrans_tsval(None);
+        self.rec.set_retrans_seq(None);
         self.cc.on_spurious_congestion(now);
         if self.recover.is_some() {
             self.rec.log.clear_lost();

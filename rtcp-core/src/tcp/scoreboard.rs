@@ -57,6 +57,8 @@ pub struct SentRecord {
     pub sent_at: u32,
     /// Time of the earliest transmission still covered (differs from
     /// `sent_at` only in a COALESCED record).
+    /// Only RACK reads it (without the `rack` feature it is not kept).
+    #[cfg(feature = "rack")]
     pub earliest: u32,
     /// The connection's delivered-bytes counter at that transmission
     /// (kept in every build: segments sent at one moment with one count
@@ -139,6 +141,7 @@ impl<const N: usize> SendLog<N> {
                 start: SeqNumber(0),
                 end: SeqNumber(0),
                 sent_at: 0,
+                #[cfg(feature = "rack")]
                 earliest: 0,
                 delivered: 0,
                 #[cfg(any(feature = "cubic", feature = "bbr"))]
@@ -369,6 +372,7 @@ impl<const N: usize> SendLog<N> {
         let rec = SentRecord {
             start,
             end,
+            #[cfg(feature = "rack")]
             earliest: snapshot.sent_at,
             flags: app_limited,
             ..snapshot
@@ -396,6 +400,7 @@ impl<const N: usize> SendLog<N> {
                 } else {
                     a.sent_at
                 };
+                #[cfg(feature = "rack")]
                 let earlier = if (b.earliest.wrapping_sub(a.earliest) as i32) < 0 {
                     b.earliest
                 } else {
@@ -404,7 +409,10 @@ impl<const N: usize> SendLog<N> {
                 if let Some(r) = self.get_mut(i - 1) {
                     r.end = b.end;
                     r.sent_at = later;
-                    r.earliest = earlier;
+                    #[cfg(feature = "rack")]
+                    {
+                        r.earliest = earlier;
+                    }
                     if a.sent_at != b.sent_at {
                         r.flags |= COALESCED;
                     }
@@ -682,7 +690,10 @@ impl<const N: usize> SendLog<N> {
         self.set_flags(i, (rec.flags | RETRANSMITTED) & !(LOST | APP_LIMITED));
         if let Some(r) = self.get_mut(i) {
             r.sent_at = snapshot.sent_at;
-            r.earliest = snapshot.sent_at;
+            #[cfg(feature = "rack")]
+            {
+                r.earliest = snapshot.sent_at;
+            }
             r.flags &= !COALESCED;
             r.delivered = snapshot.delivered;
             #[cfg(any(feature = "cubic", feature = "bbr"))]
@@ -732,6 +743,7 @@ mod tests {
     fn snap(t: u32) -> SentRecord {
         SentRecord {
             sent_at: t,
+            #[cfg(feature = "rack")]
             earliest: t,
             ..SentRecord::default()
         }

@@ -24,43 +24,70 @@
 use crate::wire::SeqNumber;
 
 /// Urgent state of one connection.
+///
+/// The two pointers are kept as plain sequence numbers with a flag each
+/// (12 bytes in all, where two `Option<SeqNumber>`s and the flags took 20);
+/// `snd_up()` and `rcv_up()` read them as options.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Urgent {
     /// SND.UP: the first non-urgent octet of what the user sent as urgent,
-    /// while some of it is unacknowledged.
-    snd_up: Option<SeqNumber>,
+    /// while some of it is unacknowledged (valid when `has_snd_up`).
+    snd_up_at: SeqNumber,
+    /// RCV.UP: the first non-urgent octet the peer announced (valid when
+    /// `has_rcv_up`).
+    rcv_up_at: SeqNumber,
+    has_snd_up: bool,
+    has_rcv_up: bool,
     /// A segment must tell the peer about new urgent data even if none can
     /// carry data (closed window, Nagle): set by `mark_send`, cleared when
     /// any segment leaves.
     announce: bool,
-    /// RCV.UP: the first non-urgent octet the peer announced.
-    rcv_up: Option<SeqNumber>,
     /// The application has not yet taken the notice for the current run of
     /// urgent data.
     signal: bool,
 }
 
 impl Urgent {
+    /// SND.UP, while in urgent mode on the sending side.
+    fn snd_up(&self) -> Option<SeqNumber> {
+        self.has_snd_up.then_some(self.snd_up_at)
+    }
+
+    fn set_snd_up(&mut self, up: Option<SeqNumber>) {
+        self.has_snd_up = up.is_some();
+        self.snd_up_at = up.unwrap_or_default();
+    }
+
+    /// RCV.UP, once the peer announced urgent data.
+    fn rcv_up(&self) -> Option<SeqNumber> {
+        self.has_rcv_up.then_some(self.rcv_up_at)
+    }
+
+    fn set_rcv_up(&mut self, up: Option<SeqNumber>) {
+        self.has_rcv_up = up.is_some();
+        self.rcv_up_at = up.unwrap_or_default();
+    }
+
     /// The user sent urgent data ending just before `end`.
     pub(crate) fn mark_send(&mut self, end: SeqNumber) {
-        self.snd_up = Some(match self.snd_up {
+        self.set_snd_up(Some(match self.snd_up() {
             Some(up) if up > end => up,
             _ => end,
-        });
+        }));
         self.announce = true;
     }
 
     /// The urgent pointer for a segment starting at `seq`, if it must carry
     /// URG (it starts before SND.UP). Offsets past 65535 are clamped.
     pub(crate) fn send_pointer(&self, seq: SeqNumber) -> Option<u16> {
-        let up = self.snd_up?;
+        let up = self.snd_up()?;
         let offset = up.checked_since(seq).filter(|&d| d > 0)?;
         Some(u16::try_from(offset).unwrap_or(u16::MAX))
     }
 
     /// Whether a segment should go out just to announce urgent data.
     pub(crate) fn announce_due(&self) -> bool {
-        self.announce && self.snd_up.is_some()
+        self.announce && self.snd_up().is_some()
     }
 
     /// A segment left: the announcement is made.
@@ -71,14 +98,14 @@ impl Urgent {
     /// Whether SND.UP is ahead of `seq` (urgent data still to send from
     /// there): Nagle does not hold it back.
     pub(crate) fn sending_from(&self, seq: SeqNumber) -> bool {
-        self.snd_up.is_some_and(|up| up > seq)
+        self.snd_up().is_some_and(|up| up > seq)
     }
 
     /// SND.UNA moved to `una`: leave urgent mode once all urgent data is
     /// acknowledged.
     pub(crate) fn on_ack(&mut self, una: SeqNumber) {
-        if self.snd_up.is_some_and(|up| up <= una) {
-            self.snd_up = None;
+        if self.snd_up().is_some_and(|up| up <= una) {
+            self.set_snd_up(None);
             self.announce = false;
         }
     }
@@ -94,11 +121,11 @@ impl Urgent {
             return;
         }
         let up = seq + usize::from(pointer);
-        if up <= read || self.rcv_up.is_some_and(|old| up <= old) {
+        if up <= read || self.rcv_up().is_some_and(|old| up <= old) {
             return;
         }
         let in_run = self.pending(read);
-        self.rcv_up = Some(up);
+        self.set_rcv_up(Some(up));
         if !in_run {
             self.signal = true;
         }
@@ -107,13 +134,13 @@ impl Urgent {
     /// Whether urgent data lies ahead of `read` (the application has not
     /// read up to the mark).
     pub(crate) fn pending(&self, read: SeqNumber) -> bool {
-        self.rcv_up.is_some_and(|up| up > read)
+        self.rcv_up().is_some_and(|up| up > read)
     }
 
     /// Octets from `read` up to the mark (zero when no urgent data is
     /// pending). Some of them may not have arrived yet.
     pub(crate) fn remaining(&self, read: SeqNumber) -> usize {
-        self.rcv_up
+        self.rcv_up()
             .and_then(|up| up.checked_since(read))
             .unwrap_or(0)
     }
