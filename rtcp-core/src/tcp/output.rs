@@ -64,7 +64,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Room for payload in a segment carrying our usual options.
     pub(super) fn payload_mss(&self) -> usize {
-        let blocks = self.assembler.range_count() + usize::from(self.rec.dsack.is_some());
+        let blocks = self.assembler.range_count() + usize::from(self.rec.dsack().is_some());
         // IP options (a source route) come out of the segment too
         // (RFC 9293 §3.7.1, MUST-16: Eff.snd.MSS subtracts IPoptionsize).
         let opts = self.route.option_len()
@@ -498,10 +498,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.ts_ok {
             opts.timestamp = Some((self.ts_now(now), self.ts_recent));
         }
-        if self.sack_ok && (!self.assembler.is_empty() || self.rec.dsack.is_some()) {
+        if self.sack_ok && (!self.assembler.is_empty() || self.rec.dsack().is_some()) {
             let limit = self.sack_block_limit();
             let mut count = 0;
-            if let Some((left, right)) = self.rec.dsack {
+            if let Some((left, right)) = self.rec.dsack() {
                 // RFC 2883 §4: the duplicate goes first.
                 if let Some(slot) = opts.sack_blocks.first_mut() {
                     *slot = SackBlock { left, right };
@@ -721,7 +721,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         // Every other segment carries our ACK, window and any D-SACK, and
         // SND.UP when it is ahead.
-        self.rec.dsack = None;
+        self.rec.clear_dsack();
         self.urgent.announced();
         self.ack_now = false;
         self.acks_owed = self.acks_owed.saturating_sub(1);

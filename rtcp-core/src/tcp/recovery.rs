@@ -131,8 +131,11 @@ pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     has_undo_until: bool,
     has_retrans_tsval: bool,
     has_retrans_seq: bool,
-    /// Receive side: a duplicate segment to report in a D-SACK block.
-    pub dsack: Option<(SeqNumber, SeqNumber)>,
+    /// Receive side: a duplicate segment to report in a D-SACK block,
+    /// `[start, end)`; an empty range (start = end) means none, which
+    /// `note_duplicate` never stores (8 bytes, where an `Option` took 12).
+    /// Read with `dsack()`.
+    dsack_range: (SeqNumber, SeqNumber),
     /// Pacing: the earliest time the next data segment may leave.
     #[cfg(feature = "bbr")]
     pub next_send_at: Deadline,
@@ -207,7 +210,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
             has_undo_until: false,
             has_retrans_tsval: false,
             has_retrans_seq: false,
-            dsack: None,
+            dsack_range: (SeqNumber(0), SeqNumber(0)),
             #[cfg(feature = "bbr")]
             next_send_at: Deadline::NONE,
             #[cfg(feature = "bbr")]
@@ -263,7 +266,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
             has_undo_until,
             has_retrans_tsval,
             has_retrans_seq,
-            dsack,
+            dsack_range,
             #[cfg(feature = "bbr")]
             next_send_at,
             #[cfg(feature = "bbr")]
@@ -310,7 +313,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
         *has_undo_until = false;
         *has_retrans_tsval = false;
         *has_retrans_seq = false;
-        *dsack = None;
+        *dsack_range = (SeqNumber(0), SeqNumber(0));
         #[cfg(feature = "bbr")]
         {
             *next_send_at = Deadline::NONE;
@@ -349,6 +352,17 @@ impl<const LOG: usize> RecoveryState<LOG> {
     pub fn set_retrans_seq(&mut self, seq: Option<SeqNumber>) {
         self.has_retrans_seq = seq.is_some();
         self.retrans_seq_at = seq.unwrap_or_default();
+    }
+
+    /// A duplicate segment `[start, end)` to report in a D-SACK block.
+    pub fn dsack(&self) -> Option<(SeqNumber, SeqNumber)> {
+        let (start, end) = self.dsack_range;
+        (start != end).then_some((start, end))
+    }
+
+    /// The D-SACK block was sent (or is no longer owed).
+    pub fn clear_dsack(&mut self) {
+        self.dsack_range = (SeqNumber(0), SeqNumber(0));
     }
 
     /// RACK's reordering timer (never armed without `rack`).
@@ -1057,7 +1071,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// block in the next ACK (RFC 2883 §4).
     pub(crate) fn note_duplicate(&mut self, start: SeqNumber, end: SeqNumber) {
         if self.sack_ok && start < end {
-            self.rec.dsack = Some((start, end));
+            self.rec.dsack_range = (start, end);
         }
     }
 }

@@ -117,8 +117,6 @@ pub struct SendLog<const N: usize = LOG_CAPACITY> {
     sacked_bytes: usize,
     /// Bytes marked LOST and not SACKED.
     lost_bytes: usize,
-    /// End of the highest SACKed byte.
-    highest_sacked: Option<SeqNumber>,
 }
 
 impl<const N: usize> Default for SendLog<N> {
@@ -158,7 +156,6 @@ impl<const N: usize> SendLog<N> {
             len: 0,
             sacked_bytes: 0,
             lost_bytes: 0,
-            highest_sacked: None,
         }
     }
 
@@ -168,7 +165,6 @@ impl<const N: usize> SendLog<N> {
         self.len = 0;
         self.sacked_bytes = 0;
         self.lost_bytes = 0;
-        self.highest_sacked = None;
     }
 
     /// Number of records.
@@ -191,9 +187,10 @@ impl<const N: usize> SendLog<N> {
         self.lost_bytes
     }
 
-    /// End of the highest SACKed byte, if any.
+    /// End of the highest record marked SACKed, if any. Computed when
+    /// asked (nothing in the engine asks) rather than kept in every socket.
     pub fn highest_sacked(&self) -> Option<SeqNumber> {
-        self.highest_sacked
+        self.iter().filter(|r| r.has(SACKED)).map(|r| r.end).max()
     }
 
     /// RFC 6675 "pipe": bytes outstanding that are neither SACKed nor lost
@@ -464,9 +461,6 @@ impl<const N: usize> SendLog<N> {
                 break;
             }
         }
-        if self.highest_sacked.is_some_and(|h| h <= una) {
-            self.highest_sacked = None;
-        }
     }
 
     /// A SACK block `[left, right)`: mark what it covers SACKED, calling
@@ -519,9 +513,6 @@ impl<const N: usize> SendLog<N> {
             }
             delivered(&rec, rec.len());
             self.set_flags(i, (rec.flags | SACKED) & !LOST);
-            if self.highest_sacked.is_none_or(|h| h < rec.end) {
-                self.highest_sacked = Some(rec.end);
-            }
             i += 1;
         }
         self.coalesce_sacked();
@@ -589,9 +580,6 @@ impl<const N: usize> SendLog<N> {
         if let Some(head) = self.get(0).copied() {
             self.set_flags(0, head.flags & !SACKED);
         }
-        if self.sacked_bytes == 0 {
-            self.highest_sacked = None;
-        }
     }
 
     /// Mark every record not SACKED as lost (after an RTO, RFC 6675 §5.1).
@@ -635,7 +623,6 @@ impl<const N: usize> SendLog<N> {
                 }
             }
         }
-        self.highest_sacked = None;
     }
 
     /// Forget every loss mark (the retransmissions were spurious).
