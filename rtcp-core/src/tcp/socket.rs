@@ -102,7 +102,7 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) cc: Congestion,
     pub(crate) rtx_deadline: Deadline,
     pub(crate) persist_deadline: Deadline,
-    pub(crate) persist_backoff: u32,
+    pub(crate) persist_backoff: u8,
     pub(crate) ack_deadline: Deadline,
     /// When the last acceptable segment arrived (keep-alive idle time).
     pub(crate) last_rx: Instant,
