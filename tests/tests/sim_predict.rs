@@ -75,38 +75,21 @@ fn run(seed: u64, prediction: bool, len: usize, back: usize, reader: Reader) -> 
     let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
     let up = Stream::new(seed, len);
     let down = Stream::new(seed + 1, back);
-    let mut c_tx = Sender {
-        host: 0,
-        handle: client,
-        sent: 0,
-        close_when_done: true,
-        closed: false,
-    };
-    let mut c_rx = Receiver {
-        host: 0,
-        handle: client,
-        received: 0,
-        eof: false,
-    };
+    let mut c_tx = Sender::new(0, client);
+    let mut c_rx = Receiver::new(0, client);
     let mut server: Option<(Sender, Receiver)> = None;
     let mut turn = 0u64;
     // Even seeds: the server answers only after the client's FIN, so it
     // receives in ESTABLISHED; odd seeds: it sends (and closes) at once,
     // so with nothing to send back it receives in FIN-WAIT-2.
     let answer_at_once = seed % 2 == 1;
-    let done = run_sliced(&mut sim, Duration::from_secs(600), |sim| {
+    let done = sim.run_sliced(Duration::from_secs(600), |sim| {
         turn += 1;
         c_tx.pump(sim, up.bytes()).expect("client send");
         c_rx.pump(sim, down.bytes()).expect("client recv");
         if server.is_none() {
             server = Receiver::accept(sim, 1, listener).map(|rx| {
-                let tx = Sender {
-                    host: 1,
-                    handle: rx.handle,
-                    sent: 0,
-                    close_when_done: true,
-                    closed: false,
-                };
+                let tx = Sender::new(1, rx.handle);
                 (tx, rx)
             });
         }
@@ -132,19 +115,6 @@ fn run(seed: u64, prediction: bool, len: usize, back: usize, reader: Reader) -> 
     drop(sim);
     let trace = Rc::try_unwrap(trace).expect("tap released").into_inner();
     Run { trace, predicted }
-}
-
-/// `Sim::run_until` in one-second slices: when the network goes idle
-/// `run_until` jumps to the end of its timeout, and a lazy reader that has
-/// not read yet would stall for all of it.
-fn run_sliced(sim: &mut Sim, total: Duration, mut done: impl FnMut(&mut Sim) -> bool) -> bool {
-    let end = sim.now + total;
-    while sim.now < end {
-        if sim.run_until(Duration::from_secs(1), &mut done) {
-            return true;
-        }
-    }
-    false
 }
 
 /// Runs both ways and compares the traces frame by frame.
