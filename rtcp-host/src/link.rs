@@ -24,6 +24,12 @@ use std::io;
 /// to the stack (backpressure instead of drops).
 const OUT_LIMIT: usize = 512;
 
+/// Frames handed to or read from the backend per call
+/// ([`Backend::send_batch`], [`Backend::recv_batch`]). Frames the stack
+/// sends wait in the queue until a batch is full or the poll round ends
+/// ([`Link::service`]), so a round's segments leave in one system call.
+const BATCH: usize = crate::sys::BATCH;
+
 /// SplitMix64, as in the simulator (`tests/src/rng.rs`): seeded, tiny, stable.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
@@ -254,6 +260,8 @@ pub struct Link<B: Backend> {
     stats: LinkStats,
     error: Option<io::Error>,
     spare: Vec<Vec<u8>>,
+    /// Buffers a batch is read into.
+    rx_bufs: Vec<Vec<u8>>,
 }
 
 impl<B: Backend> Link<B> {
@@ -275,6 +283,7 @@ impl<B: Backend> Link<B> {
             stats: LinkStats::default(),
             error: None,
             spare: Vec::new(),
+            rx_bufs: (0..BATCH).map(|_| Vec::new()).collect(),
         })
     }
 
@@ -302,19 +311,27 @@ impl<B: Backend> Link<B> {
         self.flush();
     }
 
-    /// Hand queued frames to the backend until it is full.
+    /// Hand queued frames to the backend until it is full, a batch per call.
     pub fn flush(&mut self) {
-        while let Some(frame) = self.out.front() {
-            match self.backend.send(frame) {
-                Ok(true) => {
-                    self.stats.tx_frames += 1;
-                    if let Some(f) = self.out.pop_front() {
-                        self.recycle(f);
-                    }
-                }
-                Ok(false) => {
+        while !self.out.is_empty() {
+            let mut frames: [&[u8]; BATCH] = [&[]; BATCH];
+            let mut n = 0;
+            for (slot, frame) in frames.iter_mut().zip(self.out.iter()) {
+                *slot = frame;
+                n += 1;
+            }
+            match self.backend.send_batch(frames.get(..n).unwrap_or_default()) {
+                Ok(0) => {
                     self.stats.tx_blocked += 1;
                     break;
+                }
+                Ok(sent) => {
+                    self.stats.tx_frames += sent as u64;
+                    for _ in 0..sent.min(n) {
+                        if let Some(f) = self.out.pop_front() {
+                            self.recycle(f);
+                        }
+                    }
                 }
                 Err(e) => {
                     // A frame the device refuses (too long, link gone) is
@@ -359,21 +376,29 @@ impl<B: Backend> Link<B> {
         self.backend.fd()
     }
 
-    /// The next frame for the stack, reading the backend as needed.
+    /// The next frame for the stack, reading the backend (a batch at a
+    /// time) as needed.
     fn next_rx(&mut self) -> Option<Vec<u8>> {
         // Bounded: a flood of lost frames must not keep us here forever.
-        for _ in 0..1024 {
+        for _ in 0..16 {
             if let Some(f) = self.inq.pop_front() {
                 return Some(f);
             }
-            let mut buf = self.spare.pop().unwrap_or_default();
-            match self.backend.recv(&mut buf) {
-                Ok(true) => {
-                    self.stats.rx_frames += 1;
-                    self.rx
-                        .admit(self.now, buf, &mut self.rng, &mut self.stats, &mut self.inq);
+            match self.backend.recv_batch(&mut self.rx_bufs) {
+                Ok(0) => return None,
+                Ok(n) => {
+                    self.stats.rx_frames += n as u64;
+                    for buf in self.rx_bufs.iter_mut().take(n) {
+                        let frame = std::mem::replace(buf, self.spare.pop().unwrap_or_default());
+                        self.rx.admit(
+                            self.now,
+                            frame,
+                            &mut self.rng,
+                            &mut self.stats,
+                            &mut self.inq,
+                        );
+                    }
                 }
-                Ok(false) => return None,
                 Err(e) => {
                     if self.error.is_none() {
                         self.error = Some(e);
@@ -396,7 +421,10 @@ impl<B: Backend> Link<B> {
             &mut self.stats,
             &mut self.out,
         );
-        self.flush();
+        // The rest waits for a full batch or the end of the poll round.
+        if self.out.len() >= BATCH {
+            self.flush();
+        }
     }
 
     /// Flush the pcap file (if any).

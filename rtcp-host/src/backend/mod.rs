@@ -1,7 +1,9 @@
 //! Where frames come from and go to. One trait, three implementations:
 //!
 //! - [`packet::PacketBackend`]: an `AF_PACKET` raw socket on a named
-//!   interface (through `pnet_datalink`), with large kernel buffers;
+//!   interface, with large kernel buffers, frames read and written in
+//!   batches (`recvmmsg`/`sendmmsg`), and the kernel's offloaded frames
+//!   (partial checksums, GRO/TSO super-frames) made whole ([`vnet`]);
 //! - [`tap::TapBackend`]: a TAP device, so the Linux kernel of the same host
 //!   (or namespace) is the peer;
 //! - [`sim::SimBackend`]: one end of an in-process link between two stacks.
@@ -12,6 +14,7 @@
 pub mod packet;
 pub mod sim;
 pub mod tap;
+pub mod vnet;
 
 use std::io;
 use std::os::fd::RawFd;
@@ -25,6 +28,43 @@ pub trait Backend: Send {
     /// Send one frame. `Ok(false)` means the device is full right now: try
     /// again when [`fd`](Backend::fd) polls writable.
     fn send(&mut self, frame: &[u8]) -> io::Result<bool>;
+    /// Read up to `bufs.len()` frames, the i-th into `bufs[i]` (replacing
+    /// its contents); returns how many (0: nothing is waiting). The
+    /// default calls [`recv`](Backend::recv) for each; a backend that can
+    /// read many frames in one system call overrides it.
+    fn recv_batch(&mut self, bufs: &mut [Vec<u8>]) -> io::Result<usize> {
+        let mut n = 0;
+        for buf in bufs.iter_mut() {
+            match self.recv(buf) {
+                Ok(true) => n += 1,
+                Ok(false) => break,
+                // The error comes back on the next call; hand over what
+                // was read first.
+                Err(_) if n > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+    /// Send `frames` in order. `Ok(n)`: the first `n` were sent; when `n`
+    /// is short the device is full (`Ok(0)`: not one fit; wait until
+    /// [`fd`](Backend::fd) polls writable), or the frame after them fails,
+    /// which the next call reports. `Err`: the first frame cannot be sent
+    /// (the caller drops it). The default calls [`send`](Backend::send) for
+    /// each; a backend that can send many frames in one system call
+    /// overrides it.
+    fn send_batch(&mut self, frames: &[&[u8]]) -> io::Result<usize> {
+        let mut n = 0;
+        for frame in frames {
+            match self.send(frame) {
+                Ok(true) => n += 1,
+                Ok(false) => break,
+                Err(_) if n > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
     /// A descriptor that polls readable when frames are waiting (and
     /// writable when there is room to send).
     fn fd(&self) -> RawFd;
@@ -43,6 +83,12 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn send(&mut self, frame: &[u8]) -> io::Result<bool> {
         (**self).send(frame)
+    }
+    fn recv_batch(&mut self, bufs: &mut [Vec<u8>]) -> io::Result<usize> {
+        (**self).recv_batch(bufs)
+    }
+    fn send_batch(&mut self, frames: &[&[u8]]) -> io::Result<usize> {
+        (**self).send_batch(frames)
     }
     fn fd(&self) -> RawFd {
         (**self).fd()
