@@ -12,7 +12,7 @@
 //! sends (before egress faults) and every frame it is handed (after
 //! ingress faults).
 
-use crate::backend::Backend;
+use crate::backend::{Backend, BackendStats};
 use crate::pcap::PcapWriter;
 use rtcp_core::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use rtcp_core::time::{Duration, Instant};
@@ -134,6 +134,8 @@ pub struct LinkStats {
     pub tx_blocked: u64,
     /// Backend send errors (frame dropped).
     pub tx_errors: u64,
+    /// The backend's own counters ([`Link::stats`] fills them in).
+    pub backend: BackendStats,
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -292,9 +294,12 @@ impl<B: Backend> Link<B> {
         &self.backend
     }
 
-    /// Counters.
+    /// Counters, the backend's included.
     pub fn stats(&self) -> LinkStats {
-        self.stats
+        LinkStats {
+            backend: self.backend.stats(),
+            ..self.stats
+        }
     }
 
     /// A fatal backend error, if one happened (taken once).

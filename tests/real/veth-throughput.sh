@@ -54,7 +54,9 @@
 #   OFFLOADS (a subset of "off mixed on", the default), ROWS (a subset of
 #   "linux-out rtcp-out linux-in rtcp-in", the default), PROBE (1: also a
 #   short try of the rtcp rows with all offloads on, 4 MiB, 10 s limit),
-#   RTCP_HOST (binary; default: built with cargo --release).
+#   RTCP_HOST (binary; default: built with cargo --release), VERBOSE (1:
+#   print rtcp-host's closing "stack:" line of every run: retransmissions,
+#   frames per system call, offloaded frames handled).
 # Everything it creates (two namespaces, one veth pair, a temp dir) is
 # removed on exit; the root namespace is not touched.
 set -euo pipefail
@@ -66,6 +68,7 @@ BUFFER=${BUFFER:-256K}
 OFFLOADS=${OFFLOADS:-off mixed on}
 ROWS=${ROWS:-linux-out rtcp-out linux-in rtcp-in}
 PROBE=${PROBE:-0}
+VERBOSE=${VERBOSE:-0}
 PORT=5301
 NS_R=vth-rtcp NS_L=vth-linux
 DEV_R=veth-r0 DEV_L=veth-l0
@@ -218,6 +221,7 @@ run_rtcp-out() {
     timeout 600 "$RTCP_HOST" client --iface $DEV_R --ip $IP_RTCP/24 --cc "$CC" \
     --buffer "$BUFFER" --connect $IP_L:$PORT --file "$TMP/data.bin" >"$TMP/client.out" 2>&1 \
     || { cat "$TMP/client.out" >&2; echo "FAIL: rtcp-host client" >&2; exit 1; }
+  [ "$VERBOSE" = 1 ] && sed -n 's/^/    rtcp-host client: /; /: stack: /p' "$TMP/client.out" >&2
   echo "$(finish_py_receiver) $(cpu "$TMP/send.cpu") $(cpu "$TMP/recv.cpu")"
 }
 run_rtcp-in() {
@@ -229,6 +233,7 @@ run_rtcp-in() {
   for _ in $(seq 100); do grep -q '^rtcp-host server: listening' "$TMP/server.out" && break; sleep 0.05; done
   py_send $NS_L $IP_RTCP 600
   wait "$pid" || { cat "$TMP/server.out" >&2; echo "FAIL: rtcp-host server" >&2; exit 1; }
+  [ "$VERBOSE" = 1 ] && sed -n 's/^/    rtcp-host server: /; /: stack: /p' "$TMP/server.out" >&2
   # "conn 1 from A:P: BYTES bytes (...) in S s: R Mbit/s; ...", timed from
   # accept() returning to EOF, as count-to-eof.py does. R has more digits than S.
   local line re='^conn 1 from [^ ]+ ([0-9]+) bytes \(.*\) in [0-9.]+ s: ([0-9.]+) Mbit/s;'

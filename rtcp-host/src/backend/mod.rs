@@ -19,6 +19,28 @@ pub mod vnet;
 use std::io;
 use std::os::fd::RawFd;
 
+/// What a backend counts of its own work (zero where it does not apply).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackendStats {
+    /// Frames read.
+    pub rx_frames: u64,
+    /// System calls that read them (`recvmmsg` calls that returned frames).
+    pub rx_calls: u64,
+    /// Frames written.
+    pub tx_frames: u64,
+    /// System calls that wrote them (`sendmmsg` calls that sent frames).
+    pub tx_calls: u64,
+    /// Read frames whose partial checksum (offloaded by the sender) was
+    /// completed in user space.
+    pub rx_csum_completed: u64,
+    /// Read frames that were TSO/GRO super-frames (larger than the MTU),
+    /// handed to the stack whole.
+    pub rx_super_frames: u64,
+    /// Read frames dropped: longer than a read buffer, or with checksum
+    /// offsets outside the frame.
+    pub rx_dropped: u64,
+}
+
 /// A source and sink of Ethernet frames. Both calls are non-blocking; the
 /// kernel thread waits on [`Backend::fd`] when there is nothing to do.
 pub trait Backend: Send {
@@ -65,6 +87,10 @@ pub trait Backend: Send {
         }
         Ok(n)
     }
+    /// The backend's own counters (all zero by default).
+    fn stats(&self) -> BackendStats {
+        BackendStats::default()
+    }
     /// A descriptor that polls readable when frames are waiting (and
     /// writable when there is room to send).
     fn fd(&self) -> RawFd;
@@ -89,6 +115,9 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn send_batch(&mut self, frames: &[&[u8]]) -> io::Result<usize> {
         (**self).send_batch(frames)
+    }
+    fn stats(&self) -> BackendStats {
+        (**self).stats()
     }
     fn fd(&self) -> RawFd {
         (**self).fd()

@@ -20,7 +20,7 @@
 //! frames carry an all-zero header: whole frames, checksums done.
 
 use super::vnet::{self, VnetHdr};
-use super::{is_would_block, Backend};
+use super::{is_would_block, Backend, BackendStats};
 use crate::sys;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -36,26 +36,6 @@ const SLOT: usize = vnet::LEN + 65_536 + 18 + 2;
 /// The header before every written frame: no offload asked for.
 const TX_HDR: [u8; vnet::LEN] = [0; vnet::LEN];
 
-/// What the offload handling did, for reports.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PacketStats {
-    /// Frames read.
-    pub rx_frames: u64,
-    /// Frames whose partial checksum was completed here.
-    pub rx_csum_completed: u64,
-    /// Frames larger than the MTU (TSO/GRO super-frames), handed on whole.
-    pub rx_gso_frames: u64,
-    /// Frames dropped: longer than a read slot, or a header whose
-    /// checksum offsets point outside the frame.
-    pub rx_dropped: u64,
-    /// `recvmmsg` calls that returned frames.
-    pub rx_batches: u64,
-    /// Frames written.
-    pub tx_frames: u64,
-    /// `sendmmsg` calls that sent frames.
-    pub tx_batches: u64,
-}
-
 /// An `AF_PACKET` raw socket bound to one interface.
 pub struct PacketBackend {
     fd: OwnedFd,
@@ -67,7 +47,7 @@ pub struct PacketBackend {
     /// `BATCH` read slots of `SLOT` bytes.
     area: Vec<u8>,
     lens: [usize; sys::BATCH],
-    stats: PacketStats,
+    stats: BackendStats,
 }
 
 impl std::fmt::Debug for PacketBackend {
@@ -109,13 +89,8 @@ impl PacketBackend {
             vnet,
             area: vec![0; SLOT * sys::BATCH],
             lens: [0; sys::BATCH],
-            stats: PacketStats::default(),
+            stats: BackendStats::default(),
         })
-    }
-
-    /// Counters.
-    pub fn stats(&self) -> PacketStats {
-        self.stats
     }
 
     /// Whether read frames come with a `virtio_net_hdr`, so partial
@@ -149,7 +124,7 @@ impl PacketBackend {
             Err(_) => return false,
         }
         if hdr.gso_type != vnet::GSO_NONE {
-            self.stats.rx_gso_frames += 1;
+            self.stats.rx_super_frames += 1;
         }
         true
     }
@@ -176,7 +151,7 @@ impl Backend for PacketBackend {
             if got == 0 {
                 return Ok(0);
             }
-            self.stats.rx_batches += 1;
+            self.stats.rx_calls += 1;
             let mut n = 0;
             for i in 0..got {
                 let len = self.lens.get(i).copied().unwrap_or(usize::MAX);
@@ -200,7 +175,7 @@ impl Backend for PacketBackend {
         match sys::send_many(self.fd.as_raw_fd(), prefix, frames) {
             Ok(n) => {
                 if n > 0 {
-                    self.stats.tx_batches += 1;
+                    self.stats.tx_calls += 1;
                     self.stats.tx_frames += n as u64;
                 }
                 Ok(n)
@@ -208,6 +183,10 @@ impl Backend for PacketBackend {
             Err(e) if is_would_block(&e) => Ok(0),
             Err(e) => Err(e),
         }
+    }
+
+    fn stats(&self) -> BackendStats {
+        self.stats
     }
 
     fn fd(&self) -> RawFd {
