@@ -501,8 +501,129 @@ impl<B: Backend> Device for Link<B> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    /// A backend that records its calls: `send_batch` takes at most
+    /// `room` frames per call (0: full), refuses frames that start with
+    /// 0xff, and `recv_batch` hands out `inbox`.
+    #[derive(Debug, Default)]
+    struct Recorder {
+        sent: Vec<Vec<u8>>,
+        send_calls: Vec<usize>,
+        room: usize,
+        inbox: VecDeque<Vec<u8>>,
+        recv_calls: usize,
+    }
+
+    impl Backend for Recorder {
+        fn recv(&mut self, _buf: &mut Vec<u8>) -> io::Result<bool> {
+            unreachable!("the link reads in batches")
+        }
+        fn send(&mut self, _frame: &[u8]) -> io::Result<bool> {
+            unreachable!("the link sends in batches")
+        }
+        fn recv_batch(&mut self, bufs: &mut [Vec<u8>]) -> io::Result<usize> {
+            self.recv_calls += 1;
+            let mut n = 0;
+            for buf in bufs.iter_mut() {
+                let Some(f) = self.inbox.pop_front() else {
+                    break;
+                };
+                *buf = f;
+                n += 1;
+            }
+            Ok(n)
+        }
+        fn send_batch(&mut self, frames: &[&[u8]]) -> io::Result<usize> {
+            self.send_calls.push(frames.len());
+            if frames[0].first() == Some(&0xff) {
+                return Err(io::Error::other("refused"));
+            }
+            let mut n = 0;
+            for f in frames.iter().take(self.room) {
+                if f.first() == Some(&0xff) {
+                    break;
+                }
+                self.sent.push(f.to_vec());
+                n += 1;
+            }
+            Ok(n)
+        }
+        fn fd(&self) -> std::os::fd::RawFd {
+            -1
+        }
+        fn describe(&self) -> String {
+            "recorder".into()
+        }
+    }
+
+    fn send(link: &mut Link<Recorder>, first_byte: u8) {
+        let tx = link.transmit(Instant::ZERO).unwrap();
+        tx.consume(60, |buf| buf[0] = first_byte);
+    }
+
+    #[test]
+    fn frames_of_a_round_leave_in_batches() {
+        let backend = Recorder {
+            room: usize::MAX,
+            ..Recorder::default()
+        };
+        let mut link = Link::new(backend, &LinkOptions::default()).unwrap();
+        for i in 0..(BATCH + 10) {
+            send(&mut link, i as u8);
+        }
+        // A full batch left as soon as it was full; the rest waits for
+        // the end of the round.
+        assert_eq!(link.backend().send_calls, vec![BATCH]);
+        assert!(link.wants_write());
+        link.service(Instant::ZERO);
+        assert_eq!(link.backend().send_calls, vec![BATCH, 10]);
+        assert!(!link.wants_write());
+        let order: Vec<u8> = link.backend().sent.iter().map(|f| f[0]).collect();
+        let want: Vec<u8> = (0..(BATCH + 10)).map(|i| i as u8).collect();
+        assert_eq!(order, want);
+        assert_eq!(link.stats().tx_frames, (BATCH + 10) as u64);
+    }
+
+    #[test]
+    fn a_full_backend_keeps_frames_and_a_refused_frame_is_dropped() {
+        let mut link = Link::new(Recorder::default(), &LinkOptions::default()).unwrap();
+        for b in [1, 0xff, 2] {
+            send(&mut link, b);
+        }
+        link.service(Instant::ZERO);
+        // Full: nothing sent, nothing lost.
+        assert!(link.backend().sent.is_empty());
+        assert!(link.wants_write());
+        assert_eq!(link.stats().tx_blocked, 1);
+        link.backend.room = usize::MAX;
+        link.flush();
+        // Frame 1 went, 0xff was refused and dropped, 2 went after it.
+        let order: Vec<u8> = link.backend().sent.iter().map(|f| f[0]).collect();
+        assert_eq!(order, vec![1, 2]);
+        assert_eq!(link.stats().tx_errors, 1);
+        assert_eq!(link.stats().tx_frames, 2);
+        assert!(!link.wants_write());
+    }
+
+    #[test]
+    fn frames_are_read_in_batches_and_handed_over_in_order() {
+        let backend = Recorder {
+            inbox: (0..100u8).map(|i| vec![i; 60]).collect(),
+            ..Recorder::default()
+        };
+        let mut link = Link::new(backend, &LinkOptions::default()).unwrap();
+        let mut got = Vec::new();
+        while let Some((rx, _tx)) = link.receive(Instant::ZERO) {
+            got.push(rx.consume(|f| f[0]));
+        }
+        assert_eq!(got, (0..100u8).collect::<Vec<_>>());
+        // 64 + 36, then one that finds nothing.
+        assert_eq!(link.backend().recv_calls, 3);
+        assert_eq!(link.stats().rx_frames, 100);
+    }
 
     #[test]
     fn clean_shaper_passes_everything_in_order() {
