@@ -395,7 +395,7 @@ fn bulk_64mib_both_ways_with_offloads_on() {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::up("rti5");
+    let lab = Lab::up("rti6");
     lab.offloads_on();
     let file = TestFile::new("offload", MIB64, 5);
     let server = linux_to_rtcp(&lab, &[&file], &[]);
