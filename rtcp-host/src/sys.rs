@@ -176,13 +176,15 @@ const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 /// it also asks for `PACKET_VNET_HDR` (see `backend::vnet`); the second
 /// value says whether the kernel agreed. Bind it with [`packet_bind`].
 pub fn packet_socket(buffer: usize, vnet_hdr: bool) -> io::Result<(OwnedFd, bool)> {
-    let proto = (libc::ETH_P_ALL as u16).to_be() as libc::c_int;
+    // Protocol 0: the socket receives nothing until `packet_bind` names the
+    // interface and the EtherTypes, so no frame of another interface slips
+    // in before the bind.
     // SAFETY: socket takes no pointers; a non-negative return is a fresh descriptor.
     let fd = cvt(unsafe {
         libc::socket(
             libc::AF_PACKET,
             libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            proto,
+            0,
         )
     })?;
     // SAFETY: `fd` was just returned by socket and is owned by nobody else.
