@@ -308,7 +308,11 @@ fn backend_line(b: &BackendStats) -> String {
         b.rx_csum_completed,
         b.rx_super_frames,
         b.rx_dropped
-    )
+    ) + &if b.rx_csum_refilled > 0 {
+        format!(", {} stale super-frame checksums refilled", b.rx_csum_refilled)
+    } else {
+        String::new()
+    }
 }
 
 fn connect_error(e: &io::Error, to: SocketAddrV4, timeout: Duration) -> String {

@@ -33,6 +33,9 @@ pub struct BackendStats {
     /// Read frames whose partial checksum (offloaded by the sender) was
     /// completed in user space.
     pub rx_csum_completed: u64,
+    /// Read super-frames whose stale TCP checksum (NIC LRO; the kernel
+    /// vouched for the data) was computed afresh.
+    pub rx_csum_refilled: u64,
     /// Read frames that were TSO/GRO super-frames (larger than the MTU),
     /// handed to the stack whole.
     pub rx_super_frames: u64,

@@ -120,6 +120,7 @@ impl PacketBackend {
         buf.extend_from_slice(frame);
         match vnet::finish_rx(&hdr, buf) {
             Ok(vnet::Finished::Completed) => self.stats.rx_csum_completed += 1,
+            Ok(vnet::Finished::Refilled) => self.stats.rx_csum_refilled += 1,
             Ok(vnet::Finished::AsIs) => {}
             Err(_) => return false,
         }

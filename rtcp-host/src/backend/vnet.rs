@@ -28,7 +28,7 @@
 //! 6 csum_start u16  8 csum_offset u16                      (10 bytes)
 //! ```
 
-use rtcp_core::wire::checksum;
+use rtcp_core::wire::{checksum, IpProtocol, Ipv4Address};
 
 /// Length of the `virtio_net_hdr` before each frame.
 pub const LEN: usize = 10;
@@ -101,17 +101,31 @@ pub enum Finished {
     AsIs,
     /// A partial checksum was completed.
     Completed,
+    /// The TCP checksum of a super-frame the kernel vouched for was
+    /// computed afresh (it was stale).
+    Refilled,
 }
 
-/// Make the frame after a `virtio_net_hdr` an ordinary frame: complete a
-/// partial checksum (`F_NEEDS_CSUM`) in place. The checksum field holds the
-/// pseudo-header sum (that is what `CHECKSUM_PARTIAL` means), so the
-/// one's-complement sum from `csum_start` to the end of the frame, field
-/// included, inverted, is the checksum (RFC 1071 §1; RFC 9293 §3.1). A
-/// result of zero is stored as `0xffff`, as the kernel does: both stand
-/// for zero in one's complement (RFC 1624 §3) and both verify.
+/// Make the frame after a `virtio_net_hdr` an ordinary frame whose
+/// checksums verify.
+///
+/// - `F_NEEDS_CSUM`: complete the partial checksum in place. The field
+///   holds the pseudo-header sum (that is what `CHECKSUM_PARTIAL` means),
+///   so the one's-complement sum from `csum_start` to the end of the frame,
+///   field included, inverted, is the checksum (RFC 1071 §1; RFC 9293
+///   §3.1). A result of zero is stored as `0xffff`, as the kernel does:
+///   both stand for zero in one's complement (RFC 1624 §3) and both verify.
+/// - A super-frame (`gso_type` set) with only `F_DATA_VALID`: a NIC's LRO
+///   merged segments it had verified and left the first one's checksum,
+///   stale for the merged payload. The kernel vouches for the data, so the
+///   TCP/IPv4 checksum is computed afresh ([`refill_tcp_checksum`]).
+/// - Anything else is a frame as it came off the wire, for the stack to
+///   verify.
 pub fn finish_rx(hdr: &VnetHdr, frame: &mut [u8]) -> Result<Finished, VnetError> {
     if hdr.flags & F_NEEDS_CSUM == 0 {
+        if hdr.gso_type != GSO_NONE && hdr.flags & F_DATA_VALID != 0 && refill_tcp_checksum(frame) {
+            return Ok(Finished::Refilled);
+        }
         return Ok(Finished::AsIs);
     }
     let start = usize::from(hdr.csum_start);
@@ -131,14 +145,62 @@ pub fn finish_rx(hdr: &VnetHdr, frame: &mut [u8]) -> Result<Finished, VnetError>
     Ok(Finished::Completed)
 }
 
+/// Ethernet header length (no VLAN tag: the stack drops tagged frames).
+const ETH_LEN: usize = 14;
+
+/// Compute the TCP checksum of an Ethernet II / IPv4 / TCP frame afresh
+/// and store it (RFC 9293 §3.1: over the pseudo header, the TCP header
+/// with the field zeroed, and the payload up to the IPv4 total length).
+/// Returns `false`, leaving the frame alone, if it is not an unfragmented
+/// IPv4 TCP segment whose lengths fit the frame.
+pub fn refill_tcp_checksum(frame: &mut [u8]) -> bool {
+    let Some(ip) = frame.get(ETH_LEN..) else {
+        return false;
+    };
+    if frame.get(12..14) != Some(&[0x08, 0x00][..]) {
+        return false;
+    }
+    let Some(&[vihl, _, t0, t1, _, _, f0, f1, _, proto]) = ip.first_chunk::<10>() else {
+        return false;
+    };
+    let ihl = usize::from(vihl & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([t0, t1]));
+    // More fragments, or a fragment offset: not a whole segment.
+    let fragment = u16::from_be_bytes([f0, f1]) & 0x3fff != 0;
+    if vihl >> 4 != 4 || ihl < 20 || proto != 6 || fragment || total < ihl + 20 {
+        return false;
+    }
+    let (Some(src), Some(dst)) = (ip.get(12..16), ip.get(16..20)) else {
+        return false;
+    };
+    let (Ok(src), Ok(dst)) = (<[u8; 4]>::try_from(src), <[u8; 4]>::try_from(dst)) else {
+        return false;
+    };
+    let pseudo = checksum::pseudo_header_v4(
+        &Ipv4Address(src),
+        &Ipv4Address(dst),
+        IpProtocol::Tcp,
+        (total - ihl) as u32,
+    );
+    let Some(tcp) = frame.get_mut(ETH_LEN + ihl..ETH_LEN + total) else {
+        return false;
+    };
+    let Some(field) = tcp.get_mut(16..18) else {
+        return false;
+    };
+    field.copy_from_slice(&[0, 0]);
+    let check = !checksum::combine(&[pseudo, checksum::data(tcp)]);
+    if let Some(field) = tcp.get_mut(16..18) {
+        field.copy_from_slice(&check.to_be_bytes());
+    }
+    true
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use rtcp_core::wire::{
-        ChecksumMode, EthernetFrame, IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, TcpPacket,
-        TcpRepr,
-    };
+    use rtcp_core::wire::{ChecksumMode, EthernetFrame, Ipv4Packet, Ipv4Repr, TcpPacket, TcpRepr};
 
     const SRC: Ipv4Address = Ipv4Address::new(10, 81, 0, 1);
     const DST: Ipv4Address = Ipv4Address::new(10, 81, 0, 3);
@@ -307,5 +369,65 @@ mod tests {
             ..VnetHdr::default()
         };
         assert_eq!(finish_rx(&hdr, &mut f), Ok(Finished::Completed));
+    }
+
+    #[test]
+    fn a_stale_checksum_of_a_vouched_super_frame_is_computed_afresh() {
+        let payload: Vec<u8> = (0..20_000).map(|i| (i % 251) as u8).collect();
+        let whole = frame(&payload);
+        // LRO kept the first segment's checksum: anything but the right one.
+        let mut f = whole.clone();
+        f[50] ^= 0x5a;
+        f[51] ^= 0xa5;
+        assert!(!verifies(&f));
+        let hdr = VnetHdr {
+            flags: F_DATA_VALID,
+            gso_type: GSO_TCPV4,
+            gso_size: 1448,
+            ..VnetHdr::default()
+        };
+        assert_eq!(finish_rx(&hdr, &mut f), Ok(Finished::Refilled));
+        assert!(verifies(&f));
+        assert_eq!(f, whole);
+        // Ethernet padding past the IPv4 total length is not summed.
+        let mut padded = whole.clone();
+        padded.extend_from_slice(&[0xee; 7]);
+        padded[50] ^= 1;
+        assert!(refill_tcp_checksum(&mut padded));
+        assert_eq!(&padded[..whole.len()], &whole[..]);
+    }
+
+    #[test]
+    fn refill_leaves_what_is_not_a_whole_tcp_ipv4_segment_alone() {
+        let whole = frame(b"data");
+        type Breaker = fn(&mut Vec<u8>);
+        let cases: [(&str, Breaker); 7] = [
+            ("arp", |f| f[12..14].copy_from_slice(&[0x08, 0x06])),
+            ("udp", |f| f[23] = 17),
+            ("ipv6 version", |f| f[14] = 0x65),
+            ("ihl 4", |f| f[14] = 0x44),
+            ("fragment", |f| f[20] |= 0x20),
+            ("total past the frame", |f| {
+                f[16..18].copy_from_slice(&9999u16.to_be_bytes())
+            }),
+            ("truncated", |f| f.truncate(30)),
+        ];
+        for (what, break_it) in cases {
+            let mut f = whole.clone();
+            break_it(&mut f);
+            let before = f.clone();
+            assert!(!refill_tcp_checksum(&mut f), "{what}");
+            assert_eq!(f, before, "{what}");
+        }
+        // Only super-frames with DATA_VALID are refilled; an ordinary frame
+        // keeps its (here wrong) checksum for the stack to reject.
+        let mut f = whole.clone();
+        f[50] ^= 1;
+        let hdr = VnetHdr {
+            flags: F_DATA_VALID,
+            ..VnetHdr::default()
+        };
+        assert_eq!(finish_rx(&hdr, &mut f), Ok(Finished::AsIs));
+        assert!(!verifies(&f));
     }
 }
