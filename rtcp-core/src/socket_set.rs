@@ -478,19 +478,23 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     }
 
     fn heap_update(&mut self, i: u16, deadline: Instant) {
-        let pos = self.slot(i).map_or(NONE, |s| s.heap_pos);
-        if let Some(s) = self.slot_mut(i) {
-            s.deadline = deadline;
+        let Some(slot) = self.slot_mut(i) else { return };
+        let (pos, before) = (slot.heap_pos, slot.deadline);
+        if pos != NONE && before == deadline {
+            // The common case on a busy connection: the same deadline
+            // (usually "now") again. The heap is already in order.
+            return;
         }
+        slot.deadline = deadline;
         if pos == NONE {
             let at = self.heap_len;
             self.heap_len += 1;
             self.heap_set(at, i);
             self.sift_up(at);
+        } else if deadline < before {
+            self.sift_up(usize::from(pos));
         } else {
             self.sift_down(usize::from(pos));
-            let pos = self.slot(i).map_or(0, |s| usize::from(s.heap_pos));
-            self.sift_up(pos);
         }
     }
 
@@ -1078,5 +1082,69 @@ pub(crate) fn reset_for(seg: &TcpRepr) -> Option<ResetReply> {
             seq: SeqNumber(0),
             ack: Some(seg.seq_number + len),
         })
+    }
+}
+
+#[cfg(test)]
+mod heap_tests {
+    //! The deadline heap against a plain model: after any sequence of
+    //! updates and removals, every slot's position agrees with the heap
+    //! array, parents are never later than children, and `poll_at` is the
+    //! earliest deadline held.
+    use super::*;
+    use proptest::prelude::*;
+
+    const SLOTS: usize = 12;
+
+    fn check(set: &SocketSet<'_, 2>, model: &[Option<u64>; SLOTS]) {
+        let held = model.iter().filter(|d| d.is_some()).count();
+        assert_eq!(set.heap_len, held);
+        for pos in 0..set.heap_len {
+            let i = set.heap_entry(pos);
+            let slot = set.slot(i).expect("heap entry names a slot");
+            assert_eq!(usize::from(slot.heap_pos), pos, "slot {i} misplaced");
+            assert_eq!(
+                Some(slot.deadline.total_micros()),
+                model[usize::from(i)],
+                "slot {i} holds the wrong deadline"
+            );
+            if pos > 0 {
+                assert!(set.heap_key((pos - 1) / 2) <= slot.deadline, "heap order");
+            }
+        }
+        for (i, d) in model.iter().enumerate() {
+            if d.is_none() {
+                assert_eq!(set.slots[i].heap_pos, NONE, "slot {i} should be out");
+            }
+        }
+        let earliest = model
+            .iter()
+            .flatten()
+            .min()
+            .map(|&t| Instant::from_micros(t));
+        assert_eq!(set.poll_at(), earliest);
+    }
+
+    proptest! {
+        #[test]
+        fn heap_matches_a_model(ops in proptest::collection::vec((0..SLOTS, proptest::option::of(0u64..40)), 1..200)) {
+            let mut bufs = [[0u8; 8]; 2 * SLOTS];
+            let (rx, tx) = bufs.split_at_mut(SLOTS);
+            let mut buffers = rx.iter_mut().zip(tx.iter_mut());
+            let mut slots: [SocketSlot<'_, 2>; SLOTS] = core::array::from_fn(|_| {
+                let (r, t) = buffers.next().expect("one pair of buffers per slot");
+                SocketSlot::with_log(&mut r[..], &mut t[..])
+            });
+            let mut set = SocketSet::new(&mut slots[..], [1; 16]);
+            let mut model = [None; SLOTS];
+            for (i, deadline) in ops {
+                match deadline {
+                    Some(t) => set.heap_update(i as u16, Instant::from_micros(t)),
+                    None => set.heap_remove(i as u16),
+                }
+                model[i] = deadline;
+                check(&set, &model);
+            }
+        }
     }
 }

@@ -123,6 +123,25 @@ impl Deadline {
     pub fn map_or<T>(self, default: T, f: impl FnOnce(Instant) -> T) -> T {
         self.get().map_or(default, f)
     }
+
+    /// The earlier of two deadlines; "none" only when both are none. One
+    /// compare, because "none" is stored as the latest instant.
+    ///
+    /// ```
+    /// use rtcp_core::time::{Deadline, Instant};
+    /// let five = Deadline::at(Instant::from_millis(5));
+    /// assert_eq!(five.min(Deadline::NONE), five);
+    /// assert_eq!(Deadline::NONE.min(Deadline::NONE), Deadline::NONE);
+    /// assert_eq!(five.min(Deadline::at(Instant::from_millis(3))).get(), Some(Instant::from_millis(3)));
+    /// ```
+    #[must_use]
+    pub fn min(self, other: Deadline) -> Deadline {
+        if other.0 < self.0 {
+            other
+        } else {
+            self
+        }
+    }
 }
 
 impl Default for Deadline {

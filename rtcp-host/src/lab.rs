@@ -7,9 +7,10 @@
 //!  rtcp-host --iface veth-a --ip 10.77.0.2/24
 //! ```
 //!
-//! Offloads are off on both ends (AF_PACKET would otherwise see frames
-//! with partial checksums), and IPv6 is off on veth-a so the kernel of
-//! NAME-a stays quiet on rtcp's wire.
+//! Offloads are off on both ends, so every frame on the pair is
+//! wire-sized and fully checksummed, as on a physical link (rtcp-host also
+//! works with them on: see `backend::vnet`), and IPv6 is off on veth-a so
+//! the kernel of NAME-a stays quiet on rtcp's wire.
 
 use crate::cli::{LabAction, LabArgs};
 use std::process::Command;
@@ -76,7 +77,7 @@ fn up(name: &str, na: &str, nb: &str) -> Result<(), String> {
     }
     if Command::new("ethtool").arg("--version").output().is_err() {
         return Err(
-            "ethtool is missing (apt-get install ethtool): offloads must be off on the veth pair"
+            "ethtool is missing (apt-get install ethtool): the lab turns the veth pair's offloads off"
                 .into(),
         );
     }

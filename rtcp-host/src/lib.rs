@@ -5,7 +5,7 @@
 //!   stack's next timer as the timeout);
 //! - [`api`]: [`NetStack`], [`TcpListener`], [`TcpStream`] — blocking,
 //!   `std::net`-shaped, `std::io::Read`/`Write`, usable from many threads;
-//! - [`backend`]: AF_PACKET (pnet_datalink), TAP, and an in-process
+//! - [`backend`]: AF_PACKET (batched, offload-aware), TAP, and an in-process
 //!   simulated link;
 //! - [`link`]: seeded fault injection (loss, delay, reordering,
 //!   duplication, bandwidth) and pcap capture, on every backend.

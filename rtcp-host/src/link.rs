@@ -12,7 +12,7 @@
 //! sends (before egress faults) and every frame it is handed (after
 //! ingress faults).
 
-use crate::backend::Backend;
+use crate::backend::{Backend, BackendStats};
 use crate::pcap::PcapWriter;
 use rtcp_core::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use rtcp_core::time::{Duration, Instant};
@@ -23,6 +23,12 @@ use std::io;
 /// Frames waiting for the backend beyond which the device reports "full"
 /// to the stack (backpressure instead of drops).
 const OUT_LIMIT: usize = 512;
+
+/// Frames handed to or read from the backend per call
+/// ([`Backend::send_batch`], [`Backend::recv_batch`]). Frames the stack
+/// sends wait in the queue until a batch is full or the poll round ends
+/// ([`Link::service`]), so a round's segments leave in one system call.
+const BATCH: usize = crate::sys::BATCH;
 
 /// SplitMix64, as in the simulator (`tests/src/rng.rs`): seeded, tiny, stable.
 #[derive(Debug, Clone)]
@@ -128,6 +134,8 @@ pub struct LinkStats {
     pub tx_blocked: u64,
     /// Backend send errors (frame dropped).
     pub tx_errors: u64,
+    /// The backend's own counters ([`Link::stats`] fills them in).
+    pub backend: BackendStats,
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -254,6 +262,8 @@ pub struct Link<B: Backend> {
     stats: LinkStats,
     error: Option<io::Error>,
     spare: Vec<Vec<u8>>,
+    /// Buffers a batch is read into.
+    rx_bufs: Vec<Vec<u8>>,
 }
 
 impl<B: Backend> Link<B> {
@@ -275,6 +285,7 @@ impl<B: Backend> Link<B> {
             stats: LinkStats::default(),
             error: None,
             spare: Vec::new(),
+            rx_bufs: (0..BATCH).map(|_| Vec::new()).collect(),
         })
     }
 
@@ -283,9 +294,12 @@ impl<B: Backend> Link<B> {
         &self.backend
     }
 
-    /// Counters.
+    /// Counters, the backend's included.
     pub fn stats(&self) -> LinkStats {
-        self.stats
+        LinkStats {
+            backend: self.backend.stats(),
+            ..self.stats
+        }
     }
 
     /// A fatal backend error, if one happened (taken once).
@@ -302,19 +316,27 @@ impl<B: Backend> Link<B> {
         self.flush();
     }
 
-    /// Hand queued frames to the backend until it is full.
+    /// Hand queued frames to the backend until it is full, a batch per call.
     pub fn flush(&mut self) {
-        while let Some(frame) = self.out.front() {
-            match self.backend.send(frame) {
-                Ok(true) => {
-                    self.stats.tx_frames += 1;
-                    if let Some(f) = self.out.pop_front() {
-                        self.recycle(f);
-                    }
-                }
-                Ok(false) => {
+        while !self.out.is_empty() {
+            let mut frames: [&[u8]; BATCH] = [&[]; BATCH];
+            let mut n = 0;
+            for (slot, frame) in frames.iter_mut().zip(self.out.iter()) {
+                *slot = frame;
+                n += 1;
+            }
+            match self.backend.send_batch(frames.get(..n).unwrap_or_default()) {
+                Ok(0) => {
                     self.stats.tx_blocked += 1;
                     break;
+                }
+                Ok(sent) => {
+                    self.stats.tx_frames += sent as u64;
+                    for _ in 0..sent.min(n) {
+                        if let Some(f) = self.out.pop_front() {
+                            self.recycle(f);
+                        }
+                    }
                 }
                 Err(e) => {
                     // A frame the device refuses (too long, link gone) is
@@ -359,21 +381,29 @@ impl<B: Backend> Link<B> {
         self.backend.fd()
     }
 
-    /// The next frame for the stack, reading the backend as needed.
+    /// The next frame for the stack, reading the backend (a batch at a
+    /// time) as needed.
     fn next_rx(&mut self) -> Option<Vec<u8>> {
         // Bounded: a flood of lost frames must not keep us here forever.
-        for _ in 0..1024 {
+        for _ in 0..16 {
             if let Some(f) = self.inq.pop_front() {
                 return Some(f);
             }
-            let mut buf = self.spare.pop().unwrap_or_default();
-            match self.backend.recv(&mut buf) {
-                Ok(true) => {
-                    self.stats.rx_frames += 1;
-                    self.rx
-                        .admit(self.now, buf, &mut self.rng, &mut self.stats, &mut self.inq);
+            match self.backend.recv_batch(&mut self.rx_bufs) {
+                Ok(0) => return None,
+                Ok(n) => {
+                    self.stats.rx_frames += n as u64;
+                    for buf in self.rx_bufs.iter_mut().take(n) {
+                        let frame = std::mem::replace(buf, self.spare.pop().unwrap_or_default());
+                        self.rx.admit(
+                            self.now,
+                            frame,
+                            &mut self.rng,
+                            &mut self.stats,
+                            &mut self.inq,
+                        );
+                    }
                 }
-                Ok(false) => return None,
                 Err(e) => {
                     if self.error.is_none() {
                         self.error = Some(e);
@@ -396,7 +426,10 @@ impl<B: Backend> Link<B> {
             &mut self.stats,
             &mut self.out,
         );
-        self.flush();
+        // The rest waits for a full batch or the end of the poll round.
+        if self.out.len() >= BATCH {
+            self.flush();
+        }
     }
 
     /// Flush the pcap file (if any).
@@ -468,8 +501,129 @@ impl<B: Backend> Device for Link<B> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    /// A backend that records its calls: `send_batch` takes at most
+    /// `room` frames per call (0: full), refuses frames that start with
+    /// 0xff, and `recv_batch` hands out `inbox`.
+    #[derive(Debug, Default)]
+    struct Recorder {
+        sent: Vec<Vec<u8>>,
+        send_calls: Vec<usize>,
+        room: usize,
+        inbox: VecDeque<Vec<u8>>,
+        recv_calls: usize,
+    }
+
+    impl Backend for Recorder {
+        fn recv(&mut self, _buf: &mut Vec<u8>) -> io::Result<bool> {
+            unreachable!("the link reads in batches")
+        }
+        fn send(&mut self, _frame: &[u8]) -> io::Result<bool> {
+            unreachable!("the link sends in batches")
+        }
+        fn recv_batch(&mut self, bufs: &mut [Vec<u8>]) -> io::Result<usize> {
+            self.recv_calls += 1;
+            let mut n = 0;
+            for buf in bufs.iter_mut() {
+                let Some(f) = self.inbox.pop_front() else {
+                    break;
+                };
+                *buf = f;
+                n += 1;
+            }
+            Ok(n)
+        }
+        fn send_batch(&mut self, frames: &[&[u8]]) -> io::Result<usize> {
+            self.send_calls.push(frames.len());
+            if frames[0].first() == Some(&0xff) {
+                return Err(io::Error::other("refused"));
+            }
+            let mut n = 0;
+            for f in frames.iter().take(self.room) {
+                if f.first() == Some(&0xff) {
+                    break;
+                }
+                self.sent.push(f.to_vec());
+                n += 1;
+            }
+            Ok(n)
+        }
+        fn fd(&self) -> std::os::fd::RawFd {
+            -1
+        }
+        fn describe(&self) -> String {
+            "recorder".into()
+        }
+    }
+
+    fn send(link: &mut Link<Recorder>, first_byte: u8) {
+        let tx = link.transmit(Instant::ZERO).unwrap();
+        tx.consume(60, |buf| buf[0] = first_byte);
+    }
+
+    #[test]
+    fn frames_of_a_round_leave_in_batches() {
+        let backend = Recorder {
+            room: usize::MAX,
+            ..Recorder::default()
+        };
+        let mut link = Link::new(backend, &LinkOptions::default()).unwrap();
+        for i in 0..(BATCH + 10) {
+            send(&mut link, i as u8);
+        }
+        // A full batch left as soon as it was full; the rest waits for
+        // the end of the round.
+        assert_eq!(link.backend().send_calls, vec![BATCH]);
+        assert!(link.wants_write());
+        link.service(Instant::ZERO);
+        assert_eq!(link.backend().send_calls, vec![BATCH, 10]);
+        assert!(!link.wants_write());
+        let order: Vec<u8> = link.backend().sent.iter().map(|f| f[0]).collect();
+        let want: Vec<u8> = (0..(BATCH + 10)).map(|i| i as u8).collect();
+        assert_eq!(order, want);
+        assert_eq!(link.stats().tx_frames, (BATCH + 10) as u64);
+    }
+
+    #[test]
+    fn a_full_backend_keeps_frames_and_a_refused_frame_is_dropped() {
+        let mut link = Link::new(Recorder::default(), &LinkOptions::default()).unwrap();
+        for b in [1, 0xff, 2] {
+            send(&mut link, b);
+        }
+        link.service(Instant::ZERO);
+        // Full: nothing sent, nothing lost.
+        assert!(link.backend().sent.is_empty());
+        assert!(link.wants_write());
+        assert_eq!(link.stats().tx_blocked, 1);
+        link.backend.room = usize::MAX;
+        link.flush();
+        // Frame 1 went, 0xff was refused and dropped, 2 went after it.
+        let order: Vec<u8> = link.backend().sent.iter().map(|f| f[0]).collect();
+        assert_eq!(order, vec![1, 2]);
+        assert_eq!(link.stats().tx_errors, 1);
+        assert_eq!(link.stats().tx_frames, 2);
+        assert!(!link.wants_write());
+    }
+
+    #[test]
+    fn frames_are_read_in_batches_and_handed_over_in_order() {
+        let backend = Recorder {
+            inbox: (0..100u8).map(|i| vec![i; 60]).collect(),
+            ..Recorder::default()
+        };
+        let mut link = Link::new(backend, &LinkOptions::default()).unwrap();
+        let mut got = Vec::new();
+        while let Some((rx, _tx)) = link.receive(Instant::ZERO) {
+            got.push(rx.consume(|f| f[0]));
+        }
+        assert_eq!(got, (0..100u8).collect::<Vec<_>>());
+        // 64 + 36, then one that finds nothing.
+        assert_eq!(link.backend().recv_calls, 3);
+        assert_eq!(link.stats().rx_frames, 100);
+    }
 
     #[test]
     fn clean_shaper_passes_everything_in_order() {

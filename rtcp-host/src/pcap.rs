@@ -6,8 +6,9 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Frames are cut to this many bytes in the capture.
-const SNAPLEN: u32 = 65_535;
+/// Frames are cut to this many bytes in the capture: tcpdump's default,
+/// room for a TSO/GRO super-frame (64 KiB of IP packet plus Ethernet).
+const SNAPLEN: u32 = 262_144;
 const LINKTYPE_ETHERNET: u32 = 1;
 
 /// Writes captured frames to a file.

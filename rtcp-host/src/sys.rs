@@ -1,5 +1,6 @@
 //! The system calls rtcp-host needs that std does not wrap: eventfd, ppoll,
-//! AF_PACKET socket options, the TAP ioctl and the effective uid. Every
+//! AF_PACKET sockets with batched reads and writes (`recvmmsg`,
+//! `sendmmsg`), the TAP ioctl and the effective uid. Every
 //! `unsafe` block of the crate lives here, each with its `SAFETY` argument.
 #![allow(unsafe_code)]
 
@@ -169,26 +170,202 @@ fn setsockopt_int(
 /// (Linux 4.20+).
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 
-/// An `AF_PACKET`/`SOCK_RAW` socket for all EtherTypes, with `buffer`-byte
-/// kernel send and receive buffers (forced past `rmem_max` when root), that
-/// does not see its own outgoing frames. The caller binds it (pnet_datalink
-/// does, given the descriptor) and takes ownership of the raw descriptor.
-pub fn packet_socket(buffer: usize) -> io::Result<RawFd> {
-    let proto = (libc::ETH_P_ALL as u16).to_be() as libc::c_int;
+/// An `AF_PACKET`/`SOCK_RAW` socket for all EtherTypes, non-blocking, with
+/// `buffer`-byte kernel send and receive buffers (forced past `rmem_max`
+/// when root), that does not see its own outgoing frames. With `vnet_hdr`
+/// it also asks for `PACKET_VNET_HDR` (see `backend::vnet`); the second
+/// value says whether the kernel agreed. Bind it with [`packet_bind`].
+pub fn packet_socket(buffer: usize, vnet_hdr: bool) -> io::Result<(OwnedFd, bool)> {
+    // Protocol 0: the socket receives nothing until `packet_bind` names the
+    // interface and the EtherTypes, so no frame of another interface slips
+    // in before the bind.
     // SAFETY: socket takes no pointers; a non-negative return is a fresh descriptor.
-    let fd =
-        cvt(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, proto) })?;
+    let fd = cvt(unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    })?;
+    // SAFETY: `fd` was just returned by socket and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let raw = fd.as_raw_fd();
     let size = buffer.min(i32::MAX as usize) as libc::c_int;
-    if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, size).is_err() {
-        let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, size);
+    if setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, size).is_err() {
+        let _ = setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, size);
     }
-    if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, size).is_err() {
-        let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, size);
+    if setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, size).is_err() {
+        let _ = setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_SNDBUF, size);
     }
     // Best effort: older kernels loop our own frames back, which the
     // interface then drops as "not for us".
-    let _ = setsockopt_int(fd, libc::SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
-    Ok(fd)
+    let _ = setsockopt_int(raw, libc::SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
+    let vnet = vnet_hdr && setsockopt_int(raw, libc::SOL_PACKET, libc::PACKET_VNET_HDR, 1).is_ok();
+    Ok((fd, vnet))
+}
+
+/// The index of the interface `name`.
+pub fn if_index(name: &str) -> io::Result<u32> {
+    let c = std::ffi::CString::new(name)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "bad interface name"))?;
+    // SAFETY: passes a live NUL-terminated string; returns 0 on failure.
+    let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if index == 0 {
+        let e = io::Error::last_os_error();
+        return Err(if e.raw_os_error() == Some(libc::ENODEV) {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no interface named {name}"),
+            )
+        } else {
+            e
+        });
+    }
+    Ok(index)
+}
+
+/// Bind a packet socket to interface `index` (all EtherTypes) and make the
+/// interface promiscuous for as long as the socket is open, so frames to
+/// the stack's own MAC (which the NIC does not own) are seen.
+pub fn packet_bind(fd: RawFd, index: u32) -> io::Result<()> {
+    let ifindex = libc::c_int::try_from(index)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface index too large"))?;
+    // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as libc::c_ushort;
+    sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+    sll.sll_ifindex = ifindex;
+    // SAFETY: passes a pointer to a live sockaddr_ll and its exact size.
+    cvt(unsafe {
+        libc::bind(
+            fd,
+            (&sll as *const libc::sockaddr_ll).cast::<libc::sockaddr>(),
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    })?;
+    let mreq = libc::packet_mreq {
+        mr_ifindex: ifindex,
+        mr_type: libc::PACKET_MR_PROMISC as libc::c_ushort,
+        mr_alen: 0,
+        mr_address: [0; 8],
+    };
+    // SAFETY: passes a pointer to a live packet_mreq and its exact size.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_ADD_MEMBERSHIP,
+            (&mreq as *const libc::packet_mreq).cast::<libc::c_void>(),
+            std::mem::size_of::<libc::packet_mreq>() as libc::socklen_t,
+        )
+    })
+    .map(|_| ())
+}
+
+/// Most messages one [`recv_many`] or [`send_many`] call moves.
+pub const BATCH: usize = 64;
+
+/// Read up to `lens.len()` (at most [`BATCH`]) datagrams from the
+/// non-blocking socket `fd` with one `recvmmsg(2)`, the i-th into
+/// `area[i * slot..(i + 1) * slot]`. Sets `lens[i]` to its length, or to
+/// `usize::MAX` if it was longer than `slot` (truncated). Returns how many
+/// were read; 0 when none is waiting.
+pub fn recv_many(fd: RawFd, area: &mut [u8], slot: usize, lens: &mut [usize]) -> io::Result<usize> {
+    let n = lens.len().min(BATCH).min(area.len() / slot.max(1));
+    if n == 0 {
+        return Ok(0);
+    }
+    let mut iov = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; BATCH];
+    for (v, chunk) in iov.iter_mut().zip(area.chunks_exact_mut(slot)).take(n) {
+        v.iov_base = chunk.as_mut_ptr().cast::<libc::c_void>();
+        v.iov_len = slot;
+    }
+    // SAFETY: mmsghdr is plain old data; all-zero is a valid value (no
+    // name, no control data).
+    let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+    for (m, v) in msgs.iter_mut().zip(iov.iter_mut()).take(n) {
+        m.msg_hdr.msg_iov = v as *mut libc::iovec;
+        m.msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: the first `n` entries of `msgs` each point at one iovec that
+    // covers a distinct `slot`-byte piece of `area`, which is borrowed
+    // mutably for the whole call; no name or control buffers; the kernel
+    // writes at most `slot` bytes per message and the lengths into `msgs`.
+    // MSG_DONTWAIT: never blocks; no timeout pointer.
+    let ret = unsafe {
+        libc::recvmmsg(
+            fd,
+            msgs.as_mut_ptr(),
+            n as libc::c_uint,
+            libc::MSG_DONTWAIT | libc::MSG_TRUNC,
+            std::ptr::null_mut(),
+        )
+    };
+    if ret < 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::EAGAIN) | Some(libc::EINTR) => Ok(0),
+            _ => Err(e),
+        };
+    }
+    let got = (ret as usize).min(n);
+    for (l, m) in lens.iter_mut().zip(msgs.iter()).take(got) {
+        let len = m.msg_len as usize;
+        *l = if len > slot || m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+            usize::MAX
+        } else {
+            len
+        };
+    }
+    Ok(got)
+}
+
+/// Send the datagrams `frames` (at most [`BATCH`]) in order on the bound,
+/// non-blocking socket `fd` with one `sendmmsg(2)`, each preceded by
+/// `prefix` (a second iovec; empty for none). Returns how many the kernel
+/// took, at least one; an error means the first one failed (with
+/// `WouldBlock` when the socket is full).
+pub fn send_many(fd: RawFd, prefix: &[u8], frames: &[&[u8]]) -> io::Result<usize> {
+    let n = frames.len().min(BATCH);
+    if n == 0 {
+        return Ok(0);
+    }
+    let parts = if prefix.is_empty() { 1 } else { 2 };
+    let mut iov = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; 2 * BATCH];
+    for (pair, frame) in iov.chunks_exact_mut(2).zip(frames).take(n) {
+        let pieces: [&[u8]; 2] = if prefix.is_empty() {
+            [frame, &[]]
+        } else {
+            [prefix, frame]
+        };
+        for (v, p) in pair.iter_mut().zip(pieces) {
+            // sendmmsg only reads through these pointers.
+            v.iov_base = p.as_ptr().cast_mut().cast::<libc::c_void>();
+            v.iov_len = p.len();
+        }
+    }
+    // SAFETY: mmsghdr is plain old data; all-zero is a valid value.
+    let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+    for (m, pair) in msgs.iter_mut().zip(iov.chunks_exact_mut(2)).take(n) {
+        m.msg_hdr.msg_iov = pair.as_mut_ptr();
+        m.msg_hdr.msg_iovlen = parts;
+    }
+    // SAFETY: the first `n` entries of `msgs` each point at `parts` iovecs
+    // in `iov`, which point into `prefix` and `frames`, all borrowed for
+    // the whole call; the kernel only reads them (and writes `msg_len`).
+    // No destination address: the socket is bound to its interface.
+    let ret =
+        unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), n as libc::c_uint, libc::MSG_DONTWAIT) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(ret as usize)
 }
 
 /// Attach `file` (an open `/dev/net/tun`) to the TAP interface `name`

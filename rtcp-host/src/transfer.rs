@@ -7,6 +7,7 @@ use rtcp_core::wire::{Ipv4Address, Ipv4Cidr};
 use rtcp_host::backend::packet::{open_error, PacketBackend};
 use rtcp_host::backend::sim::SimBackend;
 use rtcp_host::backend::tap::TapBackend;
+use rtcp_host::backend::BackendStats;
 use rtcp_host::link::{Faults, LinkOptions, Rng};
 use rtcp_host::{NetStack, StackConfig, TcpListener, TcpStream};
 use sha2::{Digest, Sha256};
@@ -277,9 +278,9 @@ pub fn server(a: ServerArgs) -> Result<(), String> {
     }
     if let Ok(s) = stack.stats() {
         println!(
-            "stack: {} frames in, {} out; {} segments sent, {} retransmitted; link injected {} losses, {} reorders, {} duplicates",
+            "stack: {} frames in, {} out; {} segments sent, {} retransmitted; link injected {} losses, {} reorders, {} duplicates{}",
             s.iface.rx_frames, s.iface.tx_frames, s.tcp.segments_sent, s.tcp.retransmissions,
-            s.link.lost, s.link.reordered, s.link.duplicated
+            s.link.lost, s.link.reordered, s.link.duplicated, backend_line(&s.link.backend)
         );
     }
     drop(stack);
@@ -287,6 +288,31 @@ pub fn server(a: ServerArgs) -> Result<(), String> {
         return Err(format!("{failed} of {finished} connections failed"));
     }
     Ok(())
+}
+
+/// The backend's counters for the "stack:" line, when it keeps any:
+/// frames per system call each way, and what the offload handling did.
+fn backend_line(b: &BackendStats) -> String {
+    if b.rx_calls == 0 && b.tx_calls == 0 {
+        return String::new();
+    }
+    let per = |frames: u64, calls: u64| frames as f64 / calls.max(1) as f64;
+    format!(
+        "; backend: {} frames in {} reads ({:.1} per call), {} in {} writes ({:.1} per call), {} partial checksums completed, {} super-frames, {} dropped",
+        b.rx_frames,
+        b.rx_calls,
+        per(b.rx_frames, b.rx_calls),
+        b.tx_frames,
+        b.tx_calls,
+        per(b.tx_frames, b.tx_calls),
+        b.rx_csum_completed,
+        b.rx_super_frames,
+        b.rx_dropped
+    ) + &if b.rx_csum_refilled > 0 {
+        format!(", {} stale super-frame checksums refilled", b.rx_csum_refilled)
+    } else {
+        String::new()
+    }
 }
 
 fn connect_error(e: &io::Error, to: SocketAddrV4, timeout: Duration) -> String {
@@ -375,9 +401,9 @@ pub fn client(a: ClientArgs) -> Result<(), String> {
     );
     if let Ok(s) = stack.stats() {
         println!(
-            "stack: {} segments sent, {} retransmitted ({} fast retransmits, {} timeouts); link injected {} losses, {} reorders, {} duplicates",
+            "stack: {} segments sent, {} retransmitted ({} fast retransmits, {} timeouts); link injected {} losses, {} reorders, {} duplicates{}",
             s.tcp.segments_sent, s.tcp.retransmissions, s.tcp.fast_retransmits, s.tcp.timeouts,
-            s.link.lost, s.link.reordered, s.link.duplicated
+            s.link.lost, s.link.reordered, s.link.duplicated, backend_line(&s.link.backend)
         );
     }
     drop(stream);

@@ -18,18 +18,20 @@
 # Offload settings (ethtool -K on each end, printed as measured):
 #   off    tso, gso, gro, tx and rx checksum offload off on both ends.
 #   on     all of them on on both ends (veth's default has GRO off; it is
-#          turned on here). rtcp-host cannot work like this, so only the Linux
-#          rows run (PROBE=1 adds a short run of each rtcp row that shows the
-#          failure): veth hands the peer's skbs over as they are, so on
-#          veth-r0 AF_PACKET reads the Linux peer's frames with the TCP
-#          checksum only partly computed (tx checksum offload on veth-l0) and,
-#          with GRO on veth-r0, coalesced beyond the MTU with a stale
-#          checksum. rtcp drops them as bad checksums.
-#   mixed  as much on as rtcp-host allows: everything on, except tx checksum
-#          offload on veth-l0 (which takes TSO there with it; GSO stays on,
-#          so the kernel segments and checksums in software before veth) and
-#          GRO on veth-r0. The Linux-to-Linux rows run with exactly these
-#          settings too.
+#          turned on here). veth hands the peer's skbs over as they are, so
+#          on veth-r0 AF_PACKET reads the Linux peer's frames with the TCP
+#          checksum only partly computed (tx checksum offload on veth-l0)
+#          and, with TSO on veth-l0 or GRO on veth-r0, as super-frames of up
+#          to 64 KiB. rtcp-host reads them with a virtio_net_hdr
+#          (PACKET_VNET_HDR), completes the partial checksums and takes the
+#          large segments whole (rtcp-host/src/backend/vnet.rs). PROBE=1
+#          adds a short run of each rtcp row first (4 MiB, 10 s limit), to
+#          show quickly whether it connects at all.
+#   mixed  everything on, except tx checksum offload on veth-l0 (which
+#          takes TSO there with it; GSO stays on, so the kernel segments
+#          and checksums in software before veth) and GRO on veth-r0: what
+#          rtcp-host needed before it read the virtio_net_hdr. The
+#          Linux-to-Linux rows run with exactly these settings too.
 #
 # Goodput is measured at the receiver, the same way for both: bytes over the
 # time from accept() returning to EOF. The Linux receiver is a Python socket
@@ -50,9 +52,11 @@
 #   (congestion control of every sender, Linux and rtcp alike; default cubic),
 #   BUFFER (rtcp's per-connection buffer, default 256K, rtcp-host's own),
 #   OFFLOADS (a subset of "off mixed on", the default), ROWS (a subset of
-#   "linux-out rtcp-out linux-in rtcp-in", the default), PROBE (1: also try
-#   the rtcp rows with all offloads on, 4 MiB with a 10 s limit),
-#   RTCP_HOST (binary; default: built with cargo --release).
+#   "linux-out rtcp-out linux-in rtcp-in", the default), PROBE (1: also a
+#   short try of the rtcp rows with all offloads on, 4 MiB, 10 s limit),
+#   RTCP_HOST (binary; default: built with cargo --release), VERBOSE (1:
+#   print rtcp-host's closing "stack:" line of every run: retransmissions,
+#   frames per system call, offloaded frames handled).
 # Everything it creates (two namespaces, one veth pair, a temp dir) is
 # removed on exit; the root namespace is not touched.
 set -euo pipefail
@@ -64,6 +68,7 @@ BUFFER=${BUFFER:-256K}
 OFFLOADS=${OFFLOADS:-off mixed on}
 ROWS=${ROWS:-linux-out rtcp-out linux-in rtcp-in}
 PROBE=${PROBE:-0}
+VERBOSE=${VERBOSE:-0}
 PORT=5301
 NS_R=vth-rtcp NS_L=vth-linux
 DEV_R=veth-r0 DEV_L=veth-l0
@@ -216,6 +221,7 @@ run_rtcp-out() {
     timeout 600 "$RTCP_HOST" client --iface $DEV_R --ip $IP_RTCP/24 --cc "$CC" \
     --buffer "$BUFFER" --connect $IP_L:$PORT --file "$TMP/data.bin" >"$TMP/client.out" 2>&1 \
     || { cat "$TMP/client.out" >&2; echo "FAIL: rtcp-host client" >&2; exit 1; }
+  [ "$VERBOSE" = 1 ] && sed -n 's/^/    rtcp-host client: /; /: stack: /p' "$TMP/client.out" >&2
   echo "$(finish_py_receiver) $(cpu "$TMP/send.cpu") $(cpu "$TMP/recv.cpu")"
 }
 run_rtcp-in() {
@@ -227,6 +233,7 @@ run_rtcp-in() {
   for _ in $(seq 100); do grep -q '^rtcp-host server: listening' "$TMP/server.out" && break; sleep 0.05; done
   py_send $NS_L $IP_RTCP 600
   wait "$pid" || { cat "$TMP/server.out" >&2; echo "FAIL: rtcp-host server" >&2; exit 1; }
+  [ "$VERBOSE" = 1 ] && sed -n 's/^/    rtcp-host server: /; /: stack: /p' "$TMP/server.out" >&2
   # "conn 1 from A:P: BYTES bytes (...) in S s: R Mbit/s; ...", timed from
   # accept() returning to EOF, as count-to-eof.py does. R has more digits than S.
   local line re='^conn 1 from [^ ]+ ([0-9]+) bytes \(.*\) in [0-9.]+ s: ([0-9.]+) Mbit/s;'
@@ -295,10 +302,7 @@ for off in $OFFLOADS; do
     echo "  done: $row: ${MED[$off $row]} MB/s (median; runs $runs)"
   done
   kernel_addr del  # rtcp is the only host on veth-r0 from here on
-  if [ "$off" = on ]; then
-    [ "$PROBE" = 1 ] && probe_rtcp
-    continue
-  fi
+  if [ "$off" = on ] && [ "$PROBE" = 1 ]; then probe_rtcp; fi
   for row in rtcp-out rtcp-in; do
     [[ " $ROWS " == *" $row "* ]] || continue
     read -r "MED[$off $row]" "BEST[$off $row]" "SCPU[$off $row]" "RCPU[$off $row]" runs <<<"$(repeat $row)"
@@ -312,10 +316,6 @@ echo "| direction | offloads | goodput MB/s (median of $RUNS) | best | sender CP
 echo "|---|---|---:|---:|---:|---:|---|"
 row() { # key label reference-key
   local ratio="—"
-  if [ "${1%% *}" = on ] && [[ $1 == *rtcp* ]] && [[ " $ROWS " == *" ${1#* } "* ]]; then
-    echo "| $2 | on | not run: rtcp-host drops the frames AF_PACKET reads (partial checksums, GRO) | | | | |"
-    return 0
-  fi
   [ -n "${MED[$1]:-}" ] || return 0
   if [ -n "$3" ] && [ -n "${MED[$3]:-}" ]; then
     ratio=$(python3 -c "print(f'{${MED[$1]} / ${MED[$3]}:.2f}x')")

@@ -41,6 +41,18 @@ pub struct Sender {
 }
 
 impl Sender {
+    /// A sender on socket `handle` of host `host` that has queued nothing
+    /// yet and shuts down once everything is queued.
+    pub fn new(host: usize, handle: SocketHandle) -> Sender {
+        Sender {
+            host,
+            handle,
+            sent: 0,
+            close_when_done: true,
+            closed: false,
+        }
+    }
+
     /// Queue as much as fits. Returns an error if the connection failed.
     pub fn pump(&mut self, sim: &mut Sim, data: &[u8]) -> Result<(), TcpError> {
         let sockets = &mut sim.hosts[self.host].sockets;
@@ -73,16 +85,21 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    /// The next established connection on `listener` of host `host`, as a
-    /// receiver that has read nothing yet.
-    pub fn accept(sim: &mut Sim, host: usize, listener: SocketHandle) -> Option<Receiver> {
-        let handle = sim.hosts[host].sockets.accept(listener).ok()?;
-        Some(Receiver {
+    /// A receiver on socket `handle` of host `host` that has read nothing yet.
+    pub fn new(host: usize, handle: SocketHandle) -> Receiver {
+        Receiver {
             host,
             handle,
             received: 0,
             eof: false,
-        })
+        }
+    }
+
+    /// The next established connection on `listener` of host `host`, as a
+    /// receiver that has read nothing yet.
+    pub fn accept(sim: &mut Sim, host: usize, listener: SocketHandle) -> Option<Receiver> {
+        let handle = sim.hosts[host].sockets.accept(listener).ok()?;
+        Some(Receiver::new(host, handle))
     }
 
     /// Read what is there; panic on a wrong byte or more bytes than sent.

@@ -497,6 +497,22 @@ impl Sim {
             }
         }
     }
+
+    /// [`run_until`](Self::run_until) in one-second slices. When the
+    /// network goes idle, `run_until` gives the applications one last turn
+    /// and then jumps to the end of its timeout even if that turn queued new
+    /// data, so an application that acts only once the network is quiet (a
+    /// lazy reader, a writer waiting for room) would stall for the whole
+    /// timeout; slicing bounds that stall to a second of virtual time.
+    pub fn run_sliced(&mut self, total: Duration, mut done: impl FnMut(&mut Sim) -> bool) -> bool {
+        let end = self.now + total;
+        while self.now < end {
+            if self.run_until(Duration::from_secs(1), &mut done) {
+                return true;
+            }
+        }
+        false
+    }
 }
 
 /// Run `test` for each seed in `seeds`; on failure, print the seed and how

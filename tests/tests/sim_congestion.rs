@@ -59,13 +59,7 @@ fn transfer(
 ) -> (Sim, Duration, bool) {
     let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
     let stream = Stream::new(11, len);
-    let mut sender = Sender {
-        host: 0,
-        handle: client,
-        sent: 0,
-        close_when_done: true,
-        closed: false,
-    };
+    let mut sender = Sender::new(0, client);
     let mut receiver: Option<Receiver> = None;
     let start = sim.now;
     let mut complete = false;

@@ -91,11 +91,8 @@ fn transfer(client: EcnMode, len: usize, mark: impl Fn(usize) -> bool + 'static)
     let (listener, handle) = listen_and_connect(&mut sim, 1, 0, 80);
     let stream = Stream::new(5, len);
     let mut sender = Sender {
-        host: 0,
-        handle,
-        sent: 0,
         close_when_done: false,
-        closed: false,
+        ..Sender::new(0, handle)
     };
     let mut receiver: Option<Receiver> = None;
     let ok = sim.run_until(Duration::from_secs(60), |sim| {

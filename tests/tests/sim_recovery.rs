@@ -96,11 +96,8 @@ fn stream_over(sim: &mut Sim, len: usize, close: bool, limit: Duration) -> bool 
     let (listener, client) = listen_and_connect(sim, 1, 0, 80);
     let stream = Stream::new(7, len);
     let mut sender = Sender {
-        host: 0,
-        handle: client,
-        sent: 0,
         close_when_done: close,
-        closed: false,
+        ..Sender::new(0, client)
     };
     let mut receiver: Option<Receiver> = None;
     sim.run_until(limit, |sim| {

@@ -108,40 +108,15 @@ fn bidirectional_transfer_with_faults() {
         let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
         let up = Stream::new(seed * 2 + 1, 100_000);
         let down = Stream::new(seed * 2 + 2, 70_000);
-        let mut c_tx = Sender {
-            host: 0,
-            handle: client,
-            sent: 0,
-            close_when_done: true,
-            closed: false,
-        };
-        let mut c_rx = Receiver {
-            host: 0,
-            handle: client,
-            received: 0,
-            eof: false,
-        };
+        let mut c_tx = Sender::new(0, client);
+        let mut c_rx = Receiver::new(0, client);
         let mut s: Option<(Sender, Receiver)> = None;
         let ok = sim.run_until(Duration::from_secs(600), |sim| {
             c_tx.pump(sim, up.bytes()).expect("client send");
             c_rx.pump(sim, down.bytes()).expect("client recv");
             if s.is_none() {
                 if let Ok(h) = sim.hosts[1].sockets.accept(listener) {
-                    s = Some((
-                        Sender {
-                            host: 1,
-                            handle: h,
-                            sent: 0,
-                            close_when_done: true,
-                            closed: false,
-                        },
-                        Receiver {
-                            host: 1,
-                            handle: h,
-                            received: 0,
-                            eof: false,
-                        },
-                    ));
+                    s = Some((Sender::new(1, h), Receiver::new(1, h)));
                 }
             }
             if let Some((tx, rx)) = s.as_mut() {
@@ -217,21 +192,7 @@ fn sixteen_clients_one_listener() {
             .unwrap();
         let local = sim.hosts[host].sockets.get(h).unwrap().local_endpoint();
         by_endpoint.insert(local, k);
-        clients.push((
-            Sender {
-                host,
-                handle: h,
-                sent: 0,
-                close_when_done: true,
-                closed: false,
-            },
-            Receiver {
-                host,
-                handle: h,
-                received: 0,
-                eof: false,
-            },
-        ));
+        clients.push((Sender::new(host, h), Receiver::new(host, h)));
     }
     let mut servers: Vec<Option<(Sender, Receiver)>> = (0..N).map(|_| None).collect();
     let ok = sim.run_until(Duration::from_secs(300), |sim| {
@@ -239,21 +200,7 @@ fn sixteen_clients_one_listener() {
             let remote = sim.hosts[0].sockets.get(h).unwrap().remote_endpoint();
             let k = by_endpoint[&remote];
             assert!(servers[k].is_none(), "client {k} accepted twice");
-            servers[k] = Some((
-                Sender {
-                    host: 0,
-                    handle: h,
-                    sent: 0,
-                    close_when_done: true,
-                    closed: false,
-                },
-                Receiver {
-                    host: 0,
-                    handle: h,
-                    received: 0,
-                    eof: false,
-                },
-            ));
+            servers[k] = Some((Sender::new(0, h), Receiver::new(0, h)));
         }
         let mut done = true;
         for k in 0..N {
@@ -704,36 +651,8 @@ fn simultaneous_open() {
     );
     // Data both ways.
     let (x, y) = (Stream::new(1, 30_000), Stream::new(2, 30_000));
-    let mut tx = [
-        Sender {
-            host: 0,
-            handle: a,
-            sent: 0,
-            close_when_done: true,
-            closed: false,
-        },
-        Sender {
-            host: 1,
-            handle: b,
-            sent: 0,
-            close_when_done: true,
-            closed: false,
-        },
-    ];
-    let mut rx = [
-        Receiver {
-            host: 1,
-            handle: b,
-            received: 0,
-            eof: false,
-        },
-        Receiver {
-            host: 0,
-            handle: a,
-            received: 0,
-            eof: false,
-        },
-    ];
+    let mut tx = [Sender::new(0, a), Sender::new(1, b)];
+    let mut rx = [Receiver::new(1, b), Receiver::new(0, a)];
     assert!(sim.run_until(Duration::from_secs(30), |sim| {
         tx[0].pump(sim, x.bytes()).unwrap();
         tx[1].pump(sim, y.bytes()).unwrap();
@@ -1168,13 +1087,7 @@ fn zero_window_persists_past_user_timeout() {
     let mut sim = Sim::new(81, &[sender_cfg, receiver_cfg]);
     let (_l, c, s) = establish(&mut sim, 1, 0, 80);
     let data = Stream::new(81, 64 * 1024);
-    let mut tx = Sender {
-        host: 0,
-        handle: c,
-        sent: 0,
-        close_when_done: true,
-        closed: false,
-    };
+    let mut tx = Sender::new(0, c);
     // The receiver does not read for 60 s (six user timeouts).
     let ok = sim.run_until(Duration::from_secs(60), |sim| {
         tx.pump(sim, data.bytes())
@@ -1195,12 +1108,7 @@ fn zero_window_persists_past_user_timeout() {
     assert_eq!(sim.hosts[0].sockets.get(c).unwrap().send_window(), 0);
     assert_eq!(tx.sent, data.bytes().len());
     // Now read: everything arrives, in order.
-    let mut rx = Receiver {
-        host: 1,
-        handle: s,
-        received: 0,
-        eof: false,
-    };
+    let mut rx = Receiver::new(1, s);
     let ok = sim.run_until(Duration::from_secs(120), |sim| {
         rx.pump(sim, data.bytes()).expect("receiver failed");
         rx.eof
@@ -1279,19 +1187,8 @@ fn one_way(sim: &mut Sim, len: usize, seed: u64) -> (SocketHandle, SocketHandle)
     sim.poll_hosts();
     let (_l, c, s) = establish(sim, 1, 0, 80);
     let data = Stream::new(seed, len);
-    let mut tx = Sender {
-        host: 0,
-        handle: c,
-        sent: 0,
-        close_when_done: true,
-        closed: false,
-    };
-    let mut rx = Receiver {
-        host: 1,
-        handle: s,
-        received: 0,
-        eof: false,
-    };
+    let mut tx = Sender::new(0, c);
+    let mut rx = Receiver::new(1, s);
     let ok = sim.run_until(Duration::from_secs(60), |sim| {
         tx.pump(sim, data.bytes()).unwrap();
         rx.pump(sim, data.bytes()).unwrap();

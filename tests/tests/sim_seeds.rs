@@ -50,21 +50,6 @@ fn host(rng: &mut Rng) -> HostConfig {
     }
 }
 
-/// `Sim::run_until` in one-second slices. When the network goes idle,
-/// `run_until` gives the applications one last turn and then jumps to the
-/// end of its timeout even if that turn queued new data, so an app that
-/// writes only once the network is quiet would stall for the whole timeout;
-/// slicing bounds that stall to a second of virtual time.
-fn run_sliced(sim: &mut Sim, total: Duration, mut done: impl FnMut(&mut Sim) -> bool) -> bool {
-    let end = sim.now + total;
-    while sim.now < end {
-        if sim.run_until(Duration::from_secs(1), &mut done) {
-            return true;
-        }
-    }
-    false
-}
-
 fn faulty_exchange(seed: u64) -> LinkStats {
     let mut rng = Rng::new(seed ^ 0xfeed_f00d);
     let cfg = [host(&mut rng), host(&mut rng)];
@@ -72,42 +57,17 @@ fn faulty_exchange(seed: u64) -> LinkStats {
     let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
     let up = Stream::new(seed.wrapping_mul(2), LEN);
     let down = Stream::new(seed.wrapping_mul(2) + 1, LEN);
-    let mut c_tx = Sender {
-        host: 0,
-        handle: client,
-        sent: 0,
-        close_when_done: true,
-        closed: false,
-    };
-    let mut c_rx = Receiver {
-        host: 0,
-        handle: client,
-        received: 0,
-        eof: false,
-    };
+    let mut c_tx = Sender::new(0, client);
+    let mut c_rx = Receiver::new(0, client);
     let mut server: Option<(Sender, Receiver)> = None;
-    let ok = run_sliced(&mut sim, Duration::from_secs(1800), |sim| {
+    let ok = sim.run_sliced(Duration::from_secs(1800), |sim| {
         c_tx.pump(sim, up.bytes())
             .unwrap_or_else(|e| panic!("client send: {e} (seed {seed})"));
         c_rx.pump(sim, down.bytes())
             .unwrap_or_else(|e| panic!("client recv: {e} (seed {seed})"));
         if server.is_none() {
             if let Ok(h) = sim.hosts[1].sockets.accept(listener) {
-                server = Some((
-                    Sender {
-                        host: 1,
-                        handle: h,
-                        sent: 0,
-                        close_when_done: true,
-                        closed: false,
-                    },
-                    Receiver {
-                        host: 1,
-                        handle: h,
-                        received: 0,
-                        eof: false,
-                    },
-                ));
+                server = Some((Sender::new(1, h), Receiver::new(1, h)));
             }
         }
         match server.as_mut() {

@@ -99,6 +99,8 @@ pub(crate) struct SocketConfig {
     pub ecn: EcnMode,
     /// [`TcpConfig::ecn_setup_retries`].
     pub ecn_setup_retries: u8,
+    /// [`TcpConfig::header_prediction`].
+    pub header_prediction: bool,
     keep_alive_count: u8,
     has_ack_delay: bool,
     has_keep_alive: bool,
@@ -141,6 +143,7 @@ impl SocketConfig {
             r1: config.r1,
             ecn: config.ecn,
             ecn_setup_retries: config.ecn_setup_retries,
+            header_prediction: config.header_prediction,
             keep_alive_count: ka.count,
             has_ack_delay,
             has_keep_alive,
@@ -165,6 +168,7 @@ impl SocketConfig {
             r1: self.r1,
             ecn: self.ecn,
             ecn_setup_retries: self.ecn_setup_retries,
+            header_prediction: self.header_prediction,
         }
     }
 
@@ -276,6 +280,7 @@ mod tests {
             r1: 9,
             ecn: EcnMode::On,
             ecn_setup_retries: 4,
+            header_prediction: false,
         };
         assert_eq!(SocketConfig::new(&other).get(), other);
     }

@@ -1,4 +1,6 @@
 //! "Segment arrives" (RFC 9293 §3.10.7), for sockets past LISTEN.
+//! (In-order data on a quiet connection may take the shortcut in
+//! `predict.rs` instead, with the same outcome.)
 //!
 //! The function bodies follow the RFC's order of checks so they can be read
 //! side by side with it: SYN-SENT (§3.10.7.3), then for every other state
@@ -129,7 +131,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         match self.state {
             State::Closed | State::Listen => {}
             State::SynSent => self.process_syn_sent(now, seg, stats),
-            _ => self.process_synchronized(now, seg, stats),
+            _ => {
+                // `take_predicted` changes nothing when it declines.
+                if self.config.header_prediction && self.take_predicted(now, seg) {
+                    stats.predicted += 1;
+                } else {
+                    self.process_synchronized(now, seg, stats);
+                }
+            }
         }
     }
 
@@ -697,34 +706,39 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     self.ack_now = true;
                     self.acks_owed = self.acks_owed.saturating_add(1).min(MAX_ACKS_OWED);
                 } else {
-                    self.unacked_bytes += advance;
-                    self.unacked_segs = self.unacked_segs.saturating_add(1);
-                    // "Full-sized" is what the peer actually sends, which is
-                    // less than our MSS when it carries options.
-                    self.rcv_mss = self.rcv_mss.max(payload.len()).min(self.local_mss);
-                    // RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every
-                    // second full-sized segment or 2*RMSS bytes. We ACK the
-                    // second in-order segment whatever its size, which meets
-                    // that and keeps small-segment senders (Nagle waiting for
-                    // our ACK) from stalling a whole delay per segment.
-                    match self.config.ack_delay() {
-                        Some(delay)
-                            if self.unacked_segs < 2 && self.unacked_bytes < 2 * self.rcv_mss =>
-                        {
-                            if self.ack_deadline.is_none() {
-                                // Never more than 200 ms, whatever the
-                                // configuration says (MUST-40: < 0.5 s).
-                                self.ack_deadline = Deadline::at(now + delay.min(MAX_ACK_DELAY));
-                            }
-                        }
-                        _ => self.ack_now = true,
-                    }
+                    debug_assert_eq!(advance, payload.len());
+                    self.schedule_in_order_ack(now, advance);
                 }
             }
             Err(_) => {
                 stats.ooo_dropped += 1;
                 self.ack_now = true;
             }
+        }
+    }
+
+    /// `len` octets arrived in order with no hole before or after them:
+    /// delay the ACK or send it now.
+    pub(super) fn schedule_in_order_ack(&mut self, now: Instant, len: usize) {
+        self.unacked_bytes += len;
+        self.unacked_segs = self.unacked_segs.saturating_add(1);
+        // "Full-sized" is what the peer actually sends, which is less than
+        // our MSS when it carries options.
+        self.rcv_mss = self.rcv_mss.max(len).min(self.local_mss);
+        // RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every second
+        // full-sized segment or 2*RMSS bytes. We ACK the second in-order
+        // segment whatever its size, which meets that and keeps
+        // small-segment senders (Nagle waiting for our ACK) from stalling a
+        // whole delay per segment.
+        match self.config.ack_delay() {
+            Some(delay) if self.unacked_segs < 2 && self.unacked_bytes < 2 * self.rcv_mss => {
+                if self.ack_deadline.is_none() {
+                    // Never more than 200 ms, whatever the configuration
+                    // says (MUST-40: < 0.5 s).
+                    self.ack_deadline = Deadline::at(now + delay.min(MAX_ACK_DELAY));
+                }
+            }
+            _ => self.ack_now = true,
         }
     }
 

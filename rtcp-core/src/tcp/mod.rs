@@ -3,6 +3,7 @@
 //! - [`socket`]: the connection (TCB), its user calls and state.
 //! - `input`: "segment arrives" processing (RFC 9293 §3.10.7).
 //! - `output`: deciding what to send, and the timers (§3.8, RFC 6298).
+//! - `predict`: header prediction, the fast path for in-order data.
 //! - [`buffer`], [`assembler`]: send/receive storage and reassembly.
 //! - [`rtt`], [`congestion`]: RTO estimation and congestion control.
 //! - [`isn`]: initial sequence numbers (RFC 6528).
@@ -20,6 +21,7 @@ mod input;
 pub mod ip;
 pub mod isn;
 pub mod output;
+mod predict;
 #[cfg(feature = "rack")]
 pub mod rack;
 pub mod recovery;
@@ -263,6 +265,11 @@ pub struct TcpConfig {
     /// §6.1.1.1: a middlebox may drop ECN-setup SYNs); default 1, FreeBSD's
     /// `net.inet.tcp.ecn.maxretries`.
     pub ecn_setup_retries: u8,
+    /// Header prediction: in-order data on a quiet connection skips the
+    /// full §3.10.7.4 steps, with the same outcome (see `TcpStats::predicted`).
+    /// On by default; turning it off is for measurement and for tests that
+    /// compare both paths.
+    pub header_prediction: bool,
 }
 
 impl Default for TcpConfig {
@@ -289,6 +296,7 @@ impl TcpConfig {
         r1: 3,
         ecn: EcnMode::Passive,
         ecn_setup_retries: 1,
+        header_prediction: true,
     };
 }
 
@@ -337,4 +345,7 @@ pub struct TcpStats {
     pub table_full: u64,
     /// RSTs sent for segments that matched no socket (§3.10.7.1).
     pub resets_sent: u64,
+    /// Segments taken by header prediction (in-order data on a connection
+    /// with nothing in flight and nothing unusual pending).
+    pub predicted: u64,
 }

@@ -363,21 +363,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// The earliest timer, when nothing is to be sent before it.
     fn timer_poll_at(&self) -> PollAt {
-        let timers = [
-            self.rec.rack_deadline().get(),
-            self.rec.tlp_deadline().get(),
-            self.rtx_deadline.get(),
-            self.persist_deadline.get(),
-            self.ack_deadline.get(),
-            self.keepalive_at(),
-            self.timewait_deadline.get(),
-            self.user_timeout_at(),
-        ];
-        timers
-            .into_iter()
-            .flatten()
-            .min()
-            .map_or(PollAt::Ingress, PollAt::Time)
+        // Runs after nearly every segment (it is what an idle socket tells
+        // the scheduler), so it folds the raw deadlines, where "none" is the
+        // latest instant, instead of collecting `Option`s.
+        let earliest = self
+            .rec
+            .rack_deadline()
+            .min(self.rec.tlp_deadline())
+            .min(self.rtx_deadline)
+            .min(self.persist_deadline)
+            .min(self.ack_deadline)
+            .min(Deadline::from(self.keepalive_at()))
+            .min(self.timewait_deadline)
+            .min(Deadline::from(self.user_timeout_at()));
+        earliest.map_or(PollAt::Ingress, PollAt::Time)
     }
 
     /// Fire whatever timers have expired (RFC 6298 §5, §3.8.6.1, §3.8.4).

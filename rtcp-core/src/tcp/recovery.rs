@@ -165,6 +165,23 @@ const FRESH_RACK: Rack = Rack {
 };
 
 impl<const LOG: usize> RecoveryState<LOG> {
+    /// Nothing for the ACK step's recovery half to do on an ACK that
+    /// acknowledges nothing new and carries no SACK blocks: no marks in
+    /// the log, no episode to undo or finish, no probe or reordering timer
+    /// to cancel. Header prediction (`predict.rs`) relies on it.
+    pub(crate) fn is_idle(&self) -> bool {
+        #[cfg(feature = "rack")]
+        let no_probe = self.tlp_high.is_none();
+        #[cfg(not(feature = "rack"))]
+        let no_probe = true;
+        self.log.lost_bytes() == 0
+            && self.log.sacked_bytes() == 0
+            && no_probe
+            && self.undo_until().is_none()
+            && self.rack_deadline().is_none()
+            && self.tlp_deadline().is_none()
+    }
+
     /// Fresh state.
     pub const fn new() -> RecoveryState<LOG> {
         RecoveryState {

@@ -659,21 +659,47 @@ impl Ipv4Repr {
         packet: &mut Ipv4Packet<T>,
         checksum: ChecksumMode,
     ) {
-        let total = u16::try_from(HEADER_LEN + self.payload_len).unwrap_or(u16::MAX);
-        packet.set_version(4);
-        packet.set_header_len(HEADER_LEN as u8);
-        packet.set_dscp_ecn(self.dscp_ecn);
-        packet.set_total_len(total);
-        packet.set_ident(self.ident);
-        packet.set_word(field::FLAGS_FRAG, if self.dont_frag { FLAG_DF } else { 0 });
-        packet.set_ttl(self.ttl);
-        packet.set_next_header(self.protocol);
-        packet.set_src_addr(self.src_addr);
-        packet.set_dst_addr(self.dst_addr);
+        // The header is built in a local array and stored with one bounds
+        // check: every segment passes here, and field-by-field stores into
+        // the frame each re-check the slice.
+        let [t0, t1] = u16::try_from(HEADER_LEN + self.payload_len)
+            .unwrap_or(u16::MAX)
+            .to_be_bytes();
+        let [i0, i1] = self.ident.to_be_bytes();
+        let [f0, f1] = (if self.dont_frag { FLAG_DF } else { 0 }).to_be_bytes();
+        let [s0, s1, s2, s3] = self.src_addr.0;
+        let [d0, d1, d2, d3] = self.dst_addr.0;
+        let version_ihl = 0x40 | (HEADER_LEN / 4) as u8;
+        let mut header: [u8; HEADER_LEN] = [
+            version_ihl,
+            self.dscp_ecn,
+            t0,
+            t1,
+            i0,
+            i1,
+            f0,
+            f1,
+            self.ttl,
+            u8::from(self.protocol),
+            0,
+            0,
+            s0,
+            s1,
+            s2,
+            s3,
+            d0,
+            d1,
+            d2,
+            d3,
+        ];
         if checksum.compute_tx {
-            packet.fill_checksum();
-        } else {
-            packet.set_checksum(0);
+            let sum = !checksum::data(&header);
+            if let Some(field) = header.get_mut(field::CHECKSUM..field::CHECKSUM + 2) {
+                field.copy_from_slice(&sum.to_be_bytes());
+            }
+        }
+        if let Some(out) = packet.buffer.as_mut().get_mut(..HEADER_LEN) {
+            out.copy_from_slice(&header);
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Where frames come from and go to. One trait, three implementations:
 //!
 //! - [`packet::PacketBackend`]: an `AF_PACKET` raw socket on a named
-//!   interface (through `pnet_datalink`), with large kernel buffers;
+//!   interface, with large kernel buffers, frames read and written in
+//!   batches (`recvmmsg`/`sendmmsg`), and the kernel's offloaded frames
+//!   (partial checksums, GRO/TSO super-frames) made whole ([`vnet`]);
 //! - [`tap::TapBackend`]: a TAP device, so the Linux kernel of the same host
 //!   (or namespace) is the peer;
 //! - [`sim::SimBackend`]: one end of an in-process link between two stacks.
@@ -12,9 +14,35 @@
 pub mod packet;
 pub mod sim;
 pub mod tap;
+pub mod vnet;
 
 use std::io;
 use std::os::fd::RawFd;
+
+/// What a backend counts of its own work (zero where it does not apply).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackendStats {
+    /// Frames read.
+    pub rx_frames: u64,
+    /// System calls that read them (`recvmmsg` calls that returned frames).
+    pub rx_calls: u64,
+    /// Frames written.
+    pub tx_frames: u64,
+    /// System calls that wrote them (`sendmmsg` calls that sent frames).
+    pub tx_calls: u64,
+    /// Read frames whose partial checksum (offloaded by the sender) was
+    /// completed in user space.
+    pub rx_csum_completed: u64,
+    /// Read super-frames whose stale TCP checksum (NIC LRO; the kernel
+    /// vouched for the data) was computed afresh.
+    pub rx_csum_refilled: u64,
+    /// Read frames that were TSO/GRO super-frames (larger than the MTU),
+    /// handed to the stack whole.
+    pub rx_super_frames: u64,
+    /// Read frames dropped: longer than a read buffer, or with checksum
+    /// offsets outside the frame.
+    pub rx_dropped: u64,
+}
 
 /// A source and sink of Ethernet frames. Both calls are non-blocking; the
 /// kernel thread waits on [`Backend::fd`] when there is nothing to do.
@@ -25,6 +53,47 @@ pub trait Backend: Send {
     /// Send one frame. `Ok(false)` means the device is full right now: try
     /// again when [`fd`](Backend::fd) polls writable.
     fn send(&mut self, frame: &[u8]) -> io::Result<bool>;
+    /// Read up to `bufs.len()` frames, the i-th into `bufs[i]` (replacing
+    /// its contents); returns how many (0: nothing is waiting). The
+    /// default calls [`recv`](Backend::recv) for each; a backend that can
+    /// read many frames in one system call overrides it.
+    fn recv_batch(&mut self, bufs: &mut [Vec<u8>]) -> io::Result<usize> {
+        let mut n = 0;
+        for buf in bufs.iter_mut() {
+            match self.recv(buf) {
+                Ok(true) => n += 1,
+                Ok(false) => break,
+                // The error comes back on the next call; hand over what
+                // was read first.
+                Err(_) if n > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+    /// Send `frames` in order. `Ok(n)`: the first `n` were sent; when `n`
+    /// is short the device is full (`Ok(0)`: not one fit; wait until
+    /// [`fd`](Backend::fd) polls writable), or the frame after them fails,
+    /// which the next call reports. `Err`: the first frame cannot be sent
+    /// (the caller drops it). The default calls [`send`](Backend::send) for
+    /// each; a backend that can send many frames in one system call
+    /// overrides it.
+    fn send_batch(&mut self, frames: &[&[u8]]) -> io::Result<usize> {
+        let mut n = 0;
+        for frame in frames {
+            match self.send(frame) {
+                Ok(true) => n += 1,
+                Ok(false) => break,
+                Err(_) if n > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+    /// The backend's own counters (all zero by default).
+    fn stats(&self) -> BackendStats {
+        BackendStats::default()
+    }
     /// A descriptor that polls readable when frames are waiting (and
     /// writable when there is room to send).
     fn fd(&self) -> RawFd;
@@ -43,6 +112,15 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn send(&mut self, frame: &[u8]) -> io::Result<bool> {
         (**self).send(frame)
+    }
+    fn recv_batch(&mut self, bufs: &mut [Vec<u8>]) -> io::Result<usize> {
+        (**self).recv_batch(bufs)
+    }
+    fn send_batch(&mut self, frames: &[&[u8]]) -> io::Result<usize> {
+        (**self).send_batch(frames)
+    }
+    fn stats(&self) -> BackendStats {
+        (**self).stats()
     }
     fn fd(&self) -> RawFd {
         (**self).fd()

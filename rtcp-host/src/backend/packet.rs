@@ -1,36 +1,61 @@
-//! `AF_PACKET` on a named interface, through `pnet_datalink`.
+//! `AF_PACKET` on a named interface.
 //!
-//! The socket is made here (so that its kernel buffers can be enlarged and
-//! its descriptor polled) and handed to `pnet_datalink::channel` through
-//! `Config::socket_fd`, which binds it to the interface and makes it
-//! non-blocking. The stack has its own MAC and IPv4 address, which the
-//! Linux kernel does not own, so the kernel never answers for it; the
-//! socket is promiscuous so frames to our MAC are seen on any NIC.
+//! The socket is bound to the interface and made promiscuous, so frames to
+//! our MAC are seen on any NIC: the stack has its own MAC and IPv4 address,
+//! which the Linux kernel does not own, so the kernel never answers for it.
+//! Kernel buffers are large (a full 256 KiB window and its retransmissions
+//! must not be dropped at the socket).
+//!
+//! Frames move in batches: one `recvmmsg(2)` reads up to
+//! [`sys::BATCH`](crate::sys::BATCH) waiting frames, one `sendmmsg(2)`
+//! writes the frames a poll round produced. With one `sendto` per
+//! 1514-byte frame, the kernel thread of a sending rtcp-host spent most of
+//! its time entering and leaving the kernel (BENCHMARKS.md, veth section).
+//!
+//! The socket asks for `PACKET_VNET_HDR` (see [`super::vnet`]): on a veth
+//! with offloads on, the kernel hands us the peer's frames with partial
+//! TCP checksums, and TSO/GRO super-frames of up to 64 KiB. Each read
+//! frame comes with a `virtio_net_hdr` saying so, and partial checksums
+//! are completed here; the stack then verifies them as usual. Written
+//! frames carry an all-zero header: whole frames, checksums done.
 
-use super::{is_would_block, Backend};
-use pnet_datalink::{Channel, DataLinkReceiver, DataLinkSender, NetworkInterface};
+use super::vnet::{self, VnetHdr};
+use super::{is_would_block, Backend, BackendStats};
+use crate::sys;
 use std::io;
-use std::os::fd::RawFd;
-use std::time::Duration;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// Kernel socket buffer size: bursts of a full 256 KiB window (and more,
 /// with retransmissions) must not be dropped at the socket.
 pub const SOCKET_BUFFER: usize = 8 << 20;
 
+/// Room for one read frame: the `virtio_net_hdr`, and a GSO/GRO frame of
+/// up to 64 KiB of IP packet plus its Ethernet header (and a VLAN tag).
+const SLOT: usize = vnet::LEN + 65_536 + 18 + 2;
+
+/// The header before every written frame: no offload asked for.
+const TX_HDR: [u8; vnet::LEN] = [0; vnet::LEN];
+
 /// An `AF_PACKET` raw socket bound to one interface.
 pub struct PacketBackend {
-    tx: Box<dyn DataLinkSender>,
-    rx: Box<dyn DataLinkReceiver>,
-    fd: RawFd,
-    iface: NetworkInterface,
+    fd: OwnedFd,
+    name: String,
     mtu: usize,
+    /// Whether frames carry a `virtio_net_hdr` (the kernel took
+    /// `PACKET_VNET_HDR`; it has since Linux 3.13).
+    vnet: bool,
+    /// `BATCH` read slots of `SLOT` bytes.
+    area: Vec<u8>,
+    lens: [usize; sys::BATCH],
+    stats: BackendStats,
 }
 
 impl std::fmt::Debug for PacketBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PacketBackend")
-            .field("iface", &self.iface.name)
+            .field("iface", &self.name)
             .field("fd", &self.fd)
+            .field("vnet", &self.vnet)
             .finish()
     }
 }
@@ -50,67 +75,123 @@ impl PacketBackend {
     /// Open `name`. Errors: `NotFound` if there is no such interface,
     /// `PermissionDenied` without root/CAP_NET_RAW.
     pub fn open(name: &str) -> io::Result<PacketBackend> {
-        let iface = pnet_datalink::interfaces()
-            .into_iter()
-            .find(|i| i.name == name)
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("no interface named {name}"),
-                )
-            })?;
-        let fd = crate::sys::packet_socket(SOCKET_BUFFER)?;
-        let config = pnet_datalink::Config {
-            write_buffer_size: 65_536,
-            read_buffer_size: 65_536,
-            read_timeout: Some(Duration::ZERO),
-            write_timeout: Some(Duration::ZERO),
-            promiscuous: true,
-            socket_fd: Some(fd),
-            ..pnet_datalink::Config::default()
-        };
-        let (tx, rx) = match pnet_datalink::channel(&iface, config)? {
-            Channel::Ethernet(tx, rx) => (tx, rx),
-            _ => return Err(io::Error::other("pnet_datalink: unexpected channel type")),
-        };
+        let index = sys::if_index(name)?;
+        let (fd, vnet) = sys::packet_socket(SOCKET_BUFFER, true)?;
+        sys::packet_bind(fd.as_raw_fd(), index)?;
         let mtu = std::fs::read_to_string(format!("/sys/class/net/{name}/mtu"))
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(1500);
         Ok(PacketBackend {
-            tx,
-            rx,
             fd,
-            iface,
+            name: name.to_string(),
             mtu,
+            vnet,
+            area: vec![0; SLOT * sys::BATCH],
+            lens: [0; sys::BATCH],
+            stats: BackendStats::default(),
         })
+    }
+
+    /// Whether read frames come with a `virtio_net_hdr`, so partial
+    /// checksums and super-frames from offloading peers are handled.
+    pub fn has_vnet_hdr(&self) -> bool {
+        self.vnet
+    }
+
+    /// Turn read slot `i` (of length `len`) into a whole frame in `buf`;
+    /// `false` if it is dropped.
+    fn take(&mut self, i: usize, len: usize, buf: &mut Vec<u8>) -> bool {
+        let Some(bytes) = self
+            .area
+            .get(i * SLOT..)
+            .and_then(|slot| slot.get(..len.min(SLOT)))
+        else {
+            return false;
+        };
+        buf.clear();
+        if !self.vnet {
+            buf.extend_from_slice(bytes);
+            return true;
+        }
+        let (Some(hdr), Some(frame)) = (VnetHdr::parse(bytes), bytes.get(vnet::LEN..)) else {
+            return false;
+        };
+        buf.extend_from_slice(frame);
+        match vnet::finish_rx(&hdr, buf) {
+            Ok(vnet::Finished::Completed) => self.stats.rx_csum_completed += 1,
+            Ok(vnet::Finished::Refilled) => self.stats.rx_csum_refilled += 1,
+            Ok(vnet::Finished::AsIs) => {}
+            Err(_) => return false,
+        }
+        if hdr.gso_type != vnet::GSO_NONE {
+            self.stats.rx_super_frames += 1;
+        }
+        true
     }
 }
 
 impl Backend for PacketBackend {
     fn recv(&mut self, buf: &mut Vec<u8>) -> io::Result<bool> {
-        match self.rx.next() {
-            Ok(frame) => {
-                buf.clear();
-                buf.extend_from_slice(frame);
-                Ok(true)
+        Ok(self.recv_batch(std::slice::from_mut(buf))? == 1)
+    }
+
+    fn send(&mut self, frame: &[u8]) -> io::Result<bool> {
+        Ok(self.send_batch(&[frame])? == 1)
+    }
+
+    fn recv_batch(&mut self, bufs: &mut [Vec<u8>]) -> io::Result<usize> {
+        let want = bufs.len().min(sys::BATCH);
+        loop {
+            let got = sys::recv_many(
+                self.fd.as_raw_fd(),
+                &mut self.area,
+                SLOT,
+                self.lens.get_mut(..want).unwrap_or_default(),
+            )?;
+            if got == 0 {
+                return Ok(0);
             }
-            Err(e) if is_would_block(&e) => Ok(false),
+            self.stats.rx_calls += 1;
+            let mut n = 0;
+            for i in 0..got {
+                let len = self.lens.get(i).copied().unwrap_or(usize::MAX);
+                let Some(buf) = bufs.get_mut(n) else { break };
+                if len != usize::MAX && self.take(i, len, buf) {
+                    n += 1;
+                } else {
+                    self.stats.rx_dropped += 1;
+                }
+            }
+            self.stats.rx_frames += n as u64;
+            // All of this batch dropped: read on, more may be waiting.
+            if n > 0 {
+                return Ok(n);
+            }
+        }
+    }
+
+    fn send_batch(&mut self, frames: &[&[u8]]) -> io::Result<usize> {
+        let prefix: &[u8] = if self.vnet { &TX_HDR } else { &[] };
+        match sys::send_many(self.fd.as_raw_fd(), prefix, frames) {
+            Ok(n) => {
+                if n > 0 {
+                    self.stats.tx_calls += 1;
+                    self.stats.tx_frames += n as u64;
+                }
+                Ok(n)
+            }
+            Err(e) if is_would_block(&e) => Ok(0),
             Err(e) => Err(e),
         }
     }
 
-    fn send(&mut self, frame: &[u8]) -> io::Result<bool> {
-        match self.tx.send_to(frame, None) {
-            Some(Ok(())) => Ok(true),
-            Some(Err(e)) if is_would_block(&e) => Ok(false),
-            Some(Err(e)) => Err(e),
-            None => Ok(false),
-        }
+    fn stats(&self) -> BackendStats {
+        self.stats
     }
 
     fn fd(&self) -> RawFd {
-        self.fd
+        self.fd.as_raw_fd()
     }
 
     fn mtu(&self) -> usize {
@@ -118,6 +199,6 @@ impl Backend for PacketBackend {
     }
 
     fn describe(&self) -> String {
-        format!("AF_PACKET on {}", self.iface.name)
+        format!("AF_PACKET on {}", self.name)
     }
 }

@@ -1,0 +1,99 @@
+//! Header prediction: the in-order receive case in a few compares.
+//!
+//! Most segments a receiving connection sees are the next in-order data,
+//! carrying an ACK for nothing new, on a connection with no holes, no loss
+//! recovery and nothing unusual pending. For those, every step of RFC 9293
+//! §3.10.7.4 reduces to "queue the text, advance RCV.NXT, schedule the
+//! ACK". Van Jacobson's header prediction (as in 4.4BSD's `tcp_input`)
+//! recognises them up front and skips the rest; this module does the same.
+//!
+//! The fast path must change the connection exactly as the full steps
+//! would: it is taken only when each step it skips is provably a no-op,
+//! and `TcpConfig::header_prediction = false` turns it off so tests can
+//! compare both paths segment for segment (`tests/tests/sim_predict.rs`).
+
+use super::socket::TcpSocket;
+use super::State;
+use crate::time::Instant;
+use crate::wire::{TcpFlags, TcpRepr};
+
+impl<const LOG: usize> TcpSocket<'_, LOG> {
+    /// Handle `seg` on the fast path if it qualifies; returns whether it
+    /// did. When it returns false nothing has changed, and the segment must
+    /// go through the full processing.
+    pub(super) fn take_predicted(&mut self, now: Instant, seg: &TcpRepr) -> bool {
+        if !self.predictable(seg) {
+            return false;
+        }
+        let len = seg.payload.len();
+        // §3.10.7.4 fifth check, window update: SND.WL1 < SEG.SEQ, or equal
+        // and SND.WL2 =< SEG.ACK (here SEG.ACK = SND.UNA).
+        let ack = seg.ack_number;
+        if self.snd_wl1 < seg.seq_number || (self.snd_wl1 == seg.seq_number && self.snd_wl2 <= ack)
+        {
+            let window = usize::from(seg.window_len) << self.snd_shift;
+            self.snd_wnd = window;
+            self.max_snd_wnd = self.max_snd_wnd.max(window);
+            self.snd_wl1 = seg.seq_number;
+            self.snd_wl2 = ack;
+            if window > 0 {
+                self.persist_deadline = crate::time::Deadline::NONE;
+                self.persist_backoff = 0;
+            }
+        }
+        // RFC 7323 §4.3: the segment starts at RCV.NXT, at or below
+        // Last.ACK.sent, so it updates TS.Recent.
+        if let (true, Some((tsval, _))) = (self.ts_ok, seg.options.timestamp) {
+            if seg.seq_number <= self.last_ack_sent {
+                self.ts_recent = tsval;
+            }
+        }
+        self.arm_keepalive(now);
+        self.ecn_on_segment(seg);
+        // Seventh step with no holes: the text goes straight after what
+        // the user has not read yet.
+        self.rx.write_unallocated(0, seg.payload);
+        self.rx.enqueue_unallocated(len);
+        self.rcv_nxt += len;
+        self.schedule_in_order_ack(now, len);
+        true
+    }
+
+    /// Whether every step the fast path skips would do nothing.
+    fn predictable(&self, seg: &TcpRepr) -> bool {
+        let len = seg.payload.len();
+        let plain = seg.flags == TcpFlags::ACK || seg.flags == TcpFlags::ACK | TcpFlags::PSH;
+        // Sequence check: exactly the next octets, all of which fit.
+        let in_order = seg.seq_number == self.rcv_nxt
+            && len > 0
+            && len <= self.rx.window()
+            && len <= self.rcv_adv.checked_since(self.rcv_nxt).unwrap_or(0);
+        // PAWS (RFC 7323 §5.3) passes.
+        let fresh = !self.ts_ok
+            || seg
+                .options
+                .timestamp
+                .is_none_or(|(tsval, _)| (tsval.wrapping_sub(self.ts_recent) as i32) >= 0);
+        // The ACK acknowledges nothing new and nothing of ours is in
+        // flight, so the ACK step's loss detection, RTT sampling and
+        // congestion control have nothing to act on.
+        let quiet_sender = seg.ack_number == self.snd_una
+            && self.snd_max == self.snd_una
+            && seg.options.sack_count == 0
+            && self.recover.is_none()
+            && self.dup_acks == 0
+            && self.rec.is_idle();
+        // Reassembly and FIN bookkeeping are empty, and the URG step has
+        // nothing to do.
+        let plain_receiver =
+            self.assembler.is_empty() && self.rcv_fin.is_none() && !self.rx_fin_received;
+        // FIN-WAIT-2 receives like ESTABLISHED; its ACK step has nothing
+        // state-specific to do (our FIN is already acknowledged).
+        matches!(self.state, State::Established | State::FinWait2)
+            && plain
+            && in_order
+            && fresh
+            && quiet_sender
+            && plain_receiver
+    }
+}
