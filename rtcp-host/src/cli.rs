@@ -54,6 +54,12 @@ pub struct NetArgs {
     /// Use a TAP device instead (created if missing; the local kernel is the peer).
     #[arg(long, value_name = "NAME")]
     pub tap: Option<String>,
+    /// With --iface: open the socket through pnet_datalink, one system call
+    /// per frame and no offload support (the peer's tx checksum offload and
+    /// our GRO must be off), instead of the batched socket that takes
+    /// offloaded frames.
+    #[arg(long, requires = "iface")]
+    pub pnet: bool,
     /// The stack's own IPv4 address and prefix; the kernel must not own it.
     #[arg(long, value_name = "ADDR/PREFIX", value_parser = parse_cidr)]
     pub ip: Ipv4Cidr,

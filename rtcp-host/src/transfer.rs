@@ -5,9 +5,10 @@ use crate::cli::{ClientArgs, NetArgs, ServerArgs, SimArgs};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rtcp_core::wire::{Ipv4Address, Ipv4Cidr};
 use rtcp_host::backend::packet::{open_error, PacketBackend};
+use rtcp_host::backend::pnet::PnetBackend;
 use rtcp_host::backend::sim::SimBackend;
 use rtcp_host::backend::tap::TapBackend;
-use rtcp_host::backend::BackendStats;
+use rtcp_host::backend::{Backend, BackendStats};
 use rtcp_host::link::{Faults, LinkOptions, Rng};
 use rtcp_host::{NetStack, StackConfig, TcpListener, TcpStream};
 use sha2::{Digest, Sha256};
@@ -75,7 +76,12 @@ fn open_stack(net: &NetArgs) -> Result<NetStack, String> {
     }
     let result = match (&net.iface, &net.tap) {
         (Some(name), _) => {
-            let backend = PacketBackend::open(name).map_err(|e| match e.kind() {
+            let opened = if net.pnet {
+                PnetBackend::open(name).map(|b| Box::new(b) as Box<dyn Backend>)
+            } else {
+                PacketBackend::open(name).map(|b| Box::new(b) as Box<dyn Backend>)
+            };
+            let backend = opened.map_err(|e| match e.kind() {
                 ErrorKind::NotFound => format!("interface {name} not found (see `ip link`)"),
                 _ => open_error(name, &e),
             })?;

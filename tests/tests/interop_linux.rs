@@ -372,6 +372,36 @@ fn bulk_64mib_both_ways() {
     rtcp_to_linux(&lab, &file, &[]);
 }
 
+#[test]
+fn bulk_both_ways_through_pnet_datalink() {
+    if !root_or_skip("bulk_both_ways_through_pnet_datalink") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // The lab turns offloads off, which this backend needs.
+    let lab = Lab::up("rti8");
+    let file = TestFile::new("pnet", 16 << 20, 8);
+    let server = linux_to_rtcp(&lab, &[&file], &["--pnet"]);
+    let client = rtcp_to_linux(&lab, &file, &["--pnet"]);
+    assert!(
+        client.contains("(pnet_datalink)"),
+        "not the pnet backend:\n{client}"
+    );
+    // One read per frame: pnet_datalink has no batch call (the default
+    // backend reads many frames per recvmmsg).
+    let (frames, reads) = frames_and_reads(&server).expect("a backend: line");
+    assert!(frames > 1000 && frames == reads, "{server}");
+}
+
+/// "N frames in M reads" of an rtcp-host "stack:" line.
+fn frames_and_reads(output: &str) -> Option<(u64, u64)> {
+    let at = output.find(" frames in ")?;
+    let frames = output[..at].rsplit(' ').next()?.parse().ok()?;
+    let rest = &output[at + " frames in ".len()..];
+    let reads = rest.split(' ').next()?.parse().ok()?;
+    Some((frames, reads))
+}
+
 /// The number in "N partial checksums completed" of an rtcp-host "stack:"
 /// line (0 if absent).
 fn completed_checksums(output: &str) -> u64 {

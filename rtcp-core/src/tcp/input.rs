@@ -133,11 +133,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             State::SynSent => self.process_syn_sent(now, seg, stats),
             _ => {
                 // `take_predicted` changes nothing when it declines.
+                #[cfg(feature = "header-prediction")]
                 if self.config.header_prediction && self.take_predicted(now, seg) {
                     stats.predicted += 1;
-                } else {
-                    self.process_synchronized(now, seg, stats);
+                    return;
                 }
+                self.process_synchronized(now, seg, stats);
             }
         }
     }

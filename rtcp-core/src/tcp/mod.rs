@@ -21,6 +21,7 @@ mod input;
 pub mod ip;
 pub mod isn;
 pub mod output;
+#[cfg(feature = "header-prediction")]
 mod predict;
 #[cfg(feature = "rack")]
 pub mod rack;
@@ -268,7 +269,8 @@ pub struct TcpConfig {
     /// Header prediction: in-order data on a quiet connection skips the
     /// full §3.10.7.4 steps, with the same outcome (see `TcpStats::predicted`).
     /// On by default; turning it off is for measurement and for tests that
-    /// compare both paths.
+    /// compare both paths. Without the crate feature `header-prediction` it
+    /// has no effect.
     pub header_prediction: bool,
 }
 

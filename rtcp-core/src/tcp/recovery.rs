@@ -169,6 +169,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
     /// acknowledges nothing new and carries no SACK blocks: no marks in
     /// the log, no episode to undo or finish, no probe or reordering timer
     /// to cancel. Header prediction (`predict.rs`) relies on it.
+    #[cfg(feature = "header-prediction")]
     pub(crate) fn is_idle(&self) -> bool {
         #[cfg(feature = "rack")]
         let no_probe = self.tlp_high.is_none();

@@ -1,9 +1,11 @@
-//! Where frames come from and go to. One trait, three implementations:
+//! Where frames come from and go to. One trait, four implementations:
 //!
 //! - [`packet::PacketBackend`]: an `AF_PACKET` raw socket on a named
 //!   interface, with large kernel buffers, frames read and written in
 //!   batches (`recvmmsg`/`sendmmsg`), and the kernel's offloaded frames
 //!   (partial checksums, GRO/TSO super-frames) made whole ([`vnet`]);
+//! - [`pnet::PnetBackend`]: the same socket through `pnet_datalink`, one
+//!   system call per frame and no offloads (`rtcp-host --pnet`);
 //! - [`tap::TapBackend`]: a TAP device, so the Linux kernel of the same host
 //!   (or namespace) is the peer;
 //! - [`sim::SimBackend`]: one end of an in-process link between two stacks.
@@ -12,6 +14,7 @@
 //! [`crate::link`]), so they work the same on every backend.
 
 pub mod packet;
+pub mod pnet;
 pub mod sim;
 pub mod tap;
 pub mod vnet;
