@@ -68,9 +68,12 @@ fn host_bin() -> PathBuf {
     // target/<profile>/deps/interop_linux-HASH -> target/<profile>/rtcp-host
     let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
     let bin = profile_dir.join("rtcp-host");
-    static BUILD: Mutex<()> = Mutex::new(());
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    if !bin.exists() || std::env::var_os("RTCP_REBUILD_HOST").is_some() {
+    // Built once per test run, always: cargo does nothing when the binary
+    // is current, and a binary left from an older checkout (same target
+    // directory) would test old code or lack newer options.
+    static BUILT: Mutex<bool> = Mutex::new(false);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !*built {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-p", "rtcp-host"]);
@@ -82,6 +85,7 @@ fn host_bin() -> PathBuf {
         }
         let status = cmd.status().unwrap();
         assert!(status.success(), "building rtcp-host failed");
+        *built = true;
     }
     bin
 }
