@@ -82,7 +82,7 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
             && seg.options.sack_count == 0
             && self.recover.is_none()
             && self.dup_acks == 0
-            && self.rec.is_idle();
+            && self.rec.is_idle(self.snd_una);
         // Reassembly and FIN bookkeeping are empty, and the URG step has
         // nothing to do.
         let plain_receiver =

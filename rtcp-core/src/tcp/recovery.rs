@@ -166,11 +166,13 @@ const FRESH_RACK: Rack = Rack {
 
 impl<const LOG: usize> RecoveryState<LOG> {
     /// Nothing for the ACK step's recovery half to do on an ACK that
-    /// acknowledges nothing new and carries no SACK blocks: no marks in
-    /// the log, no episode to undo or finish, no probe or reordering timer
-    /// to cancel. Header prediction (`predict.rs`) relies on it.
+    /// acknowledges nothing new (SND.UNA stays `snd_una`) and carries no
+    /// SACK blocks: no marks in the log, no probe or reordering timer to
+    /// cancel, and an undo mark (kept after an episode until SND.UNA passes
+    /// it) that such an ACK would leave as it is. Header prediction
+    /// (`predict.rs`) relies on it.
     #[cfg(feature = "header-prediction")]
-    pub(crate) fn is_idle(&self) -> bool {
+    pub(crate) fn is_idle(&self, snd_una: SeqNumber) -> bool {
         #[cfg(feature = "rack")]
         let no_probe = self.tlp_high.is_none();
         #[cfg(not(feature = "rack"))]
@@ -178,7 +180,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
         self.log.lost_bytes() == 0
             && self.log.sacked_bytes() == 0
             && no_probe
-            && self.undo_until().is_none()
+            && self.undo_until().is_none_or(|u| snd_una <= u)
             && self.rack_deadline().is_none()
             && self.tlp_deadline().is_none()
     }
