@@ -272,7 +272,7 @@ pub const BATCH: usize = 64;
 /// were read; 0 when none is waiting.
 pub fn recv_many(fd: RawFd, area: &mut [u8], slot: usize, lens: &mut [usize]) -> io::Result<usize> {
     let n = lens.len().min(BATCH).min(area.len() / slot.max(1));
-    if n == 0 {
+    if n == 0 || slot == 0 {
         return Ok(0);
     }
     let mut iov = [libc::iovec {
