@@ -204,6 +204,15 @@ pub fn packet_socket(buffer: usize, vnet_hdr: bool) -> io::Result<(OwnedFd, bool
     Ok((fd, vnet))
 }
 
+/// The MTU of the interface `name` (its IP MTU, from sysfs), or 1500 when
+/// it cannot be read.
+pub fn if_mtu(name: &str) -> usize {
+    std::fs::read_to_string(format!("/sys/class/net/{name}/mtu"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1500)
+}
+
 /// The index of the interface `name`.
 pub fn if_index(name: &str) -> io::Result<u32> {
     let c = std::ffi::CString::new(name)

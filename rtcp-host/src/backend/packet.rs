@@ -82,10 +82,7 @@ impl PacketBackend {
         let index = sys::if_index(name)?;
         let (fd, vnet) = sys::packet_socket(SOCKET_BUFFER, true)?;
         sys::packet_bind(fd.as_raw_fd(), index)?;
-        let mtu = std::fs::read_to_string(format!("/sys/class/net/{name}/mtu"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(1500);
+        let mtu = sys::if_mtu(name);
         Ok(PacketBackend {
             fd,
             name: name.to_string(),

@@ -71,10 +71,7 @@ impl PnetBackend {
             Channel::Ethernet(tx, rx) => (tx, rx),
             _ => return Err(io::Error::other("pnet_datalink: unexpected channel type")),
         };
-        let mtu = std::fs::read_to_string(format!("/sys/class/net/{name}/mtu"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(1500);
+        let mtu = crate::sys::if_mtu(name);
         Ok(PnetBackend {
             tx,
             rx,

@@ -43,10 +43,7 @@ impl TapBackend {
             .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open("/dev/net/tun")?;
         let name = crate::sys::tun_set_iff(&file, name)?;
-        let mtu = std::fs::read_to_string(format!("/sys/class/net/{name}/mtu"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(1500);
+        let mtu = crate::sys::if_mtu(&name);
         Ok(TapBackend {
             file,
             name,
