@@ -408,15 +408,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.ack_now = true;
         }
 
-        // RFC 7323 §4.3: update TS.Recent when the segment covers
-        // Last.ACK.sent.
-        if self.ts_ok {
-            if let Some((tsval, _)) = seg.options.timestamp {
-                if seq <= self.last_ack_sent {
-                    self.ts_recent = tsval;
-                }
-            }
-        }
+        self.update_ts_recent(seg);
         self.arm_keepalive(now);
         // RFC 3168 §6.1.3: CWR and CE, once the segment is known acceptable.
         self.ecn_on_segment(seg);
@@ -544,20 +536,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.on_ack_for_recovery(now, seg, was_una, duplicate, stats);
         }
 
-        // Window update (§3.10.7.4): SND.WL1 < SEG.SEQ, or equal and
-        // SND.WL2 =< SEG.ACK.
-        if was_una <= ack
-            && (self.snd_wl1 < seg.seq_number
-                || (self.snd_wl1 == seg.seq_number && self.snd_wl2 <= ack))
-        {
-            self.snd_wnd = window;
-            self.max_snd_wnd = self.max_snd_wnd.max(window);
-            self.snd_wl1 = seg.seq_number;
-            self.snd_wl2 = ack;
-            if window > 0 {
-                self.persist_deadline = Deadline::NONE;
-                self.persist_backoff = 0;
-            }
+        if was_una <= ack {
+            self.update_send_window(seg);
         }
         if window == 0 && ack == self.snd_una && self.snd_max > self.snd_una {
             // The peer answers our zero-window probe: it is alive, so the
@@ -714,6 +694,35 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             Err(_) => {
                 stats.ooo_dropped += 1;
                 self.ack_now = true;
+            }
+        }
+    }
+
+    /// The window update of the ACK step (§3.10.7.4), for an acceptable
+    /// ACK at or above SND.UNA: taken when SND.WL1 < SEG.SEQ, or equal and
+    /// SND.WL2 =< SEG.ACK.
+    pub(super) fn update_send_window(&mut self, seg: &TcpRepr) {
+        let ack = seg.ack_number;
+        if self.snd_wl1 < seg.seq_number || (self.snd_wl1 == seg.seq_number && self.snd_wl2 <= ack)
+        {
+            let window = usize::from(seg.window_len) << self.snd_shift;
+            self.snd_wnd = window;
+            self.max_snd_wnd = self.max_snd_wnd.max(window);
+            self.snd_wl1 = seg.seq_number;
+            self.snd_wl2 = ack;
+            if window > 0 {
+                self.persist_deadline = Deadline::NONE;
+                self.persist_backoff = 0;
+            }
+        }
+    }
+
+    /// RFC 7323 §4.3: an acceptable segment that covers Last.ACK.sent
+    /// updates TS.Recent.
+    pub(super) fn update_ts_recent(&mut self, seg: &TcpRepr) {
+        if let (true, Some((tsval, _))) = (self.ts_ok, seg.options.timestamp) {
+            if seg.seq_number <= self.last_ack_sent {
+                self.ts_recent = tsval;
             }
         }
     }

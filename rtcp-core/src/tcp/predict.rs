@@ -26,28 +26,10 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
             return false;
         }
         let len = seg.payload.len();
-        // §3.10.7.4 fifth check, window update: SND.WL1 < SEG.SEQ, or equal
-        // and SND.WL2 =< SEG.ACK (here SEG.ACK = SND.UNA).
-        let ack = seg.ack_number;
-        if self.snd_wl1 < seg.seq_number || (self.snd_wl1 == seg.seq_number && self.snd_wl2 <= ack)
-        {
-            let window = usize::from(seg.window_len) << self.snd_shift;
-            self.snd_wnd = window;
-            self.max_snd_wnd = self.max_snd_wnd.max(window);
-            self.snd_wl1 = seg.seq_number;
-            self.snd_wl2 = ack;
-            if window > 0 {
-                self.persist_deadline = crate::time::Deadline::NONE;
-                self.persist_backoff = 0;
-            }
-        }
-        // RFC 7323 §4.3: the segment starts at RCV.NXT, at or below
-        // Last.ACK.sent, so it updates TS.Recent.
-        if let (true, Some((tsval, _))) = (self.ts_ok, seg.options.timestamp) {
-            if seg.seq_number <= self.last_ack_sent {
-                self.ts_recent = tsval;
-            }
-        }
+        // The ACK step reduces to the window update (SEG.ACK = SND.UNA),
+        // and the segment, starting at RCV.NXT, updates TS.Recent.
+        self.update_send_window(seg);
+        self.update_ts_recent(seg);
         self.arm_keepalive(now);
         self.ecn_on_segment(seg);
         // Seventh step with no holes: the text goes straight after what
