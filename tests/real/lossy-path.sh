@@ -41,24 +41,9 @@ PORT=5201
 NS_S=ns-snd NS_B=ns-brg NS_R=ns-rcv
 IP_S=10.78.0.1 IP_R=10.78.0.2 IP_RTCP=10.78.0.3
 
-if [ "$(id -u)" -ne 0 ]; then
-  if [ "${CI:-}" = true ]; then echo "FAIL: needs root" >&2; exit 1; fi
-  echo "SKIP: tests/real/lossy-path.sh needs root (network namespaces, AF_PACKET)"
-  exit 0
-fi
-for tool in ip ethtool python3; do
-  command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (apt-get install -y iproute2 ethtool python3)" >&2; exit 1; }
-done
-for ns in $NS_S $NS_B $NS_R; do
-  if [ -e "/run/netns/$ns" ]; then echo "FAIL: namespace $ns exists already; remove it first (ip netns del $ns)" >&2; exit 1; fi
-done
-
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-if [ -z "${RTCP_HOST:-}" ]; then
-  (cd "$ROOT" && cargo build --release -q -p rtcp-host)
-  RTCP_HOST="${CARGO_TARGET_DIR:-$ROOT/target}/release/rtcp-host"
-fi
-[ -x "$RTCP_HOST" ] || { echo "FAIL: no rtcp-host binary at $RTCP_HOST" >&2; exit 1; }
+# shellcheck source=preflight.sh
+source "$(dirname "${BASH_SOURCE[0]}")/preflight.sh"
+preflight tests/real/lossy-path.sh "ip ethtool python3" "iproute2 ethtool python3" $NS_S $NS_B $NS_R
 
 TMP=$(mktemp -d /tmp/lossy-path.XXXXXX)
 BRIDGE_PID=

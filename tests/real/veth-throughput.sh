@@ -74,24 +74,9 @@ NS_R=vth-rtcp NS_L=vth-linux
 DEV_R=veth-r0 DEV_L=veth-l0
 IP_L=10.81.0.1 IP_K=10.81.0.2 IP_RTCP=10.81.0.3
 
-if [ "$(id -u)" -ne 0 ]; then
-  if [ "${CI:-}" = true ]; then echo "FAIL: needs root" >&2; exit 1; fi
-  echo "SKIP: tests/real/veth-throughput.sh needs root (network namespaces, AF_PACKET)"
-  exit 0
-fi
-for tool in ip ethtool python3 /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (apt-get install -y iproute2 ethtool python3 time)" >&2; exit 1; }
-done
-for ns in $NS_R $NS_L; do
-  if [ -e "/run/netns/$ns" ]; then echo "FAIL: namespace $ns exists already; remove it first (ip netns del $ns)" >&2; exit 1; fi
-done
-
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-if [ -z "${RTCP_HOST:-}" ]; then
-  (cd "$ROOT" && cargo build --release -q -p rtcp-host)
-  RTCP_HOST="${CARGO_TARGET_DIR:-$ROOT/target}/release/rtcp-host"
-fi
-[ -x "$RTCP_HOST" ] || { echo "FAIL: no rtcp-host binary at $RTCP_HOST" >&2; exit 1; }
+# shellcheck source=preflight.sh
+source "$(dirname "${BASH_SOURCE[0]}")/preflight.sh"
+preflight tests/real/veth-throughput.sh "ip ethtool python3 /usr/bin/time" "iproute2 ethtool python3 time" $NS_R $NS_L
 
 TMP=$(mktemp -d /tmp/veth-throughput.XXXXXX)
 cleanup() {
