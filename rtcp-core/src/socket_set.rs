@@ -169,6 +169,9 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     slots: ManagedSlice<'a, SocketSlot<'a, LOG>>,
     free_head: u16,
     heap_len: usize,
+    /// A connection whose heap deadline is stale: `process` defers its
+    /// reschedule while frames keep arriving for it (see `settle`).
+    pending: u16,
     isn: IsnGenerator,
     hash_seed: u64,
     next_ephemeral: u16,
@@ -219,6 +222,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             slots,
             free_head: if len > 0 { 0 } else { NONE },
             heap_len: 0,
+            pending: NONE,
             isn,
             hash_seed,
             next_ephemeral: EPHEMERAL_FIRST + (hash_seed % 1000) as u16,
@@ -283,6 +287,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     }
 
     fn free(&mut self, i: u16) {
+        if self.pending == i {
+            self.pending = NONE;
+        }
         self.unindex(i);
         self.heap_remove(i);
         let head = self.free_head;
@@ -860,15 +867,22 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 }
                 let before = slot.socket.state;
                 slot.socket.process_with_ecn(now, seg, ecn, stats);
-                if slot.socket.state != before {
+                let after = slot.socket.state;
+                if after != before {
                     net_debug!(
                         "tcp {} <- {}: {} -> {}",
                         local.port,
                         remote.port,
                         before,
-                        slot.socket.state
+                        after
                     );
+                } else if after.is_synchronized() {
+                    self.settle(i);
+                    return None;
                 }
+            }
+            if self.pending == i {
+                self.pending = NONE;
             }
             self.reschedule(i);
             return None;
@@ -890,6 +904,34 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         }
     }
 
+    /// Defers rescheduling connection `i` after a segment that left it in
+    /// the same synchronized state, until a frame for another socket, or
+    /// anything else that reads the deadline heap, comes first
+    /// ([`flush_pending`](Self::flush_pending); `dispatch` starts with it).
+    ///
+    /// A poll's frames mostly come in runs for one connection (a window of
+    /// data, a train of ACKs), and the reschedule (the socket's `poll_at`
+    /// plus a heap update) cost about as much as header prediction's whole
+    /// fast path; only the last one of a run matters. Nothing between two
+    /// frames needs it: timers fire in `dispatch`, and the table work a
+    /// reschedule may do (freeing a CLOSED socket, queueing an established
+    /// child for `accept`) follows a change of state, which is never
+    /// deferred.
+    fn settle(&mut self, i: u16) {
+        if self.pending != i {
+            self.flush_pending();
+            self.pending = i;
+        }
+    }
+
+    /// Reschedules the connection [`settle`](Self::settle) left pending.
+    fn flush_pending(&mut self) {
+        let i = core::mem::replace(&mut self.pending, NONE);
+        if i != NONE {
+            self.reschedule(i);
+        }
+    }
+
     /// RFC 9293 §3.10.7.2, LISTEN.
     fn listen_input(
         &mut self,
@@ -900,6 +942,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         seg: &TcpRepr,
         back: Option<&SourceRoute>,
     ) -> Option<ResetReply> {
+        self.flush_pending();
         let flags = seg.flags;
         if flags.rst() {
             return None;
@@ -955,6 +998,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// An ICMP error quoting a segment from `quote.src_addr:src_port` to
     /// `quote.dst_addr:dst_port` (RFC 9293 §3.9.2.2).
     pub(crate) fn icmp_error(&mut self, quote: Icmpv4Quote, error: IcmpError) {
+        self.flush_pending();
         let key = Key {
             local: Endpoint::new(quote.src_addr, quote.src_port),
             remote: Endpoint::new(quote.dst_addr, quote.dst_port),
@@ -975,6 +1019,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         budget: usize,
         mut emit: impl FnMut(&IpParams<'_>, &TcpRepr) -> Result<(), EmitError>,
     ) -> usize {
+        self.flush_pending();
         let mut sent = 0;
         while sent < budget && self.heap_len > 0 && self.heap_key(0) <= now {
             let i = self.heap_entry(0);
@@ -1025,6 +1070,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// a future deadline; making them due now is cheap and harmless for any
     /// other socket caught by it, since `dispatch` re-checks the plan.
     pub(crate) fn wake_deferred(&mut self, now: Instant) {
+        self.flush_pending();
         // Bounded: only sockets whose deadline is within the ARP retry window.
         let horizon = now + crate::time::Duration::from_secs(1);
         let mut woken = 0;
