@@ -664,10 +664,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         if self.lookup(&key).is_some() {
             return Err(TcpError::AddrInUse);
         }
-        let iss = self
-            .isn
-            .isn(now, (local.addr, local.port), (remote.addr, remote.port));
-        let ts_offset = self.ts_offset(local, remote);
+        let (iss, ts_offset) =
+            self.isn
+                .isn_and_ts_offset(now, (local.addr, local.port), (remote.addr, remote.port));
         let local_mss = self.local_mss;
         if let Some(s) = self.slot_mut(i) {
             let sock = &mut s.socket;
@@ -692,15 +691,6 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.index(i, key);
         self.reschedule(i);
         Ok(())
-    }
-
-    fn ts_offset(&self, local: Endpoint, remote: Endpoint) -> u32 {
-        let mut msg = [0u8; 12];
-        msg[..4].copy_from_slice(&local.addr.0);
-        msg[4..8].copy_from_slice(&remote.addr.0);
-        msg[8..10].copy_from_slice(&local.port.to_be_bytes());
-        msg[10..12].copy_from_slice(&remote.port.to_be_bytes());
-        self.isn.hash(&msg) as u32
     }
 
     fn pick_ephemeral(
@@ -969,10 +959,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             self.stats.table_full += 1;
             return None;
         };
-        let iss = self
-            .isn
-            .isn(now, (local.addr, local.port), (remote.addr, remote.port));
-        let ts_offset = self.ts_offset(local, remote);
+        let (iss, ts_offset) =
+            self.isn
+                .isn_and_ts_offset(now, (local.addr, local.port), (remote.addr, remote.port));
         let local_mss = self.local_mss;
         if let Some(s) = self.slot_mut(c) {
             if let Some(config) = listener_config {
