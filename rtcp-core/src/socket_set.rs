@@ -299,9 +299,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             }
             slot.owner = Owner::Free;
             slot.generation = slot.generation.wrapping_add(1);
-            slot.socket.reset();
+            // The rest of the socket is left as it was: nothing reads a
+            // free slot's socket (no handle, no index entry, no deadline),
+            // and `alloc` resets it for its next connection.
             slot.socket.pending_rst = None;
-            slot.socket.forget_past();
             slot.socket.state = State::Closed;
             slot.next = head;
             self.free_head = i;
