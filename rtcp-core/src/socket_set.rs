@@ -221,7 +221,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             heap_len: 0,
             isn,
             hash_seed,
-            next_ephemeral: EPHEMERAL_FIRST + (hash_seed % 1000) as u16,
+            next_ephemeral: EPHEMERAL_FIRST + crate::time::div_rem_small(hash_seed, 1000).1 as u16,
             default_config: crate::tcp::config::SocketConfig::default(),
             local_mss: 1460,
             subnet: None,
@@ -343,7 +343,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         h ^= h >> 29;
         h = (h ^ b).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         h ^= h >> 32;
-        (h % (self.capacity().max(1) as u64)) as usize
+        crate::time::div_rem_small(h, self.capacity().max(1) as u32).1 as usize
     }
 
     fn lookup(&self, key: &Key) -> Option<u16> {
