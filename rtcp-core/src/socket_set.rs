@@ -276,7 +276,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         slot.socket.reset();
         slot.socket.forget_past();
         slot.socket.pending_rst = None;
-        slot.socket.set_source_route(None);
+        let _ = slot.socket.set_source_route(None);
         slot.socket.config = config;
         self.free_head = next;
         Some(i)

@@ -132,6 +132,10 @@ pub enum TcpError {
     NetworkUnreachable,
     /// ICMP reported the host unreachable (soft error).
     HostUnreachable,
+    /// The call needs a cargo feature of rtcp-core that this build was
+    /// compiled without (`urgent` for urgent data, `source-route` for
+    /// source routes).
+    Unsupported,
 }
 
 /// An ICMP error quoting one of our segments, as the interface passes it on.
@@ -167,6 +171,7 @@ impl fmt::Display for TcpError {
             TcpError::InvalidEndpoint => "invalid endpoint",
             TcpError::NetworkUnreachable => "network unreachable",
             TcpError::HostUnreachable => "host unreachable",
+            TcpError::Unsupported => "not supported by this build",
         };
         f.write_str(text)
     }

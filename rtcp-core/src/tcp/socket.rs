@@ -480,8 +480,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// one, a connection answers along the reverse of the route a received
     /// datagram recorded (MUST-53). Segments shrink by the option's size
     /// (RFC 9293 §3.7.1, MUST-16).
-    pub fn set_source_route(&mut self, route: Option<SourceRoute>) {
-        self.route.set_by_user(route);
+    ///
+    /// Without the `source-route` feature a route is refused with
+    /// [`TcpError::Unsupported`] (`None` is accepted and does nothing).
+    pub fn set_source_route(&mut self, route: Option<SourceRoute>) -> Result<(), TcpError> {
+        self.route.set_by_user(route)
     }
 
     /// The source route this connection's segments take, if any (set by
