@@ -695,7 +695,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// its end carries URG with the urgent pointer at the first octet after
     /// it (MUST-30, MUST-62), however many segments that takes (MUST-31).
     /// Returns how much fit; the mark is placed after the part that fit.
+    ///
+    /// Without the `urgent` feature nothing is queued and the call returns
+    /// [`TcpError::Unsupported`].
     pub fn send_urgent(&mut self, data: &[u8]) -> Result<usize, TcpError> {
+        if cfg!(not(feature = "urgent")) {
+            return Err(TcpError::Unsupported);
+        }
         let n = self.send_slice(data)?;
         if n > 0 {
             let end = self.send_data_start() + self.tx.len();

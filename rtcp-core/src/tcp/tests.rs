@@ -890,3 +890,57 @@ fn a_stale_dsack_does_not_undo_a_later_timeout() {
     h.input(&dsack(ISS + 201, ISS + 101, ISS + 201));
     assert_eq!(h.stats.spurious_undos, undos + 1);
 }
+
+/// Without the `urgent` feature a URG segment's octets are delivered as
+/// ordinary data, the application is never told of urgent data, and
+/// `send_urgent` refuses with a typed error, queueing nothing (with the
+/// feature the same segment raises the urgent notice).
+#[test]
+fn urgent_data_with_and_without_the_feature() {
+    let mut h = Harness::established(TcpOptions::default());
+    let mut seg = data(IRS + 1, b"abcd");
+    seg.flags |= TcpFlags::URG;
+    seg.urgent_pointer = 2;
+    h.input(&seg);
+    let mut buf = [0u8; 8];
+    assert_eq!(h.sock.recv_slice(&mut buf), Ok(4));
+    assert_eq!(&buf[..4], b"abcd");
+    let sent = h.sock.send_urgent(b"!");
+    if cfg!(feature = "urgent") {
+        assert!(h.sock.take_urgent_signal());
+        assert_eq!(sent, Ok(1));
+        let out = h.drain();
+        assert!(
+            out.iter().any(|s| s.flags.contains(TcpFlags::URG)),
+            "{out:?}"
+        );
+    } else {
+        assert!(!h.sock.take_urgent_signal());
+        assert!(!h.sock.urgent_pending());
+        assert_eq!(sent, Err(super::TcpError::Unsupported));
+        assert!(h
+            .drain()
+            .iter()
+            .all(|s| s.payload.is_empty() && !s.flags.contains(TcpFlags::URG)));
+    }
+}
+
+/// Without the `source-route` feature a socket cannot be given a route
+/// (a typed error) and never has one; clearing is accepted.
+#[test]
+fn source_route_with_and_without_the_feature() {
+    use crate::wire::{RouteKind, SourceRoute};
+    let mut h = Harness::established(TcpOptions::default());
+    let route = SourceRoute::new(RouteKind::Loose, &[Ipv4Address::new(10, 0, 9, 1)]).unwrap();
+    assert_eq!(h.sock.set_source_route(None), Ok(()));
+    if cfg!(feature = "source-route") {
+        assert_eq!(h.sock.set_source_route(Some(route)), Ok(()));
+        assert_eq!(h.sock.source_route(), Some(&route));
+    } else {
+        assert_eq!(
+            h.sock.set_source_route(Some(route)),
+            Err(super::TcpError::Unsupported)
+        );
+        assert_eq!(h.sock.source_route(), None);
+    }
+}
