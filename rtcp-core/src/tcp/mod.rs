@@ -247,7 +247,9 @@ pub struct TcpConfig {
     pub window_scaling: bool,
     /// Offer timestamps (RFC 7323).
     pub timestamps: bool,
-    /// Offer SACK (RFC 2018).
+    /// Offer SACK (RFC 2018). Without the crate feature `sack` SACK is
+    /// never offered or accepted, whatever this says (a socket's
+    /// configuration then reads back `false`).
     pub sack: bool,
     /// Challenge ACKs allowed per second (RFC 5961 §7).
     pub challenge_ack_limit: u16,

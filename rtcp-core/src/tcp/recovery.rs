@@ -623,7 +623,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Schedule a tail loss probe (RFC 8985 §7.2) when one is allowed.
     #[cfg(feature = "rack")]
     pub(crate) fn arm_tlp(&mut self, now: Instant) {
-        let allowed = self.sack_ok
+        let allowed = self.sack_enabled()
             && self.recover.is_none()
             && self.rec.tlp_high.is_none()
             && self.snd_max > self.snd_una;
@@ -665,6 +665,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // Of those, the ones reporting this episode's resends.
         let mut episode_dsacks = 0u32;
         let undo_from = self.rec.undo_from;
+        let sack = self.sack_enabled();
         {
             let rec = &mut self.rec;
             let min_rtt = rec.min_rtt();
@@ -692,7 +693,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if advanced {
                 rec.log.on_cumulative_ack(ack, &mut visit);
             }
-            if self.sack_ok {
+            if sack {
                 let count = usize::from(seg.options.sack_count);
                 for (k, block) in seg.options.sack_blocks.iter().take(count).enumerate() {
                     if is_dsack(seg, k, ack) {
@@ -788,7 +789,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         } else if advanced {
             self.dup_acks = 0;
         }
-        let sack_driven = self.sack_ok && self.rec.log.sacked_bytes() > 0;
+        let sack_driven = self.sack_enabled() && self.rec.log.sacked_bytes() > 0;
         if sack_driven {
             self.detect_loss_by_sack(now, mss);
         }
@@ -797,7 +798,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // then NewReno's partial ACKs (RFC 6582 §3.2), each mark the first
         // segment lost.
         let head_coarse = self.rec.log.get(0).is_some_and(|r| r.has(COALESCED));
-        if !self.sack_ok || !cfg!(feature = "rack") || head_coarse {
+        if !self.sack_enabled() || !cfg!(feature = "rack") || head_coarse {
             let no_sack_info = !sack_driven || head_coarse;
             let three_dup_acks = self.recover.is_none() && self.dup_acks >= DUP_THRESH;
             let partial_ack =
@@ -1090,7 +1091,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Receive side: remember a duplicate `[start, end)` for a D-SACK
     /// block in the next ACK (RFC 2883 §4).
     pub(crate) fn note_duplicate(&mut self, start: SeqNumber, end: SeqNumber) {
-        if self.sack_ok && start < end {
+        if self.sack_enabled() && start < end {
             self.rec.dsack_range = (start, end);
         }
     }

@@ -563,12 +563,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.cc.window()
     }
 
+    /// SACK was negotiated (RFC 2018) and this build has the `sack`
+    /// feature: a constant `false` without it, so the compiler drops every
+    /// SACK path (the field itself never turns true there either, as the
+    /// packed configuration never offers SACK).
+    pub(crate) fn sack_enabled(&self) -> bool {
+        cfg!(feature = "sack") && self.sack_ok
+    }
+
     /// The options this connection negotiated in its SYNs, for
     /// diagnostics (what `TCP_INFO`'s `tcpi_options` reports).
     pub fn negotiated_options(&self) -> NegotiatedOptions {
         NegotiatedOptions {
             timestamps: self.ts_ok,
-            sack: self.sack_ok,
+            sack: self.sack_enabled(),
             window_scale: self.ws_ok.then_some((self.snd_shift, self.rcv_shift)),
             ecn: self.ecn_negotiated(),
         }

@@ -251,7 +251,7 @@ fn window_scaling_negotiation() {
         syn_ack.window, 0xffff,
         "the SYN-ACK window is unscaled, capped"
     );
-    assert!(syn_ack.options.sack_permitted);
+    assert_eq!(syn_ack.options.sack_permitted, cfg!(feature = "sack"));
     assert!(syn_ack.options.timestamp.is_some());
 
     let (_, syn_ack) = Harness::accept(TcpOptions::default(), 1 << 20);
@@ -297,6 +297,7 @@ fn paws_drops_old_timestamps() {
 // ----- RFC 2018 and reassembly -----
 
 /// Out-of-order data is ACKed at once with SACK blocks, most recent first.
+#[cfg(feature = "sack")]
 #[test]
 fn sack_blocks_most_recent_first() {
     let mut h = Harness::established(TcpOptions {
@@ -853,6 +854,7 @@ fn a_resend_held_back_keeps_the_timer_running() {
 /// episode's D-SACK must not undo a later timeout (a fuzzed run had the
 /// undo clear the loss marks of a resend still waiting to leave, which
 /// left a byte in flight with nothing to send it again).
+#[cfg(feature = "sack")]
 #[test]
 fn a_stale_dsack_does_not_undo_a_later_timeout() {
     let opts = TcpOptions {
@@ -943,4 +945,22 @@ fn source_route_with_and_without_the_feature() {
         );
         assert_eq!(h.sock.source_route(), None);
     }
+}
+
+/// Without the `sack` feature SACK is not negotiated even when the peer and
+/// the configuration ask for it, and out-of-order data draws a plain
+/// duplicate ACK with no SACK blocks.
+#[test]
+fn sack_with_and_without_the_feature() {
+    let opts = TcpOptions {
+        sack_permitted: true,
+        ..TcpOptions::default()
+    };
+    let mut h = Harness::established(opts);
+    assert_eq!(h.sock.negotiated_options().sack, cfg!(feature = "sack"));
+    h.input(&data(IRS + 11, b"later"));
+    let out = h.drain();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].ack, IRS + 1);
+    assert_eq!(out[0].options.sack_count > 0, cfg!(feature = "sack"));
 }
