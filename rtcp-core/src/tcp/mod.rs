@@ -31,6 +31,7 @@ pub mod scoreboard;
 pub mod socket;
 #[cfg(test)]
 mod tests;
+mod undo;
 mod urgent;
 
 pub use ecn::EcnMode;

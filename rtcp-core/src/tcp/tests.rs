@@ -964,3 +964,23 @@ fn sack_with_and_without_the_feature() {
     assert_eq!(out[0].ack, IRS + 1);
     assert_eq!(out[0].options.sack_count > 0, cfg!(feature = "sack"));
 }
+
+/// Eifel (RFC 3522): an ACK of a timed-out segment echoing the original's
+/// timestamp shows the timeout spurious, and the `undo` feature undoes the
+/// response; without the feature it stands.
+#[test]
+fn eifel_undo_with_and_without_the_feature() {
+    let mut h = Harness::established(full_options());
+    h.sock.send_slice(&[1u8; 100]).unwrap();
+    let first = h.drain();
+    assert_eq!(first.len(), 1);
+    let (tsval, _) = first[0].options.timestamp.expect("timestamps are on");
+    h.advance(h.sock.rto());
+    let resend = h.drain();
+    assert_eq!(resend.len(), 1, "the timeout resends");
+    assert_ne!(resend[0].options.timestamp.map(|t| t.0), Some(tsval));
+    let mut ack = peer_seg(TcpFlags::ACK, IRS + 1, ISS + 101);
+    ack.options.timestamp = Some((2000, tsval));
+    h.input(&ack);
+    assert_eq!(h.stats.spurious_undos, u64::from(cfg!(feature = "undo")));
+}
