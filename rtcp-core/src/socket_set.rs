@@ -954,6 +954,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     /// An ICMP error quoting a segment from `quote.src_addr:src_port` to
     /// `quote.dst_addr:dst_port` (RFC 9293 §3.9.2.2).
+    #[cfg_attr(not(feature = "icmp-errors"), allow(dead_code))]
     pub(crate) fn icmp_error(&mut self, quote: Icmpv4Quote, error: IcmpError) {
         let key = Key {
             local: Endpoint::new(quote.src_addr, quote.src_port),

@@ -22,6 +22,7 @@ pub mod arp_cache;
 use crate::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use crate::socket_set::{EmitError, SocketSet};
 use crate::tcp::ip::IpParams;
+#[cfg(feature = "icmp-errors")]
 use crate::tcp::IcmpError;
 use crate::time::Instant;
 use crate::wire::{
@@ -420,6 +421,13 @@ impl Interface {
                         };
                         self.send_reply(now, src_mac, Reply::Icmp(ip.src_addr, reply), tx);
                     }
+                    // Without the `icmp-errors` feature errors are counted
+                    // and otherwise ignored.
+                    #[cfg(not(feature = "icmp-errors"))]
+                    Ok(Icmpv4Repr::DstUnreachable { .. } | Icmpv4Repr::TimeExceeded { .. }) => {
+                        self.stats.icmp_errors += 1;
+                    }
+                    #[cfg(feature = "icmp-errors")]
                     Ok(
                         icmp
                         @ (Icmpv4Repr::DstUnreachable { .. } | Icmpv4Repr::TimeExceeded { .. }),

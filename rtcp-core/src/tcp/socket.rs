@@ -833,6 +833,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// An ICMP error quoting one of our segments (RFC 9293 §3.9.2.2). It is
     /// believed only if the quoted sequence number is in flight (RFC 5927
     /// §4.1), so a blind attacker cannot use it.
+    #[cfg_attr(not(feature = "icmp-errors"), allow(dead_code))]
     pub(crate) fn on_icmp_error(&mut self, seq: SeqNumber, error: IcmpError) {
         if !seq.in_range(self.snd_una, self.snd_max) {
             return;
