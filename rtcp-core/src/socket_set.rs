@@ -225,7 +225,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             pending: NONE,
             isn,
             hash_seed,
-            next_ephemeral: EPHEMERAL_FIRST + (hash_seed % 1000) as u16,
+            next_ephemeral: EPHEMERAL_FIRST + crate::time::div_rem_small(hash_seed, 1000).1 as u16,
             default_config: crate::tcp::config::SocketConfig::default(),
             local_mss: 1460,
             subnet: None,
@@ -280,7 +280,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         slot.socket.reset();
         slot.socket.forget_past();
         slot.socket.pending_rst = None;
-        slot.socket.set_source_route(None);
+        let _ = slot.socket.set_source_route(None);
         slot.socket.config = config;
         self.free_head = next;
         Some(i)
@@ -351,7 +351,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         h ^= h >> 29;
         h = (h ^ b).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         h ^= h >> 32;
-        (h % (self.capacity().max(1) as u64)) as usize
+        crate::time::div_rem_small(h, self.capacity().max(1) as u32).1 as usize
     }
 
     fn lookup(&self, key: &Key) -> Option<u16> {
@@ -987,6 +987,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     /// An ICMP error quoting a segment from `quote.src_addr:src_port` to
     /// `quote.dst_addr:dst_port` (RFC 9293 §3.9.2.2).
+    #[cfg_attr(not(feature = "icmp-errors"), allow(dead_code))]
     pub(crate) fn icmp_error(&mut self, quote: Icmpv4Quote, error: IcmpError) {
         self.flush_pending();
         let key = Key {
