@@ -107,6 +107,8 @@ pub struct SimDevice {
     pub tso_max_size: usize,
     /// Super-segments the stack handed over for segmentation.
     pub super_frames: u64,
+    /// The largest of them (the Ethernet frame's length).
+    pub super_frame_max: usize,
 }
 
 /// Receive token of [`SimDevice`].
@@ -117,6 +119,7 @@ pub struct SimRx(Vec<u8>);
 pub struct SimTx<'a> {
     frames: &'a mut Vec<Vec<u8>>,
     super_frames: &'a mut u64,
+    super_frame_max: &'a mut usize,
 }
 
 impl RxToken for SimRx {
@@ -142,6 +145,7 @@ impl TxToken for SimTx<'_> {
         let mut frame = vec![0u8; len];
         let r = f(&mut frame);
         *self.super_frames += 1;
+        *self.super_frame_max = (*self.super_frame_max).max(len);
         match segment_tcp(&frame, segment_size) {
             Some(pieces) => self.frames.extend(pieces),
             // Not a TCP/IPv4 frame: what a NIC would do is undefined; send
@@ -218,6 +222,7 @@ impl Device for SimDevice {
             SimTx {
                 frames: &mut self.tx,
                 super_frames: &mut self.super_frames,
+                super_frame_max: &mut self.super_frame_max,
             },
         ))
     }
@@ -226,6 +231,7 @@ impl Device for SimDevice {
         Some(SimTx {
             frames: &mut self.tx,
             super_frames: &mut self.super_frames,
+            super_frame_max: &mut self.super_frame_max,
         })
     }
 

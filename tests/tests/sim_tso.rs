@@ -12,6 +12,8 @@
 )]
 
 use etherparse as ep;
+use rtcp_core::tcp::congestion::CongestionAlgorithm;
+use rtcp_core::tcp::TcpConfig;
 use rtcp_core::time::Duration;
 use rtcp_tests::apps::{listen_and_connect, Receiver, Sender, Stream};
 use rtcp_tests::sim::{for_seeds, segment_tcp, Fault, HostConfig, LinkConfig, Sim};
@@ -69,11 +71,23 @@ fn check_frame(frame: &[u8], wire: &mut Wire) {
 /// Host 0 (TSO, `tso` bytes) sends `len` bytes to host 1 over `link`.
 /// Returns the simulator and what the wire carried from host 0.
 fn transfer(seed: u64, link: LinkConfig, tso: usize, len: usize) -> (Sim, Wire) {
+    transfer_with(seed, link, TcpConfig::default(), tso, len)
+}
+
+/// `transfer`, with socket defaults `tcp`.
+fn transfer_with(
+    seed: u64,
+    link: LinkConfig,
+    tcp: TcpConfig,
+    tso: usize,
+    len: usize,
+) -> (Sim, Wire) {
     let cfg = HostConfig {
         rx_buffer: 256 * 1024,
         tx_buffer: 256 * 1024,
         mtu: MTU,
         link,
+        tcp,
         ..HostConfig::default()
     };
     let mut sim = Sim::new(seed, &[cfg, cfg]);
@@ -187,6 +201,37 @@ fn tso_lossy_reordering_transfers_complete() {
         recoveries += tcp.fast_retransmits;
     });
     assert!(retransmitted > 0 && recoveries > 0);
+}
+
+/// BBR paces: a super-segment holds about a millisecond of the pacing
+/// rate (at least two segments), not up to 64 KiB, so that on a slow link
+/// a burst does not sit in the bottleneck queue (Linux's
+/// tcp_tso_autosize); and loss recovery works the same with TSO.
+#[test]
+fn tso_with_bbr_sizes_bursts_by_the_pacing_rate() {
+    let tcp = TcpConfig {
+        congestion: CongestionAlgorithm::Bbr,
+        ..TcpConfig::default()
+    };
+    // 8 Mbit/s: 1 ms is 1 000 bytes, some 2 900 at BBR's startup gain,
+    // so at most three segments per super-segment (the first flight, before
+    // any rate is measured, is the 4 380-byte initial window: three too).
+    let slow = LinkConfig {
+        latency: Duration::from_millis(10),
+        bandwidth_bps: 8_000_000,
+        loss_ppm: 5_000,
+        ..LinkConfig::default()
+    };
+    let (sim, _) = transfer_with(3, slow, tcp, 65535, 2 << 20);
+    let dev = &sim.hosts[0].device;
+    assert!(dev.super_frames > 100, "{}", dev.super_frames);
+    assert!(sim.hosts[0].sockets.stats().retransmissions > 0);
+    let headers = 14 + 20 + 32;
+    assert!(
+        dev.super_frame_max <= headers + 3 * 1448,
+        "a {}-byte super-segment at 8 Mbit/s",
+        dev.super_frame_max
+    );
 }
 
 /// The simulator's segmenter itself: pieces of one super-segment carry

@@ -222,7 +222,16 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             return payload_mss;
         }
         let headers = BASE_HEADERS_LEN + self.mss().saturating_sub(payload_mss);
-        let room = tso_max.min(usize::from(u16::MAX)).saturating_sub(headers);
+        let mut room = tso_max.min(usize::from(u16::MAX)).saturating_sub(headers);
+        if let Some(rate) = self.cc.pacing_rate().filter(|r| *r > 0) {
+            // A paced sender (BBR) sends about 1 ms of its rate per
+            // super-segment, at least two segments, as Linux's
+            // tcp_tso_autosize does: pacing accounts the whole burst, but
+            // at low rates one 64 KiB burst would queue at the bottleneck
+            // for tens of milliseconds.
+            let per_ms = usize::try_from(rate / 1000).unwrap_or(usize::MAX);
+            room = room.min(per_ms.max(2 * payload_mss));
+        }
         (room / payload_mss).max(1) * payload_mss
     }
 
