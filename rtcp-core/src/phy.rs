@@ -58,6 +58,34 @@ pub trait RxToken {
 pub trait TxToken {
     /// Let `f` fill a `len`-byte frame buffer, then send it.
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R;
+
+    /// Like [`consume`](Self::consume), for a TCP super-segment that the
+    /// device (or whatever is below it) must cut into segments of
+    /// `segment_size` payload bytes: TCP segmentation offload. The frame is
+    /// Ethernet + IPv4 + TCP as usual, but its IPv4 total length may exceed
+    /// the MTU (up to [`Device::tso_max_size`]). Every piece is to carry the
+    /// same IP and TCP headers, with the IP length, identification and
+    /// checksum and the TCP sequence number and checksum fixed up, and FIN
+    /// and PSH only on the last piece, CWR only on the first (as Linux's
+    /// GSO and the virtio-net `GSO_TCPV4` contract do). The TCP checksum
+    /// field holds a complete checksum of the whole super-segment unless the
+    /// device offloads TCP checksums ([`ChecksumOffload::tcp_tx`]).
+    ///
+    /// The interface calls this only on devices whose
+    /// [`Device::tso_max_size`] is non-zero; the default sends the frame
+    /// as it is, which is right for nothing else.
+    fn consume_segmented<R, F: FnOnce(&mut [u8]) -> R>(
+        self,
+        len: usize,
+        segment_size: usize,
+        f: F,
+    ) -> R
+    where
+        Self: Sized,
+    {
+        let _ = segment_size;
+        self.consume(len, f)
+    }
 }
 
 /// A network device (a NIC driver, a raw socket, a TAP, a simulated link).
@@ -77,4 +105,17 @@ pub trait Device {
     fn transmit(&mut self, now: Instant) -> Option<Self::TxToken<'_>>;
     /// What the device can do.
     fn capabilities(&self) -> DeviceCapabilities;
+
+    /// TCP segmentation offload: the largest IPv4 packet (total length,
+    /// at most 65 535) the device accepts as a TCP super-segment through
+    /// [`TxToken::consume_segmented`], or 0 (the default) when it takes
+    /// only MTU-sized packets. Values not above the MTU mean 0. The
+    /// interface then lets a connection send new data as one segment of
+    /// several MSS, which the device or the kernel below it splits, so a
+    /// host stack crosses into the kernel once per super-segment instead of
+    /// once per MSS. A provided method, not a [`DeviceCapabilities`] field,
+    /// so that every existing driver keeps compiling as it is.
+    fn tso_max_size(&self) -> usize {
+        0
+    }
 }

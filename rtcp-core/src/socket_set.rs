@@ -177,6 +177,9 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     next_ephemeral: u16,
     default_config: crate::tcp::config::SocketConfig,
     pub(crate) local_mss: usize,
+    /// The device's TCP segmentation offload limit (0: none), set by the
+    /// interface on every poll (`phy::Device::tso_max_size`).
+    pub(crate) tso_max: usize,
     /// The interface's address and prefix, once it has polled us.
     pub(crate) subnet: Option<Ipv4Cidr>,
     stats: TcpStats,
@@ -228,6 +231,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             next_ephemeral: EPHEMERAL_FIRST + crate::time::div_rem_small(hash_seed, 1000).1 as u16,
             default_config: crate::tcp::config::SocketConfig::default(),
             local_mss: 1460,
+            tso_max: 0,
             subnet: None,
             stats: TcpStats::default(),
         }
@@ -1012,6 +1016,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     ) -> usize {
         self.flush_pending();
         let mut sent = 0;
+        let tso_max = self.tso_max;
         while sent < budget && self.heap_len > 0 && self.heap_key(0) <= now {
             let i = self.heap_entry(0);
             let stats = &mut self.stats;
@@ -1026,7 +1031,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             let mut result = Ok(Dispatched::Sent);
             // Drain this socket (bounded so one bulk sender cannot starve the rest).
             for _ in 0..64 {
-                result = slot.socket.dispatch_next(now, stats, &mut emit);
+                result = slot.socket.dispatch_next(now, stats, tso_max, &mut emit);
                 match result {
                     Ok(Dispatched::Sent) => sent += 1,
                     _ => break,

@@ -60,6 +60,12 @@ pub struct NetArgs {
     /// offloaded frames.
     #[arg(long, requires = "iface")]
     pub pnet: bool,
+    /// With --iface: send every segment as its own MTU-sized frame instead
+    /// of handing the kernel TCP super-segments of up to 64 KiB to segment
+    /// (TSO through the virtio_net_hdr; on by default where the socket has
+    /// it, and always off with injected faults).
+    #[arg(long)]
+    pub no_tso: bool,
     /// The stack's own IPv4 address and prefix; the kernel must not own it.
     #[arg(long, value_name = "ADDR/PREFIX", value_parser = parse_cidr)]
     pub ip: Ipv4Cidr,
@@ -126,6 +132,7 @@ impl FaultArgs {
             rx: self.faults(),
             seed: self.seed,
             pcap: self.pcap.clone(),
+            no_tso: false,
         }
     }
 }

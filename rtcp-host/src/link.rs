@@ -244,6 +244,12 @@ pub struct LinkOptions {
     pub seed: u64,
     /// Capture every frame sent and received to this pcap file.
     pub pcap: Option<std::path::PathBuf>,
+    /// Do not offer the stack TCP segmentation offload even where the
+    /// backend has it ([`Backend::tso_max_size`]): every segment leaves as
+    /// its own MTU-sized frame. (TSO is off anyway when `tx` injects
+    /// faults: the shaper works on frames, and one lost super-segment
+    /// would be a burst of some 45 segments.)
+    pub no_tso: bool,
 }
 
 /// A backend with fault injection and capture: the stack's device.
@@ -255,6 +261,12 @@ pub struct Link<B: Backend> {
     rx: Shaper,
     /// Frames for the backend, in order.
     out: VecDeque<Vec<u8>>,
+    /// For each frame of `out`, the TSO segment size (0: an ordinary
+    /// frame). The shaper only appends to `out`, and frames it adds are
+    /// ordinary ([`Link::sync_sizes`]).
+    out_sizes: VecDeque<u16>,
+    /// The TSO limit offered to the stack (0: none).
+    tso_max: usize,
     /// Frames for the stack, in order.
     inq: VecDeque<Vec<u8>>,
     pcap: Option<PcapWriter>,
@@ -273,12 +285,19 @@ impl<B: Backend> Link<B> {
             Some(path) => Some(PcapWriter::create(path)?),
             None => None,
         };
+        let tso_max = if options.no_tso || !options.tx.is_clean() {
+            0
+        } else {
+            backend.tso_max_size()
+        };
         Ok(Link {
             backend,
             rng: Rng::new(options.seed),
             tx: Shaper::new(options.tx),
             rx: Shaper::new(options.rx),
             out: VecDeque::new(),
+            out_sizes: VecDeque::new(),
+            tso_max,
             inq: VecDeque::new(),
             pcap,
             now: Instant::ZERO,
@@ -312,27 +331,62 @@ impl<B: Backend> Link<B> {
     pub fn service(&mut self, now: Instant) {
         self.now = now;
         self.tx.release(now, &mut self.out);
+        self.sync_sizes();
         self.rx.release(now, &mut self.inq);
         self.flush();
+    }
+
+    /// Frames the shaper appended to `out` are ordinary ones.
+    fn sync_sizes(&mut self) {
+        while self.out_sizes.len() < self.out.len() {
+            self.out_sizes.push_back(0);
+        }
+    }
+
+    /// Whether the stack may hand over TCP super-segments.
+    pub fn tso_max_size(&self) -> usize {
+        self.tso_max
     }
 
     /// Hand queued frames to the backend until it is full, a batch per call.
     pub fn flush(&mut self) {
         while !self.out.is_empty() {
-            let mut frames: [&[u8]; BATCH] = [&[]; BATCH];
-            let mut n = 0;
-            for (slot, frame) in frames.iter_mut().zip(self.out.iter()) {
-                *slot = frame;
-                n += 1;
-            }
-            match self.backend.send_batch(frames.get(..n).unwrap_or_default()) {
-                Ok(0) => {
+            let segmented = self.out_sizes.iter().take(BATCH).any(|s| *s != 0);
+            let result = if segmented {
+                let mut sizes = [0u16; BATCH];
+                for (slot, size) in sizes.iter_mut().zip(self.out_sizes.iter()) {
+                    *slot = *size;
+                }
+                let mut frames: Vec<&mut [u8]> = self
+                    .out
+                    .iter_mut()
+                    .take(BATCH)
+                    .map(|f| f.as_mut_slice())
+                    .collect();
+                let n = frames.len();
+                self.backend
+                    .send_batch_segmented(&mut frames, sizes.get(..n).unwrap_or_default())
+                    .map(|sent| (sent, n))
+            } else {
+                let mut frames: [&[u8]; BATCH] = [&[]; BATCH];
+                let mut n = 0;
+                for (slot, frame) in frames.iter_mut().zip(self.out.iter()) {
+                    *slot = frame;
+                    n += 1;
+                }
+                self.backend
+                    .send_batch(frames.get(..n).unwrap_or_default())
+                    .map(|sent| (sent, n))
+            };
+            match result {
+                Ok((0, _)) => {
                     self.stats.tx_blocked += 1;
                     break;
                 }
-                Ok(sent) => {
+                Ok((sent, n)) => {
                     self.stats.tx_frames += sent as u64;
                     for _ in 0..sent.min(n) {
+                        self.out_sizes.pop_front();
                         if let Some(f) = self.out.pop_front() {
                             self.recycle(f);
                         }
@@ -343,6 +397,7 @@ impl<B: Backend> Link<B> {
                     // dropped, as a NIC would; TCP recovers.
                     self.stats.tx_errors += 1;
                     self.out.pop_front();
+                    self.out_sizes.pop_front();
                     if self.error.is_none() && e.raw_os_error() == Some(libc::ENXIO) {
                         self.error = Some(e);
                     }
@@ -426,6 +481,7 @@ impl<B: Backend> Link<B> {
             &mut self.stats,
             &mut self.out,
         );
+        self.sync_sizes();
         // The rest waits for a full batch or the end of the poll round.
         if self.out.len() >= BATCH {
             self.flush();
@@ -460,6 +516,31 @@ impl<B: Backend> TxToken for HostTx<'_, B> {
         frame.resize(len, 0);
         let r = f(&mut frame);
         self.0.send_frame(frame);
+        r
+    }
+
+    fn consume_segmented<R, F: FnOnce(&mut [u8]) -> R>(
+        self,
+        len: usize,
+        segment_size: usize,
+        f: F,
+    ) -> R {
+        let link = self.0;
+        let mut frame = link.spare.pop().unwrap_or_default();
+        frame.resize(len, 0);
+        let r = f(&mut frame);
+        if let Some(p) = &mut link.pcap {
+            let _ = p.write(&frame);
+        }
+        // TSO is offered only when the tx shaper passes frames straight
+        // through, so this keeps their order.
+        link.sync_sizes();
+        link.out.push_back(frame);
+        link.out_sizes
+            .push_back(u16::try_from(segment_size).unwrap_or(u16::MAX));
+        if link.out.len() >= BATCH {
+            link.flush();
+        }
         r
     }
 }
@@ -497,6 +578,10 @@ impl<B: Backend> Device for Link<B> {
             mtu: self.backend.mtu(),
             ..DeviceCapabilities::default()
         }
+    }
+
+    fn tso_max_size(&self) -> usize {
+        self.tso_max
     }
 }
 

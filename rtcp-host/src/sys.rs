@@ -338,20 +338,41 @@ pub fn recv_many(fd: RawFd, area: &mut [u8], slot: usize, lens: &mut [usize]) ->
 /// took, at least one; an error means the first one failed (with
 /// `WouldBlock` when the socket is full).
 pub fn send_many(fd: RawFd, prefix: &[u8], frames: &[&[u8]]) -> io::Result<usize> {
+    send_many_with(fd, |_| prefix, !prefix.is_empty(), frames)
+}
+
+/// [`send_many`] with a prefix per frame: `prefixes[i]` before
+/// `frames[i]` (all non-empty, as many as the frames).
+pub fn send_many_prefixed(fd: RawFd, prefixes: &[&[u8]], frames: &[&[u8]]) -> io::Result<usize> {
+    let n = frames.len().min(prefixes.len());
+    send_many_with(
+        fd,
+        |i| prefixes.get(i).copied().unwrap_or_default(),
+        true,
+        frames.get(..n).unwrap_or_default(),
+    )
+}
+
+fn send_many_with<'p>(
+    fd: RawFd,
+    prefix: impl Fn(usize) -> &'p [u8],
+    prefixed: bool,
+    frames: &[&[u8]],
+) -> io::Result<usize> {
     let n = frames.len().min(BATCH);
     if n == 0 {
         return Ok(0);
     }
-    let parts = if prefix.is_empty() { 1 } else { 2 };
+    let parts = if prefixed { 2 } else { 1 };
     let mut iov = [libc::iovec {
         iov_base: std::ptr::null_mut(),
         iov_len: 0,
     }; 2 * BATCH];
-    for (pair, frame) in iov.chunks_exact_mut(2).zip(frames).take(n) {
-        let pieces: [&[u8]; 2] = if prefix.is_empty() {
-            [frame, &[]]
+    for (i, (pair, frame)) in iov.chunks_exact_mut(2).zip(frames).take(n).enumerate() {
+        let pieces: [&[u8]; 2] = if prefixed {
+            [prefix(i), frame]
         } else {
-            [prefix, frame]
+            [frame, &[]]
         };
         for (v, p) in pair.iter_mut().zip(pieces) {
             // sendmmsg only reads through these pointers.
@@ -366,7 +387,7 @@ pub fn send_many(fd: RawFd, prefix: &[u8], frames: &[&[u8]]) -> io::Result<usize
         m.msg_hdr.msg_iovlen = parts;
     }
     // SAFETY: the first `n` entries of `msgs` each point at `parts` iovecs
-    // in `iov`, which point into `prefix` and `frames`, all borrowed for
+    // in `iov`, which point into the prefixes and `frames`, all borrowed for
     // the whole call; the kernel only reads them (and writes `msg_len`).
     // No destination address: the socket is bound to its interface.
     let ret =

@@ -70,6 +70,7 @@ fn open_stack(net: &NetArgs) -> Result<NetStack, String> {
     config.rx_buffer = buffer;
     config.tx_buffer = buffer;
     config.link = net.faults.link_options();
+    config.link.no_tso = net.no_tso;
     if let Some(path) = &config.link.pcap {
         File::create(path)
             .map_err(|e| format!("cannot write pcap file {}: {e}", path.display()))?;
@@ -318,7 +319,7 @@ fn backend_line(b: &BackendStats) -> String {
         format!(", {} stale super-frame checksums refilled", b.rx_csum_refilled)
     } else {
         String::new()
-    }
+    } + &format!(", {} TSO super-segments sent", b.tx_super_frames)
 }
 
 fn connect_error(e: &io::Error, to: SocketAddrV4, timeout: Duration) -> String {
@@ -444,6 +445,7 @@ pub fn sim(a: SimArgs) -> Result<(), String> {
         rx: Faults::default(),
         seed: a.seed,
         pcap: a.pcap.clone(),
+        no_tso: false,
     };
     client_cfg.tcp.congestion = a.cc;
     let mut server_cfg = StackConfig::new(cidr(2));
@@ -453,6 +455,7 @@ pub fn sim(a: SimArgs) -> Result<(), String> {
         rx: Faults::default(),
         seed: a.seed.wrapping_add(1),
         pcap: None,
+        no_tso: false,
     };
     let server_stack = NetStack::new(end_b, server_cfg).map_err(|e| e.to_string())?;
     let client_stack = NetStack::new(end_a, client_cfg).map_err(|e| e.to_string())?;

@@ -25,6 +25,7 @@ fn pair_with(faults: Faults) -> (NetStack, NetStack) {
             rx: Faults::default(),
             seed,
             pcap: None,
+            no_tso: false,
         };
         c
     };

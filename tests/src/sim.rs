@@ -14,7 +14,7 @@ use rtcp_core::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use rtcp_core::socket_set::{SocketSet, SocketSlot};
 use rtcp_core::tcp::TcpConfig;
 use rtcp_core::time::{Duration, Instant};
-use rtcp_core::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr, Ipv4Packet};
+use rtcp_core::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr, Ipv4Packet, TcpFlags, TcpPacket};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -99,6 +99,16 @@ pub struct SimDevice {
     pub tx: Vec<Vec<u8>>,
     /// IP MTU.
     pub mtu: usize,
+    /// TCP segmentation offload: the largest IPv4 packet the device takes
+    /// for segmentation ([`Device::tso_max_size`]); 0 (the default) for
+    /// none. The device cuts each super-segment into MTU-sized frames
+    /// itself ([`segment_tcp`]), as a NIC would, so only those reach the
+    /// wire.
+    pub tso_max_size: usize,
+    /// Super-segments the stack handed over for segmentation.
+    pub super_frames: u64,
+    /// The largest of them (the Ethernet frame's length).
+    pub super_frame_max: usize,
 }
 
 /// Receive token of [`SimDevice`].
@@ -106,7 +116,11 @@ pub struct SimDevice {
 pub struct SimRx(Vec<u8>);
 /// Transmit token of [`SimDevice`].
 #[derive(Debug)]
-pub struct SimTx<'a>(&'a mut Vec<Vec<u8>>);
+pub struct SimTx<'a> {
+    frames: &'a mut Vec<Vec<u8>>,
+    super_frames: &'a mut u64,
+    super_frame_max: &'a mut usize,
+}
 
 impl RxToken for SimRx {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
@@ -118,9 +132,83 @@ impl TxToken for SimTx<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut frame = vec![0u8; len];
         let r = f(&mut frame);
-        self.0.push(frame);
+        self.frames.push(frame);
         r
     }
+
+    fn consume_segmented<R, F: FnOnce(&mut [u8]) -> R>(
+        self,
+        len: usize,
+        segment_size: usize,
+        f: F,
+    ) -> R {
+        let mut frame = vec![0u8; len];
+        let r = f(&mut frame);
+        *self.super_frames += 1;
+        *self.super_frame_max = (*self.super_frame_max).max(len);
+        match segment_tcp(&frame, segment_size) {
+            Some(pieces) => self.frames.extend(pieces),
+            // Not a TCP/IPv4 frame: what a NIC would do is undefined; send
+            // it as it is, so the simulator's MTU check and the peer see it.
+            None => self.frames.push(frame),
+        }
+        r
+    }
+}
+
+/// Cut a TCP/IPv4 super-segment (an Ethernet frame) into frames of at
+/// most `mss` payload bytes each, as a NIC's TSO or Linux's GSO does: every
+/// piece repeats the Ethernet, IPv4 (with options) and TCP (with options)
+/// headers; the IPv4 total length, identification (+1 per piece) and
+/// header checksum, and the TCP sequence number and checksum are set per
+/// piece; FIN and PSH stay only on the last piece and CWR only on the first
+/// (RFC 3168 §6.1.2: CWR once per window reduction). The checksums are
+/// computed afresh, whatever the super-segment's said. `None` when the
+/// frame is not TCP over IPv4 or is malformed.
+pub fn segment_tcp(frame: &[u8], mss: usize) -> Option<Vec<Vec<u8>>> {
+    let eth_len = 14;
+    if frame.get(12..14)? != [0x08, 0x00] || mss == 0 {
+        return None;
+    }
+    let ip = Ipv4Packet::new_checked(frame.get(eth_len..)?).ok()?;
+    if ip.next_header() != rtcp_core::wire::IpProtocol::Tcp {
+        return None;
+    }
+    let ip_hlen = usize::from(ip.header_len());
+    let ip_total = usize::from(ip.total_len());
+    let (src, dst, ident) = (ip.src_addr(), ip.dst_addr(), ip.ident());
+    let tcp_start = eth_len + ip_hlen;
+    let tcp = TcpPacket::new_checked(frame.get(tcp_start..eth_len + ip_total)?).ok()?;
+    let tcp_hlen = tcp.header_len();
+    let (seq, flags) = (tcp.seq_number(), tcp.flags());
+    let headers = tcp_start + tcp_hlen;
+    let payload = frame.get(headers..eth_len + ip_total)?;
+    let count = payload.len().div_ceil(mss).max(1);
+    let mut pieces = Vec::with_capacity(count);
+    for (i, chunk) in payload.chunks(mss).enumerate() {
+        let mut piece = Vec::with_capacity(headers + chunk.len());
+        piece.extend_from_slice(frame.get(..headers)?);
+        piece.extend_from_slice(chunk);
+        {
+            let mut ip = Ipv4Packet::new_unchecked(&mut piece[eth_len..]);
+            ip.set_total_len(u16::try_from(ip_hlen + tcp_hlen + chunk.len()).ok()?);
+            ip.set_ident(ident.wrapping_add(i as u16));
+            ip.fill_checksum();
+        }
+        let mut tcp = TcpPacket::new_unchecked(&mut piece[tcp_start..]);
+        tcp.set_seq_number(seq + i * mss);
+        let mut f = flags.0;
+        if i + 1 < count {
+            f &= !(TcpFlags::FIN.0 | TcpFlags::PSH.0);
+        }
+        if i > 0 {
+            f &= !TcpFlags::CWR.0;
+        }
+        tcp.set_flags(TcpFlags(f));
+        tcp.fill_checksum(&src, &dst);
+        pieces.push(piece);
+    }
+    Some(pieces)
 }
 
 impl Device for SimDevice {
@@ -129,11 +217,22 @@ impl Device for SimDevice {
 
     fn receive(&mut self, _now: Instant) -> Option<(SimRx, SimTx<'_>)> {
         let frame = self.rx.pop_front()?;
-        Some((SimRx(frame), SimTx(&mut self.tx)))
+        Some((
+            SimRx(frame),
+            SimTx {
+                frames: &mut self.tx,
+                super_frames: &mut self.super_frames,
+                super_frame_max: &mut self.super_frame_max,
+            },
+        ))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<SimTx<'_>> {
-        Some(SimTx(&mut self.tx))
+        Some(SimTx {
+            frames: &mut self.tx,
+            super_frames: &mut self.super_frames,
+            super_frame_max: &mut self.super_frame_max,
+        })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -141,6 +240,10 @@ impl Device for SimDevice {
             mtu: self.mtu,
             ..DeviceCapabilities::default()
         }
+    }
+
+    fn tso_max_size(&self) -> usize {
+        self.tso_max_size
     }
 }
 

@@ -86,6 +86,9 @@ pub struct InterfaceStats {
     pub icmp_unsupported: u64,
     /// RSTs sent for segments that matched no socket.
     pub tcp_resets_sent: u64,
+    /// TCP super-segments handed to the device for segmentation (TSO),
+    /// each counted once in `tx_frames` too.
+    pub tx_segmented: u64,
     /// Frames not sent because the device had no buffer.
     pub tx_exhausted: u64,
     /// Packets with no route (off-link and no gateway, or a strict source
@@ -216,6 +219,10 @@ impl Interface {
             .mtu
             .saturating_sub(IPV4_HEADER_LEN + crate::wire::tcp::HEADER_LEN)
             .max(1);
+        // Segmentation offload only makes sense above the MTU; the IPv4
+        // total length field caps it.
+        let tso = device.tso_max_size().min(usize::from(u16::MAX));
+        sockets.tso_max = if tso > self.caps.mtu { tso } else { 0 };
         let mut activity = false;
         let budget = if self.caps.max_burst == 0 {
             usize::MAX
@@ -740,14 +747,22 @@ impl Interface {
             ethertype: EtherType::Ipv4,
         };
         let len = ethernet::HEADER_LEN + IPV4_HEADER_LEN + options.len() + repr.buffer_len();
-        tx.consume(len, |buf| {
+        let fill = |buf: &mut [u8]| {
             let mut frame = EthernetFrame::new_unchecked(buf);
             eth.emit(&mut frame);
             self.write_ipv4(frame.payload_mut(), &ip, options, |payload| {
                 let mut packet = TcpPacket::new_unchecked(payload);
                 let _ = repr.emit(&mut packet, &local.addr, &remote.addr, tcp_mode);
             });
-        });
+        };
+        if params.segment_size > 0 {
+            // A super-segment (TSO): the only packets we send above the
+            // MTU, and only to a device that offered to cut them up.
+            tx.consume_segmented(len, params.segment_size, fill);
+            self.stats.tx_segmented += 1;
+        } else {
+            tx.consume(len, fill);
+        }
         self.stats.tx_frames += 1;
         Ok(())
     }

@@ -24,6 +24,11 @@ pub struct IpParams<'r> {
     /// The segment is a retransmission at or beyond R1: IP should doubt its
     /// route to the destination (RFC 1122 §3.3.1.4 negative advice).
     pub negative_advice: bool,
+    /// 0 for an ordinary segment. Otherwise the segment carries more than
+    /// one MSS of new data and goes to a device with TCP segmentation
+    /// offload, which cuts it into pieces of this many payload bytes
+    /// (see `phy::TxToken::consume_segmented`).
+    pub segment_size: usize,
 }
 
 /// A connection's source route and where it came from.

@@ -328,8 +328,11 @@ pub struct NegotiatedOptions {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TcpStats {
-    /// Segments emitted.
+    /// Segments emitted (a TSO super-segment counts once).
     pub segments_sent: u64,
+    /// Of those, super-segments of several MSS handed to a device with
+    /// segmentation offload (`phy::Device::tso_max_size`).
+    pub segments_offloaded: u64,
     /// Segments retransmitted (by timeout or fast retransmit).
     pub retransmissions: u64,
     /// Retransmission timeouts.

@@ -19,6 +19,9 @@ use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 
 /// Bytes the timestamp option takes in a segment (with its NOP padding).
 const TS_OPTION_LEN: usize = 12;
+/// IPv4 and TCP headers without options, which a TSO super-segment's size
+/// limit (an IPv4 total length) includes.
+const BASE_HEADERS_LEN: usize = 20 + crate::wire::tcp::HEADER_LEN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
@@ -131,12 +134,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// What the next segment would be (no timers fire here).
     fn plan(&self) -> Option<Plan> {
-        self.plan_paced(false)
+        self.plan_paced(false, 0)
     }
 
     /// `plan`, with new data held back when `paced` (the pacing clock has
-    /// not reached the next release time).
-    fn plan_paced(&self, paced: bool) -> Option<Plan> {
+    /// not reached the next release time). `tso_max` is the device's TSO
+    /// limit (0: none, see `data_plan`); whether a plan exists does not
+    /// depend on it, only how much data it carries.
+    fn plan_paced(&self, paced: bool, tso_max: usize) -> Option<Plan> {
         if let Some(rst) = self.pending_rst {
             return Some(Plan::Reset(rst));
         }
@@ -162,7 +167,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             _ => {}
         }
-        if let Some(plan) = self.data_plan().filter(|_| !paced) {
+        if let Some(plan) = self.data_plan(tso_max).filter(|_| !paced) {
             return Some(plan);
         }
         if self.send_keepalive {
@@ -201,10 +206,42 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             && self.flight() == 0
             && !self.tx.is_empty()
             && self.rtx_deadline.is_none()
-            && self.data_plan().is_none()
+            && self.data_plan(0).is_none()
     }
 
-    fn data_plan(&self) -> Option<Plan> {
+    /// Most payload one segment of new data may carry: `payload_mss`, or
+    /// with segmentation offload (`tso_max`, the largest IPv4 packet the
+    /// device segments, 0 for none) as many whole `payload_mss` as fit
+    /// in it with the headers every piece repeats. Only new data in
+    /// order may go as one such super-segment: not urgent data (the
+    /// pointer would be copied into every piece, RFC 9293 §3.8.5 wants it
+    /// in the segments before SND.UP only, and BSD-style stacks count it
+    /// from each piece's own sequence number).
+    ///
+    /// Nor without SACK (not negotiated, or the `sack` feature compiled
+    /// out): recovery then has only cumulative ACKs to go by, and in a
+    /// unit test three duplicate ACKs for a lost piece of a super-segment
+    /// drew no fast retransmit (cause not traced); SACK splits the
+    /// segment's record (RFC 6675) and resends exactly the lost pieces.
+    fn new_data_limit(&self, payload_mss: usize, tso_max: usize) -> usize {
+        if tso_max == 0 || !self.sack_ok || self.urgent.send_pointer(self.snd_nxt).is_some() {
+            return payload_mss;
+        }
+        let headers = BASE_HEADERS_LEN + self.mss().saturating_sub(payload_mss);
+        let mut room = tso_max.min(usize::from(u16::MAX)).saturating_sub(headers);
+        if let Some(rate) = self.cc.pacing_rate().filter(|r| *r > 0) {
+            // A paced sender (BBR) sends about 1 ms of its rate per
+            // super-segment, at least two segments, as Linux's
+            // tcp_tso_autosize does: pacing accounts the whole burst, but
+            // at low rates one 64 KiB burst would queue at the bottleneck
+            // for tens of milliseconds.
+            let per_ms = usize::try_from(rate / 1000).unwrap_or(usize::MAX);
+            room = room.min(per_ms.max(2 * payload_mss));
+        }
+        (room / payload_mss).max(1) * payload_mss
+    }
+
+    fn data_plan(&self, tso_max: usize) -> Option<Plan> {
         if !self.may_send_data() || self.fin_acked() {
             return None;
         }
@@ -266,7 +303,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 probe: true,
             });
         }
-        let len = avail.min(usable).min(payload_mss);
+        let limit = self.new_data_limit(payload_mss, tso_max);
+        let len = avail.min(usable).min(limit);
         let fin_wanted = self.tx_closed && self.fin_seq.is_none_or(|f| self.snd_nxt <= f);
         if len == 0 {
             if fin_wanted && avail == 0 {
@@ -283,7 +321,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // segment goes; a short one only when nothing is unacknowledged (or
         // Nagle is off) and it is all there is or at least half the largest
         // window the peer has offered.
-        let full = len == payload_mss;
+        // (With segmentation offload `len` may hold several.)
+        let full = len >= payload_mss;
         let all_queued = len == avail;
         // Minshall's variant of Nagle: a short segment may go while full
         // ones are unacknowledged, as long as no other short one is.
@@ -295,7 +334,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if !(full || nagle_ok && (all_queued || half_window)) {
             return None;
         }
-        let sent = self.tx.contiguous_at(offset, len).len();
+        let mut sent = self.tx.contiguous_at(offset, len).len();
+        if sent > payload_mss && sent % payload_mss != 0 {
+            // A super-segment (segmentation offload) is one burst of full
+            // segments, each passing the test above on its own. A short
+            // last piece passes it only where a lone short segment sent
+            // right after them would: it ends what is queued and Nagle
+            // (Minshall's variant) lets it go; otherwise it waits, as it
+            // would without offload.
+            let tail_ok = sent == avail
+                && (self.config.nodelay || self.small_end.is_none_or(|end| self.snd_una >= end));
+            if !tail_ok {
+                sent -= sent % payload_mss;
+            }
+        }
         let fin = fin_wanted && sent == avail;
         Some(Plan::Data {
             seq: self.snd_nxt,
@@ -334,7 +386,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             return PollAt::Now;
         }
         let release = self.rec.next_send_at().get();
-        if self.plan_paced(release.is_some()).is_some() {
+        if self.plan_paced(release.is_some(), 0).is_some() {
             return PollAt::Now;
         }
         if let Some(release) = release {
@@ -541,29 +593,33 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         stats: &mut TcpStats,
         emit: impl FnOnce(&IpParams<'_>, &TcpRepr) -> Result<(), E>,
     ) -> Result<bool, E> {
-        self.dispatch_next(now, stats, emit)
+        self.dispatch_next(now, stats, 0, emit)
             .map(|d| d == Dispatched::Sent)
     }
 
     /// `dispatch`, saying when the socket next needs attention if it sent
     /// nothing: the socket table's scheduler needs exactly that, and the
-    /// plan just made here tells it without planning again.
+    /// plan just made here tells it without planning again. `tso_max` is
+    /// the device's segmentation offload limit (`Device::tso_max_size`, 0
+    /// for none): new data may then leave as one segment of several MSS,
+    /// which `emit` is told to have segmented (`IpParams::segment_size`).
     pub(crate) fn dispatch_next<E>(
         &mut self,
         now: Instant,
         stats: &mut TcpStats,
+        tso_max: usize,
         emit: impl FnOnce(&IpParams<'_>, &TcpRepr) -> Result<(), E>,
     ) -> Result<Dispatched, E> {
         self.handle_timers(now, stats);
         let paced = self.rec.next_send_at().is_some_and(|t| t > now);
-        let plan = self.plan_paced(paced);
+        let plan = self.plan_paced(paced, tso_max);
         // Whether pacing, and nothing else, is what holds data back: only
         // then may a late caller catch up on the schedule (see
         // `on_data_sent`); a sender that waited on the window or the
         // application gets no credit for the time it sat idle.
         if paced {
             self.rec
-                .set_pacing_held(matches!(self.data_plan(), Some(Plan::Data { .. })));
+                .set_pacing_held(matches!(self.data_plan(0), Some(Plan::Data { .. })));
         } else if !matches!(plan, Some(Plan::Data { .. })) {
             self.rec.set_pacing_held(false);
         }
@@ -670,6 +726,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             },
         );
         let negative_advice = core::mem::take(&mut self.advise_ip);
+        // Only `new_data_limit` makes a segment longer than one MSS.
+        let payload_mss = self.payload_mss();
+        let segment_size = if repr.payload.len() > payload_mss {
+            payload_mss
+        } else {
+            0
+        };
         let ip = IpParams {
             local: self.local,
             remote: self.remote,
@@ -677,10 +740,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             ecn,
             route: self.route.route(),
             negative_advice,
+            segment_size,
         };
         emit(&ip, &repr)?;
         self.ecn_sent(repr.flags);
         stats.segments_sent += 1;
+        if segment_size > 0 {
+            stats.segments_offloaded += 1;
+        }
         self.commit(now, plan, edge, stats);
         Ok(Dispatched::Sent)
     }
@@ -767,7 +834,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 if fin {
                     self.fin_seq = Some(seq + len);
                 }
-                if len > 0 && len < self.payload_mss() && seq >= self.snd_max {
+                // (A super-segment's last piece may be the short one.)
+                if len > 0 && len % self.payload_mss() != 0 && seq >= self.snd_max {
                     self.small_end = Some(seq + len);
                 }
                 self.snd_nxt = self.snd_nxt.max(end);

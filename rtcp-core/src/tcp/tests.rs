@@ -34,6 +34,8 @@ struct Harness<const LOG: usize = LOG_CAPACITY> {
     sock: TcpSocket<'static, LOG>,
     stats: TcpStats,
     now: Instant,
+    /// The device's segmentation offload limit `drain` passes (0: none).
+    tso_max: usize,
 }
 
 fn peer_seg(flags: TcpFlags, seq: SeqNumber, ack: SeqNumber) -> TcpRepr<'static> {
@@ -78,6 +80,7 @@ impl<const LOG: usize> Harness<LOG> {
             sock,
             stats: TcpStats::default(),
             now,
+            tso_max: 0,
         };
         let out = h.drain();
         assert_eq!(out.len(), 1, "expected one SYN-ACK, got {out:?}");
@@ -106,7 +109,7 @@ impl<const LOG: usize> Harness<LOG> {
             let mut got = None;
             let r = self
                 .sock
-                .dispatch_next(self.now, &mut self.stats, |_, repr| {
+                .dispatch_next(self.now, &mut self.stats, self.tso_max, |_, repr| {
                     got = Some(Sent {
                         flags: repr.flags,
                         seq: repr.seq_number,
@@ -411,6 +414,7 @@ fn syn_ack_acknowledges_only_the_syn() {
         sock,
         stats: TcpStats::default(),
         now,
+        tso_max: 0,
     };
     let out = h.drain();
     assert_eq!(out[0].flags, TcpFlags::SYN | TcpFlags::ACK);
@@ -427,6 +431,7 @@ fn data_on_syn_ack_is_taken() {
         sock: TcpSocket::new(rx, tx),
         stats: TcpStats::default(),
         now: Instant::from_secs(1),
+        tso_max: 0,
     };
     h.sock.state = State::SynSent;
     h.sock.local = LOCAL;
@@ -983,4 +988,137 @@ fn eifel_undo_with_and_without_the_feature() {
     ack.options.timestamp = Some((2000, tsval));
     h.input(&ack);
     assert_eq!(h.stats.spurious_undos, u64::from(cfg!(feature = "undo")));
+}
+
+// ----- TCP segmentation offload -----
+
+/// Payload per segment with the timestamp option (`full_options`).
+const TS_MSS: usize = 1460 - 12;
+
+/// With a device that segments (TSO), new data leaves as one segment of
+/// several whole MSS, within the congestion window; what is lost of it is
+/// resent one MSS at a time (RFC 6675 NextSeg works on the log's records,
+/// which SACK blocks split), and the rest is never resent.
+#[test]
+#[cfg(feature = "sack")]
+fn tso_sends_super_segments_and_resends_mss_pieces() {
+    let mut h = Harness::established(full_options());
+    h.tso_max = 65535;
+    let payload = [7u8; TS_MSS * 30];
+    assert_eq!(h.sock.send_slice(&payload).unwrap(), payload.len());
+    let sent = h.drain();
+    let data: Vec<&Sent> = sent.iter().filter(|s| !s.payload.is_empty()).collect();
+    assert!(!data.is_empty());
+    let first = data[0].seq;
+    let first_len = data[0].payload.len();
+    assert!(first_len > TS_MSS, "no super-segment: {first_len} bytes");
+    assert_eq!(first_len % TS_MSS, 0, "not whole segments: {first_len}");
+    assert!(first_len <= h.sock.rec.log.len() * 65535);
+    assert_eq!(h.stats.segments_offloaded, data.len() as u64);
+    let end = data.last().map(|s| s.seq + s.payload.len()).unwrap();
+    assert!(
+        end - first <= 4 * 1460,
+        "beyond the initial window (RFC 3390): {}",
+        end - first
+    );
+    // The first two MSS are lost; the peer SACKs the rest of the burst.
+    let hole_end = first + 2 * TS_MSS;
+    let mut tsval = 2000;
+    let mut resent: Vec<Sent> = Vec::new();
+    for _ in 0..3 {
+        tsval += 1;
+        let mut dup = peer_seg(TcpFlags::ACK, IRS + 1, first);
+        dup.options.timestamp = Some((tsval, 0));
+        dup.options.sack_blocks[0] = SackBlock {
+            left: hole_end,
+            right: end,
+        };
+        dup.options.sack_count = 1;
+        h.input(&dup);
+        resent.extend(
+            h.drain()
+                .into_iter()
+                .filter(|s| s.seq < end && !s.payload.is_empty()),
+        );
+    }
+    assert!(!resent.is_empty(), "no fast retransmit");
+    assert!(h.stats.retransmissions > 0);
+    for s in &resent {
+        assert!(
+            s.payload.len() <= TS_MSS,
+            "retransmission of {}",
+            s.payload.len()
+        );
+        assert!(
+            s.seq >= first && s.seq + s.payload.len() <= hole_end,
+            "resent SACKed data at {:?}",
+            s.seq
+        );
+    }
+    assert_eq!(resent[0].seq, first);
+    // The hole is filled: everything sent so far is acknowledged.
+    let all = h.sock.snd_max;
+    let mut ack = peer_seg(TcpFlags::ACK, IRS + 1, all);
+    ack.options.timestamp = Some((tsval + 1, 0));
+    h.input(&ack);
+    assert_eq!(h.sock.snd_una, all);
+    assert!(h.sock.rec.log.is_empty());
+}
+
+/// Without SACK on the connection a TSO device gets MSS-sized segments
+/// only (`new_data_limit`).
+#[test]
+fn tso_needs_sack() {
+    let mut opts = full_options();
+    opts.sack_permitted = false;
+    let mut h = Harness::established(opts);
+    h.tso_max = 65535;
+    assert!(!h.sock.sack_ok);
+    h.sock.send_slice(&[7u8; TS_MSS * 8]).unwrap();
+    let out = h.drain();
+    assert!(out.len() >= 3, "{out:?}");
+    assert!(out.iter().all(|s| s.payload.len() <= TS_MSS));
+    assert_eq!(h.stats.segments_offloaded, 0);
+}
+
+/// A super-segment's short last piece goes only where a short segment
+/// would: at the end of what is queued (with Nagle satisfied). Otherwise
+/// the segment stops at a whole MSS and the rest waits.
+#[test]
+#[cfg(feature = "sack")]
+fn tso_short_tail_follows_nagle() {
+    let mut h = Harness::established(full_options());
+    h.tso_max = 65535;
+    h.sock.set_nodelay(false);
+    // All that is queued, nothing in flight: the tail goes with it, FIN too.
+    h.sock.send_slice(&[1u8; TS_MSS * 2 + 100]).unwrap();
+    h.sock.shutdown_send().unwrap();
+    let out = h.drain();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].payload.len(), TS_MSS * 2 + 100);
+    assert!(out[0].flags.contains(TcpFlags::FIN | TcpFlags::PSH));
+
+    // A short segment is unacknowledged (Minshall): the next super-segment
+    // stops at whole segments.
+    let mut h = Harness::established(full_options());
+    h.tso_max = 65535;
+    h.sock.set_nodelay(false);
+    h.sock.send_slice(&[1u8; 100]).unwrap();
+    assert_eq!(h.drain().len(), 1);
+    h.sock.send_slice(&[2u8; TS_MSS * 2 + 10]).unwrap();
+    let out = h.drain();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].payload.len(), TS_MSS * 2);
+    assert_eq!(h.stats.segments_offloaded, 1);
+}
+
+/// Without a segmenting device nothing exceeds one MSS (the default).
+#[test]
+fn no_tso_no_super_segments() {
+    let mut h = Harness::established(full_options());
+    h.sock.send_slice(&[7u8; TS_MSS * 8]).unwrap();
+    let out = h.drain();
+    assert!(out.len() >= 3, "{out:?}");
+    assert!(out.iter().all(|s| s.payload.len() <= TS_MSS));
+    assert_eq!(h.stats.segments_offloaded, 0);
 }

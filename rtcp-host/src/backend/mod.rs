@@ -45,6 +45,9 @@ pub struct BackendStats {
     /// Read frames dropped: longer than a read buffer, or with checksum
     /// offsets outside the frame.
     pub rx_dropped: u64,
+    /// Written TCP super-segments, handed to the kernel to segment (TSO:
+    /// `GSO_TCPV4` in the `virtio_net_hdr`, see [`vnet::tso_header`]).
+    pub tx_super_frames: u64,
 }
 
 /// A source and sink of Ethernet frames. Both calls are non-blocking; the
@@ -93,6 +96,30 @@ pub trait Backend: Send {
         }
         Ok(n)
     }
+    /// TCP segmentation offload: the largest IPv4 packet the backend
+    /// takes as a TCP super-segment through
+    /// [`send_batch_segmented`](Backend::send_batch_segmented), 0 (the
+    /// default) for none.
+    fn tso_max_size(&self) -> usize {
+        0
+    }
+    /// [`send_batch`](Backend::send_batch), where `segment_sizes[i]`, when
+    /// not 0, says that `frames[i]` is an Ethernet/IPv4/TCP super-segment
+    /// (its TCP checksum complete, as the stack computed it) to be cut
+    /// into segments of that many payload bytes below us. The frames may
+    /// be changed in place (checksum fields), the same way on every retry.
+    /// Only called on a backend whose
+    /// [`tso_max_size`](Backend::tso_max_size) is not 0; the default sends
+    /// the frames as they are.
+    fn send_batch_segmented(
+        &mut self,
+        frames: &mut [&mut [u8]],
+        segment_sizes: &[u16],
+    ) -> io::Result<usize> {
+        let _ = segment_sizes;
+        let frames: Vec<&[u8]> = frames.iter().map(|f| &**f).collect();
+        self.send_batch(&frames)
+    }
     /// The backend's own counters (all zero by default).
     fn stats(&self) -> BackendStats {
         BackendStats::default()
@@ -121,6 +148,16 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn send_batch(&mut self, frames: &[&[u8]]) -> io::Result<usize> {
         (**self).send_batch(frames)
+    }
+    fn tso_max_size(&self) -> usize {
+        (**self).tso_max_size()
+    }
+    fn send_batch_segmented(
+        &mut self,
+        frames: &mut [&mut [u8]],
+        segment_sizes: &[u16],
+    ) -> io::Result<usize> {
+        (**self).send_batch_segmented(frames, segment_sizes)
     }
     fn stats(&self) -> BackendStats {
         (**self).stats()

@@ -44,6 +44,9 @@ pub const F_DATA_VALID: u8 = 2;
 pub const GSO_NONE: u8 = 0;
 /// `gso_type`: a TCP/IPv4 segment larger than the MTU.
 pub const GSO_TCPV4: u8 = 1;
+/// `gso_type` bit: the segment has CWR set, which only the first piece
+/// may keep (RFC 3168 §6.1.2); the kernel's `SKB_GSO_TCP_ECN`.
+pub const GSO_ECN: u8 = 0x80;
 
 /// A parsed `virtio_net_hdr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -194,6 +197,68 @@ pub fn refill_tcp_checksum(frame: &mut [u8]) -> bool {
         field.copy_from_slice(&check.to_be_bytes());
     }
     true
+}
+
+/// Prepare a TCP super-segment the stack built (an Ethernet II / IPv4 /
+/// TCP frame whose IPv4 total length may exceed the MTU, TCP checksum
+/// complete) for the kernel to segment, and return the `virtio_net_hdr`
+/// to write before it: `GSO_TCPV4` with `gso_size` payload bytes per
+/// piece, and `F_NEEDS_CSUM` from the TCP header on. The kernel treats the
+/// frame as `CHECKSUM_PARTIAL` (`virtio_net_hdr_to_skb`), so the TCP
+/// checksum field is rewritten to hold what that means: the folded
+/// pseudo-header sum over the whole segment's TCP length, not inverted
+/// (what Linux's own `__tcp_v4_send_check` leaves there). GSO then gives
+/// each piece its IPv4 length, ID and header checksum, its sequence
+/// number, FIN/PSH on the last and CWR on the first only, and its own TCP
+/// checksum (`tcp_gso_segment`), or, on a veth whose peer takes large
+/// segments, nobody segments at all and the peer trusts the partial
+/// checksum. A segment whose payload fits in one piece gets `GSO_NONE`
+/// (the kernel refuses a GSO frame of one segment), still with the
+/// checksum left to the kernel. `None`, with the frame untouched, for
+/// anything that is not a whole, unfragmented TCP/IPv4 frame.
+pub fn tso_header(frame: &mut [u8], gso_size: u16) -> Option<VnetHdr> {
+    if frame.get(12..14)? != [0x08, 0x00] || gso_size == 0 {
+        return None;
+    }
+    let ip = frame.get(ETH_LEN..)?;
+    let &[vihl, _, t0, t1, _, _, f0, f1, _, proto] = ip.first_chunk::<10>()?;
+    let ihl = usize::from(vihl & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([t0, t1]));
+    let fragment = u16::from_be_bytes([f0, f1]) & 0x3fff != 0;
+    if vihl >> 4 != 4 || ihl < 20 || proto != 6 || fragment || total < ihl + 20 {
+        return None;
+    }
+    let src = <[u8; 4]>::try_from(ip.get(12..16)?).ok()?;
+    let dst = <[u8; 4]>::try_from(ip.get(16..20)?).ok()?;
+    let tcp = frame.get_mut(ETH_LEN + ihl..ETH_LEN + total)?;
+    let doff = usize::from(tcp.get(12)? >> 4) * 4;
+    let flags = *tcp.get(13)?;
+    if doff < 20 || doff > tcp.len() {
+        return None;
+    }
+    let tcp_len = tcp.len();
+    let pseudo = checksum::pseudo_header_v4(
+        &Ipv4Address(src),
+        &Ipv4Address(dst),
+        IpProtocol::Tcp,
+        tcp_len as u32,
+    );
+    tcp.get_mut(16..18)?.copy_from_slice(&pseudo.to_be_bytes());
+    let segmented = tcp_len - doff > usize::from(gso_size);
+    let gso_type = match (segmented, flags & 0x80 != 0) {
+        (false, _) => GSO_NONE,
+        (true, false) => GSO_TCPV4,
+        (true, true) => GSO_TCPV4 | GSO_ECN,
+    };
+    let csum_start = u16::try_from(ETH_LEN + ihl).ok()?;
+    Some(VnetHdr {
+        flags: F_NEEDS_CSUM,
+        gso_type,
+        hdr_len: csum_start + u16::try_from(doff).ok()?,
+        gso_size: if segmented { gso_size } else { 0 },
+        csum_start,
+        csum_offset: 16,
+    })
 }
 
 #[cfg(test)]
@@ -429,5 +494,90 @@ mod tests {
         };
         assert_eq!(finish_rx(&hdr, &mut f), Ok(Finished::AsIs));
         assert!(!verifies(&f));
+    }
+
+    #[test]
+    fn tso_header_describes_a_super_segment_for_the_kernel() {
+        let payload: Vec<u8> = (0..10_000).map(|i| (i * 13 + 1) as u8).collect();
+        let whole = frame(&payload);
+        assert!(whole.len() > 1514);
+        let mut f = whole.clone();
+        let hdr = tso_header(&mut f, 1448).unwrap();
+        assert_eq!(
+            hdr,
+            VnetHdr {
+                flags: F_NEEDS_CSUM,
+                gso_type: GSO_TCPV4,
+                hdr_len: 54,
+                gso_size: 1448,
+                csum_start: 34,
+                csum_offset: 16,
+            }
+        );
+        // The checksum field now holds the pseudo-header sum over the whole
+        // TCP length (CHECKSUM_PARTIAL), as Linux's own TSO skbs do...
+        let pseudo =
+            checksum::pseudo_header_v4(&SRC, &DST, IpProtocol::Tcp, (whole.len() - 34) as u32);
+        assert_eq!(&f[50..52], &pseudo.to_be_bytes());
+        assert_eq!(&f[..50], &whole[..50]);
+        assert_eq!(&f[52..], &whole[52..]);
+        // ...so that finishing it as the kernel would (the same sum
+        // `finish_rx` computes for received partial frames) gives back the
+        // checksum the stack computed.
+        let mut done = f.clone();
+        assert_eq!(finish_rx(&hdr, &mut done), Ok(Finished::Completed));
+        if whole[50..52] != [0, 0] {
+            assert_eq!(done, whole);
+        }
+        assert!(verifies(&done));
+        // Idempotent: a retried send prepares the same frame again.
+        let mut again = f.clone();
+        assert_eq!(tso_header(&mut again, 1448), Some(hdr));
+        assert_eq!(again, f);
+        // The bytes, as the kernel reads them.
+        let b = hdr.to_bytes();
+        assert_eq!((b[0], b[1]), (F_NEEDS_CSUM, GSO_TCPV4));
+        assert_eq!(u16::from_ne_bytes([b[4], b[5]]), 1448);
+    }
+
+    #[test]
+    fn tso_header_of_one_segment_or_with_cwr() {
+        // A payload that fits one piece is no GSO frame (the kernel would
+        // refuse it), but its checksum is still left to the kernel.
+        let mut f = frame(&[9u8; 1448]);
+        let hdr = tso_header(&mut f, 1448).unwrap();
+        assert_eq!(
+            (hdr.gso_type, hdr.gso_size, hdr.flags),
+            (GSO_NONE, 0, F_NEEDS_CSUM)
+        );
+        // CWR asks for the ECN variant, so that only the first piece keeps it.
+        let mut f = frame(&[9u8; 5000]);
+        f[47] |= 0x80;
+        let hdr = tso_header(&mut f, 1448).unwrap();
+        assert_eq!(hdr.gso_type, GSO_TCPV4 | GSO_ECN);
+    }
+
+    #[test]
+    fn tso_header_leaves_what_is_not_tcp_ipv4_alone() {
+        let whole = frame(&[1u8; 3000]);
+        type Breaker = fn(&mut Vec<u8>);
+        let cases: [(&str, Breaker); 6] = [
+            ("arp", |f| f[12..14].copy_from_slice(&[0x08, 0x06])),
+            ("udp", |f| f[23] = 17),
+            ("fragment", |f| f[20] |= 0x20),
+            ("total past the frame", |f| {
+                f[16..18].copy_from_slice(&9999u16.to_be_bytes())
+            }),
+            ("data offset below 20", |f| f[46] = 0x40),
+            ("truncated", |f| f.truncate(40)),
+        ];
+        for (what, break_it) in cases {
+            let mut f = whole.clone();
+            break_it(&mut f);
+            let before = f.clone();
+            assert_eq!(tso_header(&mut f, 1448), None, "{what}");
+            assert_eq!(f, before, "{what}");
+        }
+        assert_eq!(tso_header(&mut whole.clone(), 0), None);
     }
 }

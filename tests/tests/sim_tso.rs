@@ -1,0 +1,299 @@
+//! TCP segmentation offload through the simulator: the sending host's
+//! device advertises TSO and cuts every super-segment into MTU-sized frames
+//! (`rtcp_tests::sim::segment_tcp`), as a NIC or the Linux kernel below a
+//! raw socket would. Every frame on the wire is checked against the MTU
+//! and, independently of rtcp's own parser, with etherparse (IPv4 header
+//! and TCP checksums); the receiver checks every byte in order.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use etherparse as ep;
+use rtcp_core::tcp::congestion::CongestionAlgorithm;
+use rtcp_core::tcp::TcpConfig;
+use rtcp_core::time::Duration;
+use rtcp_tests::apps::{listen_and_connect, Receiver, Sender, Stream};
+use rtcp_tests::sim::{for_seeds, segment_tcp, Fault, HostConfig, LinkConfig, Sim};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+const MTU: usize = 1500;
+
+/// What the wire carried from the sender.
+#[derive(Debug, Default)]
+struct Wire {
+    frames: u64,
+    largest_ip: usize,
+    bad: Vec<String>,
+}
+
+/// Checks one frame as a receiver's NIC and IP layer would: within the
+/// MTU, IPv4 header checksum right, TCP checksum right.
+fn check_frame(frame: &[u8], wire: &mut Wire) {
+    wire.frames += 1;
+    let ip_len = frame.len().saturating_sub(14);
+    wire.largest_ip = wire.largest_ip.max(ip_len);
+    if ip_len > MTU {
+        wire.bad.push(format!("{ip_len}-byte IP packet"));
+    }
+    let Ok(packet) = ep::SlicedPacket::from_ethernet(frame) else {
+        return;
+    };
+    let Some(ep::NetSlice::Ipv4(ip)) = packet.net else {
+        return;
+    };
+    let header = ip.header().to_header();
+    if header.calc_header_checksum() != header.header_checksum {
+        wire.bad
+            .push(format!("IPv4 checksum of ident {}", header.identification));
+    }
+    if usize::from(header.total_len) != ip_len {
+        wire.bad.push(format!(
+            "IPv4 length {} in a {ip_len}-byte packet",
+            header.total_len
+        ));
+    }
+    if let Some(ep::TransportSlice::Tcp(tcp)) = packet.transport {
+        let expected = tcp
+            .to_header()
+            .calc_checksum_ipv4_raw(header.source, header.destination, tcp.payload())
+            .unwrap();
+        if expected != tcp.checksum() {
+            wire.bad
+                .push(format!("TCP checksum at seq {}", tcp.sequence_number()));
+        }
+    }
+}
+
+/// Host 0 (TSO, `tso` bytes) sends `len` bytes to host 1 over `link`.
+/// Returns the simulator and what the wire carried from host 0.
+fn transfer(seed: u64, link: LinkConfig, tso: usize, len: usize) -> (Sim, Wire) {
+    transfer_with(seed, link, TcpConfig::default(), tso, len)
+}
+
+/// `transfer`, with socket defaults `tcp`.
+fn transfer_with(
+    seed: u64,
+    link: LinkConfig,
+    tcp: TcpConfig,
+    tso: usize,
+    len: usize,
+) -> (Sim, Wire) {
+    let cfg = HostConfig {
+        rx_buffer: 256 * 1024,
+        tx_buffer: 256 * 1024,
+        mtu: MTU,
+        link,
+        tcp,
+        ..HostConfig::default()
+    };
+    let mut sim = Sim::new(seed, &[cfg, cfg]);
+    sim.hosts[0].device.tso_max_size = tso;
+    let wire = Rc::new(RefCell::new(Wire::default()));
+    let seen = Rc::clone(&wire);
+    sim.set_fault(move |from, frame, _| {
+        if from == 0 {
+            check_frame(frame, &mut seen.borrow_mut());
+        }
+        Fault::Pass
+    });
+    let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
+    let stream = Stream::new(seed, len);
+    let mut sender = Sender::new(0, client);
+    let mut receiver: Option<Receiver> = None;
+    let ok = sim.run_sliced(Duration::from_secs(600), |sim| {
+        sender.pump(sim, stream.bytes()).expect("sender failed");
+        if receiver.is_none() {
+            receiver = Receiver::accept(sim, 1, listener);
+        }
+        if let Some(r) = receiver.as_mut() {
+            r.pump(sim, stream.bytes()).expect("receiver failed");
+            return r.eof;
+        }
+        false
+    });
+    let r = receiver.expect("never accepted");
+    assert!(
+        ok,
+        "seed {seed}: timed out at {} of {len} bytes",
+        r.received
+    );
+    assert_eq!(r.received, len, "seed {seed}");
+    let wire = std::mem::take(&mut *wire.borrow_mut());
+    assert!(wire.bad.is_empty(), "seed {seed}: {:?}", wire.bad);
+    (sim, wire)
+}
+
+/// On a clean link, nearly all data leaves as super-segments: far fewer
+/// hand-overs to the device than frames on the wire, none of which exceeds
+/// the MTU.
+#[test]
+fn tso_clean_transfer_sends_super_segments() {
+    let (sim, wire) = transfer(1, LinkConfig::default(), 65535, 4 << 20);
+    let dev = &sim.hosts[0].device;
+    let tcp = sim.hosts[0].sockets.stats();
+    let iface = sim.hosts[0].iface.stats();
+    assert!(dev.super_frames > 0, "no super-segment");
+    assert_eq!(tcp.segments_offloaded, dev.super_frames);
+    assert_eq!(iface.tx_segmented, dev.super_frames);
+    assert_eq!(tcp.retransmissions, 0);
+    assert!(wire.largest_ip <= MTU);
+    assert_eq!(wire.largest_ip, MTU, "full-sized pieces");
+    // 4 MiB is about 2900 full segments; with TSO the stack handed the
+    // device a small fraction of that many frames.
+    assert!(
+        tcp.segments_sent * 4 < wire.frames,
+        "{} hand-overs for {} frames",
+        tcp.segments_sent,
+        wire.frames
+    );
+}
+
+/// The same transfer without TSO hands over one frame per segment (the
+/// simulator's device is what makes the difference).
+#[test]
+fn without_tso_no_super_segments() {
+    let (sim, wire) = transfer(1, LinkConfig::default(), 0, 1 << 20);
+    assert_eq!(sim.hosts[0].device.super_frames, 0);
+    assert_eq!(sim.hosts[0].sockets.stats().segments_offloaded, 0);
+    assert_eq!(sim.hosts[0].iface.stats().tx_frames, wire.frames);
+}
+
+/// A device that takes less than the window (a small TSO limit) still gets
+/// super-segments within that limit.
+#[test]
+fn tso_respects_the_device_limit() {
+    let (sim, wire) = transfer(2, LinkConfig::default(), 9000, 1 << 20);
+    assert!(sim.hosts[0].device.super_frames > 0);
+    assert!(wire.largest_ip <= MTU);
+    // 9000 bytes take 6 segments of 1448 with headers (6 * 1448 + 52 = 8740).
+    let tcp = sim.hosts[0].sockets.stats();
+    assert!(tcp.segments_sent * 3 < wire.frames, "{tcp:?}");
+}
+
+/// Loss, duplication, reordering and corruption on both directions, many
+/// seeds: every byte arrives in order, losses are repaired (SACK, RACK, the
+/// RTO) with MSS-sized retransmissions that the wire check sees as whole,
+/// correct frames, and super-segments keep being used.
+#[test]
+fn tso_lossy_reordering_transfers_complete() {
+    let link = LinkConfig {
+        loss_ppm: 20_000,
+        duplicate_ppm: 5_000,
+        reorder_ppm: 20_000,
+        corrupt_ppm: 5_000,
+        latency: Duration::from_millis(5),
+        ..LinkConfig::default()
+    };
+    let mut retransmitted = 0;
+    let mut recoveries = 0;
+    for_seeds("tso_lossy_reordering_transfers_complete", 30, |seed| {
+        let (sim, _) = transfer(seed, link, 65535, 512 * 1024);
+        let tcp = sim.hosts[0].sockets.stats();
+        assert!(sim.hosts[0].device.super_frames > 0, "seed {seed}");
+        if sim.stats.lost > 0 {
+            assert!(tcp.retransmissions > 0, "seed {seed}: losses, no repair");
+        }
+        retransmitted += tcp.retransmissions;
+        recoveries += tcp.fast_retransmits;
+    });
+    assert!(retransmitted > 0 && recoveries > 0);
+}
+
+/// BBR paces: a super-segment holds about a millisecond of the pacing
+/// rate (at least two segments), not up to 64 KiB, so that on a slow link
+/// a burst does not sit in the bottleneck queue (Linux's
+/// tcp_tso_autosize); and loss recovery works the same with TSO.
+#[test]
+fn tso_with_bbr_sizes_bursts_by_the_pacing_rate() {
+    let tcp = TcpConfig {
+        congestion: CongestionAlgorithm::Bbr,
+        ..TcpConfig::default()
+    };
+    // 8 Mbit/s: 1 ms is 1 000 bytes, some 2 900 at BBR's startup gain,
+    // so at most three segments per super-segment (the first flight, before
+    // any rate is measured, is the 4 380-byte initial window: three too).
+    let slow = LinkConfig {
+        latency: Duration::from_millis(10),
+        bandwidth_bps: 8_000_000,
+        loss_ppm: 5_000,
+        ..LinkConfig::default()
+    };
+    let (sim, _) = transfer_with(3, slow, tcp, 65535, 2 << 20);
+    let dev = &sim.hosts[0].device;
+    assert!(dev.super_frames > 100, "{}", dev.super_frames);
+    assert!(sim.hosts[0].sockets.stats().retransmissions > 0);
+    let headers = 14 + 20 + 32;
+    assert!(
+        dev.super_frame_max <= headers + 3 * 1448,
+        "a {}-byte super-segment at 8 Mbit/s",
+        dev.super_frame_max
+    );
+}
+
+/// The simulator's segmenter itself: pieces of one super-segment carry
+/// consecutive sequence numbers, FIN and PSH only on the last, CWR only on
+/// the first, and correct checksums.
+#[test]
+fn segment_tcp_splits_like_a_nic() {
+    use rtcp_core::wire::{
+        ChecksumMode, EtherType, EthernetAddress, EthernetFrame, EthernetRepr, IpProtocol,
+        Ipv4Address, Ipv4Packet, Ipv4Repr, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr,
+    };
+    let payload: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+    let (src, dst) = (Ipv4Address::new(10, 0, 0, 1), Ipv4Address::new(10, 0, 0, 2));
+    let tcp = TcpRepr {
+        src_port: 1,
+        dst_port: 2,
+        flags: TcpFlags::ACK | TcpFlags::PSH | TcpFlags::FIN | TcpFlags::CWR,
+        seq_number: SeqNumber(u32::MAX - 100),
+        ack_number: SeqNumber(7),
+        window_len: 100,
+        urgent_pointer: 0,
+        options: TcpOptions::default(),
+        payload: &payload,
+    };
+    let ip = Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        protocol: IpProtocol::Tcp,
+        payload_len: tcp.buffer_len(),
+        ttl: 64,
+        dscp_ecn: 0,
+        ident: 0xffff,
+        dont_frag: true,
+    };
+    let mut frame = vec![0u8; 14 + 20 + tcp.buffer_len()];
+    let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
+    EthernetRepr {
+        src_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
+        dst_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
+        ethertype: EtherType::Ipv4,
+    }
+    .emit(&mut eth);
+    let mut packet = Ipv4Packet::new_unchecked(eth.payload_mut());
+    ip.emit(&mut packet, ChecksumMode::default());
+    let mut seg = TcpPacket::new_unchecked(packet.payload_mut());
+    tcp.emit(&mut seg, &src, &dst, ChecksumMode::default())
+        .unwrap();
+
+    let pieces = segment_tcp(&frame, 1000).unwrap();
+    assert_eq!(pieces.len(), 3);
+    let mut wire = Wire::default();
+    for (i, piece) in pieces.iter().enumerate() {
+        check_frame(piece, &mut wire);
+        let ip = Ipv4Packet::new_checked(&piece[14..]).unwrap();
+        assert_eq!(ip.ident(), 0xffffu16.wrapping_add(i as u16));
+        let seg = TcpPacket::new_checked(ip.payload()).unwrap();
+        assert_eq!(seg.seq_number(), SeqNumber(u32::MAX - 100) + i * 1000);
+        assert_eq!(seg.payload(), &payload[i * 1000..(i + 1) * 1000]);
+        let f = seg.flags();
+        assert_eq!(f.fin() && f.psh(), i == 2, "piece {i}: {f:?}");
+        assert_eq!(f.cwr(), i == 0, "piece {i}: {f:?}");
+        assert!(f.ack());
+    }
+    assert!(wire.bad.is_empty(), "{:?}", wire.bad);
+}
