@@ -169,6 +169,9 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     slots: ManagedSlice<'a, SocketSlot<'a, LOG>>,
     free_head: u16,
     heap_len: usize,
+    /// A connection whose heap deadline is stale: `process` defers its
+    /// reschedule while frames keep arriving for it (see `settle`).
+    pending: u16,
     isn: IsnGenerator,
     hash_seed: u64,
     next_ephemeral: u16,
@@ -222,9 +225,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             slots,
             free_head: if len > 0 { 0 } else { NONE },
             heap_len: 0,
+            pending: NONE,
             isn,
             hash_seed,
-            next_ephemeral: EPHEMERAL_FIRST + (hash_seed % 1000) as u16,
+            next_ephemeral: EPHEMERAL_FIRST + crate::time::div_rem_small(hash_seed, 1000).1 as u16,
             default_config: crate::tcp::config::SocketConfig::default(),
             local_mss: 1460,
             tso_max: 0,
@@ -280,13 +284,16 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         slot.socket.reset();
         slot.socket.forget_past();
         slot.socket.pending_rst = None;
-        slot.socket.set_source_route(None);
+        let _ = slot.socket.set_source_route(None);
         slot.socket.config = config;
         self.free_head = next;
         Some(i)
     }
 
     fn free(&mut self, i: u16) {
+        if self.pending == i {
+            self.pending = NONE;
+        }
         self.unindex(i);
         self.heap_remove(i);
         let head = self.free_head;
@@ -296,9 +303,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             }
             slot.owner = Owner::Free;
             slot.generation = slot.generation.wrapping_add(1);
-            slot.socket.reset();
+            // The rest of the socket is left as it was: nothing reads a
+            // free slot's socket (no handle, no index entry, no deadline),
+            // and `alloc` resets it for its next connection.
             slot.socket.pending_rst = None;
-            slot.socket.forget_past();
             slot.socket.state = State::Closed;
             slot.next = head;
             self.free_head = i;
@@ -347,7 +355,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         h ^= h >> 29;
         h = (h ^ b).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         h ^= h >> 32;
-        (h % (self.capacity().max(1) as u64)) as usize
+        crate::time::div_rem_small(h, self.capacity().max(1) as u32).1 as usize
     }
 
     fn lookup(&self, key: &Key) -> Option<u16> {
@@ -661,10 +669,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         if self.lookup(&key).is_some() {
             return Err(TcpError::AddrInUse);
         }
-        let iss = self
-            .isn
-            .isn(now, (local.addr, local.port), (remote.addr, remote.port));
-        let ts_offset = self.ts_offset(local, remote);
+        let (iss, ts_offset) =
+            self.isn
+                .isn_and_ts_offset(now, (local.addr, local.port), (remote.addr, remote.port));
         let local_mss = self.local_mss;
         if let Some(s) = self.slot_mut(i) {
             let sock = &mut s.socket;
@@ -689,15 +696,6 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.index(i, key);
         self.reschedule(i);
         Ok(())
-    }
-
-    fn ts_offset(&self, local: Endpoint, remote: Endpoint) -> u32 {
-        let mut msg = [0u8; 12];
-        msg[..4].copy_from_slice(&local.addr.0);
-        msg[4..8].copy_from_slice(&remote.addr.0);
-        msg[8..10].copy_from_slice(&local.port.to_be_bytes());
-        msg[10..12].copy_from_slice(&remote.port.to_be_bytes());
-        self.isn.hash(&msg) as u32
     }
 
     fn pick_ephemeral(
@@ -864,15 +862,22 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 }
                 let before = slot.socket.state;
                 slot.socket.process_with_ecn(now, seg, ecn, stats);
-                if slot.socket.state != before {
+                let after = slot.socket.state;
+                if after != before {
                     net_debug!(
                         "tcp {} <- {}: {} -> {}",
                         local.port,
                         remote.port,
                         before,
-                        slot.socket.state
+                        after
                     );
+                } else if after.is_synchronized() {
+                    self.settle(i);
+                    return None;
                 }
+            }
+            if self.pending == i {
+                self.pending = NONE;
             }
             self.reschedule(i);
             return None;
@@ -894,6 +899,34 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         }
     }
 
+    /// Defers rescheduling connection `i` after a segment that left it in
+    /// the same synchronized state, until a frame for another socket, or
+    /// anything else that reads the deadline heap, comes first
+    /// ([`flush_pending`](Self::flush_pending); `dispatch` starts with it).
+    ///
+    /// A poll's frames mostly come in runs for one connection (a window of
+    /// data, a train of ACKs), and the reschedule (the socket's `poll_at`
+    /// plus a heap update) cost about as much as header prediction's whole
+    /// fast path; only the last one of a run matters. Nothing between two
+    /// frames needs it: timers fire in `dispatch`, and the table work a
+    /// reschedule may do (freeing a CLOSED socket, queueing an established
+    /// child for `accept`) follows a change of state, which is never
+    /// deferred.
+    fn settle(&mut self, i: u16) {
+        if self.pending != i {
+            self.flush_pending();
+            self.pending = i;
+        }
+    }
+
+    /// Reschedules the connection [`settle`](Self::settle) left pending.
+    fn flush_pending(&mut self) {
+        let i = core::mem::replace(&mut self.pending, NONE);
+        if i != NONE {
+            self.reschedule(i);
+        }
+    }
+
     /// RFC 9293 §3.10.7.2, LISTEN.
     fn listen_input(
         &mut self,
@@ -904,6 +937,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         seg: &TcpRepr,
         back: Option<&SourceRoute>,
     ) -> Option<ResetReply> {
+        self.flush_pending();
         let flags = seg.flags;
         if flags.rst() {
             return None;
@@ -930,10 +964,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             self.stats.table_full += 1;
             return None;
         };
-        let iss = self
-            .isn
-            .isn(now, (local.addr, local.port), (remote.addr, remote.port));
-        let ts_offset = self.ts_offset(local, remote);
+        let (iss, ts_offset) =
+            self.isn
+                .isn_and_ts_offset(now, (local.addr, local.port), (remote.addr, remote.port));
         let local_mss = self.local_mss;
         if let Some(s) = self.slot_mut(c) {
             if let Some(config) = listener_config {
@@ -958,7 +991,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     /// An ICMP error quoting a segment from `quote.src_addr:src_port` to
     /// `quote.dst_addr:dst_port` (RFC 9293 §3.9.2.2).
+    #[cfg_attr(not(feature = "icmp-errors"), allow(dead_code))]
     pub(crate) fn icmp_error(&mut self, quote: Icmpv4Quote, error: IcmpError) {
+        self.flush_pending();
         let key = Key {
             local: Endpoint::new(quote.src_addr, quote.src_port),
             remote: Endpoint::new(quote.dst_addr, quote.dst_port),
@@ -979,6 +1014,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         budget: usize,
         mut emit: impl FnMut(&IpParams<'_>, &TcpRepr) -> Result<(), EmitError>,
     ) -> usize {
+        self.flush_pending();
         let mut sent = 0;
         let tso_max = self.tso_max;
         while sent < budget && self.heap_len > 0 && self.heap_key(0) <= now {
@@ -1030,6 +1066,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// a future deadline; making them due now is cheap and harmless for any
     /// other socket caught by it, since `dispatch` re-checks the plan.
     pub(crate) fn wake_deferred(&mut self, now: Instant) {
+        self.flush_pending();
         // Bounded: only sockets whose deadline is within the ARP retry window.
         let horizon = now + crate::time::Duration::from_secs(1);
         let mut woken = 0;

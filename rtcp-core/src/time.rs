@@ -6,6 +6,42 @@
 use core::fmt;
 use core::ops::{Add, AddAssign, Sub};
 
+/// `(x / d, x % d)` for a divisor `d` in `1..=65536`. On 32-bit targets a
+/// `u64` division is a call into `compiler_builtins` (about 500 B of flash
+/// on a Cortex-M4, for the timestamp clock and the socket table's hash), so
+/// there it is long division by 16-bit digits: four 32-bit divisions the
+/// hardware does (`udiv`), each of `rem << 16 | digit` with `rem < d`, which
+/// fits in 32 bits. A `d` out of range falls back to the `u64` division.
+pub(crate) const fn div_rem_small(x: u64, d: u32) -> (u64, u32) {
+    if cfg!(target_pointer_width = "64") || d == 0 || d > 1 << 16 {
+        let d = d as u64;
+        // `d == 0` only by misuse: the quotient saturates instead of panicking.
+        if d == 0 {
+            return (u64::MAX, 0);
+        }
+        (x / d, (x % d) as u32)
+    } else {
+        div_rem_by_digits(x, d)
+    }
+}
+
+/// The long division of [`div_rem_small`] (tested on every target).
+/// Out of line on 32-bit targets: one copy serves every caller.
+#[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+#[cfg_attr(target_pointer_width = "32", inline(never))]
+const fn div_rem_by_digits(x: u64, d: u32) -> (u64, u32) {
+    let mut q = 0u64;
+    let mut rem = 0u32;
+    let mut shift = 64;
+    while shift > 0 {
+        shift -= 16;
+        let cur = rem << 16 | ((x >> shift) as u32 & 0xffff);
+        q = q << 16 | (cur / d) as u64;
+        rem = cur % d;
+    }
+    (q, rem)
+}
+
 /// A point in time, in microseconds since an epoch chosen by the caller.
 ///
 /// ```
@@ -47,7 +83,7 @@ impl Instant {
     }
     /// Milliseconds since the epoch (truncated).
     pub const fn total_millis(self) -> u64 {
-        self.micros / 1000
+        div_rem_small(self.micros, 1000).0
     }
     /// The time elapsed from `earlier` to `self`, or zero if `earlier` is later.
     pub const fn saturating_since(self, earlier: Instant) -> Duration {
@@ -197,7 +233,7 @@ impl Duration {
     }
     /// Whole milliseconds (truncated).
     pub const fn total_millis(self) -> u64 {
-        self.micros / 1000
+        div_rem_small(self.micros, 1000).0
     }
     /// `self * n`, saturating.
     pub const fn saturating_mul(self, n: u64) -> Duration {
@@ -307,6 +343,50 @@ mod tests {
         assert_eq!(
             Instant::from_millis(1500) - Instant::from_secs(1),
             Duration::from_millis(500)
+        );
+    }
+
+    #[test]
+    fn long_division_by_digits_matches_u64_division() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let edges = [
+            0,
+            1,
+            999,
+            1000,
+            1001,
+            65_535_999,
+            u64::from(u32::MAX),
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for v in edges {
+            for d in [1, 7, 1000, 65_535, 65_536] {
+                assert_eq!(
+                    div_rem_by_digits(v, d),
+                    (v / u64::from(d), (v % u64::from(d)) as u32)
+                );
+            }
+        }
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let d = (x >> 48) as u32 + 1;
+            assert_eq!(
+                div_rem_by_digits(x, d),
+                (x / u64::from(d), (x % u64::from(d)) as u32)
+            );
+            assert_eq!(
+                div_rem_by_digits(x >> 20, 1000),
+                ((x >> 20) / 1000, ((x >> 20) % 1000) as u32)
+            );
+        }
+        assert_eq!(Instant::from_micros(12_345_678).total_millis(), 12_345);
+        assert_eq!(div_rem_small(5, 0), (u64::MAX, 0));
+        assert_eq!(
+            div_rem_small(u64::MAX, 1 << 17),
+            (u64::MAX >> 17, (1 << 17) - 1)
         );
     }
 }

@@ -292,6 +292,7 @@ pub fn io_error(e: TcpError) -> io::Error {
         TcpError::AddrInUse => K::AddrInUse,
         TcpError::NoEphemeralPort => K::AddrNotAvailable,
         TcpError::InvalidEndpoint => K::InvalidInput,
+        TcpError::Unsupported => K::Unsupported,
         _ => K::Other,
     };
     io::Error::new(kind, e.to_string())

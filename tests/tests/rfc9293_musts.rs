@@ -2254,6 +2254,7 @@ fn must_51_application_specifies_source_route() {
     let route = SourceRoute::new(RouteKind::Loose, &[a(5), a(6)]).unwrap();
     raw.sockets()
         .with(c, |s| s.set_source_route(Some(route)))
+        .unwrap()
         .unwrap();
     let now = raw.now();
     raw.sockets()
@@ -2374,6 +2375,7 @@ fn must_52_application_route_overrides_received_route() {
     let mine = SourceRoute::new(RouteKind::Strict, &[a(5)]).unwrap();
     raw.sockets()
         .with(l, |s| s.set_source_route(Some(mine)))
+        .unwrap()
         .unwrap();
     raw.inject(source_routed_syn(&[a(7), a(8)], true));
     let out = raw.poll();

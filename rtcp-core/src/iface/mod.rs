@@ -22,6 +22,7 @@ pub mod arp_cache;
 use crate::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use crate::socket_set::{EmitError, SocketSet};
 use crate::tcp::ip::IpParams;
+#[cfg(feature = "icmp-errors")]
 use crate::tcp::IcmpError;
 use crate::time::Instant;
 use crate::wire::{
@@ -164,7 +165,8 @@ impl Interface {
     /// requires of TCP: their return route is used, MUST-53), or drop them
     /// all (`false`; RFC 7126 §4.3–4.4 advises filtering them on networks
     /// where spoofing matters). Routes the application sets are sent
-    /// either way.
+    /// either way. Without the `source-route` feature such datagrams are
+    /// always dropped and this setting has no effect.
     pub fn set_source_routing(&mut self, accept: bool) {
         self.source_routing = accept;
     }
@@ -372,7 +374,23 @@ impl Interface {
         // RFC 1122 §3.2.1.8: a source route that is complete ends here, and
         // its reverse is the way back (MUST-53); one that is not names a
         // further hop, and we do not forward.
+        #[cfg_attr(not(feature = "source-route"), allow(unused_mut))]
         let mut back = None;
+        // Without the `source-route` feature every source-routed datagram
+        // is dropped, as with `set_source_routing(false)`.
+        #[cfg(not(feature = "source-route"))]
+        match crate::wire::ipv4_route::has_source_route(packet.options()) {
+            Err(_) => {
+                self.stats.rx_malformed += 1;
+                return;
+            }
+            Ok(false) => {}
+            Ok(true) => {
+                self.stats.rx_source_route_dropped += 1;
+                return;
+            }
+        }
+        #[cfg(feature = "source-route")]
         if !packet.options().is_empty() {
             match crate::wire::ipv4_route::find_source_route(packet.options()) {
                 Err(_) => {
@@ -410,6 +428,13 @@ impl Interface {
                         };
                         self.send_reply(now, src_mac, Reply::Icmp(ip.src_addr, reply), tx);
                     }
+                    // Without the `icmp-errors` feature errors are counted
+                    // and otherwise ignored.
+                    #[cfg(not(feature = "icmp-errors"))]
+                    Ok(Icmpv4Repr::DstUnreachable { .. } | Icmpv4Repr::TimeExceeded { .. }) => {
+                        self.stats.icmp_errors += 1;
+                    }
+                    #[cfg(feature = "icmp-errors")]
                     Ok(
                         icmp
                         @ (Icmpv4Repr::DstUnreachable { .. } | Icmpv4Repr::TimeExceeded { .. }),

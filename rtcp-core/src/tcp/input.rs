@@ -659,6 +659,17 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.ack_now = true;
             return;
         }
+        if offset == 0 && !duplicate && self.assembler.is_empty() {
+            // In order with nothing held out of order: what the assembler
+            // would do (take the bytes, advance by all of them, stay empty)
+            // without asking it. Most data takes this branch; header
+            // prediction (`predict.rs`) takes the rest of the common case.
+            self.rx.write_unallocated(0, payload);
+            self.rx.enqueue_unallocated(payload.len());
+            self.rcv_nxt += payload.len();
+            self.schedule_in_order_ack(now, payload.len());
+            return;
+        }
         if !duplicate {
             // Bytes we already hold out of order: the D-SACK block names the
             // first such run (RFC 2883 §4.1.2 and §4.2; a duplicate below

@@ -3,7 +3,7 @@
 //! (§3.9.2.1, MUST-51/52/53) and negative advice after R1 retransmissions
 //! (§3.8.3, MUST-20).
 
-use super::Endpoint;
+use super::{Endpoint, TcpError};
 use crate::wire::{Dscp, Ecn, SourceRoute};
 
 /// Per-segment parameters for the IP layer, handed to the interface with
@@ -32,6 +32,7 @@ pub struct IpParams<'r> {
 }
 
 /// A connection's source route and where it came from.
+#[cfg(feature = "source-route")]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct RouteState {
     route: Option<SourceRoute>,
@@ -40,6 +41,7 @@ pub(crate) struct RouteState {
     user_set: bool,
 }
 
+#[cfg(feature = "source-route")]
 impl RouteState {
     /// The route segments take.
     pub(crate) fn route(&self) -> Option<&SourceRoute> {
@@ -47,9 +49,10 @@ impl RouteState {
     }
 
     /// The application sets (or with `None` clears) the route.
-    pub(crate) fn set_by_user(&mut self, route: Option<SourceRoute>) {
+    pub(crate) fn set_by_user(&mut self, route: Option<SourceRoute>) -> Result<(), TcpError> {
         self.route = route;
         self.user_set = route.is_some();
+        Ok(())
     }
 
     /// A datagram of this connection arrived with a completed source route
@@ -78,7 +81,44 @@ impl RouteState {
     }
 }
 
-#[cfg(test)]
+/// Without the `source-route` feature a connection never has a source
+/// route (no bytes per socket): the interface drops source-routed
+/// datagrams, so none is ever learned, and the application cannot set one
+/// ([`TcpError::Unsupported`]).
+#[cfg(not(feature = "source-route"))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RouteState {}
+
+#[cfg(not(feature = "source-route"))]
+impl RouteState {
+    /// No route.
+    pub(crate) fn route(&self) -> Option<&SourceRoute> {
+        None
+    }
+
+    /// Clearing is a no-op; setting a route is refused.
+    pub(crate) fn set_by_user(&mut self, route: Option<SourceRoute>) -> Result<(), TcpError> {
+        match route {
+            None => Ok(()),
+            Some(_) => Err(TcpError::Unsupported),
+        }
+    }
+
+    /// Never called in practice (the interface drops such datagrams).
+    pub(crate) fn received(&mut self, _back: &SourceRoute) {}
+
+    /// Nothing to keep.
+    pub(crate) fn kept_over_reset(&self) -> RouteState {
+        RouteState {}
+    }
+
+    /// No option bytes.
+    pub(crate) fn option_len(&self) -> usize {
+        0
+    }
+}
+
+#[cfg(all(test, feature = "source-route"))]
 mod tests {
     use super::*;
     use crate::wire::{Ipv4Address, RouteKind};
@@ -93,12 +133,12 @@ mod tests {
         s.received(&b);
         assert_eq!(s.route(), Some(&b), "a later route overrides the earlier");
         assert_eq!(s.kept_over_reset(), RouteState::default());
-        s.set_by_user(Some(a));
+        s.set_by_user(Some(a)).unwrap();
         s.received(&b);
         assert_eq!(s.route(), Some(&a), "the application's route wins");
         assert_eq!(s.kept_over_reset().route(), Some(&a));
         assert_eq!(s.option_len(), 8);
-        s.set_by_user(None);
+        s.set_by_user(None).unwrap();
         s.received(&b);
         assert_eq!(s.route(), Some(&b));
     }

@@ -31,6 +31,7 @@ pub mod scoreboard;
 pub mod socket;
 #[cfg(test)]
 mod tests;
+mod undo;
 mod urgent;
 
 pub use ecn::EcnMode;
@@ -132,6 +133,10 @@ pub enum TcpError {
     NetworkUnreachable,
     /// ICMP reported the host unreachable (soft error).
     HostUnreachable,
+    /// The call needs a cargo feature of rtcp-core that this build was
+    /// compiled without (`urgent` for urgent data, `source-route` for
+    /// source routes).
+    Unsupported,
 }
 
 /// An ICMP error quoting one of our segments, as the interface passes it on.
@@ -167,6 +172,7 @@ impl fmt::Display for TcpError {
             TcpError::InvalidEndpoint => "invalid endpoint",
             TcpError::NetworkUnreachable => "network unreachable",
             TcpError::HostUnreachable => "host unreachable",
+            TcpError::Unsupported => "not supported by this build",
         };
         f.write_str(text)
     }
@@ -242,7 +248,9 @@ pub struct TcpConfig {
     pub window_scaling: bool,
     /// Offer timestamps (RFC 7323).
     pub timestamps: bool,
-    /// Offer SACK (RFC 2018).
+    /// Offer SACK (RFC 2018). Without the crate feature `sack` SACK is
+    /// never offered or accepted, whatever this says (a socket's
+    /// configuration then reads back `false`).
     pub sack: bool,
     /// Challenge ACKs allowed per second (RFC 5961 §7).
     pub challenge_ack_limit: u16,

@@ -72,7 +72,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // (RFC 9293 §3.7.1, MUST-16: Eff.snd.MSS subtracts IPoptionsize).
         let opts = self.route.option_len()
             + if self.ts_ok { TS_OPTION_LEN } else { 0 }
-            + if self.sack_ok && blocks > 0 {
+            + if self.sack_enabled() && blocks > 0 {
                 4 + 8 * self.sack_block_limit().min(blocks)
             } else {
                 0
@@ -534,7 +534,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 opts.window_scale = Some(self.wanted_rcv_shift());
             }
             opts.sack_permitted =
-                self.config.sack && (self.state == State::SynSent || self.sack_ok);
+                self.config.sack && (self.state == State::SynSent || self.sack_enabled());
             if self.config.timestamps && (self.state == State::SynSent || self.ts_ok) {
                 opts.timestamp = Some((self.ts_now(now), self.ts_recent));
             }
@@ -543,7 +543,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.ts_ok {
             opts.timestamp = Some((self.ts_now(now), self.ts_recent));
         }
-        if self.sack_ok && (!self.assembler.is_empty() || self.rec.dsack().is_some()) {
+        if self.sack_enabled() && (!self.assembler.is_empty() || self.rec.dsack().is_some()) {
             let limit = self.sack_block_limit();
             let mut count = 0;
             if let Some((left, right)) = self.rec.dsack() {

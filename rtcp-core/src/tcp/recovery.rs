@@ -25,6 +25,7 @@ use super::congestion::{AckSample, CongestionControl};
 use super::rack::Rack;
 use super::scoreboard::{SendLog, SentRecord, APP_LIMITED, COALESCED, LOG_CAPACITY, RETRANSMITTED};
 use super::socket::TcpSocket;
+use super::undo::Undo;
 use super::TcpStats;
 use crate::time::{Deadline, Duration, Instant};
 use crate::wire::{SeqNumber, TcpRepr};
@@ -111,30 +112,14 @@ pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     /// CUBIC and BBR controllers).
     #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
     pub min_rtt: Option<Duration>,
-    /// Retransmissions in the current episode not yet shown spurious.
-    pub undo_retrans: u32,
-    /// The last congestion response may still be undone until SND.UNA
-    /// passes this (valid when `has_undo_until`; read with `undo_until()`).
-    /// This and the two Eifel fields below are plain values with a flag
-    /// each: three `Option`s took 24 bytes, these take 15.
-    undo_until_at: SeqNumber,
-    /// SND.UNA when the episode began: a D-SACK reaching no further
-    /// reports an earlier episode's resend and says nothing about this one.
-    pub undo_from: SeqNumber,
-    /// TSval of the episode's first retransmission (Eifel; valid when
-    /// `has_retrans_tsval`).
-    retrans_tsval_at: u32,
-    /// Sequence number of that retransmission: only the ACK that first
-    /// covers it tells whether the original or the resend arrived (valid
-    /// when `has_retrans_seq`).
-    retrans_seq_at: SeqNumber,
-    has_undo_until: bool,
-    has_retrans_tsval: bool,
-    has_retrans_seq: bool,
+    /// Undo marks of the last congestion response (Eifel, D-SACK; empty
+    /// without the `undo` feature).
+    undo: Undo,
     /// Receive side: a duplicate segment to report in a D-SACK block,
     /// `[start, end)`; an empty range (start = end) means none, which
     /// `note_duplicate` never stores (8 bytes, where an `Option` took 12).
-    /// Read with `dsack()`.
+    /// Read with `dsack()`. Only with the `sack` feature.
+    #[cfg(feature = "sack")]
     dsack_range: (SeqNumber, SeqNumber),
     /// Pacing: the earliest time the next data segment may leave.
     #[cfg(feature = "bbr")]
@@ -222,14 +207,8 @@ impl<const LOG: usize> RecoveryState<LOG> {
             lost_total: 0,
             #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
             min_rtt: None,
-            undo_retrans: 0,
-            undo_until_at: SeqNumber(0),
-            undo_from: SeqNumber(0),
-            retrans_tsval_at: 0,
-            retrans_seq_at: SeqNumber(0),
-            has_undo_until: false,
-            has_retrans_tsval: false,
-            has_retrans_seq: false,
+            undo: Undo::NEW,
+            #[cfg(feature = "sack")]
             dsack_range: (SeqNumber(0), SeqNumber(0)),
             #[cfg(feature = "bbr")]
             next_send_at: Deadline::NONE,
@@ -278,14 +257,8 @@ impl<const LOG: usize> RecoveryState<LOG> {
             lost_total,
             #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
             min_rtt,
-            undo_retrans,
-            undo_until_at,
-            undo_from,
-            retrans_tsval_at,
-            retrans_seq_at,
-            has_undo_until,
-            has_retrans_tsval,
-            has_retrans_seq,
+            undo,
+            #[cfg(feature = "sack")]
             dsack_range,
             #[cfg(feature = "bbr")]
             next_send_at,
@@ -325,15 +298,11 @@ impl<const LOG: usize> RecoveryState<LOG> {
         {
             *min_rtt = None;
         }
-        *undo_retrans = 0;
-        *undo_until_at = SeqNumber(0);
-        *undo_from = SeqNumber(0);
-        *retrans_tsval_at = 0;
-        *retrans_seq_at = SeqNumber(0);
-        *has_undo_until = false;
-        *has_retrans_tsval = false;
-        *has_retrans_seq = false;
-        *dsack_range = (SeqNumber(0), SeqNumber(0));
+        *undo = Undo::NEW;
+        #[cfg(feature = "sack")]
+        {
+            *dsack_range = (SeqNumber(0), SeqNumber(0));
+        }
         #[cfg(feature = "bbr")]
         {
             *next_send_at = Deadline::NONE;
@@ -343,46 +312,51 @@ impl<const LOG: usize> RecoveryState<LOG> {
 
     /// Until when the last congestion response may be undone.
     pub fn undo_until(&self) -> Option<SeqNumber> {
-        self.has_undo_until.then_some(self.undo_until_at)
+        self.undo.until()
     }
 
     /// Set or clear [`undo_until`](Self::undo_until).
     pub fn set_undo_until(&mut self, at: Option<SeqNumber>) {
-        self.has_undo_until = at.is_some();
-        self.undo_until_at = at.unwrap_or_default();
+        self.undo.set_until(at);
     }
 
     /// TSval of the episode's first retransmission (Eifel).
     pub fn retrans_tsval(&self) -> Option<u32> {
-        self.has_retrans_tsval.then_some(self.retrans_tsval_at)
+        self.undo.retrans_tsval()
     }
 
     /// Set or clear [`retrans_tsval`](Self::retrans_tsval).
     pub fn set_retrans_tsval(&mut self, tsval: Option<u32>) {
-        self.has_retrans_tsval = tsval.is_some();
-        self.retrans_tsval_at = tsval.unwrap_or_default();
+        self.undo.set_retrans_tsval(tsval);
     }
 
     /// Sequence number of the episode's first retransmission.
     pub fn retrans_seq(&self) -> Option<SeqNumber> {
-        self.has_retrans_seq.then_some(self.retrans_seq_at)
+        self.undo.retrans_seq()
     }
 
     /// Set or clear [`retrans_seq`](Self::retrans_seq).
     pub fn set_retrans_seq(&mut self, seq: Option<SeqNumber>) {
-        self.has_retrans_seq = seq.is_some();
-        self.retrans_seq_at = seq.unwrap_or_default();
+        self.undo.set_retrans_seq(seq);
     }
 
     /// A duplicate segment `[start, end)` to report in a D-SACK block.
     pub fn dsack(&self) -> Option<(SeqNumber, SeqNumber)> {
-        let (start, end) = self.dsack_range;
-        (start != end).then_some((start, end))
+        #[cfg(feature = "sack")]
+        {
+            let (start, end) = self.dsack_range;
+            (start != end).then_some((start, end))
+        }
+        #[cfg(not(feature = "sack"))]
+        None
     }
 
     /// The D-SACK block was sent (or is no longer owed).
     pub fn clear_dsack(&mut self) {
-        self.dsack_range = (SeqNumber(0), SeqNumber(0));
+        #[cfg(feature = "sack")]
+        {
+            self.dsack_range = (SeqNumber(0), SeqNumber(0));
+        }
     }
 
     /// RACK's reordering timer (never armed without `rack`).
@@ -551,7 +525,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if seq < self.snd_max {
             self.rec.log.on_retransmit(seq, len, snapshot);
             if !tlp {
-                self.rec.undo_retrans = self.rec.undo_retrans.saturating_add(1);
+                self.rec.undo.note_resend();
                 if self.rec.retrans_tsval().is_none() && self.ts_ok {
                     self.rec.set_retrans_tsval(Some(self.ts_now(now)));
                     self.rec.set_retrans_seq(Some(seq));
@@ -623,7 +597,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Schedule a tail loss probe (RFC 8985 §7.2) when one is allowed.
     #[cfg(feature = "rack")]
     pub(crate) fn arm_tlp(&mut self, now: Instant) {
-        let allowed = self.sack_ok
+        let allowed = self.sack_enabled()
             && self.recover.is_none()
             && self.rec.tlp_high.is_none()
             && self.snd_max > self.snd_una;
@@ -664,7 +638,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let mut dsack_segments = 0u32;
         // Of those, the ones reporting this episode's resends.
         let mut episode_dsacks = 0u32;
-        let undo_from = self.rec.undo_from;
+        let undo_from = self.rec.undo.from();
+        let sack = self.sack_enabled();
         {
             let rec = &mut self.rec;
             let min_rtt = rec.min_rtt();
@@ -692,7 +667,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if advanced {
                 rec.log.on_cumulative_ack(ack, &mut visit);
             }
-            if self.sack_ok {
+            if sack {
                 let count = usize::from(seg.options.sack_count);
                 for (k, block) in seg.options.sack_blocks.iter().take(count).enumerate() {
                     if is_dsack(seg, k, ack) {
@@ -750,11 +725,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // Undo once every resend of this episode is reported
             // duplicate (RFC 3708 §3.2; an episode that resent nothing,
             // because its resends could not leave yet, has nothing to undo).
-            if self.rec.undo_until().is_some() && self.rec.undo_retrans > 0 && episode_dsacks > 0 {
-                self.rec.undo_retrans = self.rec.undo_retrans.saturating_sub(episode_dsacks);
-                if self.rec.undo_retrans == 0 {
-                    self.undo_congestion_response(now, stats);
-                }
+            if self.rec.undo.on_dsacks(episode_dsacks) {
+                self.undo_congestion_response(now, stats);
             }
         }
         // Eifel (RFC 3522) looks at the ACK that first covers the
@@ -788,7 +760,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         } else if advanced {
             self.dup_acks = 0;
         }
-        let sack_driven = self.sack_ok && self.rec.log.sacked_bytes() > 0;
+        let sack_driven = self.sack_enabled() && self.rec.log.sacked_bytes() > 0;
         if sack_driven {
             self.detect_loss_by_sack(now, mss);
         }
@@ -797,7 +769,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // then NewReno's partial ACKs (RFC 6582 §3.2), each mark the first
         // segment lost.
         let head_coarse = self.rec.log.get(0).is_some_and(|r| r.has(COALESCED));
-        if !self.sack_ok || !cfg!(feature = "rack") || head_coarse {
+        if !self.sack_enabled() || !cfg!(feature = "rack") || head_coarse {
             let no_sack_info = !sack_driven || head_coarse;
             let three_dup_acks = self.recover.is_none() && self.dup_acks >= DUP_THRESH;
             let partial_ack =
@@ -961,11 +933,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // The fast retransmit itself always goes (RFC 6937 §3, RFC 5681 §3.2).
             self.rec.prr_quota = mss;
         }
-        self.rec.undo_retrans = 0;
-        self.rec.set_retrans_tsval(None);
-        self.rec.set_retrans_seq(None);
-        self.rec.set_undo_until(Some(self.snd_max));
-        self.rec.undo_from = self.snd_una;
+        self.rec.undo.begin(self.snd_una, self.snd_max);
         #[cfg(feature = "rack")]
         {
             self.rec.tlp_deadline = Deadline::NONE;
@@ -1021,11 +989,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.cc.on_timeout(now, flight, mss);
         self.recover = Some(self.snd_max);
         self.rec.after_rto = true;
-        self.rec.undo_retrans = 0;
-        self.rec.set_retrans_tsval(None);
-        self.rec.set_retrans_seq(None);
-        self.rec.set_undo_until(Some(self.snd_max));
-        self.rec.undo_from = self.snd_una;
+        self.rec.undo.begin(self.snd_una, self.snd_max);
         #[cfg(feature = "rack")]
         {
             self.rec.tlp_deadline = Deadline::NONE;
@@ -1090,8 +1054,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Receive side: remember a duplicate `[start, end)` for a D-SACK
     /// block in the next ACK (RFC 2883 §4).
     pub(crate) fn note_duplicate(&mut self, start: SeqNumber, end: SeqNumber) {
-        if self.sack_ok && start < end {
+        #[cfg(feature = "sack")]
+        if self.sack_enabled() && start < end {
             self.rec.dsack_range = (start, end);
         }
+        #[cfg(not(feature = "sack"))]
+        let _ = (start, end);
     }
 }

@@ -289,13 +289,16 @@ impl<const N: usize> SendLog<N> {
             self.len -= 1;
             return;
         }
+        // Each record is taken out (its slot left empty) and then stored:
+        // a plain copy within one array becomes a `memmove` call, about
+        // 700 B of flash on a Cortex-M4 that nothing else needs.
         for j in i..self.len - 1 {
-            let from = self.slot(j + 1);
-            let to = self.slot(j);
-            if let Some(r) = self.records.get(from).copied() {
-                if let Some(dst) = self.records.get_mut(to) {
-                    *dst = r;
-                }
+            let (from, to) = (self.slot(j + 1), self.slot(j));
+            let Some(r) = self.records.get_mut(from).map(core::mem::take) else {
+                break;
+            };
+            if let Some(dst) = self.records.get_mut(to) {
+                *dst = r;
             }
         }
         self.len -= 1;

@@ -480,8 +480,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// one, a connection answers along the reverse of the route a received
     /// datagram recorded (MUST-53). Segments shrink by the option's size
     /// (RFC 9293 §3.7.1, MUST-16).
-    pub fn set_source_route(&mut self, route: Option<SourceRoute>) {
-        self.route.set_by_user(route);
+    ///
+    /// Without the `source-route` feature a route is refused with
+    /// [`TcpError::Unsupported`] (`None` is accepted and does nothing).
+    pub fn set_source_route(&mut self, route: Option<SourceRoute>) -> Result<(), TcpError> {
+        self.route.set_by_user(route)
     }
 
     /// The source route this connection's segments take, if any (set by
@@ -560,12 +563,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.cc.window()
     }
 
+    /// SACK was negotiated (RFC 2018) and this build has the `sack`
+    /// feature: a constant `false` without it, so the compiler drops every
+    /// SACK path (the field itself never turns true there either, as the
+    /// packed configuration never offers SACK).
+    pub(crate) fn sack_enabled(&self) -> bool {
+        cfg!(feature = "sack") && self.sack_ok
+    }
+
     /// The options this connection negotiated in its SYNs, for
     /// diagnostics (what `TCP_INFO`'s `tcpi_options` reports).
     pub fn negotiated_options(&self) -> NegotiatedOptions {
         NegotiatedOptions {
             timestamps: self.ts_ok,
-            sack: self.sack_ok,
+            sack: self.sack_enabled(),
             window_scale: self.ws_ok.then_some((self.snd_shift, self.rcv_shift)),
             ecn: self.ecn_negotiated(),
         }
@@ -692,7 +703,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// its end carries URG with the urgent pointer at the first octet after
     /// it (MUST-30, MUST-62), however many segments that takes (MUST-31).
     /// Returns how much fit; the mark is placed after the part that fit.
+    ///
+    /// Without the `urgent` feature nothing is queued and the call returns
+    /// [`TcpError::Unsupported`].
     pub fn send_urgent(&mut self, data: &[u8]) -> Result<usize, TcpError> {
+        if cfg!(not(feature = "urgent")) {
+            return Err(TcpError::Unsupported);
+        }
         let n = self.send_slice(data)?;
         if n > 0 {
             let end = self.send_data_start() + self.tx.len();
@@ -816,6 +833,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// An ICMP error quoting one of our segments (RFC 9293 §3.9.2.2). It is
     /// believed only if the quoted sequence number is in flight (RFC 5927
     /// §4.1), so a blind attacker cannot use it.
+    #[cfg_attr(not(feature = "icmp-errors"), allow(dead_code))]
     pub(crate) fn on_icmp_error(&mut self, seq: SeqNumber, error: IcmpError) {
         if !seq.in_range(self.snd_una, self.snd_max) {
             return;

@@ -254,7 +254,7 @@ fn window_scaling_negotiation() {
         syn_ack.window, 0xffff,
         "the SYN-ACK window is unscaled, capped"
     );
-    assert!(syn_ack.options.sack_permitted);
+    assert_eq!(syn_ack.options.sack_permitted, cfg!(feature = "sack"));
     assert!(syn_ack.options.timestamp.is_some());
 
     let (_, syn_ack) = Harness::accept(TcpOptions::default(), 1 << 20);
@@ -300,6 +300,7 @@ fn paws_drops_old_timestamps() {
 // ----- RFC 2018 and reassembly -----
 
 /// Out-of-order data is ACKed at once with SACK blocks, most recent first.
+#[cfg(feature = "sack")]
 #[test]
 fn sack_blocks_most_recent_first() {
     let mut h = Harness::established(TcpOptions {
@@ -858,6 +859,7 @@ fn a_resend_held_back_keeps_the_timer_running() {
 /// episode's D-SACK must not undo a later timeout (a fuzzed run had the
 /// undo clear the loss marks of a resend still waiting to leave, which
 /// left a byte in flight with nothing to send it again).
+#[cfg(feature = "sack")]
 #[test]
 fn a_stale_dsack_does_not_undo_a_later_timeout() {
     let opts = TcpOptions {
@@ -906,6 +908,7 @@ const TS_MSS: usize = 1460 - 12;
 /// resent one MSS at a time (RFC 6675 NextSeg works on the log's records,
 /// which SACK blocks split), and the rest is never resent.
 #[test]
+#[cfg(feature = "sack")]
 fn tso_sends_super_segments_and_resends_mss_pieces() {
     let mut h = Harness::established(full_options());
     h.tso_max = 65535;
@@ -1009,4 +1012,96 @@ fn no_tso_no_super_segments() {
     assert!(out.len() >= 3, "{out:?}");
     assert!(out.iter().all(|s| s.payload.len() <= TS_MSS));
     assert_eq!(h.stats.segments_offloaded, 0);
+}
+
+/// Without the `urgent` feature a URG segment's octets are delivered as
+/// ordinary data, the application is never told of urgent data, and
+/// `send_urgent` refuses with a typed error, queueing nothing (with the
+/// feature the same segment raises the urgent notice).
+#[test]
+fn urgent_data_with_and_without_the_feature() {
+    let mut h = Harness::established(TcpOptions::default());
+    let mut seg = data(IRS + 1, b"abcd");
+    seg.flags |= TcpFlags::URG;
+    seg.urgent_pointer = 2;
+    h.input(&seg);
+    let mut buf = [0u8; 8];
+    assert_eq!(h.sock.recv_slice(&mut buf), Ok(4));
+    assert_eq!(&buf[..4], b"abcd");
+    let sent = h.sock.send_urgent(b"!");
+    if cfg!(feature = "urgent") {
+        assert!(h.sock.take_urgent_signal());
+        assert_eq!(sent, Ok(1));
+        let out = h.drain();
+        assert!(
+            out.iter().any(|s| s.flags.contains(TcpFlags::URG)),
+            "{out:?}"
+        );
+    } else {
+        assert!(!h.sock.take_urgent_signal());
+        assert!(!h.sock.urgent_pending());
+        assert_eq!(sent, Err(super::TcpError::Unsupported));
+        assert!(h
+            .drain()
+            .iter()
+            .all(|s| s.payload.is_empty() && !s.flags.contains(TcpFlags::URG)));
+    }
+}
+
+/// Without the `source-route` feature a socket cannot be given a route
+/// (a typed error) and never has one; clearing is accepted.
+#[test]
+fn source_route_with_and_without_the_feature() {
+    use crate::wire::{RouteKind, SourceRoute};
+    let mut h = Harness::established(TcpOptions::default());
+    let route = SourceRoute::new(RouteKind::Loose, &[Ipv4Address::new(10, 0, 9, 1)]).unwrap();
+    assert_eq!(h.sock.set_source_route(None), Ok(()));
+    if cfg!(feature = "source-route") {
+        assert_eq!(h.sock.set_source_route(Some(route)), Ok(()));
+        assert_eq!(h.sock.source_route(), Some(&route));
+    } else {
+        assert_eq!(
+            h.sock.set_source_route(Some(route)),
+            Err(super::TcpError::Unsupported)
+        );
+        assert_eq!(h.sock.source_route(), None);
+    }
+}
+
+/// Without the `sack` feature SACK is not negotiated even when the peer and
+/// the configuration ask for it, and out-of-order data draws a plain
+/// duplicate ACK with no SACK blocks.
+#[test]
+fn sack_with_and_without_the_feature() {
+    let opts = TcpOptions {
+        sack_permitted: true,
+        ..TcpOptions::default()
+    };
+    let mut h = Harness::established(opts);
+    assert_eq!(h.sock.negotiated_options().sack, cfg!(feature = "sack"));
+    h.input(&data(IRS + 11, b"later"));
+    let out = h.drain();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].ack, IRS + 1);
+    assert_eq!(out[0].options.sack_count > 0, cfg!(feature = "sack"));
+}
+
+/// Eifel (RFC 3522): an ACK of a timed-out segment echoing the original's
+/// timestamp shows the timeout spurious, and the `undo` feature undoes the
+/// response; without the feature it stands.
+#[test]
+fn eifel_undo_with_and_without_the_feature() {
+    let mut h = Harness::established(full_options());
+    h.sock.send_slice(&[1u8; 100]).unwrap();
+    let first = h.drain();
+    assert_eq!(first.len(), 1);
+    let (tsval, _) = first[0].options.timestamp.expect("timestamps are on");
+    h.advance(h.sock.rto());
+    let resend = h.drain();
+    assert_eq!(resend.len(), 1, "the timeout resends");
+    assert_ne!(resend[0].options.timestamp.map(|t| t.0), Some(tsval));
+    let mut ack = peer_seg(TcpFlags::ACK, IRS + 1, ISS + 101);
+    ack.options.timestamp = Some((2000, tsval));
+    h.input(&ack);
+    assert_eq!(h.stats.spurious_undos, u64::from(cfg!(feature = "undo")));
 }

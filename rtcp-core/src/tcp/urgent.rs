@@ -20,6 +20,13 @@
 //! (MUST-32) — a flag it can poll or take, like BSD's SIGURG/`select`
 //! exception; it can ask how much urgent data is still to be read before
 //! the mark (MUST-33).
+//!
+//! Without the `urgent` cargo feature, [`Urgent`] is an empty stand-in
+//! with the same methods: received URG bits and urgent pointers are ignored
+//! (the octets are delivered inline as ordinary data, as RFC 6093 §5 has
+//! them anyway, but the application is never told of urgent data), no
+//! segment is sent with URG, and `TcpSocket::send_urgent` returns
+//! `TcpError::Unsupported`.
 
 use crate::wire::SeqNumber;
 
@@ -28,6 +35,7 @@ use crate::wire::SeqNumber;
 /// The two pointers are kept as plain sequence numbers with a flag each
 /// (12 bytes in all, where two `Option<SeqNumber>`s and the flags took 20);
 /// `snd_up()` and `rcv_up()` read them as options.
+#[cfg(feature = "urgent")]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Urgent {
     /// SND.UP: the first non-urgent octet of what the user sent as urgent,
@@ -47,6 +55,7 @@ pub(crate) struct Urgent {
     signal: bool,
 }
 
+#[cfg(feature = "urgent")]
 impl Urgent {
     /// SND.UP, while in urgent mode on the sending side.
     fn snd_up(&self) -> Option<SeqNumber> {
@@ -156,7 +165,52 @@ impl Urgent {
     }
 }
 
-#[cfg(test)]
+/// Without the `urgent` feature: no state, no urgent data either way.
+#[cfg(not(feature = "urgent"))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Urgent {}
+
+#[cfg(not(feature = "urgent"))]
+impl Urgent {
+    /// Never called: `send_urgent` refuses before.
+    pub(crate) fn mark_send(&mut self, _end: SeqNumber) {}
+    /// No segment carries URG.
+    pub(crate) fn send_pointer(&self, _seq: SeqNumber) -> Option<u16> {
+        None
+    }
+    /// Nothing to announce.
+    pub(crate) fn announce_due(&self) -> bool {
+        false
+    }
+    /// Nothing announced.
+    pub(crate) fn announced(&mut self) {}
+    /// Nagle is never overridden for urgent data.
+    pub(crate) fn sending_from(&self, _seq: SeqNumber) -> bool {
+        false
+    }
+    /// No urgent mode to leave.
+    pub(crate) fn on_ack(&mut self, _una: SeqNumber) {}
+    /// The URG bit and the urgent pointer are ignored.
+    pub(crate) fn on_segment(&mut self, _seq: SeqNumber, _pointer: u16, _read: SeqNumber) {}
+    /// Never pending.
+    pub(crate) fn pending(&self, _read: SeqNumber) -> bool {
+        false
+    }
+    /// Always zero.
+    pub(crate) fn remaining(&self, _read: SeqNumber) -> usize {
+        0
+    }
+    /// Never signalled.
+    pub(crate) fn take_signal(&mut self) -> bool {
+        false
+    }
+    /// Never signalled.
+    pub(crate) fn signalled(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(all(test, feature = "urgent"))]
 mod tests {
     use super::*;
 

@@ -184,6 +184,35 @@ impl ReceivedRoute {
 /// [`Error::Malformed`].
 pub fn find_source_route(options: &[u8]) -> Result<Option<ReceivedRoute>> {
     let mut found = None;
+    for_each_option(options, |kind, body| {
+        if kind == OPTION_LSRR || kind == OPTION_SSRR {
+            if found.is_some() {
+                return Err(Error::Malformed);
+            }
+            found = Some(parse_route(kind, body)?);
+        }
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// Whether the IPv4 options carry a source route (LSRR or SSRR), without
+/// reading it: what a build without the `source-route` feature needs to
+/// drop such datagrams. A malformed option list (as [`find_source_route`]
+/// sees it, not counting the route's own contents) is [`Error::Malformed`].
+pub fn has_source_route(options: &[u8]) -> Result<bool> {
+    let mut found = false;
+    for_each_option(options, |kind, _| {
+        found |= kind == OPTION_LSRR || kind == OPTION_SSRR;
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// Call `f(type, option)` for each option of the list other than End of
+/// Option List (which ends it) and No Operation (RFC 791 §3.1); a length
+/// below 2 or past the end is [`Error::Malformed`].
+fn for_each_option(options: &[u8], mut f: impl FnMut(u8, &[u8]) -> Result<()>) -> Result<()> {
     let mut i = 0;
     while let Some(&kind) = options.get(i) {
         match kind {
@@ -194,18 +223,12 @@ pub fn find_source_route(options: &[u8]) -> Result<Option<ReceivedRoute>> {
                 if len < 2 {
                     return Err(Error::Malformed);
                 }
-                let body = options.get(i..i + len).ok_or(Error::Malformed)?;
-                if kind == OPTION_LSRR || kind == OPTION_SSRR {
-                    if found.is_some() {
-                        return Err(Error::Malformed);
-                    }
-                    found = Some(parse_route(kind, body)?);
-                }
+                f(kind, options.get(i..i + len).ok_or(Error::Malformed)?)?;
                 i += len;
             }
         }
     }
-    Ok(found)
+    Ok(())
 }
 
 fn parse_route(kind: u8, body: &[u8]) -> Result<ReceivedRoute> {
@@ -334,9 +357,28 @@ mod tests {
         }
     }
 
+    #[test]
+    fn has_source_route_sees_the_option_not_its_contents() {
+        assert_eq!(has_source_route(&[7, 7, 4, 0, 0, 0, 0, 0]), Ok(false));
+        assert_eq!(has_source_route(&[1, 1, 0, 131]), Ok(false), "after EOL");
+        assert_eq!(has_source_route(&[]), Ok(false));
+        assert_eq!(has_source_route(&[1, 137, 3, 4]), Ok(true));
+        // A malformed route is still a route; malformed framing is refused.
+        assert_eq!(has_source_route(&[131, 7, 3, 10, 0, 0, 1]), Ok(true));
+        for b in [&[7][..], &[7, 1], &[7, 9, 0], &[131, 4, 4]] {
+            assert_eq!(has_source_route(b), Err(Error::Malformed), "{b:?}");
+        }
+    }
+
     proptest! {
         #[test]
         fn parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..48)) {
+            let found = find_source_route(&bytes);
+            if let Ok(has) = has_source_route(&bytes) {
+                prop_assert!(found.is_err() || found.as_ref().is_ok_and(|r| r.is_some() == has));
+            } else {
+                prop_assert!(found.is_err());
+            }
             if let Ok(Some(r)) = find_source_route(&bytes) {
                 prop_assert!(r.addresses().len() <= MAX_ROUTE_HOPS);
                 if let Some(back) = r.return_route() {
