@@ -134,6 +134,9 @@ pub struct LinkStats {
     pub tx_blocked: u64,
     /// Backend send errors (frame dropped).
     pub tx_errors: u64,
+    /// TCP super-segments the backend refused (`EINVAL`, `EMSGSIZE`), after
+    /// which TSO was turned off for the link.
+    pub tso_refused: u64,
     /// The backend's own counters ([`Link::stats`] fills them in).
     pub backend: BackendStats,
 }
@@ -397,7 +400,16 @@ impl<B: Backend> Link<B> {
                     // dropped, as a NIC would; TCP recovers.
                     self.stats.tx_errors += 1;
                     self.out.pop_front();
-                    self.out_sizes.pop_front();
+                    if self.out_sizes.pop_front().is_some_and(|s| s != 0)
+                        && matches!(e.raw_os_error(), Some(libc::EINVAL | libc::EMSGSIZE))
+                    {
+                        // The kernel will not segment for us (an old kernel,
+                        // a device it cannot do GSO for): stop offering TSO,
+                        // so the stack sends MTU-sized frames from its next
+                        // poll on, and the retransmissions repair the loss.
+                        self.tso_max = 0;
+                        self.stats.tso_refused += 1;
+                    }
                     if self.error.is_none() && e.raw_os_error() == Some(libc::ENXIO) {
                         self.error = Some(e);
                     }
@@ -600,6 +612,12 @@ mod tests {
         room: usize,
         inbox: VecDeque<Vec<u8>>,
         recv_calls: usize,
+        /// TSO limit it advertises (0: none).
+        tso: usize,
+        /// `send_batch_segmented` fails with EINVAL on a super-segment.
+        refuse_segmented: bool,
+        /// The segment sizes of each `send_batch_segmented` call.
+        segmented_calls: Vec<Vec<u16>>,
     }
 
     impl Backend for Recorder {
@@ -642,6 +660,96 @@ mod tests {
         fn describe(&self) -> String {
             "recorder".into()
         }
+        fn tso_max_size(&self) -> usize {
+            self.tso
+        }
+        fn send_batch_segmented(
+            &mut self,
+            frames: &mut [&mut [u8]],
+            segment_sizes: &[u16],
+        ) -> io::Result<usize> {
+            assert_eq!(frames.len(), segment_sizes.len());
+            if self.refuse_segmented && segment_sizes[0] != 0 {
+                return Err(io::Error::from_raw_os_error(libc::EINVAL));
+            }
+            self.segmented_calls.push(segment_sizes.to_vec());
+            let frames: Vec<&[u8]> = frames.iter().map(|f| &**f).collect();
+            self.send_batch(&frames)
+        }
+    }
+
+    fn send_segmented(link: &mut Link<Recorder>, first_byte: u8, size: usize) {
+        let tx = link.transmit(Instant::ZERO).unwrap();
+        tx.consume_segmented(3000, size, |buf| buf[0] = first_byte);
+    }
+
+    #[test]
+    fn segmented_frames_keep_their_place_and_size() {
+        let backend = Recorder {
+            room: usize::MAX,
+            tso: 65_535,
+            ..Recorder::default()
+        };
+        let mut link = Link::new(backend, &LinkOptions::default()).unwrap();
+        assert_eq!(Device::tso_max_size(&link), 65_535);
+        send(&mut link, 1);
+        send_segmented(&mut link, 2, 1448);
+        send(&mut link, 3);
+        link.service(Instant::ZERO);
+        // One batch, through the segmenting call, each frame's size beside it.
+        assert_eq!(link.backend().segmented_calls, vec![vec![0, 1448, 0]]);
+        let order: Vec<u8> = link.backend().sent.iter().map(|f| f[0]).collect();
+        assert_eq!(order, vec![1, 2, 3]);
+        assert_eq!(link.backend().sent[1].len(), 3000);
+        // Batches of ordinary frames take the ordinary call.
+        send(&mut link, 4);
+        link.service(Instant::ZERO);
+        assert_eq!(link.backend().segmented_calls.len(), 1);
+        assert_eq!(link.backend().sent.len(), 4);
+    }
+
+    #[test]
+    fn tso_is_offered_only_when_it_can_be_used() {
+        let tso = || Recorder {
+            tso: 65_535,
+            ..Recorder::default()
+        };
+        let off = LinkOptions {
+            no_tso: true,
+            ..LinkOptions::default()
+        };
+        assert_eq!(Device::tso_max_size(&Link::new(tso(), &off).unwrap()), 0);
+        let lossy = LinkOptions {
+            tx: Faults {
+                loss_ppm: 10_000,
+                ..Faults::default()
+            },
+            ..LinkOptions::default()
+        };
+        assert_eq!(Device::tso_max_size(&Link::new(tso(), &lossy).unwrap()), 0);
+        let plain = Recorder::default();
+        let link = Link::new(plain, &LinkOptions::default()).unwrap();
+        assert_eq!(Device::tso_max_size(&link), 0);
+    }
+
+    #[test]
+    fn a_refused_super_segment_turns_tso_off() {
+        let backend = Recorder {
+            room: usize::MAX,
+            tso: 65_535,
+            refuse_segmented: true,
+            ..Recorder::default()
+        };
+        let mut link = Link::new(backend, &LinkOptions::default()).unwrap();
+        send_segmented(&mut link, 1, 1448);
+        send(&mut link, 2);
+        link.service(Instant::ZERO);
+        // The super-segment is dropped (TCP resends it), the frame after it
+        // goes, and the stack is offered no TSO from now on.
+        let order: Vec<u8> = link.backend().sent.iter().map(|f| f[0]).collect();
+        assert_eq!(order, vec![2]);
+        assert_eq!(link.stats().tso_refused, 1);
+        assert_eq!(Device::tso_max_size(&link), 0);
     }
 
     fn send(link: &mut Link<Recorder>, first_byte: u8) {
