@@ -219,10 +219,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// from each piece's own sequence number).
     ///
     /// Nor without SACK (not negotiated, or the `sack` feature compiled
-    /// out): recovery then has only cumulative ACKs to go by, and in a
-    /// unit test three duplicate ACKs for a lost piece of a super-segment
-    /// drew no fast retransmit (cause not traced); SACK splits the
-    /// segment's record (RFC 6675) and resends exactly the lost pieces.
+    /// out): recovery then has only cumulative ACKs to go by, one lost
+    /// piece per round trip, where SACK splits the segment's record
+    /// (RFC 6675) and resends exactly the lost pieces. (A unit test of
+    /// TSO without SACK first drew no fast retransmit at all; the cause was
+    /// not TSO but limited transmit leaving the pipe above the reduced
+    /// window in builds without PRR, fixed by `fast_rexmit_owed`. TSO
+    /// without SACK has not been tested since, so it stays off.)
     fn new_data_limit(&self, payload_mss: usize, tso_max: usize) -> usize {
         if tso_max == 0 || !self.sack_ok || self.urgent.send_pointer(self.snd_nxt).is_some() {
             return payload_mss;

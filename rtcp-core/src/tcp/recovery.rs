@@ -78,6 +78,13 @@ pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     pub tlp_dsacked: bool,
     /// The current recovery episode began with an RTO (slow start, not PRR).
     pub after_rto: bool,
+    /// Fast recovery began and its first retransmission has not left yet:
+    /// it goes whatever the window says (RFC 5681 §3.2 step 2, RFC 6675
+    /// §5 (4.3)). PRR grants it through its quota; without PRR (the
+    /// feature compiled out, or a controller that does not use it) this
+    /// is what does, or limited transmit could leave the pipe above the
+    /// reduced window and the loss waiting for the RTO.
+    pub fast_rexmit_owed: bool,
     /// PRR (RFC 6937): bytes delivered since recovery began.
     #[cfg(feature = "prr")]
     pub prr_delivered: usize,
@@ -189,6 +196,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
             #[cfg(feature = "rack")]
             tlp_dsacked: false,
             after_rto: false,
+            fast_rexmit_owed: false,
             #[cfg(feature = "prr")]
             prr_delivered: 0,
             #[cfg(feature = "prr")]
@@ -239,6 +247,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
             #[cfg(feature = "rack")]
             tlp_dsacked,
             after_rto,
+            fast_rexmit_owed,
             #[cfg(feature = "prr")]
             prr_delivered,
             #[cfg(feature = "prr")]
@@ -279,6 +288,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
             *tlp_dsacked = false;
         }
         *after_rto = false;
+        *fast_rexmit_owed = false;
         #[cfg(feature = "prr")]
         {
             *prr_delivered = 0;
@@ -470,7 +480,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.in_fast_recovery() && self.cc.uses_prr() {
             return self.rec.prr_quota;
         }
-        (self.cc.window() + limited_transmit).saturating_sub(self.pipe())
+        let room = (self.cc.window() + limited_transmit).saturating_sub(self.pipe());
+        if self.rec.fast_rexmit_owed && self.in_fast_recovery() {
+            return room.max(self.mss());
+        }
+        room
     }
 
     /// The time and counters stamped on a transmission.
@@ -523,6 +537,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         #[cfg(not(feature = "rack"))]
         let tlp = false;
         if seq < self.snd_max {
+            self.rec.fast_rexmit_owed = false;
             self.rec.log.on_retransmit(seq, len, snapshot);
             if !tlp {
                 self.rec.undo.note_resend();
@@ -924,6 +939,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let flight = self.snd_max - self.snd_una;
         self.recover = Some(self.snd_max);
         self.rec.after_rto = false;
+        self.rec.fast_rexmit_owed = true;
         self.cc.on_congestion_event(now, flight, mss);
         #[cfg(feature = "prr")]
         {

@@ -1122,3 +1122,33 @@ fn no_tso_no_super_segments() {
     assert!(out.iter().all(|s| s.payload.len() <= TS_MSS));
     assert_eq!(h.stats.segments_offloaded, 0);
 }
+
+/// Fast retransmit after three duplicate ACKs goes out even when limited
+/// transmit (RFC 3042) has left more in flight than the reduced window:
+/// RFC 5681 §3.2 step 2 sends it unconditionally. With PRR its quota
+/// grants it; without (the minimal build) `fast_rexmit_owed` does, where
+/// the loss used to wait for the retransmission timeout.
+#[test]
+fn fast_retransmit_goes_past_limited_transmit() {
+    let mut opts = full_options();
+    opts.sack_permitted = false;
+    let mut h = Harness::established(opts);
+    h.sock.send_slice(&[7u8; TS_MSS * 30]).unwrap();
+    let sent = h.drain();
+    let first = sent.iter().find(|s| !s.payload.is_empty()).unwrap().seq;
+    let mut resent = Vec::new();
+    for tsval in 2001..2004 {
+        let mut dup = peer_seg(TcpFlags::ACK, IRS + 1, first);
+        dup.options.timestamp = Some((tsval, 0));
+        h.input(&dup);
+        resent.extend(h.drain().into_iter().filter(|s| s.seq == first));
+    }
+    assert_eq!(h.sock.dup_acks, 3);
+    assert_eq!(
+        resent.len(),
+        1,
+        "the first segment is resent once, at the third duplicate"
+    );
+    assert_eq!(h.stats.fast_retransmits, 1);
+    assert!(h.sock.rtx_deadline.is_some());
+}
