@@ -664,10 +664,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // would do (take the bytes, advance by all of them, stay empty)
             // without asking it. Most data takes this branch; header
             // prediction (`predict.rs`) takes the rest of the common case.
-            self.rx.write_unallocated(0, payload);
-            self.rx.enqueue_unallocated(payload.len());
-            self.rcv_nxt += payload.len();
-            self.schedule_in_order_ack(now, payload.len());
+            self.take_in_order(now, payload);
             return;
         }
         if !duplicate {
@@ -736,6 +733,16 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 self.ts_recent = tsval;
             }
         }
+    }
+
+    /// `payload` starts at RCV.NXT and nothing is held out of order: it
+    /// goes straight after what the user has not read yet, RCV.NXT moves
+    /// past it, and its ACK is scheduled.
+    pub(super) fn take_in_order(&mut self, now: Instant, payload: &[u8]) {
+        self.rx.write_unallocated(0, payload);
+        self.rx.enqueue_unallocated(payload.len());
+        self.rcv_nxt += payload.len();
+        self.schedule_in_order_ack(now, payload.len());
     }
 
     /// `len` octets arrived in order with no hole before or after them:

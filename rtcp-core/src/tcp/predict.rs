@@ -25,7 +25,6 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
         if !self.predictable(seg) {
             return false;
         }
-        let len = seg.payload.len();
         // The ACK step reduces to the window update (SEG.ACK = SND.UNA),
         // and the segment, starting at RCV.NXT, updates TS.Recent.
         self.update_send_window(seg);
@@ -34,10 +33,7 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
         self.ecn_on_segment(seg);
         // Seventh step with no holes: the text goes straight after what
         // the user has not read yet.
-        self.rx.write_unallocated(0, seg.payload);
-        self.rx.enqueue_unallocated(len);
-        self.rcv_nxt += len;
-        self.schedule_in_order_ack(now, len);
+        self.take_in_order(now, seg.payload);
         true
     }
 
