@@ -355,7 +355,13 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         h ^= h >> 29;
         h = (h ^ b).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         h ^= h >> 32;
-        crate::time::div_rem_small(h, self.capacity().max(1) as u32).1 as usize
+        // The bucket is the high half of (32-bit hash × capacity): a
+        // uniform map onto 0..capacity with one multiply, where `%` cost a
+        // 64-bit division (tens of cycles) on every received segment.
+        let capacity = u64::try_from(self.capacity())
+            .unwrap_or(u64::MAX)
+            .min(u64::from(u32::MAX));
+        (((h & 0xffff_ffff) * capacity) >> 32) as usize
     }
 
     fn lookup(&self, key: &Key) -> Option<u16> {

@@ -474,17 +474,31 @@ impl TcpOptions {
     /// (RFC 9293 §3.2, MUST-7). When a kind repeats, the last one wins. Whether an
     /// option belongs on this segment (MSS only on SYN, ...) is for the
     /// engine to decide.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<TcpOptions> {
-        let mut options = TcpOptions::default();
         // RFC 7323 Appendix A's layout, NOP NOP TS: what every segment of a
         // connection with timestamps and no SACK blocks carries. One compare
         // recognises it (header prediction's half of option parsing).
+        // Inlined, so the result is built where the caller keeps it: a
+        // returned copy cost a store-forwarding stall on every segment.
         if let Ok([KIND_NOP, KIND_NOP, KIND_TIMESTAMP, 10, value @ ..]) =
             <[u8; 12]>::try_from(bytes)
         {
-            options.timestamp = Some((read_u32(&value, 0), read_u32(&value, 4)));
-            return Ok(options);
+            return Ok(TcpOptions {
+                timestamp: Some((read_u32(&value, 0), read_u32(&value, 4))),
+                ..TcpOptions::default()
+            });
         }
+        if bytes.is_empty() {
+            return Ok(TcpOptions::default());
+        }
+        TcpOptions::parse_general(bytes)
+    }
+
+    /// [`parse`](Self::parse) for any layout, out of line.
+    #[inline(never)]
+    fn parse_general(bytes: &[u8]) -> Result<TcpOptions> {
+        let mut options = TcpOptions::default();
         let mut rest = bytes;
         while let Some((&kind, after_kind)) = rest.split_first() {
             match kind {
