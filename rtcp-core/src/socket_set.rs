@@ -82,11 +82,13 @@ pub struct SocketSlot<'a, const LOG: usize = LOG_CAPACITY> {
     bucket_head: u16,
     chain_next: u16,
     key: Option<Key>,
-    // Deadline heap: the heap array's entry at this index, and this slot's
-    // position in the heap.
+    // Deadline heap: the heap array's entry at this index and its
+    // deadline (kept here, beside the entry, so that a sift compares
+    // without reaching into a second slot), and this slot's position in
+    // the heap.
     heap_entry: u16,
     heap_pos: u16,
-    deadline: Instant,
+    heap_key: Instant,
     // Free list / accept queue link.
     next: u16,
     // Listener bookkeeping.
@@ -136,7 +138,7 @@ impl<'a, const LOG: usize> SocketSlot<'a, LOG> {
             key: None,
             heap_entry: NONE,
             heap_pos: NONE,
-            deadline: Instant::MAX,
+            heap_key: Instant::MAX,
             next: NONE,
             accept_head: NONE,
             accept_tail: NONE,
@@ -419,15 +421,13 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     // ----- deadline heap -----
 
     fn heap_key(&self, pos: usize) -> Instant {
-        self.slots
-            .get(pos)
-            .and_then(|s| self.slot(s.heap_entry))
-            .map_or(Instant::MAX, |s| s.deadline)
+        self.slots.get(pos).map_or(Instant::MAX, |s| s.heap_key)
     }
 
-    fn heap_set(&mut self, pos: usize, i: u16) {
+    fn heap_set(&mut self, pos: usize, i: u16, key: Instant) {
         if let Some(s) = self.slots.get_mut(pos) {
             s.heap_entry = i;
+            s.heap_key = key;
         }
         if let Some(s) = self.slot_mut(i) {
             s.heap_pos = pos as u16;
@@ -438,43 +438,52 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.slots.get(pos).map_or(NONE, |s| s.heap_entry)
     }
 
+    /// Slot `i`'s deadline: its heap key, `Instant::MAX` when out of the heap.
+    fn deadline(&self, i: u16) -> Instant {
+        match self.slot(i).map(|s| s.heap_pos) {
+            Some(pos) if pos != NONE => self.heap_key(usize::from(pos)),
+            _ => Instant::MAX,
+        }
+    }
+
     fn sift_up(&mut self, mut pos: usize) {
-        let i = self.heap_entry(pos);
-        let key = self.slot(i).map_or(Instant::MAX, |s| s.deadline);
+        let (i, key) = (self.heap_entry(pos), self.heap_key(pos));
         while pos > 0 {
             let parent = (pos - 1) / 2;
-            if self.heap_key(parent) <= key {
+            let parent_key = self.heap_key(parent);
+            if parent_key <= key {
                 break;
             }
             let p = self.heap_entry(parent);
-            self.heap_set(pos, p);
+            self.heap_set(pos, p, parent_key);
             pos = parent;
         }
-        self.heap_set(pos, i);
+        self.heap_set(pos, i, key);
     }
 
     fn sift_down(&mut self, mut pos: usize) {
-        let i = self.heap_entry(pos);
-        let key = self.slot(i).map_or(Instant::MAX, |s| s.deadline);
+        let (i, key) = (self.heap_entry(pos), self.heap_key(pos));
         loop {
             let l = 2 * pos + 1;
             if l >= self.heap_len {
                 break;
             }
+            let (mut child, mut child_key) = (l, self.heap_key(l));
             let r = l + 1;
-            let child = if r < self.heap_len && self.heap_key(r) < self.heap_key(l) {
-                r
-            } else {
-                l
-            };
-            if self.heap_key(child) >= key {
+            if r < self.heap_len {
+                let right_key = self.heap_key(r);
+                if right_key < child_key {
+                    (child, child_key) = (r, right_key);
+                }
+            }
+            if child_key >= key {
                 break;
             }
             let c = self.heap_entry(child);
-            self.heap_set(pos, c);
+            self.heap_set(pos, c, child_key);
             pos = child;
         }
-        self.heap_set(pos, i);
+        self.heap_set(pos, i, key);
     }
 
     fn heap_remove(&mut self, i: u16) {
@@ -485,34 +494,37 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.heap_len -= 1;
         if let Some(s) = self.slot_mut(i) {
             s.heap_pos = NONE;
-            s.deadline = Instant::MAX;
         }
         if pos != self.heap_len {
-            let last = self.heap_entry(self.heap_len);
-            self.heap_set(pos, last);
+            let (last, last_key) = (self.heap_entry(self.heap_len), self.heap_key(self.heap_len));
+            self.heap_set(pos, last, last_key);
             self.sift_down(pos);
             self.sift_up(pos);
         }
     }
 
     fn heap_update(&mut self, i: u16, deadline: Instant) {
-        let Some(slot) = self.slot_mut(i) else { return };
-        let (pos, before) = (slot.heap_pos, slot.deadline);
-        if pos != NONE && before == deadline {
-            // The common case on a busy connection: the same deadline
-            // (usually "now") again. The heap is already in order.
+        let Some(pos) = self.slot(i).map(|s| s.heap_pos) else {
             return;
-        }
-        slot.deadline = deadline;
+        };
         if pos == NONE {
             let at = self.heap_len;
             self.heap_len += 1;
-            self.heap_set(at, i);
+            self.heap_set(at, i, deadline);
             self.sift_up(at);
-        } else if deadline < before {
-            self.sift_up(usize::from(pos));
-        } else {
-            self.sift_down(usize::from(pos));
+            return;
+        }
+        let pos = usize::from(pos);
+        let Some(entry) = self.slots.get_mut(pos) else {
+            return;
+        };
+        let before = core::mem::replace(&mut entry.heap_key, deadline);
+        // The common case on a busy connection is the same deadline
+        // (usually "now") again: the heap is already in order.
+        if deadline < before {
+            self.sift_up(pos);
+        } else if deadline > before {
+            self.sift_down(pos);
         }
     }
 
@@ -1056,7 +1068,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 Err(EmitError::Unaddressable(retry)) => {
                     self.reschedule(i);
                     // Not before the neighbour may have answered.
-                    let current = self.slot(i).map_or(Instant::MAX, |s| s.deadline);
+                    let current = self.deadline(i);
                     if current < retry && self.slot(i).is_some_and(|s| s.heap_pos != NONE) {
                         self.heap_update(i, retry);
                     }
@@ -1152,12 +1164,15 @@ mod heap_tests {
             let slot = set.slot(i).expect("heap entry names a slot");
             assert_eq!(usize::from(slot.heap_pos), pos, "slot {i} misplaced");
             assert_eq!(
-                Some(slot.deadline.total_micros()),
+                Some(set.deadline(i).total_micros()),
                 model[usize::from(i)],
                 "slot {i} holds the wrong deadline"
             );
             if pos > 0 {
-                assert!(set.heap_key((pos - 1) / 2) <= slot.deadline, "heap order");
+                assert!(
+                    set.heap_key((pos - 1) / 2) <= set.heap_key(pos),
+                    "heap order"
+                );
             }
         }
         for (i, d) in model.iter().enumerate() {

@@ -533,23 +533,19 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         })
     }
 
-    /// The options of a segment we send. Inlined with the SYN and SACK
-    /// cases out of line: the common segment carries a timestamp only, and
-    /// a returned copy of the whole struct cost a store-forwarding stall on
-    /// every segment.
+    /// The options of a segment we send other than a SYN, written into
+    /// `opts` (a default `TcpOptions`) where the segment already holds
+    /// them. Inlined with the SACK case out of line: the common segment
+    /// carries a timestamp only, and building a whole `TcpOptions` to copy
+    /// it into the segment cost a store-forwarding stall on every segment.
     #[inline]
-    fn build_options(&self, now: Instant, syn: bool) -> TcpOptions {
-        if syn {
-            return self.syn_options(now);
+    fn add_options(&self, now: Instant, opts: &mut TcpOptions) {
+        if self.ts_ok {
+            opts.timestamp = Some((self.ts_now(now), self.ts_recent));
         }
-        let mut opts = TcpOptions {
-            timestamp: self.ts_ok.then(|| (self.ts_now(now), self.ts_recent)),
-            ..TcpOptions::default()
-        };
         if self.sack_enabled() && (!self.assembler.is_empty() || self.rec.dsack().is_some()) {
-            self.add_sack_blocks(&mut opts);
+            self.add_sack_blocks(opts);
         }
-        opts
     }
 
     /// The options of our SYN or SYN-ACK (RFC 9293 §3.2, RFC 7323, RFC 2018).
@@ -694,7 +690,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             Plan::Syn => {
                 repr.seq_number = self.iss;
-                repr.options = self.build_options(now, true);
+                repr.options = self.syn_options(now);
                 if self.state == State::SynSent {
                     repr.flags = TcpFlags::SYN;
                     repr.ack_number = SeqNumber(0);
@@ -704,7 +700,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             Plan::Data { seq, len, fin, .. } => {
                 repr.seq_number = seq;
-                repr.options = self.build_options(now, false);
+                self.add_options(now, &mut repr.options);
                 let offset = seq - self.snd_una;
                 repr.payload = self.tx.contiguous_at(offset, len);
                 if fin {
@@ -718,11 +714,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             Plan::KeepAlive => {
                 // A keep-alive probe: SEG.SEQ = SND.NXT - 1, no data (§3.8.4).
                 repr.seq_number = self.snd_nxt - 1;
-                repr.options = self.build_options(now, false);
+                self.add_options(now, &mut repr.options);
             }
             Plan::Ack => {
                 repr.seq_number = self.pure_ack_seq();
-                repr.options = self.build_options(now, false);
+                self.add_options(now, &mut repr.options);
             }
             Plan::ArmPersist => {}
         }
