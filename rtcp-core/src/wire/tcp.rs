@@ -612,6 +612,9 @@ impl TcpOptions {
 
     /// Length of the emitted options in bytes: a multiple of 4, at most 40.
     pub fn len(&self) -> usize {
+        if self.only_timestamp().is_some() {
+            return 12;
+        }
         let sack = self.emitted_sack_count();
         let sack_len = if sack == 0 { 0 } else { 4 + 8 * sack };
         self.len_without_sack() + sack_len
@@ -627,6 +630,48 @@ impl TcpOptions {
     /// `Error::BufferTooSmall` when `out` is shorter; nothing past
     /// `len()` is touched.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize> {
+        if let Some((tsval, tsecr)) = self.only_timestamp() {
+            // Every segment of an established connection with timestamps
+            // and nothing to SACK: RFC 7323 Appendix A's NOP NOP TS, in one
+            // store.
+            let [v0, v1, v2, v3] = tsval.to_be_bytes();
+            let [e0, e1, e2, e3] = tsecr.to_be_bytes();
+            let dst = out.get_mut(..12).ok_or(Error::BufferTooSmall)?;
+            dst.copy_from_slice(&[
+                KIND_NOP,
+                KIND_NOP,
+                KIND_TIMESTAMP,
+                10,
+                v0,
+                v1,
+                v2,
+                v3,
+                e0,
+                e1,
+                e2,
+                e3,
+            ]);
+            return Ok(12);
+        }
+        self.emit_general(out)
+    }
+
+    /// The timestamp values when they are the only option held.
+    #[inline]
+    fn only_timestamp(&self) -> Option<(u32, u32)> {
+        if self.mss.is_none()
+            && self.window_scale.is_none()
+            && !self.sack_permitted
+            && self.sack_count == 0
+        {
+            self.timestamp
+        } else {
+            None
+        }
+    }
+
+    /// [`emit`](Self::emit) for any set of options.
+    fn emit_general(&self, out: &mut [u8]) -> Result<usize> {
         let len = self.len();
         let buf = out.get_mut(..len).ok_or(Error::BufferTooSmall)?;
         let mut w = OptionWriter { buf, pos: 0 };
@@ -842,6 +887,20 @@ mod option_fast_path_tests {
             let parsed = TcpOptions::parse(&fast).unwrap();
             prop_assert_eq!(parsed, TcpOptions::parse(&general).unwrap());
             prop_assert_eq!(parsed.timestamp, Some((tsval, tsecr)));
+        }
+
+        /// The timestamp-only shortcut writes what the general writer
+        /// writes, and says the same length.
+        #[test]
+        fn timestamp_only_emit_matches_the_general_writer(tsval: u32, tsecr: u32) {
+            let options = TcpOptions { timestamp: Some((tsval, tsecr)), ..TcpOptions::default() };
+            let (mut fast, mut general) = ([0u8; 40], [0u8; 40]);
+            let n = options.emit(&mut fast).unwrap();
+            prop_assert_eq!(n, options.emit_general(&mut general).unwrap());
+            prop_assert_eq!(n, options.len());
+            prop_assert_eq!(&fast[..], &general[..]);
+            prop_assert_eq!(TcpOptions::parse(&fast[..n]).unwrap(), options);
+            prop_assert!(options.emit(&mut fast[..11]).is_err());
         }
     }
 }
