@@ -474,25 +474,29 @@ impl TcpOptions {
     /// (RFC 9293 §3.2, MUST-7). When a kind repeats, the last one wins. Whether an
     /// option belongs on this segment (MSS only on SYN, ...) is for the
     /// engine to decide.
-    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<TcpOptions> {
+        let mut options = TcpOptions::default();
+        TcpOptions::parse_into(bytes, &mut options)?;
+        Ok(options)
+    }
+
+    /// [`parse`](Self::parse) into `options`, which holds the defaults.
+    /// Inlined, and writing in place, so that a segment's options are
+    /// parsed where the segment keeps them: a returned `TcpOptions` copied
+    /// in cost a store-forwarding stall on every segment.
+    #[inline]
+    fn parse_into(bytes: &[u8], options: &mut TcpOptions) -> Result<()> {
         // RFC 7323 Appendix A's layout, NOP NOP TS: what every segment of a
         // connection with timestamps and no SACK blocks carries. One compare
         // recognises it (header prediction's half of option parsing).
-        // Inlined, so the result is built where the caller keeps it: a
-        // returned copy cost a store-forwarding stall on every segment.
         if let Ok([KIND_NOP, KIND_NOP, KIND_TIMESTAMP, 10, value @ ..]) =
             <[u8; 12]>::try_from(bytes)
         {
-            return Ok(TcpOptions {
-                timestamp: Some((read_u32(&value, 0), read_u32(&value, 4))),
-                ..TcpOptions::default()
-            });
+            options.timestamp = Some((read_u32(&value, 0), read_u32(&value, 4)));
+        } else if !bytes.is_empty() {
+            *options = TcpOptions::parse_general(bytes)?;
         }
-        if bytes.is_empty() {
-            return Ok(TcpOptions::default());
-        }
-        TcpOptions::parse_general(bytes)
+        Ok(())
     }
 
     /// [`parse`](Self::parse) for any layout, out of line.
@@ -725,13 +729,12 @@ impl<'a> TcpRepr<'a> {
         if checksum.verify_rx && !packet.verify_checksum(src_addr, dst_addr) {
             return Err(Error::Checksum);
         }
-        let options = TcpOptions::parse(packet.options())?;
         let buffer: &'a T = packet.buffer;
         let payload = buffer
             .as_ref()
             .get(packet.header_len()..)
             .ok_or(Error::Truncated)?;
-        Ok(TcpRepr {
+        let mut repr = TcpRepr {
             src_port: packet.src_port(),
             dst_port: packet.dst_port(),
             flags: packet.flags(),
@@ -739,9 +742,11 @@ impl<'a> TcpRepr<'a> {
             ack_number: packet.ack_number(),
             window_len: packet.window_len(),
             urgent_pointer: packet.urgent_pointer(),
-            options,
+            options: TcpOptions::default(),
             payload,
-        })
+        };
+        TcpOptions::parse_into(packet.options(), &mut repr.options)?;
+        Ok(repr)
     }
 
     /// Header length when emitted: 20 plus the options' [`len`](TcpOptions::len).
