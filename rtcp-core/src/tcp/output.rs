@@ -21,6 +21,7 @@ use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 const TS_OPTION_LEN: usize = 12;
 /// IPv4 and TCP headers without options, which a TSO super-segment's size
 /// limit (an IPv4 total length) includes.
+#[cfg(feature = "tso")]
 const BASE_HEADERS_LEN: usize = 20 + crate::wire::tcp::HEADER_LEN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,8 +89,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
     }
 
+    /// Sequence number of our FIN, once sent.
+    #[inline]
+    pub(crate) fn fin_seq(&self) -> Option<SeqNumber> {
+        self.fin_sent.then_some(self.fin_seq_at)
+    }
+
+    /// End of the last less-than-full segment sent, if any (Minshall).
+    #[inline]
+    fn small_end(&self) -> Option<SeqNumber> {
+        self.small_sent.then_some(self.small_end_at)
+    }
+
     fn fin_acked(&self) -> bool {
-        self.fin_seq.is_some_and(|f| self.snd_una > f)
+        self.fin_seq().is_some_and(|f| self.snd_una > f)
     }
 
     /// The right window edge we would advertise now, applying receiver-side
@@ -226,6 +239,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// not TSO but limited transmit leaving the pipe above the reduced
     /// window in builds without PRR, fixed by `fast_rexmit_owed`. TSO
     /// without SACK has not been tested since, so it stays off.)
+    #[cfg(feature = "tso")]
     fn new_data_limit(&self, payload_mss: usize, tso_max: usize) -> usize {
         if tso_max == 0 || !self.sack_ok || self.urgent.send_pointer(self.snd_nxt).is_some() {
             return payload_mss;
@@ -242,6 +256,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             room = room.min(per_ms.max(2 * payload_mss));
         }
         (room / payload_mss).max(1) * payload_mss
+    }
+
+    /// Without the `tso` feature a segment carries at most one MSS,
+    /// whatever the device offers.
+    #[cfg(not(feature = "tso"))]
+    fn new_data_limit(&self, payload_mss: usize, _tso_max: usize) -> usize {
+        payload_mss
     }
 
     fn data_plan(&self, tso_max: usize) -> Option<Plan> {
@@ -280,7 +301,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if avail > 0 && rwnd_room > 0 {
                 let len = avail.min(payload_mss).min(rwnd_room);
                 let len = self.tx.contiguous_at(offset, len).len();
-                let fin_wanted = self.tx_closed && self.fin_seq.is_none();
+                let fin_wanted = self.tx_closed && self.fin_seq().is_none();
                 return Some(Plan::Data {
                     seq: self.snd_nxt,
                     len,
@@ -308,7 +329,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         let limit = self.new_data_limit(payload_mss, tso_max);
         let len = avail.min(usable).min(limit);
-        let fin_wanted = self.tx_closed && self.fin_seq.is_none_or(|f| self.snd_nxt <= f);
+        let fin_wanted = self.tx_closed && self.fin_seq().is_none_or(|f| self.snd_nxt <= f);
         if len == 0 {
             if fin_wanted && avail == 0 {
                 return Some(Plan::Data {
@@ -332,7 +353,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let nagle_ok = self.config.nodelay
             || self.flight() == 0
             || self.urgent.sending_from(self.snd_nxt)
-            || self.small_end.is_none_or(|end| self.snd_una >= end);
+            || self.small_end().is_none_or(|end| self.snd_una >= end);
         let half_window = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
         if !(full || nagle_ok && (all_queued || half_window)) {
             return None;
@@ -346,7 +367,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // (Minshall's variant) lets it go; otherwise it waits, as it
             // would without offload.
             let tail_ok = sent == avail
-                && (self.config.nodelay || self.small_end.is_none_or(|end| self.snd_una >= end));
+                && (self.config.nodelay || self.small_end().is_none_or(|end| self.snd_una >= end));
             if !tail_ok {
                 sent -= sent % payload_mss;
             }
@@ -364,7 +385,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// with our FIN): its first segment.
     fn resend_plan(&self, start: SeqNumber, end: SeqNumber, payload_mss: usize) -> Option<Plan> {
         let offset = start.checked_since(self.snd_una)?;
-        let fin_in = self.fin_seq.is_some_and(|f| f < end && f >= start);
+        let fin_in = self.fin_seq().is_some_and(|f| f < end && f >= start);
         let data_end = if fin_in { end - 1 } else { end };
         let want = (data_end - start).min(payload_mss);
         let len = self.tx.contiguous_at(offset, want).len();
@@ -730,11 +751,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         );
         let negative_advice = core::mem::take(&mut self.advise_ip);
         // Only `new_data_limit` makes a segment longer than one MSS.
-        let payload_mss = self.payload_mss();
-        let segment_size = if repr.payload.len() > payload_mss {
-            payload_mss
-        } else {
-            0
+        #[cfg(feature = "tso")]
+        let segment_size = {
+            let payload_mss = self.payload_mss();
+            if repr.payload.len() > payload_mss {
+                payload_mss
+            } else {
+                0
+            }
         };
         let ip = IpParams {
             local: self.local,
@@ -743,11 +767,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             ecn,
             route: self.route.route(),
             negative_advice,
+            #[cfg(feature = "tso")]
             segment_size,
         };
         emit(&ip, &repr)?;
         self.ecn_sent(repr.flags);
         stats.segments_sent += 1;
+        #[cfg(feature = "tso")]
         if segment_size > 0 {
             stats.segments_offloaded += 1;
         }
@@ -835,11 +861,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     self.rtt_timing = RttTiming::new(seq, now);
                 }
                 if fin {
-                    self.fin_seq = Some(seq + len);
+                    self.fin_seq_at = seq + len;
+                    self.fin_sent = true;
                 }
                 // (A super-segment's last piece may be the short one.)
                 if len > 0 && len % self.payload_mss() != 0 && seq >= self.snd_max {
-                    self.small_end = Some(seq + len);
+                    self.small_end_at = seq + len;
+                    self.small_sent = true;
                 }
                 self.snd_nxt = self.snd_nxt.max(end);
                 if probe {

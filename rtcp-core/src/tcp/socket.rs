@@ -64,8 +64,13 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) snd_shift: u8,
     /// The user has shut the send side down: a FIN follows the queued data.
     pub(crate) tx_closed: bool,
-    /// Sequence number of our FIN once sent.
-    pub(crate) fin_seq: Option<SeqNumber>,
+    /// Sequence number of our FIN once sent (`fin_seq`): valid only when
+    /// `fin_sent`. A value and a flag rather than an `Option<SeqNumber>`
+    /// (8 bytes), so that the flag packs with the socket's other one-byte
+    /// fields (issue 9, per-connection state).
+    pub(crate) fin_seq_at: SeqNumber,
+    /// Our FIN has been sent (`fin_seq_at` holds its sequence number).
+    pub(crate) fin_sent: bool,
 
     // --- receive sequence space ---
     pub(crate) irs: SeqNumber,
@@ -128,8 +133,12 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) acks_owed: u8,
     /// Largest payload the peer has sent in order (its effective MSS).
     pub(crate) rcv_mss: usize,
-    /// End of the last less-than-full segment sent (Minshall's Nagle).
-    pub(crate) small_end: Option<SeqNumber>,
+    /// End of the last less-than-full segment sent (Minshall's Nagle;
+    /// `small_end`): valid only when `small_sent`, a flag for the same
+    /// reason as `fin_sent`'s.
+    pub(crate) small_end_at: SeqNumber,
+    /// A less-than-full segment has been sent (`small_end_at` is its end).
+    pub(crate) small_sent: bool,
     /// Bytes received since we last sent an ACK.
     pub(crate) unacked_bytes: usize,
     /// In-order data segments received since we last sent an ACK.
@@ -200,7 +209,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             snd_wl2: SeqNumber(0),
             snd_shift: 0,
             tx_closed: false,
-            fin_seq: None,
+            fin_seq_at: SeqNumber(0),
+            fin_sent: false,
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
             rcv_adv: SeqNumber(0),
@@ -236,7 +246,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             ack_now: false,
             acks_owed: 0,
             rcv_mss: 0,
-            small_end: None,
+            small_end_at: SeqNumber(0),
+            small_sent: false,
             unacked_bytes: 0,
             unacked_segs: 0,
             syn_text: 0,
@@ -292,7 +303,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             snd_wl2,
             snd_shift,
             tx_closed,
-            fin_seq,
+            fin_seq_at,
+            fin_sent,
             irs,
             rcv_nxt,
             rcv_adv,
@@ -326,7 +338,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             ack_now,
             acks_owed,
             rcv_mss,
-            small_end,
+            small_end_at,
+            small_sent,
             unacked_bytes,
             unacked_segs,
             syn_text,
@@ -354,7 +367,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *snd_wl2 = SeqNumber(0);
         *snd_shift = 0;
         *tx_closed = false;
-        *fin_seq = None;
+        *fin_seq_at = SeqNumber(0);
+        *fin_sent = false;
         *irs = SeqNumber(0);
         *rcv_nxt = SeqNumber(0);
         *rcv_adv = SeqNumber(0);
@@ -388,7 +402,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *ack_now = false;
         *acks_owed = 0;
         *rcv_mss = 0;
-        *small_end = None;
+        *small_end_at = SeqNumber(0);
+        *small_sent = false;
         *unacked_bytes = 0;
         *unacked_segs = 0;
         *syn_text = 0;

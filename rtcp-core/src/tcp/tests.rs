@@ -1000,7 +1000,7 @@ const TS_MSS: usize = 1460 - 12;
 /// resent one MSS at a time (RFC 6675 NextSeg works on the log's records,
 /// which SACK blocks split), and the rest is never resent.
 #[test]
-#[cfg(feature = "sack")]
+#[cfg(all(feature = "sack", feature = "tso"))]
 fn tso_sends_super_segments_and_resends_mss_pieces() {
     let mut h = Harness::established(full_options());
     h.tso_max = 65535;
@@ -1068,6 +1068,7 @@ fn tso_sends_super_segments_and_resends_mss_pieces() {
 /// Without SACK on the connection a TSO device gets MSS-sized segments
 /// only (`new_data_limit`).
 #[test]
+#[cfg(feature = "tso")]
 fn tso_needs_sack() {
     let mut opts = full_options();
     opts.sack_permitted = false;
@@ -1085,7 +1086,7 @@ fn tso_needs_sack() {
 /// would: at the end of what is queued (with Nagle satisfied). Otherwise
 /// the segment stops at a whole MSS and the rest waits.
 #[test]
-#[cfg(feature = "sack")]
+#[cfg(all(feature = "sack", feature = "tso"))]
 fn tso_short_tail_follows_nagle() {
     let mut h = Harness::established(full_options());
     h.tso_max = 65535;
@@ -1112,14 +1113,19 @@ fn tso_short_tail_follows_nagle() {
     assert_eq!(h.stats.segments_offloaded, 1);
 }
 
-/// Without a segmenting device nothing exceeds one MSS (the default).
+/// Without a segmenting device nothing exceeds one MSS (the default);
+/// without the `tso` feature, not even with one.
 #[test]
 fn no_tso_no_super_segments() {
     let mut h = Harness::established(full_options());
+    if cfg!(not(feature = "tso")) {
+        h.tso_max = 65535;
+    }
     h.sock.send_slice(&[7u8; TS_MSS * 8]).unwrap();
     let out = h.drain();
     assert!(out.len() >= 3, "{out:?}");
     assert!(out.iter().all(|s| s.payload.len() <= TS_MSS));
+    #[cfg(feature = "tso")]
     assert_eq!(h.stats.segments_offloaded, 0);
 }
 
