@@ -14,6 +14,7 @@
 
 pub mod assembler;
 pub mod buffer;
+mod clock;
 pub(crate) mod config;
 pub mod congestion;
 pub mod ecn;

@@ -7,6 +7,7 @@
 //! caller's emit function and commits the state change only if the segment
 //! really left.
 
+use super::clock::Tick;
 use super::congestion::CongestionControl;
 use super::ecn::EcnSegment;
 use super::ip::IpParams;
@@ -195,7 +196,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         {
             return Some(Plan::Ack);
         }
-        if self.persist_needed() && self.persist_deadline.is_none() {
+        if self.persist_needed() && self.timers.persist.is_none() {
             return Some(Plan::ArmPersist);
         }
         None
@@ -218,7 +219,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.may_send_data()
             && self.flight() == 0
             && !self.tx.is_empty()
-            && self.rtx_deadline.is_none()
+            && self.timers.rtx.is_none()
             && self.data_plan(0).is_none()
     }
 
@@ -442,22 +443,23 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // Runs after nearly every segment (it is what an idle socket tells
         // the scheduler), so it folds the raw deadlines, where "none" is the
         // latest instant, instead of collecting `Option`s.
+        // The 32-bit timers fold among themselves first (none is their
+        // largest value too), then convert once.
+        let t = &self.timers;
+        let ticks = t.rtx.min(t.persist).min(t.ack).min(t.timewait);
         let earliest = self
             .rec
             .rack_deadline()
             .min(self.rec.tlp_deadline())
-            .min(self.rtx_deadline)
-            .min(self.persist_deadline)
-            .min(self.ack_deadline)
+            .min(t.get(ticks))
             .min(Deadline::from(self.keepalive_at()))
-            .min(self.timewait_deadline)
             .min(Deadline::from(self.user_timeout_at()));
         earliest.map_or(PollAt::Ingress, PollAt::Time)
     }
 
     /// Fire whatever timers have expired (RFC 6298 §5, §3.8.6.1, §3.8.4).
     fn handle_timers(&mut self, now: Instant, stats: &mut TcpStats) {
-        if self.timewait_deadline.is_some_and(|d| now >= d) && !self.ack_now {
+        if self.timers.due(self.timers.timewait, now) && !self.ack_now {
             // 2 MSL are over: the connection is gone (§3.10.8). An ACK still
             // owed (of the FIN that brought us here, or of a retransmitted
             // one, §3.10.7.4) goes out first: with a short MSL (0 in a
@@ -478,8 +480,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.fail(error, synced);
             return;
         }
-        if self.rtx_deadline.is_some_and(|d| now >= d) {
-            self.rtx_deadline = Deadline::NONE;
+        if self.timers.due(self.timers.rtx, now) {
+            self.timers.rtx = Tick::NONE;
             stats.timeouts += 1;
             net_debug!(
                 "tcp {}: retransmission timeout in {}, {} bytes in flight",
@@ -492,7 +494,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // value, not when the resend leaves: a resend held back (the
             // neighbour's address is being resolved again after MUST-20's
             // advice) must not leave the connection without a timer.
-            self.rtx_deadline = Deadline::at(now + self.rto());
+            self.timers.rtx = self.timers.tick(now + self.rto(), now);
             self.rtt_timing = RttTiming::NONE;
             self.force_probe = false;
             // R1 (§3.8.3, MUST-20): from the R1-th timeout of the same
@@ -517,13 +519,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.rec.rack_deadline().is_some_and(|d| now >= d) {
             self.on_rack_timer(now, stats);
         }
-        if self.persist_deadline.is_some_and(|d| now >= d) {
-            self.persist_deadline = Deadline::NONE;
+        if self.timers.due(self.timers.persist, now) {
+            self.timers.persist = Tick::NONE;
             self.persist_backoff = self.persist_backoff.saturating_add(1);
             self.force_probe = true;
         }
-        if self.ack_deadline.is_some_and(|d| now >= d) {
-            self.ack_deadline = Deadline::NONE;
+        if self.timers.due(self.timers.ack, now) {
+            self.timers.ack = Tick::NONE;
             self.ack_now = true;
         }
         if let Some(ka) = self.config.keep_alive() {
@@ -666,7 +668,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 .base_rto(&bounds)
                 .saturating_mul(backoff)
                 .min(bounds.max);
-            self.persist_deadline = Deadline::at(now + rto);
+            self.timers.persist = self.timers.tick(now + rto, now);
             return Ok(Dispatched::Idle(self.poll_at()));
         }
         let (edge, window_field) = self.window_to_advertise(plan == Plan::Syn);
@@ -820,13 +822,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.urgent.announced();
         self.ack_now = false;
         self.acks_owed = self.acks_owed.saturating_sub(1);
-        self.ack_deadline = Deadline::NONE;
+        self.timers.ack = Tick::NONE;
         self.unacked_bytes = 0;
         self.unacked_segs = 0;
         self.last_ack_sent = self.rcv_nxt;
         self.rcv_adv = self.rcv_adv.max(edge);
-        let idle_for = now - self.last_send;
-        self.last_send = now;
+        let idle_for = now - self.timers.instant(self.timers.last_send);
+        self.timers.last_send = self.timers.tick(now, now);
         match plan {
             Plan::Syn => {
                 if self.snd_max == self.iss && !self.ts_ok && self.rtt_timing.is_none() {
@@ -887,8 +889,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     fn arm_rtx(&mut self, now: Instant) {
-        if self.rtx_deadline.is_none() {
-            self.rtx_deadline = Deadline::at(now + self.rto());
+        if self.timers.rtx.is_none() {
+            self.timers.rtx = self.timers.tick(now + self.rto(), now);
         }
         if self.stall_since.is_none() {
             self.stall_since = Deadline::at(now);

@@ -560,7 +560,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.tlp_high = Some(self.snd_max.max(end));
             self.rec.tlp_retrans = seq < self.snd_max;
             self.rec.tlp_dsacked = false;
-            self.rtx_deadline = Deadline::at(now + self.rto());
+            self.timers.rtx = self.timers.tick(now + self.rto(), now);
             stats.tail_loss_probes += 1;
         } else {
             self.arm_tlp(now);
@@ -626,7 +626,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         let pto = pto.max(Duration::from_millis(10));
         let at = now + pto;
-        self.rec.tlp_deadline = Deadline::at(match self.rtx_deadline.get() {
+        self.rec.tlp_deadline = Deadline::at(match self.timers.get(self.timers.rtx).get() {
             Some(rto) => at.min(rto),
             None => at,
         });

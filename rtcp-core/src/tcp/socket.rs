@@ -7,6 +7,7 @@
 
 use super::assembler::Assembler;
 use super::buffer::RingBuffer;
+use super::clock::Timers;
 use super::config::SocketConfig;
 use super::congestion::{Congestion, NewReno};
 use super::ecn::EcnState;
@@ -105,14 +106,14 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     // --- timers and recovery ---
     pub(crate) rtt: RttEstimator,
     pub(crate) cc: Congestion,
-    pub(crate) rtx_deadline: Deadline,
-    pub(crate) persist_deadline: Deadline,
+    /// Retransmission, persist, delayed-ACK and TIME-WAIT timers and the
+    /// last-send, challenge-ACK and out-of-window-ACK times, 32 bits each
+    /// (`clock.rs`).
+    pub(crate) timers: Timers,
     pub(crate) persist_backoff: u8,
-    pub(crate) ack_deadline: Deadline,
     /// When the last acceptable segment arrived (keep-alive idle time).
     pub(crate) last_rx: Instant,
     pub(crate) keepalive_probes: u8,
-    pub(crate) timewait_deadline: Deadline,
     /// When the oldest unacknowledged transmission was first sent: the
     /// user timeout counts from here.
     pub(crate) stall_since: Deadline,
@@ -124,7 +125,6 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) recover: Option<SeqNumber>,
     /// Scoreboard, RACK-TLP, PRR, undo and rate-sampling state.
     pub(crate) rec: RecoveryState<LOG>,
-    pub(crate) last_send: Instant,
 
     // --- what to send next ---
     pub(crate) ack_now: bool,
@@ -152,10 +152,6 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) send_keepalive: bool,
     pub(crate) pending_rst: Option<PendingReset>,
     pub(crate) challenge_tokens: u16,
-    pub(crate) challenge_epoch: Instant,
-    /// When we last answered an unacceptable zero-length segment with an
-    /// ACK (the ACK-loop guard in `input.rs`).
-    pub(crate) last_oow_ack: Deadline,
 
     // --- listening ---
     pub(crate) backlog: usize,
@@ -230,19 +226,15 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             ts_offset: 0,
             rtt: RttEstimator::new(),
             cc: Congestion::NewReno(NewReno::new(DEFAULT_MSS)),
-            rtx_deadline: Deadline::NONE,
-            persist_deadline: Deadline::NONE,
+            timers: Timers::new(),
             persist_backoff: 0,
-            ack_deadline: Deadline::NONE,
             last_rx: Instant::ZERO,
             keepalive_probes: 0,
-            timewait_deadline: Deadline::NONE,
             stall_since: Deadline::NONE,
             rtt_timing: RttTiming::NONE,
             dup_acks: 0,
             recover: None,
             rec: RecoveryState::new(),
-            last_send: Instant::ZERO,
             ack_now: false,
             acks_owed: 0,
             rcv_mss: 0,
@@ -255,8 +247,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             send_keepalive: false,
             pending_rst: None,
             challenge_tokens: 0,
-            challenge_epoch: Instant::ZERO,
-            last_oow_ack: Deadline::NONE,
             backlog: 0,
             urgent: Urgent::default(),
             route: RouteState::default(),
@@ -322,19 +312,15 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             ts_offset,
             rtt,
             cc,
-            rtx_deadline,
-            persist_deadline,
+            timers,
             persist_backoff,
-            ack_deadline,
             last_rx,
             keepalive_probes,
-            timewait_deadline,
             stall_since,
             rtt_timing,
             dup_acks,
             recover,
             rec,
-            last_send,
             ack_now,
             acks_owed,
             rcv_mss,
@@ -346,13 +332,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             force_probe,
             send_keepalive,
             challenge_tokens,
-            challenge_epoch,
             backlog,
             urgent,
             route,
             rto_retries,
             advise_ip,
-            last_oow_ack,
             ecn,
         } = self;
         *state = State::Closed;
@@ -386,19 +370,15 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *ts_offset = 0;
         *rtt = RttEstimator::new();
         *cc = Congestion::NewReno(NewReno::new(DEFAULT_MSS));
-        *rtx_deadline = Deadline::NONE;
-        *persist_deadline = Deadline::NONE;
+        *timers = Timers::new();
         *persist_backoff = 0;
-        *ack_deadline = Deadline::NONE;
         *last_rx = Instant::ZERO;
         *keepalive_probes = 0;
-        *timewait_deadline = Deadline::NONE;
         *stall_since = Deadline::NONE;
         *rtt_timing = RttTiming::NONE;
         *dup_acks = 0;
         *recover = None;
         rec.reset();
-        *last_send = Instant::ZERO;
         *ack_now = false;
         *acks_owed = 0;
         *rcv_mss = 0;
@@ -410,7 +390,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *force_probe = false;
         *send_keepalive = false;
         *challenge_tokens = 0;
-        *challenge_epoch = Instant::ZERO;
         *backlog = 0;
         *urgent = Urgent::default();
         // A source route the user set outlives the connection (it is set
@@ -418,7 +397,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *route = route.kept_over_reset();
         *rto_retries = 0;
         *advise_ip = false;
-        *last_oow_ack = Deadline::NONE;
         *ecn = EcnState::default();
     }
 

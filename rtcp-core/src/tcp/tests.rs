@@ -845,9 +845,12 @@ fn a_resend_held_back_keeps_the_timer_running() {
     // The resend is still due, and the timer runs behind it.
     assert_eq!(h.sock.poll_at(), PollAt::Now);
     assert!(
-        h.sock.rtx_deadline.is_some_and(|t| t > h.now),
+        h.sock
+            .timers
+            .get(h.sock.timers.rtx)
+            .is_some_and(|t| t > h.now),
         "no retransmission timer after a held resend: {:?}",
-        h.sock.rtx_deadline
+        h.sock.timers
     );
     let out = h.drain();
     assert_eq!(out.len(), 1, "the resend leaves when the device takes it");
@@ -1156,5 +1159,5 @@ fn fast_retransmit_goes_past_limited_transmit() {
         "the first segment is resent once, at the third duplicate"
     );
     assert_eq!(h.stats.fast_retransmits, 1);
-    assert!(h.sock.rtx_deadline.is_some());
+    assert!(!h.sock.timers.rtx.is_none());
 }
