@@ -7,7 +7,8 @@
 //! TIME-WAIT) or the time of a recent event that is only ever compared
 //! against a bounded interval (the last send against the RTO for restart
 //! after idle, RFC 5681 §4.1; the challenge-ACK second, RFC 5961 §7; the
-//! out-of-window ACK guard). Those are kept here as microsecond offsets
+//! out-of-window ACK guard; the send time of the segment timed for an RTT
+//! sample, RFC 6298 §3). Those are kept here as microsecond offsets
 //! ([`Tick`]) from one per-socket epoch, exact to the microsecond: the
 //! engine's timing is unchanged.
 //!
@@ -93,6 +94,8 @@ pub(crate) struct Timers {
     /// When we last answered an unacceptable zero-length segment with an
     /// ACK (the ACK-loop guard in `input.rs`).
     pub(crate) last_oow_ack: Tick,
+    /// When the segment timed for an RTT sample was sent (`rtt.rs`).
+    pub(crate) rtt_sent: Tick,
 }
 
 impl Timers {
@@ -107,6 +110,7 @@ impl Timers {
             last_send: Tick::EPOCH,
             challenge_epoch: Tick::EPOCH,
             last_oow_ack: Tick::NONE,
+            rtt_sent: Tick::NONE,
         }
     }
 
@@ -176,6 +180,7 @@ impl Timers {
             last_send,
             challenge_epoch,
             last_oow_ack,
+            rtt_sent,
         } = self;
         *old = Instant::from_micros(epoch);
         for t in [
@@ -186,6 +191,7 @@ impl Timers {
             last_send,
             challenge_epoch,
             last_oow_ack,
+            rtt_sent,
         ] {
             *t = t.shifted(shift);
         }
@@ -233,7 +239,7 @@ mod tests {
         t.ack = t.tick(now + Duration::from_millis(40), now);
         assert!(t.epoch > Instant::ZERO);
         assert!(t.rtx.is_none() && t.persist.is_none() && t.timewait.is_none());
-        assert!(t.last_oow_ack.is_none());
+        assert!(t.last_oow_ack.is_none() && t.rtt_sent.is_none());
         assert_eq!(t.get(t.ack).get(), Some(now + Duration::from_millis(40)));
         assert!(!t.due(t.rtx, Instant::MAX));
     }

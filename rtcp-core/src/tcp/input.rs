@@ -9,7 +9,6 @@
 //! (SACK) folded in where they belong.
 
 use super::clock::Tick;
-use super::rtt::RttTiming;
 use super::socket::{PendingReset, TcpSocket, DEFAULT_MSS};
 use super::{Endpoint, State, TcpError, TcpStats};
 use crate::time::{Deadline, Duration, Instant};
@@ -230,7 +229,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     fn on_handshake_rtt(&mut self, now: Instant, seg: &TcpRepr) {
         // Karn: only time the SYN if it was not retransmitted.
-        if let Some((seq, sent)) = self.rtt_timing.take() {
+        if let Some((seq, sent)) = self.take_rtt_timing() {
             if seg.ack_number > seq {
                 self.rtt.sample(now - sent);
             }
@@ -599,10 +598,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if ecr != 0 {
                 self.sample_ts_rtt(now, ecr);
             }
-        } else if let Some((seq, sent)) = self.rtt_timing.get() {
+        } else if let Some((seq, sent)) = self.rtt_timing() {
             if ack > seq {
                 self.rtt.sample(now - sent);
-                self.rtt_timing = RttTiming::NONE;
+                self.untime();
             }
         }
         // No backoff reset here: Karn's algorithm keeps the backed-off RTO

@@ -11,7 +11,6 @@ use super::clock::Tick;
 use super::congestion::CongestionControl;
 use super::ecn::EcnSegment;
 use super::ip::IpParams;
-use super::rtt::RttTiming;
 use super::socket::{PendingReset, TcpSocket};
 use super::{State, TcpError, TcpStats};
 use crate::time::{Deadline, Duration, Instant};
@@ -495,7 +494,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // neighbour's address is being resolved again after MUST-20's
             // advice) must not leave the connection without a timer.
             self.timers.rtx = self.timers.tick(now + self.rto(), now);
-            self.rtt_timing = RttTiming::NONE;
+            self.untime();
             self.force_probe = false;
             // R1 (§3.8.3, MUST-20): from the R1-th timeout of the same
             // segment on, tell IP its route may be bad (RFC 1122 §3.3.1.4).
@@ -831,11 +830,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.timers.last_send = self.timers.tick(now, now);
         match plan {
             Plan::Syn => {
-                if self.snd_max == self.iss && !self.ts_ok && self.rtt_timing.is_none() {
-                    self.rtt_timing = RttTiming::new(self.iss, now);
+                if self.snd_max == self.iss && !self.ts_ok && self.timing_none() {
+                    self.time_segment(self.iss, now);
                 } else if self.snd_max != self.iss {
                     stats.retransmissions += 1;
-                    self.rtt_timing = RttTiming::NONE;
+                    self.untime();
                 }
                 self.snd_nxt = self.iss + 1;
                 self.snd_max = self.snd_max.max(self.snd_nxt);
@@ -855,12 +854,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 let end = seq + len + usize::from(fin);
                 if seq < self.snd_max {
                     stats.retransmissions += 1;
-                    if self.rtt_timing.is_some_and(|(t, _)| t >= seq) {
+                    if self.rtt_timing().is_some_and(|(t, _)| t >= seq) {
                         // Karn: a retransmitted segment may not be timed.
-                        self.rtt_timing = RttTiming::NONE;
+                        self.untime();
                     }
-                } else if !self.ts_ok && self.rtt_timing.is_none() && len > 0 {
-                    self.rtt_timing = RttTiming::new(seq, now);
+                } else if !self.ts_ok && self.timing_none() && len > 0 {
+                    self.time_segment(seq, now);
                 }
                 if fin {
                     self.fin_seq_at = seq + len;

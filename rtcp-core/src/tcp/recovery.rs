@@ -954,7 +954,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         {
             self.rec.tlp_deadline = Deadline::NONE;
         }
-        self.rtt_timing = super::rtt::RttTiming::NONE;
+        self.untime();
         self.ecn_window_reduced();
         stats.fast_retransmits += 1;
         net_debug!(

@@ -13,7 +13,7 @@ use super::congestion::{Congestion, NewReno};
 use super::ecn::EcnState;
 use super::ip::RouteState;
 use super::recovery::RecoveryState;
-use super::rtt::{RttEstimator, RttTiming};
+use super::rtt::RttEstimator;
 use super::scoreboard::LOG_CAPACITY;
 use super::urgent::Urgent;
 use super::{Endpoint, IcmpError, NegotiatedOptions, State, TcpConfig, TcpError};
@@ -117,8 +117,9 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// When the oldest unacknowledged transmission was first sent: the
     /// user timeout counts from here.
     pub(crate) stall_since: Deadline,
-    /// RTT timing of one segment (when timestamps are off): (seq, sent at).
-    pub(crate) rtt_timing: RttTiming,
+    /// The segment timed for an RTT sample when timestamps are off (its
+    /// send time is `timers.rtt_sent`; `rtt.rs`).
+    pub(crate) rtt_seq: SeqNumber,
     pub(crate) dup_acks: u8,
     /// Recovery point (RFC 6582 "recover", RFC 6675 RecoveryPoint): set
     /// while in loss recovery.
@@ -231,7 +232,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             last_rx: Instant::ZERO,
             keepalive_probes: 0,
             stall_since: Deadline::NONE,
-            rtt_timing: RttTiming::NONE,
+            rtt_seq: SeqNumber(0),
             dup_acks: 0,
             recover: None,
             rec: RecoveryState::new(),
@@ -317,7 +318,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             last_rx,
             keepalive_probes,
             stall_since,
-            rtt_timing,
+            rtt_seq,
             dup_acks,
             recover,
             rec,
@@ -375,7 +376,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *last_rx = Instant::ZERO;
         *keepalive_probes = 0;
         *stall_since = Deadline::NONE;
-        *rtt_timing = RttTiming::NONE;
+        *rtt_seq = SeqNumber(0);
         *dup_acks = 0;
         *recover = None;
         rec.reset();
