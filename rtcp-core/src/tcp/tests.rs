@@ -1161,3 +1161,46 @@ fn fast_retransmit_goes_past_limited_transmit() {
     assert_eq!(h.stats.fast_retransmits, 1);
     assert!(!h.sock.timers.rtx.is_none());
 }
+
+/// The app-limited mark is 32 bits compared in sequence-space arithmetic
+/// (`RecoveryState::app_limited_until`, with a flag for "limited"): across
+/// the delivered count's 2^32 boundary it ends on the first ACK that
+/// passes the mark, not before and not at it, as the 64-bit mark did.
+#[test]
+fn app_limited_mark_across_the_32_bit_boundary() {
+    let d0: u64 = (1 << 32) - 10;
+    for lower_mark in [false, true] {
+        let mut h = Harness::established(full_options());
+        h.sock.rec.delivered = d0;
+        let una = h.sock.snd_una;
+        h.sock.send_slice(&[1u8; 1000]).unwrap();
+        assert!(!h.drain().is_empty());
+        // All of it is in flight and the application has no more: limited
+        // until all of it is delivered, a mark past 2^32.
+        assert!(h.sock.rec.app_limited);
+        assert_eq!(h.sock.rec.app_limited_until, (d0 + 1000) as u32);
+        if lower_mark {
+            // As if the mark had been set one byte short of the flight.
+            h.sock.rec.app_limited_until = (d0 + 999) as u32;
+        }
+        let mut tsval = 5000;
+        let mut ack_to = |h: &mut Harness, n: usize| {
+            tsval += 1;
+            let mut ack = peer_seg(TcpFlags::ACK, IRS + 1, una + n);
+            ack.options.timestamp = Some((tsval, 0));
+            h.input(&ack);
+        };
+        // Below 2^32 against a mark above it: a plain compare of the low
+        // bits would end the mark here.
+        ack_to(&mut h, 5);
+        assert_eq!(h.sock.rec.delivered, d0 + 5);
+        assert!(h.sock.rec.app_limited, "cleared before the mark");
+        ack_to(&mut h, 500);
+        assert_eq!(h.sock.rec.delivered, d0 + 500);
+        assert!(h.sock.rec.app_limited, "cleared before the mark");
+        ack_to(&mut h, 1000);
+        assert_eq!(h.sock.rec.delivered, d0 + 1000);
+        // Reaching the mark (past 2^32) is not passing it; one byte more is.
+        assert_eq!(h.sock.rec.app_limited, !lower_mark);
+    }
+}
