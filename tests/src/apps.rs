@@ -102,6 +102,17 @@ impl Receiver {
         Some(Receiver::new(host, handle))
     }
 
+    /// The next established connection on `listener` of host `host`, as a
+    /// sender and a receiver on it (a two-way transfer's server end).
+    pub fn accept_two_way(
+        sim: &mut Sim,
+        host: usize,
+        listener: SocketHandle,
+    ) -> Option<(Sender, Receiver)> {
+        let receiver = Receiver::accept(sim, host, listener)?;
+        Some((Sender::new(host, receiver.handle), receiver))
+    }
+
     /// Read what is there; panic on a wrong byte or more bytes than sent.
     pub fn pump(&mut self, sim: &mut Sim, expect: &[u8]) -> Result<(), TcpError> {
         let sockets = &mut sim.hosts[self.host].sockets;
@@ -130,6 +141,44 @@ impl Receiver {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+/// A one-way transfer: a [`Sender`] pushing a stream and the [`Receiver`]
+/// its peer accepts on first sight, driven one simulator step at a time.
+#[derive(Debug)]
+pub struct Transfer {
+    /// The sending application.
+    pub sender: Sender,
+    /// The receiving application, once the listener has accepted.
+    pub receiver: Option<Receiver>,
+    server: usize,
+    listener: SocketHandle,
+}
+
+impl Transfer {
+    /// `sender` sends to whatever connection `listener` of host `server`
+    /// accepts first.
+    pub fn new(sender: Sender, server: usize, listener: SocketHandle) -> Transfer {
+        Transfer {
+            sender,
+            receiver: None,
+            server,
+            listener,
+        }
+    }
+
+    /// Queue what fits, accept the receiving end if it is not yet, and read
+    /// (checking every byte against `data`). Returns the receiver, once
+    /// there is one. Panics when either end's connection fails.
+    pub fn step(&mut self, sim: &mut Sim, data: &[u8]) -> Option<&Receiver> {
+        self.sender.pump(sim, data).expect("sender failed");
+        if self.receiver.is_none() {
+            self.receiver = Receiver::accept(sim, self.server, self.listener);
+        }
+        let receiver = self.receiver.as_mut()?;
+        receiver.pump(sim, data).expect("receiver failed");
+        Some(receiver)
     }
 }
 

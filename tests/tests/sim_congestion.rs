@@ -15,7 +15,7 @@ use rtcp_core::tcp::congestion::{BbrState, Congestion, CongestionAlgorithm};
 use rtcp_core::tcp::TcpConfig;
 use rtcp_core::time::{Duration, Instant};
 use rtcp_core::wire::{EthernetFrame, Ipv4Packet, TcpPacket};
-use rtcp_tests::apps::{listen_and_connect, Receiver, Sender, Stream};
+use rtcp_tests::apps::{listen_and_connect, Sender, Stream, Transfer};
 use rtcp_tests::sim::{Fault, HostConfig, LinkConfig, Sim};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -59,22 +59,17 @@ fn transfer(
 ) -> (Sim, Duration, bool) {
     let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
     let stream = Stream::new(11, len);
-    let mut sender = Sender::new(0, client);
-    let mut receiver: Option<Receiver> = None;
+    let mut transfer = Transfer::new(Sender::new(0, client), 1, listener);
     let start = sim.now;
     let mut complete = false;
     sim.run_until(Duration::from_secs(600), |sim| {
-        sender.pump(sim, stream.bytes()).expect("sender failed");
-        if receiver.is_none() {
-            receiver = Receiver::accept(sim, 1, listener);
-        }
-        if let Some(r) = receiver.as_mut() {
-            // `pump` compares every byte with the stream.
-            r.pump(sim, stream.bytes()).expect("receiver failed");
-            if r.received == len && r.eof {
-                complete = true;
-                return true;
-            }
+        // `step` compares every byte with the stream.
+        if transfer
+            .step(sim, stream.bytes())
+            .is_some_and(|r| r.received == len && r.eof)
+        {
+            complete = true;
+            return true;
         }
         watch(sim, client)
     });

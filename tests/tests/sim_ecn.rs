@@ -11,7 +11,7 @@
 use rtcp_core::tcp::{EcnMode, TcpConfig};
 use rtcp_core::time::Duration;
 use rtcp_core::wire::{EthernetFrame, Ipv4Packet, TcpPacket};
-use rtcp_tests::apps::{listen_and_connect, Receiver, Sender, Stream};
+use rtcp_tests::apps::{listen_and_connect, Sender, Stream, Transfer};
 use rtcp_tests::sim::{Fault, HostConfig, LinkConfig, Sim};
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -90,20 +90,15 @@ fn transfer(client: EcnMode, len: usize, mark: impl Fn(usize) -> bool + 'static)
     });
     let (listener, handle) = listen_and_connect(&mut sim, 1, 0, 80);
     let stream = Stream::new(5, len);
-    let mut sender = Sender {
+    let sender = Sender {
         close_when_done: false,
         ..Sender::new(0, handle)
     };
-    let mut receiver: Option<Receiver> = None;
+    let mut transfer = Transfer::new(sender, 1, listener);
     let ok = sim.run_until(Duration::from_secs(60), |sim| {
-        sender.pump(sim, stream.bytes()).expect("sender failed");
-        if receiver.is_none() {
-            receiver = Receiver::accept(sim, 1, listener);
-        }
-        receiver.as_mut().is_some_and(|r| {
-            r.pump(sim, stream.bytes()).expect("receiver failed");
-            r.received == len
-        })
+        transfer
+            .step(sim, stream.bytes())
+            .is_some_and(|r| r.received == len)
     });
     assert!(ok, "transfer did not finish");
     let seen = seen.take();

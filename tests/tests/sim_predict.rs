@@ -88,10 +88,7 @@ fn run(seed: u64, prediction: bool, len: usize, back: usize, reader: Reader) -> 
         c_tx.pump(sim, up.bytes()).expect("client send");
         c_rx.pump(sim, down.bytes()).expect("client recv");
         if server.is_none() {
-            server = Receiver::accept(sim, 1, listener).map(|rx| {
-                let tx = Sender::new(1, rx.handle);
-                (tx, rx)
-            });
+            server = Receiver::accept_two_way(sim, 1, listener);
         }
         let Some((s_tx, s_rx)) = server.as_mut() else {
             return false;

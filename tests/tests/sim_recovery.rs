@@ -12,7 +12,7 @@
 use rtcp_core::tcp::TcpStats;
 use rtcp_core::time::{Duration, Instant};
 use rtcp_core::wire::{EthernetFrame, Ipv4Packet, TcpPacket};
-use rtcp_tests::apps::{listen_and_connect, Receiver, Sender, Stream};
+use rtcp_tests::apps::{listen_and_connect, Sender, Stream, Transfer};
 use rtcp_tests::sim::{Fault, HostConfig, LinkConfig, Sim};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -95,21 +95,15 @@ fn transfer(
 fn stream_over(sim: &mut Sim, len: usize, close: bool, limit: Duration) -> bool {
     let (listener, client) = listen_and_connect(sim, 1, 0, 80);
     let stream = Stream::new(7, len);
-    let mut sender = Sender {
+    let sender = Sender {
         close_when_done: close,
         ..Sender::new(0, client)
     };
-    let mut receiver: Option<Receiver> = None;
+    let mut transfer = Transfer::new(sender, 1, listener);
     sim.run_until(limit, |sim| {
-        sender.pump(sim, stream.bytes()).expect("sender failed");
-        if receiver.is_none() {
-            receiver = Receiver::accept(sim, 1, listener);
-        }
-        let r = receiver.as_mut().map(|r| {
-            r.pump(sim, stream.bytes()).expect("receiver failed");
-            r.received
-        });
-        r == Some(len)
+        transfer
+            .step(sim, stream.bytes())
+            .is_some_and(|r| r.received == len)
     })
 }
 

@@ -95,10 +95,7 @@ fn checked_transfer(seed: u64) -> u64 {
         c_tx.pump(sim, up.bytes()).expect("client send");
         c_rx.pump(sim, down.bytes()).expect("client recv");
         if server.is_none() {
-            server = Receiver::accept(sim, 1, listener).map(|rx| {
-                let tx = Sender::new(1, rx.handle);
-                (tx, rx)
-            });
+            server = Receiver::accept_two_way(sim, 1, listener);
         }
         let Some((s_tx, s_rx)) = server.as_mut() else {
             return false;

@@ -15,7 +15,7 @@ use etherparse as ep;
 use rtcp_core::tcp::congestion::CongestionAlgorithm;
 use rtcp_core::tcp::TcpConfig;
 use rtcp_core::time::Duration;
-use rtcp_tests::apps::{listen_and_connect, Receiver, Sender, Stream};
+use rtcp_tests::apps::{listen_and_connect, Sender, Stream, Transfer};
 use rtcp_tests::sim::{for_seeds, segment_tcp, Fault, HostConfig, LinkConfig, Sim};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -102,20 +102,11 @@ fn transfer_with(
     });
     let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
     let stream = Stream::new(seed, len);
-    let mut sender = Sender::new(0, client);
-    let mut receiver: Option<Receiver> = None;
+    let mut transfer = Transfer::new(Sender::new(0, client), 1, listener);
     let ok = sim.run_sliced(Duration::from_secs(600), |sim| {
-        sender.pump(sim, stream.bytes()).expect("sender failed");
-        if receiver.is_none() {
-            receiver = Receiver::accept(sim, 1, listener);
-        }
-        if let Some(r) = receiver.as_mut() {
-            r.pump(sim, stream.bytes()).expect("receiver failed");
-            return r.eof;
-        }
-        false
+        transfer.step(sim, stream.bytes()).is_some_and(|r| r.eof)
     });
-    let r = receiver.expect("never accepted");
+    let r = transfer.receiver.expect("never accepted");
     assert!(
         ok,
         "seed {seed}: timed out at {} of {len} bytes",

@@ -241,7 +241,18 @@ impl Interface {
             };
             activity = true;
             self.stats.rx_frames += 1;
-            rx.consume(|frame| self.ingress(now, frame, tx, sockets));
+            // The closure captures one reference: capturing the interface,
+            // the clock, the token and the table each by value made a
+            // 40-byte closure that was stored field by field and copied
+            // whole into `consume`, a failed store-to-load forward on
+            // every frame.
+            let mut context = (&mut *self, &mut *sockets, Some(tx));
+            rx.consume(|frame| {
+                let (iface, sockets, tx) = &mut context;
+                if let Some(tx) = tx.take() {
+                    iface.ingress(now, frame, tx, sockets);
+                }
+            });
         }
         // Egress, after every queued frame was processed: ACKs are
         // aggregated (RFC 9293 §3.10.7.4, MUST-58/59), except that each

@@ -555,54 +555,67 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         })
     }
 
-    fn build_options(&self, now: Instant, syn: bool) -> TcpOptions {
-        let mut opts = TcpOptions::default();
-        if syn {
-            opts.mss = u16::try_from(self.local_mss).ok().or(Some(u16::MAX));
-            let offer_ws = self.config.window_scaling
-                && (self.state == State::SynSent || self.snd_shift > 0 || self.rcv_shift > 0);
-            if offer_ws {
-                opts.window_scale = Some(self.wanted_rcv_shift());
-            }
-            opts.sack_permitted =
-                self.config.sack && (self.state == State::SynSent || self.sack_enabled());
-            if self.config.timestamps && (self.state == State::SynSent || self.ts_ok) {
-                opts.timestamp = Some((self.ts_now(now), self.ts_recent));
-            }
-            return opts;
-        }
+    /// The options of a segment we send other than a SYN, written into
+    /// `opts` (a default `TcpOptions`) where the segment already holds
+    /// them. Inlined with the SACK case out of line: the common segment
+    /// carries a timestamp only, and building a whole `TcpOptions` to copy
+    /// it into the segment cost a store-forwarding stall on every segment.
+    #[inline]
+    fn add_options(&self, now: Instant, opts: &mut TcpOptions) {
         if self.ts_ok {
             opts.timestamp = Some((self.ts_now(now), self.ts_recent));
         }
         if self.sack_enabled() && (!self.assembler.is_empty() || self.rec.dsack().is_some()) {
-            let limit = self.sack_block_limit();
-            let mut count = 0;
-            if let Some((left, right)) = self.rec.dsack() {
-                // RFC 2883 §4: the duplicate goes first.
-                if let Some(slot) = opts.sack_blocks.first_mut() {
-                    *slot = SackBlock { left, right };
-                    count = 1;
-                }
-            }
-            let mut ranges = [(0usize, 0usize); MAX_SACK_BLOCKS];
-            let room = limit.saturating_sub(count);
-            let n = self
-                .assembler
-                .recent_ranges(ranges.get_mut(..room).unwrap_or(&mut []));
-            for (slot, (start, end)) in opts
-                .sack_blocks
-                .iter_mut()
-                .skip(count)
-                .zip(ranges.iter().take(n))
-            {
-                *slot = SackBlock {
-                    left: self.rcv_nxt + *start,
-                    right: self.rcv_nxt + *end,
-                };
-            }
-            opts.sack_count = (count + n) as u8;
+            self.add_sack_blocks(opts);
         }
-        opts
+    }
+
+    /// The options of our SYN or SYN-ACK (RFC 9293 §3.2, RFC 7323, RFC 2018).
+    #[inline(never)]
+    fn syn_options(&self, now: Instant) -> TcpOptions {
+        let offer_ws = self.config.window_scaling
+            && (self.state == State::SynSent || self.snd_shift > 0 || self.rcv_shift > 0);
+        let offer_ts = self.config.timestamps && (self.state == State::SynSent || self.ts_ok);
+        TcpOptions {
+            mss: u16::try_from(self.local_mss).ok().or(Some(u16::MAX)),
+            window_scale: offer_ws.then(|| self.wanted_rcv_shift()),
+            sack_permitted: self.config.sack
+                && (self.state == State::SynSent || self.sack_enabled()),
+            timestamp: offer_ts.then(|| (self.ts_now(now), self.ts_recent)),
+            ..TcpOptions::default()
+        }
+    }
+
+    /// SACK blocks for out-of-order data we hold, after a D-SACK block for
+    /// a duplicate (RFC 2018 §4, RFC 2883 §4).
+    #[inline(never)]
+    fn add_sack_blocks(&self, opts: &mut TcpOptions) {
+        let limit = self.sack_block_limit();
+        let mut count = 0;
+        if let Some((left, right)) = self.rec.dsack() {
+            // RFC 2883 §4: the duplicate goes first.
+            if let Some(slot) = opts.sack_blocks.first_mut() {
+                *slot = SackBlock { left, right };
+                count = 1;
+            }
+        }
+        let mut ranges = [(0usize, 0usize); MAX_SACK_BLOCKS];
+        let room = limit.saturating_sub(count);
+        let n = self
+            .assembler
+            .recent_ranges(ranges.get_mut(..room).unwrap_or(&mut []));
+        for (slot, (start, end)) in opts
+            .sack_blocks
+            .iter_mut()
+            .skip(count)
+            .zip(ranges.iter().take(n))
+        {
+            *slot = SackBlock {
+                left: self.rcv_nxt + *start,
+                right: self.rcv_nxt + *end,
+            };
+        }
+        opts.sack_count = (count + n) as u8;
     }
 
     /// Send at most one segment. `emit` gets what IP needs (endpoints,
@@ -699,7 +712,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             Plan::Syn => {
                 repr.seq_number = self.iss;
-                repr.options = self.build_options(now, true);
+                repr.options = self.syn_options(now);
                 if self.state == State::SynSent {
                     repr.flags = TcpFlags::SYN;
                     repr.ack_number = SeqNumber(0);
@@ -709,7 +722,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             Plan::Data { seq, len, fin, .. } => {
                 repr.seq_number = seq;
-                repr.options = self.build_options(now, false);
+                self.add_options(now, &mut repr.options);
                 let offset = seq - self.snd_una;
                 repr.payload = self.tx.contiguous_at(offset, len);
                 if fin {
@@ -723,11 +736,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             Plan::KeepAlive => {
                 // A keep-alive probe: SEG.SEQ = SND.NXT - 1, no data (§3.8.4).
                 repr.seq_number = self.snd_nxt - 1;
-                repr.options = self.build_options(now, false);
+                self.add_options(now, &mut repr.options);
             }
             Plan::Ack => {
                 repr.seq_number = self.pure_ack_seq();
-                repr.options = self.build_options(now, false);
+                self.add_options(now, &mut repr.options);
             }
             Plan::ArmPersist => {}
         }
@@ -866,7 +879,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     self.fin_sent = true;
                 }
                 // (A super-segment's last piece may be the short one.)
-                if len > 0 && len % self.payload_mss() != 0 && seq >= self.snd_max {
+                if len > 0 && seq >= self.snd_max && is_short(len, self.payload_mss()) {
                     self.small_end_at = seq + len;
                     self.small_sent = true;
                 }
@@ -903,5 +916,32 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             PollAt::Time(t) => Some(t - now),
             PollAt::Ingress => None,
         }
+    }
+}
+
+/// Whether `len` octets of new data end in a short segment: not a whole
+/// number of `payload_mss` segments (Nagle's "small segment", RFC 9293
+/// §3.7.4). Without segmentation offload `len` never exceeds one segment,
+/// so the common case needs no division.
+fn is_short(len: usize, payload_mss: usize) -> bool {
+    if len <= payload_mss {
+        len != payload_mss
+    } else {
+        payload_mss == 0 || len % payload_mss != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_short;
+
+    #[test]
+    fn short_segments_match_the_remainder_rule() {
+        for mss in [1usize, 536, 1448, 1460] {
+            for len in 1..=4 * mss + 3 {
+                assert_eq!(is_short(len, mss), len % mss != 0, "len {len} mss {mss}");
+            }
+        }
+        assert!(is_short(5, 0), "no MSS: nothing is a whole segment");
     }
 }

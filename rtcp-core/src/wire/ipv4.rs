@@ -485,7 +485,10 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     /// checksum included, is all ones (RFC 791 §3.1, RFC 1071 §1).
     pub fn verify_checksum(&self) -> bool {
         let header = self.header();
-        header.len() >= HEADER_LEN && checksum::data(header) == 0xffff
+        match <&[u8; HEADER_LEN]>::try_from(header) {
+            Ok(fixed) => checksum::ipv4_header(fixed) == 0xffff,
+            Err(_) => header.len() >= HEADER_LEN && checksum::data(header) == 0xffff,
+        }
     }
 
     /// The payload: from the end of the header to the total length, so
@@ -693,7 +696,7 @@ impl Ipv4Repr {
             d3,
         ];
         if checksum.compute_tx {
-            let sum = !checksum::data(&header);
+            let sum = !checksum::ipv4_header(&header);
             if let Some(field) = header.get_mut(field::CHECKSUM..field::CHECKSUM + 2) {
                 field.copy_from_slice(&sum.to_be_bytes());
             }

@@ -226,56 +226,56 @@ impl Congestion {
             Congestion::Bbr(_) => CongestionAlgorithm::Bbr,
         }
     }
+}
 
-    fn inner(&self) -> &dyn CongestionControl {
-        match self {
-            Congestion::NewReno(c) => c,
+/// Calls `$body` with `$c` bound to the controller inside `$self`: a match,
+/// so each call is direct (and the small ones inlined). A `&dyn` made every
+/// `window()` on the send path an indirect call.
+macro_rules! with_controller {
+    ($self:expr, $c:ident => $body:expr) => {
+        match $self {
+            Congestion::NewReno($c) => $body,
             #[cfg(feature = "cubic")]
-            Congestion::Cubic(c) => c,
+            Congestion::Cubic($c) => $body,
             #[cfg(feature = "bbr")]
-            Congestion::Bbr(c) => c,
+            Congestion::Bbr($c) => $body,
         }
-    }
-    fn inner_mut(&mut self) -> &mut dyn CongestionControl {
-        match self {
-            Congestion::NewReno(c) => c,
-            #[cfg(feature = "cubic")]
-            Congestion::Cubic(c) => c,
-            #[cfg(feature = "bbr")]
-            Congestion::Bbr(c) => c,
-        }
-    }
+    };
 }
 
 impl CongestionControl for Congestion {
+    #[inline]
     fn window(&self) -> usize {
-        self.inner().window()
+        with_controller!(self, c => c.window())
     }
+    #[inline]
     fn ssthresh(&self) -> usize {
-        self.inner().ssthresh()
+        with_controller!(self, c => c.ssthresh())
     }
+    #[inline]
     fn pacing_rate(&self) -> Option<u64> {
-        self.inner().pacing_rate()
+        with_controller!(self, c => c.pacing_rate())
     }
+    #[inline]
     fn uses_prr(&self) -> bool {
-        self.inner().uses_prr()
+        with_controller!(self, c => c.uses_prr())
     }
     fn on_ack(&mut self, ack: &AckSample) {
-        self.inner_mut().on_ack(ack)
+        with_controller!(self, c => c.on_ack(ack))
     }
     fn on_congestion_event(&mut self, now: Instant, in_flight: usize, mss: usize) {
-        self.inner_mut().on_congestion_event(now, in_flight, mss)
+        with_controller!(self, c => c.on_congestion_event(now, in_flight, mss))
     }
     fn on_recovery_exit(&mut self, now: Instant, in_flight: usize, mss: usize) {
-        self.inner_mut().on_recovery_exit(now, in_flight, mss)
+        with_controller!(self, c => c.on_recovery_exit(now, in_flight, mss))
     }
     fn on_timeout(&mut self, now: Instant, in_flight: usize, mss: usize) {
-        self.inner_mut().on_timeout(now, in_flight, mss)
+        with_controller!(self, c => c.on_timeout(now, in_flight, mss))
     }
     fn on_spurious_congestion(&mut self, now: Instant) {
-        self.inner_mut().on_spurious_congestion(now)
+        with_controller!(self, c => c.on_spurious_congestion(now))
     }
     fn on_idle_restart(&mut self, now: Instant, mss: usize) {
-        self.inner_mut().on_idle_restart(now, mss)
+        with_controller!(self, c => c.on_idle_restart(now, mss))
     }
 }
