@@ -200,7 +200,9 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     default_config: crate::tcp::config::SocketConfig,
     pub(crate) local_mss: usize,
     /// The device's TCP segmentation offload limit (0: none), set by the
-    /// interface on every poll (`phy::Device::tso_max_size`).
+    /// interface on every poll (`phy::Device::tso_max_size`). Only with
+    /// the `tso` feature: without it a segment is never above one MSS.
+    #[cfg(feature = "tso")]
     pub(crate) tso_max: usize,
     /// The interface's address and prefix, once it has polled us.
     pub(crate) subnet: Option<Ipv4Cidr>,
@@ -254,6 +256,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             next_ephemeral: EPHEMERAL_FIRST + crate::time::div_rem_small(hash_seed, 1000).1 as u16,
             default_config: crate::tcp::config::SocketConfig::default(),
             local_mss: 1460,
+            #[cfg(feature = "tso")]
             tso_max: 0,
             subnet: None,
             stats: TcpStats::default(),
@@ -1075,7 +1078,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     ) -> usize {
         self.flush_pending();
         let mut sent = 0;
+        #[cfg(feature = "tso")]
         let tso_max = self.tso_max;
+        #[cfg(not(feature = "tso"))]
+        let tso_max = 0;
         while sent < budget && self.heap_len > 0 && self.heap_key(0) <= now {
             let i = self.heap_entry(0);
             let stats = &mut self.stats;

@@ -87,7 +87,8 @@ pub struct InterfaceStats {
     /// RSTs sent for segments that matched no socket.
     pub tcp_resets_sent: u64,
     /// TCP super-segments handed to the device for segmentation (TSO),
-    /// each counted once in `tx_frames` too.
+    /// each counted once in `tx_frames` too. Only with the `tso` feature.
+    #[cfg(feature = "tso")]
     pub tx_segmented: u64,
     /// Frames not sent because the device had no buffer.
     pub tx_exhausted: u64,
@@ -221,8 +222,11 @@ impl Interface {
             .max(1);
         // Segmentation offload only makes sense above the MTU; the IPv4
         // total length field caps it.
-        let tso = device.tso_max_size().min(usize::from(u16::MAX));
-        sockets.tso_max = if tso > self.caps.mtu { tso } else { 0 };
+        #[cfg(feature = "tso")]
+        {
+            let tso = device.tso_max_size().min(usize::from(u16::MAX));
+            sockets.tso_max = if tso > self.caps.mtu { tso } else { 0 };
+        }
         let mut activity = false;
         let budget = if self.caps.max_burst == 0 {
             usize::MAX
@@ -775,11 +779,18 @@ impl Interface {
                 }
             };
         }
-        if params.segment_size > 0 {
+        #[cfg(feature = "tso")]
+        let segment_size = params.segment_size;
+        #[cfg(not(feature = "tso"))]
+        let segment_size = 0;
+        if segment_size > 0 {
             // A super-segment (TSO): the only packets we send above the
             // MTU, and only to a device that offered to cut them up.
-            tx.consume_segmented(len, params.segment_size, fill!());
-            self.stats.tx_segmented += 1;
+            tx.consume_segmented(len, segment_size, fill!());
+            #[cfg(feature = "tso")]
+            {
+                self.stats.tx_segmented += 1;
+            }
         } else {
             tx.consume(len, fill!());
         }

@@ -233,18 +233,33 @@ impl Assembler {
 
     /// The out-of-order ranges as `(start, end)` offsets, most recently
     /// extended first, at most `out.len()` of them; returns how many.
+    ///
+    /// A selection, one scan of the stamps per range written (a SACK
+    /// option takes at most four), rather than a sort: `sort_unstable`
+    /// brought core's quicksort and heapsort and, through their element
+    /// moves, `memmove` into the firmware (issue 9, flash). The same
+    /// order: live stamps are distinct (each `tick` is larger than every
+    /// live one and renumbering keeps the ranks), so the largest first is
+    /// the sort by stamp, descending; equal stamps (only without `sack`,
+    /// where all are 0 and nothing calls this) come out in slot order.
     pub fn recent_ranges(&self, out: &mut [(usize, usize)]) -> usize {
-        let mut order: [(u8, u32, u32); MAX_RANGES] = [(0, 0, 0); MAX_RANGES];
-        for ((slot, r), t) in order.iter_mut().zip(self.live()).zip(self.stamps.iter()) {
-            *slot = (*t, r.start, r.end);
-        }
-        let live = order.get_mut(..self.range_count()).unwrap_or(&mut []);
-        // Stamps never wrap (see `tick`): the largest is the most recent.
-        live.sort_unstable_by_key(|(stamp, _, _)| core::cmp::Reverse(*stamp));
+        const _: () = assert!(MAX_RANGES <= 64);
+        let live = self.live();
+        let mut taken: u64 = 0;
         let mut n = 0;
-        for ((_, s, e), dst) in live.iter().zip(out.iter_mut()) {
-            *dst = (*s as usize, *e as usize);
-            n += 1;
+        for dst in out.iter_mut() {
+            let mut best: Option<(usize, u8)> = None;
+            for (i, &t) in self.stamps.iter().take(live.len()).enumerate() {
+                if taken & (1 << i) == 0 && best.is_none_or(|(_, b)| t > b) {
+                    best = Some((i, t));
+                }
+            }
+            let Some((i, _)) = best else { break };
+            taken |= 1 << i;
+            if let Some(r) = live.get(i) {
+                *dst = (r.start as usize, r.end as usize);
+                n += 1;
+            }
         }
         n
     }
@@ -292,6 +307,41 @@ mod tests {
         assert_eq!(a.range_count(), 1);
         assert_eq!(a.add(0, 10), Ok(25));
         assert!(a.is_empty());
+    }
+
+    proptest! {
+        /// `recent_ranges` (a selection) gives what sorting the live
+        /// ranges by stamp, most recent first, gave, for every output
+        /// length: the stamps of live ranges are distinct with `sack`
+        /// (all 0 without, where slot order is kept, as the sort did).
+        #[test]
+        fn recent_ranges_is_the_sorted_order(
+            adds in proptest::collection::vec((0usize..400, 1usize..30), 0..60),
+            k in 0usize..6,
+        ) {
+            use std::vec::Vec;
+            let mut a = Assembler::new();
+            for (off, len) in adds {
+                let _ = a.add(off + 1, len);
+            }
+            let mut model: Vec<(u8, usize, usize)> = a
+                .live()
+                .iter()
+                .zip(a.stamps.iter())
+                .map(|(r, &t)| (t, r.start as usize, r.end as usize))
+                .collect();
+            if cfg!(feature = "sack") {
+                let mut seen: Vec<u8> = model.iter().map(|m| m.0).collect();
+                seen.sort_unstable();
+                seen.dedup();
+                prop_assert_eq!(seen.len(), model.len(), "stamps not distinct");
+            }
+            model.sort_by_key(|(t, _, _)| core::cmp::Reverse(*t));
+            let want: Vec<(usize, usize)> = model.iter().take(k).map(|&(_, s, e)| (s, e)).collect();
+            let mut out = std::vec![(0, 0); k];
+            let n = a.recent_ranges(&mut out);
+            prop_assert_eq!(&out[..n], &want[..]);
+        }
     }
 
     #[cfg(feature = "sack")] // only SACK blocks keep the order

@@ -213,7 +213,7 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
                 // "the sending TCP MUST reset the retransmit timer on
                 // receiving the ECN-Echo packet when the congestion window
                 // is one" (§6.1.2).
-                self.rtx_deadline = crate::time::Deadline::at(now + self.rto());
+                self.timers.rtx = self.timers.tick(now + self.rto(), now);
             }
             // A CE mark is congestion for certain: nothing left to undo.
             self.rec.set_undo_until(None);

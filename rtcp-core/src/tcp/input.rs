@@ -8,7 +8,7 @@
 //! (§3.10.7.4), with RFC 5961 (challenge ACKs), RFC 7323 (PAWS) and RFC 2018
 //! (SACK) folded in where they belong.
 
-use super::rtt::RttTiming;
+use super::clock::Tick;
 use super::socket::{PendingReset, TcpSocket, DEFAULT_MSS};
 use super::{Endpoint, State, TcpError, TcpStats};
 use crate::time::{Deadline, Duration, Instant};
@@ -192,7 +192,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.snd_wl1 = seg.seq_number;
             self.snd_wl2 = seg.ack_number;
             self.on_handshake_rtt(now, seg);
-            self.rtx_deadline = Deadline::NONE;
+            self.timers.rtx = Tick::NONE;
             self.stall_since = Deadline::NONE;
             self.rto_retries = 0;
             self.rtt.reset_backoff();
@@ -217,7 +217,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.snd_wl1 = seg.seq_number;
             // Resend our SYN, now with the ACK.
             self.snd_nxt = self.iss;
-            self.rtx_deadline = Deadline::NONE;
+            self.timers.rtx = Tick::NONE;
             // §3.10.7.3: "If there are other controls or text in the
             // segment, queue them for processing after the ESTABLISHED state
             // has been reached." The text waits in the receive buffer (our
@@ -229,7 +229,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     fn on_handshake_rtt(&mut self, now: Instant, seg: &TcpRepr) {
         // Karn: only time the SYN if it was not retransmitted.
-        if let Some((seq, sent)) = self.rtt_timing.take() {
+        if let Some((seq, sent)) = self.take_rtt_timing() {
             if seg.ack_number > seq {
                 self.rtt.sample(now - sent);
             }
@@ -252,19 +252,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     fn oow_ack_allowed(&mut self, now: Instant) -> bool {
         const OOW_ACK_INTERVAL: Duration = Duration::from_millis(500);
         if self
-            .last_oow_ack
+            .timers
+            .get(self.timers.last_oow_ack)
             .is_some_and(|last| now - last < OOW_ACK_INTERVAL)
         {
             return false;
         }
-        self.last_oow_ack = Deadline::at(now);
+        self.timers.last_oow_ack = self.timers.tick(now, now);
         true
     }
 
     /// Send a challenge ACK, within the per-connection rate limit (RFC 5961 §7).
     fn challenge_ack(&mut self, now: Instant, stats: &mut TcpStats) {
-        if now - self.challenge_epoch >= Duration::from_secs(1) {
-            self.challenge_epoch = now;
+        if now - self.timers.instant(self.timers.challenge_epoch) >= Duration::from_secs(1) {
+            self.timers.challenge_epoch = self.timers.tick(now, now);
             self.challenge_tokens = self.config.challenge_ack_limit;
         }
         if self.challenge_tokens > 0 {
@@ -497,8 +498,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     self.unacked_segs = self.unacked_segs.saturating_add(1);
                     self.syn_text = 0;
                     match self.config.ack_delay() {
-                        Some(delay) if self.ack_deadline.is_none() => {
-                            self.ack_deadline = Deadline::at(now + delay.min(MAX_ACK_DELAY));
+                        Some(delay) if self.timers.ack.is_none() => {
+                            self.timers.ack = self.timers.tick(now + delay.min(MAX_ACK_DELAY), now);
                         }
                         Some(_) => {}
                         None => self.ack_now = true,
@@ -549,7 +550,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
 
         // State-specific ACK processing.
-        let fin_acked = self.fin_seq.is_some_and(|f| self.snd_una > f);
+        let fin_acked = self.fin_seq().is_some_and(|f| self.snd_una > f);
         match self.state {
             State::FinWait1 if fin_acked => {
                 self.state = State::FinWait2;
@@ -597,10 +598,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if ecr != 0 {
                 self.sample_ts_rtt(now, ecr);
             }
-        } else if let Some((seq, sent)) = self.rtt_timing.get() {
+        } else if let Some((seq, sent)) = self.rtt_timing() {
             if ack > seq {
                 self.rtt.sample(now - sent);
-                self.rtt_timing = RttTiming::NONE;
+                self.untime();
             }
         }
         // No backoff reset here: Karn's algorithm keeps the backed-off RTO
@@ -609,10 +610,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
         // RFC 6298 §5.2/5.3: stop the timer when all is acked, else restart.
         if self.snd_una >= self.snd_max {
-            self.rtx_deadline = Deadline::NONE;
+            self.timers.rtx = Tick::NONE;
             self.stall_since = Deadline::NONE;
         } else {
-            self.rtx_deadline = Deadline::at(now + self.rto());
+            self.timers.rtx = self.timers.tick(now + self.rto(), now);
             self.stall_since = Deadline::at(now);
         }
     }
@@ -719,7 +720,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.snd_wl1 = seg.seq_number;
             self.snd_wl2 = ack;
             if window > 0 {
-                self.persist_deadline = Deadline::NONE;
+                self.timers.persist = Tick::NONE;
                 self.persist_backoff = 0;
             }
         }
@@ -760,10 +761,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // whole delay per segment.
         match self.config.ack_delay() {
             Some(delay) if self.unacked_segs < 2 && self.unacked_bytes < 2 * self.rcv_mss => {
-                if self.ack_deadline.is_none() {
+                if self.timers.ack.is_none() {
                     // Never more than 200 ms, whatever the configuration
                     // says (MUST-40: < 0.5 s).
-                    self.ack_deadline = Deadline::at(now + delay.min(MAX_ACK_DELAY));
+                    self.timers.ack = self.timers.tick(now + delay.min(MAX_ACK_DELAY), now);
                 }
             }
             _ => self.ack_now = true,
@@ -781,7 +782,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         match self.state {
             State::SynReceived | State::Established => self.state = State::CloseWait,
             State::FinWait1 => {
-                let fin_acked = self.fin_seq.is_some_and(|f| self.snd_una > f);
+                let fin_acked = self.fin_seq().is_some_and(|f| self.snd_una > f);
                 if fin_acked {
                     self.enter_time_wait(now);
                 } else {
@@ -795,14 +796,16 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     fn enter_time_wait(&mut self, now: Instant) {
         self.state = State::TimeWait;
-        self.rtx_deadline = Deadline::NONE;
-        self.persist_deadline = Deadline::NONE;
+        self.timers.rtx = Tick::NONE;
+        self.timers.persist = Tick::NONE;
         self.stall_since = Deadline::NONE;
         self.restart_time_wait(now);
     }
 
     fn restart_time_wait(&mut self, now: Instant) {
-        self.timewait_deadline = Deadline::at(now + self.config.msl().saturating_mul(2));
+        self.timers.timewait = self
+            .timers
+            .tick(now + self.config.msl().saturating_mul(2), now);
     }
 
     /// A segment arrived: the peer is alive; keep-alive counts from here.

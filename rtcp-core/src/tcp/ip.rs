@@ -27,7 +27,9 @@ pub struct IpParams<'r> {
     /// 0 for an ordinary segment. Otherwise the segment carries more than
     /// one MSS of new data and goes to a device with TCP segmentation
     /// offload, which cuts it into pieces of this many payload bytes
-    /// (see `phy::TxToken::consume_segmented`).
+    /// (see `phy::TxToken::consume_segmented`). Only with the `tso`
+    /// feature.
+    #[cfg(feature = "tso")]
     pub segment_size: usize,
 }
 

@@ -14,6 +14,7 @@
 
 pub mod assembler;
 pub mod buffer;
+mod clock;
 pub(crate) mod config;
 pub mod congestion;
 pub mod ecn;
@@ -331,7 +332,9 @@ pub struct TcpStats {
     /// Segments emitted (a TSO super-segment counts once).
     pub segments_sent: u64,
     /// Of those, super-segments of several MSS handed to a device with
-    /// segmentation offload (`phy::Device::tso_max_size`).
+    /// segmentation offload (`phy::Device::tso_max_size`). Only with the
+    /// `tso` feature.
+    #[cfg(feature = "tso")]
     pub segments_offloaded: u64,
     /// Segments retransmitted (by timeout or fast retransmit).
     pub retransmissions: u64,

@@ -7,10 +7,10 @@
 //! caller's emit function and commits the state change only if the segment
 //! really left.
 
+use super::clock::Tick;
 use super::congestion::CongestionControl;
 use super::ecn::EcnSegment;
 use super::ip::IpParams;
-use super::rtt::RttTiming;
 use super::socket::{PendingReset, TcpSocket};
 use super::{State, TcpError, TcpStats};
 use crate::time::{Deadline, Duration, Instant};
@@ -21,6 +21,7 @@ use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 const TS_OPTION_LEN: usize = 12;
 /// IPv4 and TCP headers without options, which a TSO super-segment's size
 /// limit (an IPv4 total length) includes.
+#[cfg(feature = "tso")]
 const BASE_HEADERS_LEN: usize = 20 + crate::wire::tcp::HEADER_LEN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,8 +89,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
     }
 
+    /// Sequence number of our FIN, once sent.
+    #[inline]
+    pub(crate) fn fin_seq(&self) -> Option<SeqNumber> {
+        self.fin_sent.then_some(self.fin_seq_at)
+    }
+
+    /// End of the last less-than-full segment sent, if any (Minshall).
+    #[inline]
+    fn small_end(&self) -> Option<SeqNumber> {
+        self.small_sent.then_some(self.small_end_at)
+    }
+
     fn fin_acked(&self) -> bool {
-        self.fin_seq.is_some_and(|f| self.snd_una > f)
+        self.fin_seq().is_some_and(|f| self.snd_una > f)
     }
 
     /// The right window edge we would advertise now, applying receiver-side
@@ -182,7 +195,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         {
             return Some(Plan::Ack);
         }
-        if self.persist_needed() && self.persist_deadline.is_none() {
+        if self.persist_needed() && self.timers.persist.is_none() {
             return Some(Plan::ArmPersist);
         }
         None
@@ -205,7 +218,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.may_send_data()
             && self.flight() == 0
             && !self.tx.is_empty()
-            && self.rtx_deadline.is_none()
+            && self.timers.rtx.is_none()
             && self.data_plan(0).is_none()
     }
 
@@ -226,6 +239,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// not TSO but limited transmit leaving the pipe above the reduced
     /// window in builds without PRR, fixed by `fast_rexmit_owed`. TSO
     /// without SACK has not been tested since, so it stays off.)
+    #[cfg(feature = "tso")]
     fn new_data_limit(&self, payload_mss: usize, tso_max: usize) -> usize {
         if tso_max == 0 || !self.sack_ok || self.urgent.send_pointer(self.snd_nxt).is_some() {
             return payload_mss;
@@ -242,6 +256,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             room = room.min(per_ms.max(2 * payload_mss));
         }
         (room / payload_mss).max(1) * payload_mss
+    }
+
+    /// Without the `tso` feature a segment carries at most one MSS,
+    /// whatever the device offers.
+    #[cfg(not(feature = "tso"))]
+    fn new_data_limit(&self, payload_mss: usize, _tso_max: usize) -> usize {
+        payload_mss
     }
 
     fn data_plan(&self, tso_max: usize) -> Option<Plan> {
@@ -280,7 +301,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if avail > 0 && rwnd_room > 0 {
                 let len = avail.min(payload_mss).min(rwnd_room);
                 let len = self.tx.contiguous_at(offset, len).len();
-                let fin_wanted = self.tx_closed && self.fin_seq.is_none();
+                let fin_wanted = self.tx_closed && self.fin_seq().is_none();
                 return Some(Plan::Data {
                     seq: self.snd_nxt,
                     len,
@@ -308,7 +329,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         let limit = self.new_data_limit(payload_mss, tso_max);
         let len = avail.min(usable).min(limit);
-        let fin_wanted = self.tx_closed && self.fin_seq.is_none_or(|f| self.snd_nxt <= f);
+        let fin_wanted = self.tx_closed && self.fin_seq().is_none_or(|f| self.snd_nxt <= f);
         if len == 0 {
             if fin_wanted && avail == 0 {
                 return Some(Plan::Data {
@@ -332,7 +353,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let nagle_ok = self.config.nodelay
             || self.flight() == 0
             || self.urgent.sending_from(self.snd_nxt)
-            || self.small_end.is_none_or(|end| self.snd_una >= end);
+            || self.small_end().is_none_or(|end| self.snd_una >= end);
         let half_window = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
         if !(full || nagle_ok && (all_queued || half_window)) {
             return None;
@@ -346,7 +367,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // (Minshall's variant) lets it go; otherwise it waits, as it
             // would without offload.
             let tail_ok = sent == avail
-                && (self.config.nodelay || self.small_end.is_none_or(|end| self.snd_una >= end));
+                && (self.config.nodelay || self.small_end().is_none_or(|end| self.snd_una >= end));
             if !tail_ok {
                 sent -= sent % payload_mss;
             }
@@ -364,7 +385,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// with our FIN): its first segment.
     fn resend_plan(&self, start: SeqNumber, end: SeqNumber, payload_mss: usize) -> Option<Plan> {
         let offset = start.checked_since(self.snd_una)?;
-        let fin_in = self.fin_seq.is_some_and(|f| f < end && f >= start);
+        let fin_in = self.fin_seq().is_some_and(|f| f < end && f >= start);
         let data_end = if fin_in { end - 1 } else { end };
         let want = (data_end - start).min(payload_mss);
         let len = self.tx.contiguous_at(offset, want).len();
@@ -421,22 +442,23 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // Runs after nearly every segment (it is what an idle socket tells
         // the scheduler), so it folds the raw deadlines, where "none" is the
         // latest instant, instead of collecting `Option`s.
+        // The 32-bit timers fold among themselves first (none is their
+        // largest value too), then convert once.
+        let t = &self.timers;
+        let ticks = t.rtx.min(t.persist).min(t.ack).min(t.timewait);
         let earliest = self
             .rec
             .rack_deadline()
             .min(self.rec.tlp_deadline())
-            .min(self.rtx_deadline)
-            .min(self.persist_deadline)
-            .min(self.ack_deadline)
+            .min(t.get(ticks))
             .min(Deadline::from(self.keepalive_at()))
-            .min(self.timewait_deadline)
             .min(Deadline::from(self.user_timeout_at()));
         earliest.map_or(PollAt::Ingress, PollAt::Time)
     }
 
     /// Fire whatever timers have expired (RFC 6298 §5, §3.8.6.1, §3.8.4).
     fn handle_timers(&mut self, now: Instant, stats: &mut TcpStats) {
-        if self.timewait_deadline.is_some_and(|d| now >= d) && !self.ack_now {
+        if self.timers.due(self.timers.timewait, now) && !self.ack_now {
             // 2 MSL are over: the connection is gone (§3.10.8). An ACK still
             // owed (of the FIN that brought us here, or of a retransmitted
             // one, §3.10.7.4) goes out first: with a short MSL (0 in a
@@ -457,8 +479,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.fail(error, synced);
             return;
         }
-        if self.rtx_deadline.is_some_and(|d| now >= d) {
-            self.rtx_deadline = Deadline::NONE;
+        if self.timers.due(self.timers.rtx, now) {
+            self.timers.rtx = Tick::NONE;
             stats.timeouts += 1;
             net_debug!(
                 "tcp {}: retransmission timeout in {}, {} bytes in flight",
@@ -471,8 +493,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // value, not when the resend leaves: a resend held back (the
             // neighbour's address is being resolved again after MUST-20's
             // advice) must not leave the connection without a timer.
-            self.rtx_deadline = Deadline::at(now + self.rto());
-            self.rtt_timing = RttTiming::NONE;
+            self.timers.rtx = self.timers.tick(now + self.rto(), now);
+            self.untime();
             self.force_probe = false;
             // R1 (§3.8.3, MUST-20): from the R1-th timeout of the same
             // segment on, tell IP its route may be bad (RFC 1122 §3.3.1.4).
@@ -496,13 +518,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.rec.rack_deadline().is_some_and(|d| now >= d) {
             self.on_rack_timer(now, stats);
         }
-        if self.persist_deadline.is_some_and(|d| now >= d) {
-            self.persist_deadline = Deadline::NONE;
+        if self.timers.due(self.timers.persist, now) {
+            self.timers.persist = Tick::NONE;
             self.persist_backoff = self.persist_backoff.saturating_add(1);
             self.force_probe = true;
         }
-        if self.ack_deadline.is_some_and(|d| now >= d) {
-            self.ack_deadline = Deadline::NONE;
+        if self.timers.due(self.timers.ack, now) {
+            self.timers.ack = Tick::NONE;
             self.ack_now = true;
         }
         if let Some(ka) = self.config.keep_alive() {
@@ -658,7 +680,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 .base_rto(&bounds)
                 .saturating_mul(backoff)
                 .min(bounds.max);
-            self.persist_deadline = Deadline::at(now + rto);
+            self.timers.persist = self.timers.tick(now + rto, now);
             return Ok(Dispatched::Idle(self.poll_at()));
         }
         let (edge, window_field) = self.window_to_advertise(plan == Plan::Syn);
@@ -743,11 +765,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         );
         let negative_advice = core::mem::take(&mut self.advise_ip);
         // Only `new_data_limit` makes a segment longer than one MSS.
-        let payload_mss = self.payload_mss();
-        let segment_size = if repr.payload.len() > payload_mss {
-            payload_mss
-        } else {
-            0
+        #[cfg(feature = "tso")]
+        let segment_size = {
+            let payload_mss = self.payload_mss();
+            if repr.payload.len() > payload_mss {
+                payload_mss
+            } else {
+                0
+            }
         };
         let ip = IpParams {
             local: self.local,
@@ -756,11 +781,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             ecn,
             route: self.route.route(),
             negative_advice,
+            #[cfg(feature = "tso")]
             segment_size,
         };
         emit(&ip, &repr)?;
         self.ecn_sent(repr.flags);
         stats.segments_sent += 1;
+        #[cfg(feature = "tso")]
         if segment_size > 0 {
             stats.segments_offloaded += 1;
         }
@@ -807,20 +834,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.urgent.announced();
         self.ack_now = false;
         self.acks_owed = self.acks_owed.saturating_sub(1);
-        self.ack_deadline = Deadline::NONE;
+        self.timers.ack = Tick::NONE;
         self.unacked_bytes = 0;
         self.unacked_segs = 0;
         self.last_ack_sent = self.rcv_nxt;
         self.rcv_adv = self.rcv_adv.max(edge);
-        let idle_for = now - self.last_send;
-        self.last_send = now;
+        let idle_for = now - self.timers.instant(self.timers.last_send);
+        self.timers.last_send = self.timers.tick(now, now);
         match plan {
             Plan::Syn => {
-                if self.snd_max == self.iss && !self.ts_ok && self.rtt_timing.is_none() {
-                    self.rtt_timing = RttTiming::new(self.iss, now);
+                if self.snd_max == self.iss && !self.ts_ok && self.timing_none() {
+                    self.time_segment(self.iss, now);
                 } else if self.snd_max != self.iss {
                     stats.retransmissions += 1;
-                    self.rtt_timing = RttTiming::NONE;
+                    self.untime();
                 }
                 self.snd_nxt = self.iss + 1;
                 self.snd_max = self.snd_max.max(self.snd_nxt);
@@ -840,19 +867,21 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 let end = seq + len + usize::from(fin);
                 if seq < self.snd_max {
                     stats.retransmissions += 1;
-                    if self.rtt_timing.is_some_and(|(t, _)| t >= seq) {
+                    if self.rtt_timing().is_some_and(|(t, _)| t >= seq) {
                         // Karn: a retransmitted segment may not be timed.
-                        self.rtt_timing = RttTiming::NONE;
+                        self.untime();
                     }
-                } else if !self.ts_ok && self.rtt_timing.is_none() && len > 0 {
-                    self.rtt_timing = RttTiming::new(seq, now);
+                } else if !self.ts_ok && self.timing_none() && len > 0 {
+                    self.time_segment(seq, now);
                 }
                 if fin {
-                    self.fin_seq = Some(seq + len);
+                    self.fin_seq_at = seq + len;
+                    self.fin_sent = true;
                 }
                 // (A super-segment's last piece may be the short one.)
                 if len > 0 && seq >= self.snd_max && is_short(len, self.payload_mss()) {
-                    self.small_end = Some(seq + len);
+                    self.small_end_at = seq + len;
+                    self.small_sent = true;
                 }
                 self.snd_nxt = self.snd_nxt.max(end);
                 if probe {
@@ -872,8 +901,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     fn arm_rtx(&mut self, now: Instant) {
-        if self.rtx_deadline.is_none() {
-            self.rtx_deadline = Deadline::at(now + self.rto());
+        if self.timers.rtx.is_none() {
+            self.timers.rtx = self.timers.tick(now + self.rto(), now);
         }
         if self.stall_since.is_none() {
             self.stall_since = Deadline::at(now);

@@ -107,11 +107,19 @@ pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     /// Send time of the first segment of the current sampling flight.
     #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub first_sent_at: Instant,
-    /// C.app_limited: the delivered count until which samples are
-    /// application-limited (0: not limited). Kept in every build, like
-    /// `delivered`: the send log does not merge app-limited segments with
-    /// others.
-    pub app_limited_until: u64,
+    /// C.app_limited: the low 32 bits of the delivered count until which
+    /// samples are application-limited, valid while `app_limited`. Kept in
+    /// every build, like `delivered`: the send log does not merge
+    /// app-limited segments with others. 32 bits and a flag instead of a
+    /// `u64` with 0 for "not limited" (8 B per socket on thumbv7em, issue
+    /// 9): it is only compared with `delivered` in sequence-space
+    /// arithmetic, exact because it is set at most a window (under 2^31
+    /// bytes) ahead of `delivered` and cleared on the first ACK that
+    /// passes it.
+    pub app_limited_until: u32,
+    /// Samples are application-limited (`app_limited_until` holds until
+    /// when).
+    pub app_limited: bool,
     /// Bytes ever marked lost.
     #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub lost_total: u64,
@@ -211,6 +219,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             first_sent_at: Instant::ZERO,
             app_limited_until: 0,
+            app_limited: false,
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             lost_total: 0,
             #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
@@ -262,6 +271,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             first_sent_at,
             app_limited_until,
+            app_limited,
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             lost_total,
             #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
@@ -304,6 +314,7 @@ impl<const LOG: usize> RecoveryState<LOG> {
             *lost_total = 0;
         }
         *app_limited_until = 0;
+        *app_limited = false;
         #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
         {
             *min_rtt = None;
@@ -499,7 +510,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         #[cfg(not(any(feature = "cubic", feature = "bbr")))]
         let _ = len;
-        let app_limited = self.rec.app_limited_until != 0;
+        let app_limited = self.rec.app_limited;
         SentRecord {
             sent_at: low32(now),
             #[cfg(feature = "rack")]
@@ -560,7 +571,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.tlp_high = Some(self.snd_max.max(end));
             self.rec.tlp_retrans = seq < self.snd_max;
             self.rec.tlp_dsacked = false;
-            self.rtx_deadline = Deadline::at(now + self.rto());
+            self.timers.rtx = self.timers.tick(now + self.rto(), now);
             stats.tail_loss_probes += 1;
         } else {
             self.arm_tlp(now);
@@ -605,7 +616,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     pub(crate) fn note_app_limited(&mut self) {
         let pipe = self.pipe();
         if pipe < self.cc.window() && self.rec.log.lost_bytes() == 0 {
-            self.rec.app_limited_until = (self.rec.delivered + pipe as u64).max(1);
+            // (The `max(1)` is from when 0 meant "not limited"; kept so
+            // that nothing changes, it only matters before any delivery.)
+            let until = (self.rec.delivered + pipe as u64).max(1);
+            self.rec.app_limited_until = until as u32;
+            self.rec.app_limited = true;
         }
     }
 
@@ -626,7 +641,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         let pto = pto.max(Duration::from_millis(10));
         let at = now + pto;
-        self.rec.tlp_deadline = Deadline::at(match self.rtx_deadline.get() {
+        self.rec.tlp_deadline = Deadline::at(match self.timers.get(self.timers.rtx).get() {
             Some(rto) => at.min(rto),
             None => at,
         });
@@ -724,8 +739,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 rate = self.rate_sample(now, &p);
             }
         }
-        if self.rec.app_limited_until != 0 && self.rec.delivered > self.rec.app_limited_until {
+        if self.rec.app_limited
+            && (self.rec.delivered as u32).wrapping_sub(self.rec.app_limited_until) as i32 > 0
+        {
             self.rec.app_limited_until = 0;
+            self.rec.app_limited = false;
         }
 
         // 3. Spurious retransmissions: D-SACK, or timestamps (Eifel).
@@ -954,7 +972,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         {
             self.rec.tlp_deadline = Deadline::NONE;
         }
-        self.rtt_timing = super::rtt::RttTiming::NONE;
+        self.untime();
         self.ecn_window_reduced();
         stats.fast_retransmits += 1;
         net_debug!(

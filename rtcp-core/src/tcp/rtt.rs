@@ -1,59 +1,44 @@
 //! Retransmission timer computation (RFC 6298).
 
+use super::clock::Tick;
+use super::socket::TcpSocket;
 use crate::time::{Duration, Instant};
 use crate::wire::SeqNumber;
 
 /// The one segment being timed for an RTT sample when timestamps are off
-/// (RFC 6298 §3, with Karn's rule): its sequence number and send time, or
-/// nothing. Twelve bytes on every target: `Option<(SeqNumber, Instant)>`
-/// takes 24 wherever `u64` is 8-aligned (x86_64 and thumbv7em alike). The
-/// send time is kept in two halves so the whole is 4-aligned, and
-/// [`Instant::MAX`] stands for "nothing", as in
-/// [`Deadline`](crate::time::Deadline): no segment is sent at that instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RttTiming {
-    seq: SeqNumber,
-    sent_lo: u32,
-    sent_hi: u32,
-}
-
-impl RttTiming {
-    /// No segment is timed.
-    pub const NONE: RttTiming = RttTiming {
-        seq: SeqNumber(0),
-        sent_lo: u32::MAX,
-        sent_hi: u32::MAX,
-    };
-
-    /// Time the segment starting at `seq`, sent at `sent`.
-    pub const fn new(seq: SeqNumber, sent: Instant) -> RttTiming {
-        let us = sent.total_micros();
-        RttTiming {
-            seq,
-            sent_lo: us as u32,
-            sent_hi: (us >> 32) as u32,
-        }
+/// (RFC 6298 §3, with Karn's rule): its sequence number (`rtt_seq`) and
+/// its send time, a [`Tick`] among the socket's 32-bit timers (`clock.rs`;
+/// none: nothing is timed). Eight bytes less than the 12-byte value it
+/// replaces, whose send time was a whole `Instant`. A sample older than
+/// the timers' horizon (35.8 minutes) reads as that long.
+impl<const LOG: usize> TcpSocket<'_, LOG> {
+    /// Time the segment starting at `seq`, sent at `now`.
+    pub(crate) fn time_segment(&mut self, seq: SeqNumber, now: Instant) {
+        self.rtt_seq = seq;
+        self.timers.rtt_sent = self.timers.tick(now, now);
     }
 
-    /// The timed segment and its send time, if any.
-    pub fn get(self) -> Option<(SeqNumber, Instant)> {
-        let us = (u64::from(self.sent_hi) << 32) | u64::from(self.sent_lo);
-        (us != u64::MAX).then_some((self.seq, Instant::from_micros(us)))
-    }
-
-    /// The timed segment, leaving nothing timed.
-    pub fn take(&mut self) -> Option<(SeqNumber, Instant)> {
-        core::mem::replace(self, RttTiming::NONE).get()
+    /// Time nothing.
+    pub(crate) fn untime(&mut self) {
+        self.timers.rtt_sent = Tick::NONE;
     }
 
     /// Whether no segment is timed.
-    pub fn is_none(self) -> bool {
-        self.get().is_none()
+    pub(crate) fn timing_none(&self) -> bool {
+        self.timers.rtt_sent.is_none()
     }
 
-    /// Whether a segment is timed and `f` holds for it.
-    pub fn is_some_and(self, f: impl FnOnce((SeqNumber, Instant)) -> bool) -> bool {
-        self.get().is_some_and(f)
+    /// The timed segment and its send time, if any.
+    pub(crate) fn rtt_timing(&self) -> Option<(SeqNumber, Instant)> {
+        let sent = self.timers.get(self.timers.rtt_sent).get()?;
+        Some((self.rtt_seq, sent))
+    }
+
+    /// The timed segment, leaving nothing timed.
+    pub(crate) fn take_rtt_timing(&mut self) -> Option<(SeqNumber, Instant)> {
+        let timed = self.rtt_timing();
+        self.untime();
+        timed
     }
 }
 

@@ -7,12 +7,13 @@
 
 use super::assembler::Assembler;
 use super::buffer::RingBuffer;
+use super::clock::Timers;
 use super::config::SocketConfig;
 use super::congestion::{Congestion, NewReno};
 use super::ecn::EcnState;
 use super::ip::RouteState;
 use super::recovery::RecoveryState;
-use super::rtt::{RttEstimator, RttTiming};
+use super::rtt::RttEstimator;
 use super::scoreboard::LOG_CAPACITY;
 use super::urgent::Urgent;
 use super::{Endpoint, IcmpError, NegotiatedOptions, State, TcpConfig, TcpError};
@@ -64,8 +65,13 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) snd_shift: u8,
     /// The user has shut the send side down: a FIN follows the queued data.
     pub(crate) tx_closed: bool,
-    /// Sequence number of our FIN once sent.
-    pub(crate) fin_seq: Option<SeqNumber>,
+    /// Sequence number of our FIN once sent (`fin_seq`): valid only when
+    /// `fin_sent`. A value and a flag rather than an `Option<SeqNumber>`
+    /// (8 bytes), so that the flag packs with the socket's other one-byte
+    /// fields (issue 9, per-connection state).
+    pub(crate) fin_seq_at: SeqNumber,
+    /// Our FIN has been sent (`fin_seq_at` holds its sequence number).
+    pub(crate) fin_sent: bool,
 
     // --- receive sequence space ---
     pub(crate) irs: SeqNumber,
@@ -100,26 +106,26 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     // --- timers and recovery ---
     pub(crate) rtt: RttEstimator,
     pub(crate) cc: Congestion,
-    pub(crate) rtx_deadline: Deadline,
-    pub(crate) persist_deadline: Deadline,
+    /// Retransmission, persist, delayed-ACK and TIME-WAIT timers and the
+    /// last-send, challenge-ACK and out-of-window-ACK times, 32 bits each
+    /// (`clock.rs`).
+    pub(crate) timers: Timers,
     pub(crate) persist_backoff: u8,
-    pub(crate) ack_deadline: Deadline,
     /// When the last acceptable segment arrived (keep-alive idle time).
     pub(crate) last_rx: Instant,
     pub(crate) keepalive_probes: u8,
-    pub(crate) timewait_deadline: Deadline,
     /// When the oldest unacknowledged transmission was first sent: the
     /// user timeout counts from here.
     pub(crate) stall_since: Deadline,
-    /// RTT timing of one segment (when timestamps are off): (seq, sent at).
-    pub(crate) rtt_timing: RttTiming,
+    /// The segment timed for an RTT sample when timestamps are off (its
+    /// send time is `timers.rtt_sent`; `rtt.rs`).
+    pub(crate) rtt_seq: SeqNumber,
     pub(crate) dup_acks: u8,
     /// Recovery point (RFC 6582 "recover", RFC 6675 RecoveryPoint): set
     /// while in loss recovery.
     pub(crate) recover: Option<SeqNumber>,
     /// Scoreboard, RACK-TLP, PRR, undo and rate-sampling state.
     pub(crate) rec: RecoveryState<LOG>,
-    pub(crate) last_send: Instant,
 
     // --- what to send next ---
     pub(crate) ack_now: bool,
@@ -128,8 +134,12 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) acks_owed: u8,
     /// Largest payload the peer has sent in order (its effective MSS).
     pub(crate) rcv_mss: usize,
-    /// End of the last less-than-full segment sent (Minshall's Nagle).
-    pub(crate) small_end: Option<SeqNumber>,
+    /// End of the last less-than-full segment sent (Minshall's Nagle;
+    /// `small_end`): valid only when `small_sent`, a flag for the same
+    /// reason as `fin_sent`'s.
+    pub(crate) small_end_at: SeqNumber,
+    /// A less-than-full segment has been sent (`small_end_at` is its end).
+    pub(crate) small_sent: bool,
     /// Bytes received since we last sent an ACK.
     pub(crate) unacked_bytes: usize,
     /// In-order data segments received since we last sent an ACK.
@@ -143,10 +153,6 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) send_keepalive: bool,
     pub(crate) pending_rst: Option<PendingReset>,
     pub(crate) challenge_tokens: u16,
-    pub(crate) challenge_epoch: Instant,
-    /// When we last answered an unacceptable zero-length segment with an
-    /// ACK (the ACK-loop guard in `input.rs`).
-    pub(crate) last_oow_ack: Deadline,
 
     // --- listening ---
     pub(crate) backlog: usize,
@@ -200,7 +206,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             snd_wl2: SeqNumber(0),
             snd_shift: 0,
             tx_closed: false,
-            fin_seq: None,
+            fin_seq_at: SeqNumber(0),
+            fin_sent: false,
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
             rcv_adv: SeqNumber(0),
@@ -220,23 +227,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             ts_offset: 0,
             rtt: RttEstimator::new(),
             cc: Congestion::NewReno(NewReno::new(DEFAULT_MSS)),
-            rtx_deadline: Deadline::NONE,
-            persist_deadline: Deadline::NONE,
+            timers: Timers::new(),
             persist_backoff: 0,
-            ack_deadline: Deadline::NONE,
             last_rx: Instant::ZERO,
             keepalive_probes: 0,
-            timewait_deadline: Deadline::NONE,
             stall_since: Deadline::NONE,
-            rtt_timing: RttTiming::NONE,
+            rtt_seq: SeqNumber(0),
             dup_acks: 0,
             recover: None,
             rec: RecoveryState::new(),
-            last_send: Instant::ZERO,
             ack_now: false,
             acks_owed: 0,
             rcv_mss: 0,
-            small_end: None,
+            small_end_at: SeqNumber(0),
+            small_sent: false,
             unacked_bytes: 0,
             unacked_segs: 0,
             syn_text: 0,
@@ -244,8 +248,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             send_keepalive: false,
             pending_rst: None,
             challenge_tokens: 0,
-            challenge_epoch: Instant::ZERO,
-            last_oow_ack: Deadline::NONE,
             backlog: 0,
             urgent: Urgent::default(),
             route: RouteState::default(),
@@ -292,7 +294,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             snd_wl2,
             snd_shift,
             tx_closed,
-            fin_seq,
+            fin_seq_at,
+            fin_sent,
             irs,
             rcv_nxt,
             rcv_adv,
@@ -310,36 +313,31 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             ts_offset,
             rtt,
             cc,
-            rtx_deadline,
-            persist_deadline,
+            timers,
             persist_backoff,
-            ack_deadline,
             last_rx,
             keepalive_probes,
-            timewait_deadline,
             stall_since,
-            rtt_timing,
+            rtt_seq,
             dup_acks,
             recover,
             rec,
-            last_send,
             ack_now,
             acks_owed,
             rcv_mss,
-            small_end,
+            small_end_at,
+            small_sent,
             unacked_bytes,
             unacked_segs,
             syn_text,
             force_probe,
             send_keepalive,
             challenge_tokens,
-            challenge_epoch,
             backlog,
             urgent,
             route,
             rto_retries,
             advise_ip,
-            last_oow_ack,
             ecn,
         } = self;
         *state = State::Closed;
@@ -354,7 +352,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *snd_wl2 = SeqNumber(0);
         *snd_shift = 0;
         *tx_closed = false;
-        *fin_seq = None;
+        *fin_seq_at = SeqNumber(0);
+        *fin_sent = false;
         *irs = SeqNumber(0);
         *rcv_nxt = SeqNumber(0);
         *rcv_adv = SeqNumber(0);
@@ -372,30 +371,26 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *ts_offset = 0;
         *rtt = RttEstimator::new();
         *cc = Congestion::NewReno(NewReno::new(DEFAULT_MSS));
-        *rtx_deadline = Deadline::NONE;
-        *persist_deadline = Deadline::NONE;
+        *timers = Timers::new();
         *persist_backoff = 0;
-        *ack_deadline = Deadline::NONE;
         *last_rx = Instant::ZERO;
         *keepalive_probes = 0;
-        *timewait_deadline = Deadline::NONE;
         *stall_since = Deadline::NONE;
-        *rtt_timing = RttTiming::NONE;
+        *rtt_seq = SeqNumber(0);
         *dup_acks = 0;
         *recover = None;
         rec.reset();
-        *last_send = Instant::ZERO;
         *ack_now = false;
         *acks_owed = 0;
         *rcv_mss = 0;
-        *small_end = None;
+        *small_end_at = SeqNumber(0);
+        *small_sent = false;
         *unacked_bytes = 0;
         *unacked_segs = 0;
         *syn_text = 0;
         *force_probe = false;
         *send_keepalive = false;
         *challenge_tokens = 0;
-        *challenge_epoch = Instant::ZERO;
         *backlog = 0;
         *urgent = Urgent::default();
         // A source route the user set outlives the connection (it is set
@@ -403,7 +398,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *route = route.kept_over_reset();
         *rto_retries = 0;
         *advise_ip = false;
-        *last_oow_ack = Deadline::NONE;
         *ecn = EcnState::default();
     }
 

@@ -845,9 +845,12 @@ fn a_resend_held_back_keeps_the_timer_running() {
     // The resend is still due, and the timer runs behind it.
     assert_eq!(h.sock.poll_at(), PollAt::Now);
     assert!(
-        h.sock.rtx_deadline.is_some_and(|t| t > h.now),
+        h.sock
+            .timers
+            .get(h.sock.timers.rtx)
+            .is_some_and(|t| t > h.now),
         "no retransmission timer after a held resend: {:?}",
-        h.sock.rtx_deadline
+        h.sock.timers
     );
     let out = h.drain();
     assert_eq!(out.len(), 1, "the resend leaves when the device takes it");
@@ -1000,7 +1003,7 @@ const TS_MSS: usize = 1460 - 12;
 /// resent one MSS at a time (RFC 6675 NextSeg works on the log's records,
 /// which SACK blocks split), and the rest is never resent.
 #[test]
-#[cfg(feature = "sack")]
+#[cfg(all(feature = "sack", feature = "tso"))]
 fn tso_sends_super_segments_and_resends_mss_pieces() {
     let mut h = Harness::established(full_options());
     h.tso_max = 65535;
@@ -1068,6 +1071,7 @@ fn tso_sends_super_segments_and_resends_mss_pieces() {
 /// Without SACK on the connection a TSO device gets MSS-sized segments
 /// only (`new_data_limit`).
 #[test]
+#[cfg(feature = "tso")]
 fn tso_needs_sack() {
     let mut opts = full_options();
     opts.sack_permitted = false;
@@ -1085,7 +1089,7 @@ fn tso_needs_sack() {
 /// would: at the end of what is queued (with Nagle satisfied). Otherwise
 /// the segment stops at a whole MSS and the rest waits.
 #[test]
-#[cfg(feature = "sack")]
+#[cfg(all(feature = "sack", feature = "tso"))]
 fn tso_short_tail_follows_nagle() {
     let mut h = Harness::established(full_options());
     h.tso_max = 65535;
@@ -1112,14 +1116,19 @@ fn tso_short_tail_follows_nagle() {
     assert_eq!(h.stats.segments_offloaded, 1);
 }
 
-/// Without a segmenting device nothing exceeds one MSS (the default).
+/// Without a segmenting device nothing exceeds one MSS (the default);
+/// without the `tso` feature, not even with one.
 #[test]
 fn no_tso_no_super_segments() {
     let mut h = Harness::established(full_options());
+    if cfg!(not(feature = "tso")) {
+        h.tso_max = 65535;
+    }
     h.sock.send_slice(&[7u8; TS_MSS * 8]).unwrap();
     let out = h.drain();
     assert!(out.len() >= 3, "{out:?}");
     assert!(out.iter().all(|s| s.payload.len() <= TS_MSS));
+    #[cfg(feature = "tso")]
     assert_eq!(h.stats.segments_offloaded, 0);
 }
 
@@ -1150,5 +1159,48 @@ fn fast_retransmit_goes_past_limited_transmit() {
         "the first segment is resent once, at the third duplicate"
     );
     assert_eq!(h.stats.fast_retransmits, 1);
-    assert!(h.sock.rtx_deadline.is_some());
+    assert!(!h.sock.timers.rtx.is_none());
+}
+
+/// The app-limited mark is 32 bits compared in sequence-space arithmetic
+/// (`RecoveryState::app_limited_until`, with a flag for "limited"): across
+/// the delivered count's 2^32 boundary it ends on the first ACK that
+/// passes the mark, not before and not at it, as the 64-bit mark did.
+#[test]
+fn app_limited_mark_across_the_32_bit_boundary() {
+    let d0: u64 = (1 << 32) - 10;
+    for lower_mark in [false, true] {
+        let mut h = Harness::established(full_options());
+        h.sock.rec.delivered = d0;
+        let una = h.sock.snd_una;
+        h.sock.send_slice(&[1u8; 1000]).unwrap();
+        assert!(!h.drain().is_empty());
+        // All of it is in flight and the application has no more: limited
+        // until all of it is delivered, a mark past 2^32.
+        assert!(h.sock.rec.app_limited);
+        assert_eq!(h.sock.rec.app_limited_until, (d0 + 1000) as u32);
+        if lower_mark {
+            // As if the mark had been set one byte short of the flight.
+            h.sock.rec.app_limited_until = (d0 + 999) as u32;
+        }
+        let mut tsval = 5000;
+        let mut ack_to = |h: &mut Harness, n: usize| {
+            tsval += 1;
+            let mut ack = peer_seg(TcpFlags::ACK, IRS + 1, una + n);
+            ack.options.timestamp = Some((tsval, 0));
+            h.input(&ack);
+        };
+        // Below 2^32 against a mark above it: a plain compare of the low
+        // bits would end the mark here.
+        ack_to(&mut h, 5);
+        assert_eq!(h.sock.rec.delivered, d0 + 5);
+        assert!(h.sock.rec.app_limited, "cleared before the mark");
+        ack_to(&mut h, 500);
+        assert_eq!(h.sock.rec.delivered, d0 + 500);
+        assert!(h.sock.rec.app_limited, "cleared before the mark");
+        ack_to(&mut h, 1000);
+        assert_eq!(h.sock.rec.delivered, d0 + 1000);
+        // Reaching the mark (past 2^32) is not passing it; one byte more is.
+        assert_eq!(h.sock.rec.app_limited, !lower_mark);
+    }
 }
