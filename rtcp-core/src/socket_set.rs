@@ -1203,6 +1203,17 @@ mod heap_tests {
 
     const SLOTS: usize = 12;
 
+    /// `N` slots with 8-byte buffers and a 2-record log, over `bufs` (the
+    /// first `N` receive buffers, then the `N` send buffers).
+    pub(super) fn small_slots<const N: usize>(bufs: &mut [[u8; 8]]) -> [SocketSlot<'_, 2>; N] {
+        let (rx, tx) = bufs.split_at_mut(N);
+        let mut buffers = rx.iter_mut().zip(tx.iter_mut());
+        core::array::from_fn(|_| {
+            let (r, t) = buffers.next().expect("one pair of buffers per slot");
+            SocketSlot::with_log(&mut r[..], &mut t[..])
+        })
+    }
+
     fn check(set: &SocketSet<'_, 2>, model: &[Option<u64>; SLOTS]) {
         let held = model.iter().filter(|d| d.is_some()).count();
         assert_eq!(set.heap_len, held);
@@ -1239,12 +1250,7 @@ mod heap_tests {
         #[test]
         fn heap_matches_a_model(ops in proptest::collection::vec((0..SLOTS, proptest::option::of(0u64..40)), 1..200)) {
             let mut bufs = [[0u8; 8]; 2 * SLOTS];
-            let (rx, tx) = bufs.split_at_mut(SLOTS);
-            let mut buffers = rx.iter_mut().zip(tx.iter_mut());
-            let mut slots: [SocketSlot<'_, 2>; SLOTS] = core::array::from_fn(|_| {
-                let (r, t) = buffers.next().expect("one pair of buffers per slot");
-                SocketSlot::with_log(&mut r[..], &mut t[..])
-            });
+            let mut slots = small_slots::<SLOTS>(&mut bufs);
             let mut set = SocketSet::new(&mut slots[..], [1; 16]);
             let mut model = [None; SLOTS];
             for (i, deadline) in ops {
@@ -1283,12 +1289,7 @@ mod index_tests {
         #[test]
         fn index_matches_a_model(ops in proptest::collection::vec((0..SLOTS, proptest::option::of(0u16..40)), 1..200)) {
             let mut bufs = [[0u8; 8]; 2 * SLOTS];
-            let (rx, tx) = bufs.split_at_mut(SLOTS);
-            let mut buffers = rx.iter_mut().zip(tx.iter_mut());
-            let mut slots: [SocketSlot<'_, 2>; SLOTS] = core::array::from_fn(|_| {
-                let (r, t) = buffers.next().expect("one pair of buffers per slot");
-                SocketSlot::with_log(&mut r[..], &mut t[..])
-            });
+            let mut slots = super::heap_tests::small_slots::<SLOTS>(&mut bufs);
             let mut set = SocketSet::new(&mut slots[..], [3; 16]);
             // model[slot] = the port of the key it holds.
             let mut model: [Option<u16>; SLOTS] = [None; SLOTS];
