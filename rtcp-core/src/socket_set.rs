@@ -557,22 +557,19 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     /// Takes slot `i` out of the schedule (heap or ready queue).
     fn heap_remove(&mut self, i: u16) {
-        let Some(pos) = self.slot(i).map(|s| s.heap_pos).filter(|&p| p != NONE) else {
-            return;
-        };
-        if pos == DUE_NOW {
+        let Some(s) = self.slot_mut(i) else { return };
+        match core::mem::replace(&mut s.heap_pos, NONE) {
+            NONE => {}
             // It stays linked until `ready_pop` passes it.
-            self.ready_due -= 1;
-            if let Some(s) = self.slot_mut(i) {
-                s.heap_pos = NONE;
-            }
-            return;
+            DUE_NOW => self.ready_due -= 1,
+            pos => self.heap_take(usize::from(pos)),
         }
-        let pos = usize::from(pos);
+    }
+
+    /// Closes the gap a slot taken out of heap position `pos` left (its
+    /// `heap_pos` already cleared).
+    fn heap_take(&mut self, pos: usize) {
         self.heap_len -= 1;
-        if let Some(s) = self.slot_mut(i) {
-            s.heap_pos = NONE;
-        }
         if pos != self.heap_len {
             let (last, last_key) = (self.heap_entry(self.heap_len), self.heap_key(self.heap_len));
             self.heap_set(pos, last, last_key);
@@ -631,18 +628,22 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// Schedules slot `i` at `deadline`: `Instant::ZERO` (due now) on the
     /// ready queue, anything later in the heap.
     fn heap_update(&mut self, i: u16, deadline: Instant) {
-        let Some(mut pos) = self.slot(i).map(|s| s.heap_pos) else {
-            return;
-        };
+        let Some(s) = self.slot_mut(i) else { return };
+        let mut pos = s.heap_pos;
         if deadline == Instant::ZERO {
             if pos != DUE_NOW {
-                self.heap_remove(i);
+                s.heap_pos = NONE;
+                if pos != NONE {
+                    self.heap_take(usize::from(pos));
+                }
                 self.ready_push(i);
             }
             return;
         }
         if pos == DUE_NOW {
-            self.heap_remove(i);
+            // It stays linked until `ready_pop` passes it.
+            s.heap_pos = NONE;
+            self.ready_due -= 1;
             pos = NONE;
         }
         if pos == NONE {
