@@ -487,8 +487,16 @@ impl Interface {
                     self.stats.rx_malformed += 1;
                     return;
                 };
-                let seg = match TcpRepr::parse(&tcp_packet, &ip.src_addr, &ip.dst_addr, tcp_mode) {
-                    Ok(seg) => seg,
+                // Parsed in place (see `TcpRepr::parse_into`).
+                let mut seg = TcpRepr::default();
+                match TcpRepr::parse_into(
+                    &tcp_packet,
+                    &ip.src_addr,
+                    &ip.dst_addr,
+                    tcp_mode,
+                    &mut seg,
+                ) {
+                    Ok(()) => {}
                     Err(crate::wire::Error::Checksum) => {
                         self.stats.rx_bad_checksum += 1;
                         return;
@@ -497,7 +505,7 @@ impl Interface {
                         self.stats.rx_malformed += 1;
                         return;
                     }
-                };
+                }
                 // RFC 9293 §3.9.2.1 / RFC 1122 §4.2.3.10: segments from a
                 // broadcast or multicast address are not for a connection.
                 let src = ip.src_addr;
