@@ -356,7 +356,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             slot.generation = slot.generation.wrapping_add(1);
             // The rest of the socket is left as it was: nothing reads a
             // free slot's socket (no handle, no index entry, no deadline),
-            // and `alloc` resets it for its next connection.
+            // and `open` or `accept_syn` resets it for its next connection.
             slot.socket.pending_rst = None;
             slot.socket.state = State::Closed;
             slot.next = head;
