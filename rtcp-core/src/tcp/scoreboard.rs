@@ -641,6 +641,13 @@ impl<const N: usize> SendLog<N> {
 
     /// The first record waiting for retransmission: its index and record.
     pub fn first_lost(&self) -> Option<(usize, SentRecord)> {
+        // `lost_bytes` sums the records marked lost and not SACKed, and no
+        // record is empty (`check`): zero means none, without the walk,
+        // which every send plan asks for (a whole window of records on a
+        // large window with no loss at all).
+        if self.lost_bytes == 0 {
+            return None;
+        }
         (0..self.len).find_map(|i| {
             self.get(i)
                 .filter(|r| r.has(LOST) && !r.has(SACKED))
