@@ -331,9 +331,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         slot.accept_tail = NONE;
         slot.children = 0;
         slot.queued = false;
-        // The socket itself is reset by the caller: `open` for the user,
-        // `accept_syn` for a listener's child (a second reset here cost
-        // about 0.3 % of the connection benchmark's instructions).
+        // The socket itself is reset by the caller, `open` for the user or
+        // `accept_syn` for a listener's child (resetting here too reset a
+        // child twice before its first segment).
         slot.socket.pending_rst = None;
         let _ = slot.socket.set_source_route(None);
         slot.socket.config = config;
@@ -346,7 +346,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             self.pending = NONE;
         }
         self.unindex(i);
-        self.heap_remove(i);
+        self.unschedule(i);
         let head = self.free_head;
         if let Some(slot) = self.slot_mut(i) {
             if slot.owner == Owner::Free {
@@ -560,7 +560,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     }
 
     /// Takes slot `i` out of the schedule (heap or ready queue).
-    fn heap_remove(&mut self, i: u16) {
+    fn unschedule(&mut self, i: u16) {
         let Some(s) = self.slot_mut(i) else { return };
         match core::mem::replace(&mut s.heap_pos, NONE) {
             NONE => {}
@@ -631,7 +631,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     /// Schedules slot `i` at `deadline`: `Instant::ZERO` (due now) on the
     /// ready queue, anything later in the heap.
-    fn heap_update(&mut self, i: u16, deadline: Instant) {
+    fn schedule(&mut self, i: u16, deadline: Instant) {
         let Some(s) = self.slot_mut(i) else { return };
         let mut pos = s.heap_pos;
         if deadline == Instant::ZERO {
@@ -720,9 +720,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             _ => Instant::MAX,
         };
         if deadline == Instant::MAX {
-            self.heap_remove(i);
+            self.unschedule(i);
         } else {
-            self.heap_update(i, deadline);
+            self.schedule(i, deadline);
         }
     }
 
@@ -1224,7 +1224,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                     // Not before the neighbour may have answered.
                     let current = self.deadline(i);
                     if current < retry && self.slot(i).is_some_and(|s| s.heap_pos != NONE) {
-                        self.heap_update(i, retry);
+                        self.schedule(i, retry);
                     }
                 }
                 _ => self.reschedule(i),
@@ -1248,7 +1248,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 break;
             }
             let i = self.heap_entry(0);
-            self.heap_update(i, now);
+            self.schedule(i, now);
             woken += 1;
         }
     }
@@ -1395,8 +1395,8 @@ mod heap_tests {
                     }
                 } else {
                     match deadline {
-                        Some(t) => set.heap_update(i as u16, Instant::from_micros(t)),
-                        None => set.heap_remove(i as u16),
+                        Some(t) => set.schedule(i as u16, Instant::from_micros(t)),
+                        None => set.unschedule(i as u16),
                     }
                     model[i] = deadline;
                 }
