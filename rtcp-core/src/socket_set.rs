@@ -309,7 +309,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         slot.queued = false;
         slot.socket.reset();
         slot.socket.forget_past();
-        slot.socket.pending_rst = None;
+        slot.socket.set_pending_rst(None);
         let _ = slot.socket.set_source_route(None);
         slot.socket.config = config;
         self.free_head = next;
@@ -332,7 +332,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             // The rest of the socket is left as it was: nothing reads a
             // free slot's socket (no handle, no index entry, no deadline),
             // and `alloc` resets it for its next connection.
-            slot.socket.pending_rst = None;
+            slot.socket.set_pending_rst(None);
             slot.socket.state = State::Closed;
             slot.next = head;
             self.free_head = i;
@@ -585,7 +585,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         let Some(slot) = self.slot(i) else { return };
         let owner = slot.owner;
         let state = slot.socket.state;
-        let has_rst = slot.socket.pending_rst.is_some();
+        let has_rst = slot.socket.rst_owed;
         if owner == Owner::Free {
             return;
         }

@@ -9,7 +9,7 @@
 //! (SACK) folded in where they belong.
 
 use super::clock::Tick;
-use super::socket::{PendingReset, TcpSocket, DEFAULT_MSS};
+use super::socket::{TcpSocket, DEFAULT_MSS};
 use super::{Endpoint, State, TcpError, TcpStats};
 use crate::time::{Deadline, Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
@@ -152,10 +152,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if ack <= self.iss || ack > self.snd_max {
                 // Unacceptable ACK: <SEQ=SEG.ACK><CTL=RST> unless it is a RST.
                 if !flags.rst() {
-                    self.pending_rst = Some(PendingReset {
-                        seq: ack,
-                        ack: None,
-                    });
+                    self.set_pending_rst(Some(ack));
                 }
                 return;
             }
@@ -206,7 +203,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // came with the SYN-ACK are taken, not left for a resend.
             self.take_syn_text(now, seg, stats);
             if seg.flags.fin() {
-                self.rcv_fin = Some(seg.seq_number + 1 + seg.payload.len());
+                self.set_rcv_fin(seg.seq_number + 1 + seg.payload.len());
                 self.consume_fin_if_due(now);
             }
         } else {
@@ -437,11 +434,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // Eighth: FIN.
         if flags.fin() {
             let fin_at = seq + seg.payload.len();
-            if fin_at == self.rcv_nxt || self.rcv_fin.is_some() && self.rcv_fin == Some(fin_at) {
-                self.rcv_fin = Some(fin_at);
+            if fin_at == self.rcv_nxt || self.rcv_fin() == Some(fin_at) {
+                self.set_rcv_fin(fin_at);
             } else if fin_at > self.rcv_nxt {
                 // FIN beyond a hole: remember it until the hole fills.
-                self.rcv_fin = Some(fin_at);
+                self.set_rcv_fin(fin_at);
                 self.ack_now = true;
             }
         }
@@ -470,10 +467,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if ack > self.snd_max || ack < lower {
             self.ack_now = true;
             if self.state == State::SynReceived {
-                self.pending_rst = Some(PendingReset {
-                    seq: ack,
-                    ack: None,
-                });
+                self.set_pending_rst(Some(ack));
                 self.ack_now = false;
             }
             return false;
@@ -510,10 +504,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     self.state = State::FinWait1;
                 }
             } else {
-                self.pending_rst = Some(PendingReset {
-                    seq: ack,
-                    ack: None,
-                });
+                self.set_pending_rst(Some(ack));
                 return false;
             }
         }
@@ -773,7 +764,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Eighth step: once RCV.NXT reaches the peer's FIN, consume it.
     fn consume_fin_if_due(&mut self, now: Instant) {
-        if self.rcv_fin != Some(self.rcv_nxt) || self.rx_fin_received {
+        if self.rcv_fin() != Some(self.rcv_nxt) || self.rx_fin_received {
             return;
         }
         self.rcv_nxt += 1;

@@ -26,6 +26,7 @@ const BASE_HEADERS_LEN: usize = 20 + crate::wire::tcp::HEADER_LEN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
+    /// A RST owed by the socket (`pending_rst`).
     Reset(PendingReset),
     Syn,
     Data {
@@ -155,7 +156,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// limit (0: none, see `data_plan`); whether a plan exists does not
     /// depend on it, only how much data it carries.
     fn plan_paced(&self, paced: bool, tso_max: usize) -> Option<Plan> {
-        if let Some(rst) = self.pending_rst {
+        if let Some(rst) = self.pending_rst() {
             return Some(Plan::Reset(rst));
         }
         match self.state {
@@ -272,7 +273,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let payload_mss = self.payload_mss();
         // Limited transmit (RFC 3042): each of the first two duplicate ACKs
         // lets one new segment out beyond the congestion window.
-        let limited = if self.recover.is_none() && self.dup_acks < 3 {
+        let limited = if !self.recovering && self.dup_acks < 3 {
             usize::from(self.dup_acks) * self.mss()
         } else {
             0
@@ -425,7 +426,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// cheap part of `plan_paced`, checked first because after most input
     /// it decides (the plan is then an ACK, a RST or our SYN).
     fn reply_owed(&self) -> bool {
-        if self.pending_rst.is_some() {
+        if self.rst_owed {
             return true;
         }
         match self.state {
@@ -505,7 +506,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             match self.state {
                 State::SynSent | State::SynReceived => {
                     self.dup_acks = 0;
-                    self.recover = None;
+                    self.set_recover(None);
                     self.snd_nxt = self.iss;
                 }
                 // Everything not SACKed is resent, oldest first, in slow
@@ -825,7 +826,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     fn commit(&mut self, now: Instant, plan: Plan, edge: SeqNumber, stats: &mut TcpStats) {
         if let Plan::Reset(_) = plan {
-            self.pending_rst = None;
+            self.set_pending_rst(None);
             return;
         }
         // Every other segment carries our ACK, window and any D-SACK, and

@@ -482,7 +482,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// In fast recovery (not slow start after an RTO).
     pub(crate) fn in_fast_recovery(&self) -> bool {
-        self.recover.is_some() && !self.rec.after_rto
+        self.recovering && !self.rec.after_rto
     }
 
     /// Bytes the congestion state lets out now.
@@ -628,7 +628,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     #[cfg(feature = "rack")]
     pub(crate) fn arm_tlp(&mut self, now: Instant) {
         let allowed = self.sack_enabled()
-            && self.recover.is_none()
+            && !self.recovering
             && self.rec.tlp_high.is_none()
             && self.snd_max > self.snd_una;
         let Some(srtt) = self.rtt.srtt().filter(|_| allowed) else {
@@ -804,9 +804,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let head_coarse = self.rec.log.get(0).is_some_and(|r| r.has(COALESCED));
         if !self.sack_enabled() || !cfg!(feature = "rack") || head_coarse {
             let no_sack_info = !sack_driven || head_coarse;
-            let three_dup_acks = self.recover.is_none() && self.dup_acks >= DUP_THRESH;
+            let three_dup_acks = !self.recovering && self.dup_acks >= DUP_THRESH;
             let partial_ack =
-                self.in_fast_recovery() && advanced && self.recover.is_some_and(|r| ack < r);
+                self.in_fast_recovery() && advanced && self.recover().is_some_and(|r| ack < r);
             if no_sack_info && (three_dup_acks || partial_ack) {
                 // One segment as it will be resent (the payload MSS, net
                 // of options), so the split leaves no sliver behind.
@@ -821,12 +821,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
 
         // 5. Recovery episodes.
-        if let Some(recover) = self.recover {
+        if let Some(recover) = self.recover() {
             if self.snd_una >= recover {
                 self.exit_recovery(now);
             }
         }
-        if self.recover.is_none() && self.rec.log.lost_bytes() > 0 {
+        if !self.recovering && self.rec.log.lost_bytes() > 0 {
             self.enter_fast_recovery(now, stats);
         }
         // ECN-Echo (RFC 3168 §6.1.2): a reduction without a loss.
@@ -836,7 +836,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // that repaired a loss (no D-SACK for it) still means congestion.
         #[cfg(feature = "rack")]
         if let Some(high) = self.rec.tlp_high {
-            if self.recover.is_some() {
+            if self.recovering {
                 self.rec.tlp_high = None;
             } else if ack >= high {
                 self.rec.tlp_high = None;
@@ -920,7 +920,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             let reo = self.rec.rack.reo_wnd(
                 self.rec.min_rtt,
                 self.rtt.srtt(),
-                self.recover.is_some(),
+                self.recovering,
                 many_sacked,
             );
             let (_, timer) = self.rec.rack.detect_loss(&mut self.rec.log, now, reo);
@@ -947,7 +947,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         {
             self.rec.lost_total += self.rec.log.lost_bytes().saturating_sub(prior) as u64;
         }
-        if self.recover.is_none() && self.rec.log.lost_bytes() > 0 {
+        if !self.recovering && self.rec.log.lost_bytes() > 0 {
             self.enter_fast_recovery(now, stats);
         }
     }
@@ -955,7 +955,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     fn enter_fast_recovery(&mut self, now: Instant, stats: &mut TcpStats) {
         let mss = self.mss();
         let flight = self.snd_max - self.snd_una;
-        self.recover = Some(self.snd_max);
+        self.set_recover(Some(self.snd_max));
         self.rec.after_rto = false;
         self.rec.fast_rexmit_owed = true;
         self.cc.on_congestion_event(now, flight, mss);
@@ -990,7 +990,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         #[cfg(feature = "rack")]
         self.rec.rack.on_recovery_exit();
-        self.recover = None;
+        self.set_recover(None);
         self.rec.after_rto = false;
         self.dup_acks = 0;
         // Undo stays possible for one more round trip: D-SACKs for the
@@ -1021,7 +1021,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.lost_total += self.rec.log.lost_bytes().saturating_sub(prior) as u64;
         }
         self.cc.on_timeout(now, flight, mss);
-        self.recover = Some(self.snd_max);
+        self.set_recover(Some(self.snd_max));
         self.rec.after_rto = true;
         self.rec.undo.begin(self.snd_una, self.snd_max);
         #[cfg(feature = "rack")]
@@ -1046,9 +1046,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rec.set_retrans_tsval(None);
         self.rec.set_retrans_seq(None);
         self.cc.on_spurious_congestion(now);
-        if self.recover.is_some() {
+        if self.recovering {
             self.rec.log.clear_lost();
-            self.recover = None;
+            self.set_recover(None);
             self.rec.after_rto = false;
         }
         stats.spurious_undos += 1;
