@@ -747,7 +747,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             sock.snd_max = iss;
             sock.ts_offset = ts_offset;
             sock.local_mss = local_mss;
-            sock.rcv_shift = if sock.config.window_scaling {
+            sock.rcv_shift = if sock.config.window_scaling() {
                 sock.wanted_rcv_shift()
             } else {
                 0

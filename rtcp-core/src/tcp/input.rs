@@ -93,7 +93,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             .unwrap_or(DEFAULT_MSS);
         // Window scaling only when both sides offer it (RFC 7323 §2.2).
         match opts.window_scale {
-            Some(shift) if self.config.window_scaling => {
+            Some(shift) if self.config.window_scaling() => {
                 self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
                 self.rcv_shift = self.wanted_rcv_shift();
                 self.ws_ok = true;
@@ -104,9 +104,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 self.ws_ok = false;
             }
         }
-        self.sack_ok = self.config.sack && opts.sack_permitted;
+        self.sack_ok = self.config.sack() && opts.sack_permitted;
         match opts.timestamp {
-            Some((tsval, _)) if self.config.timestamps => {
+            Some((tsval, _)) if self.config.timestamps() => {
                 self.ts_ok = true;
                 self.ts_recent = tsval;
             }
@@ -134,7 +134,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             _ => {
                 // `take_predicted` changes nothing when it declines.
                 #[cfg(feature = "header-prediction")]
-                if self.config.header_prediction && self.take_predicted(now, seg) {
+                if self.config.header_prediction() && self.take_predicted(now, seg) {
                     stats.predicted += 1;
                     return;
                 }

@@ -351,7 +351,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let all_queued = len == avail;
         // Minshall's variant of Nagle: a short segment may go while full
         // ones are unacknowledged, as long as no other short one is.
-        let nagle_ok = self.config.nodelay
+        let nagle_ok = self.config.nodelay()
             || self.flight() == 0
             || self.urgent.sending_from(self.snd_nxt)
             || self.small_end().is_none_or(|end| self.snd_una >= end);
@@ -368,7 +368,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // (Minshall's variant) lets it go; otherwise it waits, as it
             // would without offload.
             let tail_ok = sent == avail
-                && (self.config.nodelay || self.small_end().is_none_or(|end| self.snd_una >= end));
+                && (self.config.nodelay()
+                    || self.small_end().is_none_or(|end| self.snd_una >= end));
             if !tail_ok {
                 sent -= sent % payload_mss;
             }
@@ -574,13 +575,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// The options of our SYN or SYN-ACK (RFC 9293 §3.2, RFC 7323, RFC 2018).
     #[inline(never)]
     fn syn_options(&self, now: Instant) -> TcpOptions {
-        let offer_ws = self.config.window_scaling
+        let offer_ws = self.config.window_scaling()
             && (self.state == State::SynSent || self.snd_shift > 0 || self.rcv_shift > 0);
-        let offer_ts = self.config.timestamps && (self.state == State::SynSent || self.ts_ok);
+        let offer_ts = self.config.timestamps() && (self.state == State::SynSent || self.ts_ok);
         TcpOptions {
             mss: u16::try_from(self.local_mss).ok().or(Some(u16::MAX)),
             window_scale: offer_ws.then(|| self.wanted_rcv_shift()),
-            sack_permitted: self.config.sack
+            sack_permitted: self.config.sack()
                 && (self.state == State::SynSent || self.sack_enabled()),
             timestamp: offer_ts.then(|| (self.ts_now(now), self.ts_recent)),
             ..TcpOptions::default()

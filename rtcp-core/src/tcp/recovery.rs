@@ -30,6 +30,18 @@ use super::TcpStats;
 use crate::time::{Deadline, Duration, Instant};
 use crate::wire::{SeqNumber, TcpRepr};
 
+/// The delivered count (`RecoveryState::delivered`): 64 bits where rate
+/// samples (`cubic`, `bbr`) need the whole count.
+#[cfg(any(feature = "cubic", feature = "bbr"))]
+pub type Delivered = u64;
+/// The delivered count without rate samples: only its low 32 bits are
+/// ever read (send-log records and the app-limited mark keep 32 bits and
+/// compare them in sequence-space arithmetic), so it wraps in 32 bits;
+/// this drops the recovery state's 8-byte alignment (4 B per socket on
+/// thumbv7em, issue 9).
+#[cfg(not(any(feature = "cubic", feature = "bbr")))]
+pub type Delivered = u32;
+
 /// Duplicate ACKs that signal a loss (RFC 5681 §3.2, RFC 6675 DupThresh).
 pub const DUP_THRESH: u8 = 3;
 
@@ -100,7 +112,7 @@ pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     /// Rate sampling: bytes delivered on the connection (C.delivered).
     /// Kept in every build: its low bits tell the send log which
     /// segments left in one burst (`SendLog::on_send_new`).
-    pub delivered: u64,
+    pub delivered: Delivered,
     /// When `delivered` last moved (C.delivered_time).
     #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub delivered_at: Instant,
@@ -618,7 +630,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if pipe < self.cc.window() && self.rec.log.lost_bytes() == 0 {
             // (The `max(1)` is from when 0 meant "not limited"; kept so
             // that nothing changes, it only matters before any delivery.)
-            let until = (self.rec.delivered + pipe as u64).max(1);
+            let until = self.rec.delivered.wrapping_add(pipe as Delivered).max(1);
             self.rec.app_limited_until = until as u32;
             self.rec.app_limited = true;
         }
@@ -722,7 +734,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         #[cfg_attr(not(any(feature = "cubic", feature = "bbr")), allow(unused_mut))]
         let mut rate = None;
         if delivered > 0 {
-            self.rec.delivered += delivered as u64;
+            self.rec.delivered = self.rec.delivered.wrapping_add(delivered as Delivered);
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             {
                 self.rec.delivered_at = now;

@@ -522,7 +522,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Turn Nagle's algorithm off (`true`) or on.
     pub fn set_nodelay(&mut self, nodelay: bool) {
-        self.config.nodelay = nodelay;
+        self.config.set_nodelay(nodelay);
     }
 
     /// Set the DSCP of this socket's segments (RFC 9293 §3.9.1.9, MUST-48;

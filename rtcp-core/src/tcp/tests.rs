@@ -1203,7 +1203,8 @@ fn fast_retransmit_goes_past_limited_transmit() {
 /// passes the mark, not before and not at it, as the 64-bit mark did.
 #[test]
 fn app_limited_mark_across_the_32_bit_boundary() {
-    let d0: u64 = (1 << 32) - 10;
+    // 2^32 - 10 (u32::MAX - 9 where the count itself is 32 bits).
+    let d0 = ((1u64 << 32) - 10) as super::recovery::Delivered;
     for lower_mark in [false, true] {
         let mut h = Harness::established(full_options());
         h.sock.rec.delivered = d0;
@@ -1213,10 +1214,10 @@ fn app_limited_mark_across_the_32_bit_boundary() {
         // All of it is in flight and the application has no more: limited
         // until all of it is delivered, a mark past 2^32.
         assert!(h.sock.rec.app_limited);
-        assert_eq!(h.sock.rec.app_limited_until, (d0 + 1000) as u32);
+        assert_eq!(h.sock.rec.app_limited_until, d0.wrapping_add(1000) as u32);
         if lower_mark {
             // As if the mark had been set one byte short of the flight.
-            h.sock.rec.app_limited_until = (d0 + 999) as u32;
+            h.sock.rec.app_limited_until = d0.wrapping_add(999) as u32;
         }
         let mut tsval = 5000;
         let mut ack_to = |h: &mut Harness, n: usize| {
@@ -1228,13 +1229,13 @@ fn app_limited_mark_across_the_32_bit_boundary() {
         // Below 2^32 against a mark above it: a plain compare of the low
         // bits would end the mark here.
         ack_to(&mut h, 5);
-        assert_eq!(h.sock.rec.delivered, d0 + 5);
+        assert_eq!(h.sock.rec.delivered, d0.wrapping_add(5));
         assert!(h.sock.rec.app_limited, "cleared before the mark");
         ack_to(&mut h, 500);
-        assert_eq!(h.sock.rec.delivered, d0 + 500);
+        assert_eq!(h.sock.rec.delivered, d0.wrapping_add(500));
         assert!(h.sock.rec.app_limited, "cleared before the mark");
         ack_to(&mut h, 1000);
-        assert_eq!(h.sock.rec.delivered, d0 + 1000);
+        assert_eq!(h.sock.rec.delivered, d0.wrapping_add(1000));
         // Reaching the mark (past 2^32) is not passing it; one byte more is.
         assert_eq!(h.sock.rec.app_limited, !lower_mark);
     }
