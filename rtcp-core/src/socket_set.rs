@@ -683,7 +683,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             s.socket.forget_past();
             s.socket.local = local;
             s.socket.state = State::Listen;
-            s.socket.backlog = backlog.max(1);
+            s.socket.backlog = u16::try_from(backlog.max(1)).unwrap_or(u16::MAX);
         }
         self.index(i, key);
         Ok(())
@@ -1013,9 +1013,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         if !flags.syn() {
             return None;
         }
-        let (backlog, children) = self
-            .slot(l)
-            .map_or((0, 0), |s| (s.socket.backlog, usize::from(s.children)));
+        let (backlog, children) = self.slot(l).map_or((0, 0), |s| {
+            (usize::from(s.socket.backlog), usize::from(s.children))
+        });
         if children >= backlog {
             self.stats.backlog_full += 1;
             return None;

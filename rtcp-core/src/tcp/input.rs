@@ -86,11 +86,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     fn negotiate_options(&mut self, seg: &TcpRepr) {
         let opts = &seg.options;
         // MSS (RFC 9293 §3.7.1): 536 when absent (MUST-15).
-        self.remote_mss = opts
-            .mss
-            .map(usize::from)
-            .filter(|&m| m > 0)
-            .unwrap_or(DEFAULT_MSS);
+        self.remote_mss = opts.mss.filter(|&m| m > 0).unwrap_or(DEFAULT_MSS as u16);
         // Window scaling only when both sides offer it (RFC 7323 §2.2).
         match opts.window_scale {
             Some(shift) if self.config.window_scaling() => {
@@ -104,7 +100,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 self.ws_ok = false;
             }
         }
-        self.sack_ok = self.config.sack() && opts.sack_permitted;
+        #[cfg(feature = "sack")]
+        {
+            self.sack_ok = self.config.sack() && opts.sack_permitted;
+        }
         match opts.timestamp {
             Some((tsval, _)) if self.config.timestamps() => {
                 self.ts_ok = true;
@@ -668,7 +667,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 duplicate = true;
             }
         }
-        if duplicate && self.sack_ok {
+        if duplicate && self.sack_enabled() {
             // The peer retransmitted something we had: tell it at once, so
             // the D-SACK can undo a spurious retransmission (RFC 2883 §4;
             // like the immediate ACK for out-of-order data, RFC 5681 §4.2).
@@ -744,14 +743,17 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.unacked_segs = self.unacked_segs.saturating_add(1);
         // "Full-sized" is what the peer actually sends, which is less than
         // our MSS when it carries options.
-        self.rcv_mss = self.rcv_mss.max(len).min(self.local_mss);
+        let rcv_mss = usize::from(self.rcv_mss).max(len).min(self.local_mss);
+        self.rcv_mss = u16::try_from(rcv_mss).unwrap_or(u16::MAX);
         // RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every second
         // full-sized segment or 2*RMSS bytes. We ACK the second in-order
         // segment whatever its size, which meets that and keeps
         // small-segment senders (Nagle waiting for our ACK) from stalling a
         // whole delay per segment.
         match self.config.ack_delay() {
-            Some(delay) if self.unacked_segs < 2 && self.unacked_bytes < 2 * self.rcv_mss => {
+            Some(delay)
+                if self.unacked_segs < 2 && self.unacked_bytes < 2 * usize::from(self.rcv_mss) =>
+            {
                 if self.timers.ack.is_none() {
                     // Never more than 200 ms, whatever the configuration
                     // says (MUST-40: < 0.5 s).

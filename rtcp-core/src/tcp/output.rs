@@ -242,7 +242,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// without SACK has not been tested since, so it stays off.)
     #[cfg(feature = "tso")]
     fn new_data_limit(&self, payload_mss: usize, tso_max: usize) -> usize {
-        if tso_max == 0 || !self.sack_ok || self.urgent.send_pointer(self.snd_nxt).is_some() {
+        if tso_max == 0 || !self.sack_enabled() || self.urgent.send_pointer(self.snd_nxt).is_some()
+        {
             return payload_mss;
         }
         let headers = BASE_HEADERS_LEN + self.mss().saturating_sub(payload_mss);

@@ -457,6 +457,48 @@ impl<const LOG: usize> RecoveryState<LOG> {
     }
 }
 
+/// `ceil(a * b / c)` for `c >= 1`, saturated at `usize::MAX` (PRR's
+/// proportional share, RFC 6937 §3). On 64-bit targets the `u128`-free
+/// `u64` product and division; on 32-bit ones a `u64` division would link
+/// `compiler_builtins`' long division (about 0.5 KB of flash on a
+/// Cortex-M4) for this one use, so the 32-bit division the hardware does
+/// serves when the product fits in 32 bits, and otherwise
+/// `mul_div_ceil_bitwise`.
+#[cfg(feature = "prr")]
+fn mul_div_ceil(a: usize, b: usize, c: usize) -> usize {
+    if cfg!(target_pointer_width = "64") {
+        let q = (a as u64 * b as u64).div_ceil(c.max(1) as u64);
+        return usize::try_from(q).unwrap_or(usize::MAX);
+    }
+    match a.checked_mul(b) {
+        Some(n) => n.div_ceil(c.max(1)),
+        None => mul_div_ceil_bitwise(a as u32, b as u32, c as u32),
+    }
+}
+
+/// `ceil(a * b / c)` by restoring binary long division of the 64-bit
+/// product, one quotient bit per step (no `u64` division), saturated at
+/// `usize::MAX`; `c == 0` is taken as 1. Compiled on every target so the
+/// host tests cover it.
+#[cfg(feature = "prr")]
+#[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+#[cfg_attr(target_pointer_width = "32", inline(never))]
+fn mul_div_ceil_bitwise(a: u32, b: u32, c: u32) -> usize {
+    let n = u64::from(a) * u64::from(b);
+    let d = u64::from(c.max(1));
+    let (mut q, mut r) = (0u64, 0u64);
+    for i in (0..64).rev() {
+        // r < d <= 2^32 before the shift, so r stays below 2^33.
+        r = (r << 1) | ((n >> i) & 1);
+        if r >= d {
+            r -= d;
+            q |= 1 << i;
+        }
+    }
+    let q = q + u64::from(r != 0);
+    usize::try_from(q).unwrap_or(usize::MAX)
+}
+
 fn low32(t: Instant) -> u32 {
     t.total_micros() as u32
 }
@@ -868,9 +910,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             let ssthresh = self.cc.ssthresh();
             let sndcnt = if pipe > ssthresh {
                 // Proportional part: ceil(prr_delivered * ssthresh / RecoverFS) - prr_out.
-                let fs = self.rec.recover_fs.max(1) as u64;
-                let share = (self.rec.prr_delivered as u64 * ssthresh as u64).div_ceil(fs);
-                (share as usize).saturating_sub(self.rec.prr_out)
+                let fs = self.rec.recover_fs.max(1);
+                let share = mul_div_ceil(self.rec.prr_delivered, ssthresh, fs);
+                share.saturating_sub(self.rec.prr_out)
             } else {
                 // Slow-start reduction bound (PRR-SSRB).
                 let limit =
@@ -1106,5 +1148,47 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         #[cfg(not(feature = "sack"))]
         let _ = (start, end);
+    }
+}
+
+#[cfg(all(test, feature = "prr"))]
+mod mul_div_tests {
+    use super::{mul_div_ceil, mul_div_ceil_bitwise};
+    use proptest::prelude::*;
+
+    fn reference(a: u32, b: u32, c: u32) -> u128 {
+        (u128::from(a) * u128::from(b)).div_ceil(u128::from(c.max(1)))
+    }
+
+    #[test]
+    fn edges() {
+        assert_eq!(mul_div_ceil_bitwise(0, 5, 3), 0);
+        assert_eq!(mul_div_ceil_bitwise(7, 3, 7), 3);
+        assert_eq!(mul_div_ceil_bitwise(7, 3, 8), 3);
+        assert_eq!(mul_div_ceil_bitwise(7, 3, 0), 21);
+        assert_eq!(mul_div_ceil(7, 3, 0), 21);
+        let big = u32::MAX;
+        assert_eq!(
+            mul_div_ceil_bitwise(big, big, big) as u128,
+            reference(big, big, big)
+        );
+        assert_eq!(
+            mul_div_ceil_bitwise(big, big, big - 1) as u128,
+            reference(big, big, big - 1)
+        );
+    }
+
+    proptest! {
+        /// The long division agrees with a 128-bit reference, and so does
+        /// the dispatcher (its 32-bit path on 32-bit targets).
+        #[test]
+        fn agrees_with_u128(a: u32, b: u32, c: u32, small in 0u32..70_000) {
+            for (a, b) in [(a, b), (small, b), (a, small), (small, small / 3)] {
+                let want = reference(a, b, c);
+                let want = usize::try_from(want).unwrap_or(usize::MAX);
+                prop_assert_eq!(mul_div_ceil_bitwise(a, b, c), want);
+                prop_assert_eq!(mul_div_ceil(a as usize, b as usize, c as usize), want);
+            }
+        }
     }
 }

@@ -104,7 +104,12 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// Our MSS (from the interface MTU), advertised in our SYN.
     pub(crate) local_mss: usize,
     /// The peer's MSS (536 when it sent none).
-    pub(crate) remote_mss: usize,
+    /// A `u16`: the MSS option is 16 bits, and an ICMP report only ever
+    /// lowers it.
+    pub(crate) remote_mss: u16,
+    /// SACK was negotiated; only with the `sack` feature, without which
+    /// it never is (read through `sack_enabled`).
+    #[cfg(feature = "sack")]
     pub(crate) sack_ok: bool,
     pub(crate) ts_ok: bool,
     /// Both SYNs carried a window scale option (RFC 7323 §2.2), even if
@@ -146,7 +151,8 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// one `ack_now` stands for).
     pub(crate) acks_owed: u8,
     /// Largest payload the peer has sent in order (its effective MSS).
-    pub(crate) rcv_mss: usize,
+    /// A `u16` (saturated): an IPv4 datagram carries less than 64 KiB.
+    pub(crate) rcv_mss: u16,
     /// End of the last less-than-full segment sent (Minshall's Nagle;
     /// `small_end`): valid only when `small_sent`, a flag for the same
     /// reason as `fin_sent`'s.
@@ -176,7 +182,9 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) challenge_tokens: u16,
 
     // --- listening ---
-    pub(crate) backlog: usize,
+    /// Saturated at `u16::MAX`, more than a table has slots (indices are
+    /// `u16`), so no larger backlog could ever be reached.
+    pub(crate) backlog: u16,
 
     // --- urgent data, IP options, negative advice ---
     /// SND.UP and RCV.UP (RFC 9293 §3.8.5).
@@ -241,7 +249,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             rx: RingBuffer::new(rx_buffer),
             assembler: Assembler::new(),
             local_mss: DEFAULT_MSS,
-            remote_mss: DEFAULT_MSS,
+            remote_mss: DEFAULT_MSS as u16,
+            #[cfg(feature = "sack")]
             sack_ok: false,
             ts_ok: false,
             ws_ok: false,
@@ -332,6 +341,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             assembler,
             local_mss,
             remote_mss,
+            #[cfg(feature = "sack")]
             sack_ok,
             ts_ok,
             ws_ok,
@@ -391,8 +401,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         tx.clear();
         assembler.clear();
         *local_mss = DEFAULT_MSS;
-        *remote_mss = DEFAULT_MSS;
-        *sack_ok = false;
+        *remote_mss = DEFAULT_MSS as u16;
+        #[cfg(feature = "sack")]
+        {
+            *sack_ok = false;
+        }
         *ts_ok = false;
         *ws_ok = false;
         *ts_recent = 0;
@@ -603,7 +616,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// The effective MSS for sending (peer's MSS bounded by ours).
     pub fn mss(&self) -> usize {
-        self.remote_mss.min(self.local_mss)
+        usize::from(self.remote_mss).min(self.local_mss)
     }
 
     /// Smoothed RTT estimate, once measured.
@@ -630,10 +643,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// SACK was negotiated (RFC 2018) and this build has the `sack`
     /// feature: a constant `false` without it, so the compiler drops every
-    /// SACK path (the field itself never turns true there either, as the
-    /// packed configuration never offers SACK).
+    /// SACK path (there is no `sack_ok` field there: the packed
+    /// configuration never offers SACK).
     pub(crate) fn sack_enabled(&self) -> bool {
-        cfg!(feature = "sack") && self.sack_ok
+        #[cfg(feature = "sack")]
+        return self.sack_ok;
+        #[cfg(not(feature = "sack"))]
+        false
     }
 
     /// The options this connection negotiated in its SYNs, for
@@ -911,8 +927,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 let mtu = usize::from(next_hop_mtu);
                 if mtu >= 68 {
                     let mss = mtu - 40;
-                    if mss < self.remote_mss {
-                        self.remote_mss = mss;
+                    if mss < usize::from(self.remote_mss) {
+                        // Below a `u16`, so it fits.
+                        self.remote_mss = mss as u16;
                         self.snd_nxt = self.snd_una;
                     }
                 }

@@ -1112,7 +1112,7 @@ fn tso_needs_sack() {
     opts.sack_permitted = false;
     let mut h = Harness::established(opts);
     h.tso_max = 65535;
-    assert!(!h.sock.sack_ok);
+    assert!(!h.sock.sack_enabled());
     h.sock.send_slice(&[7u8; TS_MSS * 8]).unwrap();
     let out = h.drain();
     assert!(out.len() >= 3, "{out:?}");
