@@ -42,6 +42,12 @@ pub type Delivered = u64;
 #[cfg(not(any(feature = "cubic", feature = "bbr")))]
 pub type Delivered = u32;
 
+/// The low 32 bits of a delivered count (all of it without rate samples).
+#[allow(clippy::unnecessary_cast)] // a `u64` with `cubic` or `bbr`
+pub(crate) fn delivered_low32(delivered: Delivered) -> u32 {
+    delivered as u32
+}
+
 /// Duplicate ACKs that signal a loss (RFC 5681 §3.2, RFC 6675 DupThresh).
 pub const DUP_THRESH: u8 = 3;
 
@@ -569,7 +575,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             sent_at: low32(now),
             #[cfg(feature = "rack")]
             earliest: low32(now),
-            delivered: self.rec.delivered as u32,
+            delivered: delivered_low32(self.rec.delivered),
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             delivered_at: low32(self.rec.delivered_at),
             #[cfg(any(feature = "cubic", feature = "bbr"))]
@@ -673,7 +679,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // (The `max(1)` is from when 0 meant "not limited"; kept so
             // that nothing changes, it only matters before any delivery.)
             let until = self.rec.delivered.wrapping_add(pipe as Delivered).max(1);
-            self.rec.app_limited_until = until as u32;
+            self.rec.app_limited_until = delivered_low32(until);
             self.rec.app_limited = true;
         }
     }
@@ -794,7 +800,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
         }
         if self.rec.app_limited
-            && (self.rec.delivered as u32).wrapping_sub(self.rec.app_limited_until) as i32 > 0
+            && delivered_low32(self.rec.delivered).wrapping_sub(self.rec.app_limited_until) as i32
+                > 0
         {
             self.rec.app_limited_until = 0;
             self.rec.app_limited = false;

@@ -1204,7 +1204,8 @@ fn fast_retransmit_goes_past_limited_transmit() {
 #[test]
 fn app_limited_mark_across_the_32_bit_boundary() {
     // 2^32 - 10 (u32::MAX - 9 where the count itself is 32 bits).
-    let d0 = ((1u64 << 32) - 10) as super::recovery::Delivered;
+    use super::recovery::{delivered_low32, Delivered};
+    let d0 = ((1u64 << 32) - 10) as Delivered;
     for lower_mark in [false, true] {
         let mut h = Harness::established(full_options());
         h.sock.rec.delivered = d0;
@@ -1214,10 +1215,13 @@ fn app_limited_mark_across_the_32_bit_boundary() {
         // All of it is in flight and the application has no more: limited
         // until all of it is delivered, a mark past 2^32.
         assert!(h.sock.rec.app_limited);
-        assert_eq!(h.sock.rec.app_limited_until, d0.wrapping_add(1000) as u32);
+        assert_eq!(
+            h.sock.rec.app_limited_until,
+            delivered_low32(d0.wrapping_add(1000))
+        );
         if lower_mark {
             // As if the mark had been set one byte short of the flight.
-            h.sock.rec.app_limited_until = d0.wrapping_add(999) as u32;
+            h.sock.rec.app_limited_until = delivered_low32(d0.wrapping_add(999));
         }
         let mut tsval = 5000;
         let mut ack_to = |h: &mut Harness, n: usize| {
