@@ -334,7 +334,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         // The socket itself is reset by the caller, `open` for the user or
         // `accept_syn` for a listener's child (resetting here too reset a
         // child twice before its first segment).
-        slot.socket.pending_rst = None;
+        slot.socket.set_pending_rst(None);
         let _ = slot.socket.set_source_route(None);
         slot.socket.config = config;
         self.free_head = next;
@@ -357,7 +357,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             // The rest of the socket is left as it was: nothing reads a
             // free slot's socket (no handle, no index entry, no deadline),
             // and `open` or `accept_syn` resets it for its next connection.
-            slot.socket.pending_rst = None;
+            slot.socket.set_pending_rst(None);
             slot.socket.state = State::Closed;
             slot.next = head;
             self.free_head = i;
@@ -684,7 +684,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         let Some(slot) = self.slot(i) else { return };
         let owner = slot.owner;
         let state = slot.socket.state;
-        let has_rst = slot.socket.pending_rst.is_some();
+        let has_rst = slot.socket.rst_owed;
         if owner == Owner::Free {
             return;
         }
@@ -785,7 +785,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             s.socket.forget_past();
             s.socket.local = local;
             s.socket.state = State::Listen;
-            s.socket.backlog = backlog.max(1);
+            s.socket.backlog = u16::try_from(backlog.max(1)).unwrap_or(u16::MAX);
         }
         self.index(i, key);
         Ok(())
@@ -849,7 +849,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             sock.snd_max = iss;
             sock.ts_offset = ts_offset;
             sock.local_mss = local_mss;
-            sock.rcv_shift = if sock.config.window_scaling {
+            sock.rcv_shift = if sock.config.window_scaling() {
                 sock.wanted_rcv_shift()
             } else {
                 0
@@ -1115,9 +1115,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         if !flags.syn() {
             return None;
         }
-        let (backlog, children) = self
-            .slot(l)
-            .map_or((0, 0), |s| (s.socket.backlog, usize::from(s.children)));
+        let (backlog, children) = self.slot(l).map_or((0, 0), |s| {
+            (usize::from(s.socket.backlog), usize::from(s.children))
+        });
         if children >= backlog {
             self.stats.backlog_full += 1;
             return None;

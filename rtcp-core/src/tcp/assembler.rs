@@ -42,17 +42,53 @@ fn narrow(x: usize) -> u32 {
     u32::try_from(x).unwrap_or(u32::MAX)
 }
 
+/// The recency stamp of each slot, a byte each, kept apart from the
+/// ranges so that a slot is 8 bytes rather than 12 (this sits in every
+/// socket).
+#[cfg(feature = "sack")]
+#[derive(Debug, Clone, Copy, Default)]
+struct Stamps([u8; MAX_RANGES]);
+
+/// Without the `sack` feature nothing reads the order in which ranges
+/// grew (it is only for SACK blocks, RFC 2018 §4), so there are no stamps:
+/// every slot reads as stamp 0 and writes are dropped (8 B less per
+/// socket with the minimal build's 8 slots; issue 9).
+#[cfg(not(feature = "sack"))]
+#[derive(Debug, Clone, Copy, Default)]
+struct Stamps;
+
+impl Stamps {
+    #[inline]
+    fn get(&self, i: usize) -> u8 {
+        #[cfg(feature = "sack")]
+        return self.0.get(i).copied().unwrap_or(0);
+        #[cfg(not(feature = "sack"))]
+        {
+            let _ = i;
+            0
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, i: usize, stamp: u8) {
+        #[cfg(feature = "sack")]
+        if let Some(t) = self.0.get_mut(i) {
+            *t = stamp;
+        }
+        #[cfg(not(feature = "sack"))]
+        let _ = (i, stamp);
+    }
+}
+
 /// The set of received out-of-order ranges, as offsets from RCV.NXT.
 ///
-/// Each range has a stamp, larger for more recently extended. The stamps
-/// are a byte each, kept apart from the ranges so that a slot is 8 bytes
-/// rather than 12 (this sits in every socket): when the clock would pass
-/// 255 the live stamps are renumbered 1..=count in the same order, so the
-/// order is always exact.
+/// With `sack`, each range has a stamp (`Stamps`), larger for more
+/// recently extended: when the clock would pass 255 the live stamps are
+/// renumbered 1..=count in the same order, so the order is always exact.
 #[derive(Debug, Clone, Default)]
 pub struct Assembler {
     ranges: [Range; MAX_RANGES],
-    stamps: [u8; MAX_RANGES],
+    stamps: Stamps,
     count: u8,
     clock: u8,
 }
@@ -103,18 +139,12 @@ impl Assembler {
         if self.clock == u8::MAX {
             // Renumber the live stamps 1..=count, keeping their order.
             let n = self.range_count();
-            let mut ranked = [0u8; MAX_RANGES];
-            for (i, rank) in ranked.iter_mut().enumerate().take(n) {
-                let mine = self.stamps.get(i).copied().unwrap_or(0);
-                let below = self
-                    .stamps
-                    .iter()
-                    .take(n)
-                    .filter(|&&other| other < mine)
-                    .count();
-                *rank = below as u8 + 1;
+            let old = self.stamps;
+            for i in 0..n {
+                let mine = old.get(i);
+                let below = (0..n).filter(|&j| old.get(j) < mine).count();
+                self.stamps.set(i, below as u8 + 1);
             }
-            self.stamps = ranked;
             self.clock = self.count;
         }
         self.clock += 1;
@@ -128,12 +158,42 @@ impl Assembler {
     /// 700 B of flash on a Cortex-M4) where `memcpy` is there anyway.
     fn move_slots(&mut self, from: usize, to: usize) {
         let n = self.range_count();
-        let (ranges, stamps) = (self.ranges, self.stamps);
-        let src = ranges.iter().zip(stamps.iter()).take(n).skip(from);
-        let dst = self.ranges.iter_mut().zip(self.stamps.iter_mut()).skip(to);
-        for ((range, stamp), (r, s)) in dst.zip(src) {
-            *range = *r;
-            *stamp = *s;
+        #[cfg(feature = "sack")]
+        {
+            let (ranges, stamps) = (self.ranges, self.stamps.0);
+            let src = ranges.iter().zip(stamps.iter()).take(n).skip(from);
+            let dst = self
+                .ranges
+                .iter_mut()
+                .zip(self.stamps.0.iter_mut())
+                .skip(to);
+            for ((range, stamp), (r, s)) in dst.zip(src) {
+                *range = *r;
+                *stamp = *s;
+            }
+        }
+        #[cfg(not(feature = "sack"))]
+        {
+            let ranges = self.ranges;
+            let src = ranges.iter().take(n).skip(from);
+            for (range, r) in self.ranges.iter_mut().skip(to).zip(src) {
+                *range = *r;
+            }
+        }
+    }
+
+    /// Write slot `i`: its range and its stamp.
+    #[inline]
+    fn put(&mut self, i: usize, range: Range, stamp: u8) {
+        #[cfg(feature = "sack")]
+        if let (Some(r), Some(t)) = (self.ranges.get_mut(i), self.stamps.0.get_mut(i)) {
+            *r = range;
+            *t = stamp;
+        }
+        #[cfg(not(feature = "sack"))]
+        if let Some(r) = self.ranges.get_mut(i) {
+            let _ = stamp;
+            *r = range;
         }
     }
 
@@ -165,10 +225,7 @@ impl Assembler {
                 (Some(a), Some(b)) => (a.start.min(start), b.end.max(end)),
                 _ => (start, end),
             };
-            if let (Some(r), Some(t)) = (self.ranges.get_mut(first), self.stamps.get_mut(first)) {
-                *r = Range { start: lo, end: hi };
-                *t = stamp;
-            }
+            self.put(first, Range { start: lo, end: hi }, stamp);
             // Remove the ranges merged into `first`.
             let removed = last - first;
             if removed > 0 {
@@ -186,10 +243,7 @@ impl Assembler {
                 .position(|r| r.start > start)
                 .unwrap_or(self.range_count());
             self.move_slots(pos, pos + 1);
-            if let (Some(r), Some(t)) = (self.ranges.get_mut(pos), self.stamps.get_mut(pos)) {
-                *r = Range { start, end };
-                *t = stamp;
-            }
+            self.put(pos, Range { start, end }, stamp);
             self.count += 1;
         }
         Ok(self.take_front())
@@ -211,20 +265,14 @@ impl Assembler {
     fn shift(&mut self, n: u32) {
         let mut kept = 0;
         for i in 0..self.range_count() {
-            if let (Some(mut r), Some(t)) =
-                (self.ranges.get(i).copied(), self.stamps.get(i).copied())
-            {
+            if let Some(mut r) = self.ranges.get(i).copied() {
                 if r.end <= n {
                     continue;
                 }
                 r.start = r.start.saturating_sub(n);
                 r.end -= n;
-                if let (Some(slot), Some(st)) =
-                    (self.ranges.get_mut(kept), self.stamps.get_mut(kept))
-                {
-                    *slot = r;
-                    *st = t;
-                }
+                let t = self.stamps.get(i);
+                self.put(kept, r, t);
                 kept += 1;
             }
         }
@@ -249,7 +297,7 @@ impl Assembler {
         let mut n = 0;
         for dst in out.iter_mut() {
             let mut best: Option<(usize, u8)> = None;
-            for (i, &t) in self.stamps.iter().take(live.len()).enumerate() {
+            for (i, t) in (0..live.len()).map(|i| (i, self.stamps.get(i))) {
                 if taken & (1 << i) == 0 && best.is_none_or(|(_, b)| t > b) {
                     best = Some((i, t));
                 }
@@ -327,8 +375,8 @@ mod tests {
             let mut model: Vec<(u8, usize, usize)> = a
                 .live()
                 .iter()
-                .zip(a.stamps.iter())
-                .map(|(r, &t)| (t, r.start as usize, r.end as usize))
+                .enumerate()
+                .map(|(i, r)| (a.stamps.get(i), r.start as usize, r.end as usize))
                 .collect();
             if cfg!(feature = "sack") {
                 let mut seen: Vec<u8> = model.iter().map(|m| m.0).collect();

@@ -197,7 +197,7 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
             return false;
         }
         let fresh_window = self.ecn.reduced_until.is_none_or(|h| self.snd_una > h);
-        if self.recover.is_none() && fresh_window {
+        if !self.recovering && fresh_window {
             let mss = self.mss();
             let cwnd = self.cc.window();
             if cwnd > 2 * mss {

@@ -9,7 +9,7 @@
 //! (SACK) folded in where they belong.
 
 use super::clock::Tick;
-use super::socket::{PendingReset, TcpSocket, DEFAULT_MSS};
+use super::socket::{TcpSocket, DEFAULT_MSS};
 use super::{Endpoint, State, TcpError, TcpStats};
 use crate::time::{Deadline, Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
@@ -86,14 +86,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     fn negotiate_options(&mut self, seg: &TcpRepr) {
         let opts = &seg.options;
         // MSS (RFC 9293 §3.7.1): 536 when absent (MUST-15).
-        self.remote_mss = opts
-            .mss
-            .map(usize::from)
-            .filter(|&m| m > 0)
-            .unwrap_or(DEFAULT_MSS);
+        self.remote_mss = opts.mss.filter(|&m| m > 0).unwrap_or(DEFAULT_MSS as u16);
         // Window scaling only when both sides offer it (RFC 7323 §2.2).
         match opts.window_scale {
-            Some(shift) if self.config.window_scaling => {
+            Some(shift) if self.config.window_scaling() => {
                 self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
                 self.rcv_shift = self.wanted_rcv_shift();
                 self.ws_ok = true;
@@ -104,9 +100,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 self.ws_ok = false;
             }
         }
-        self.sack_ok = self.config.sack && opts.sack_permitted;
+        #[cfg(feature = "sack")]
+        {
+            self.sack_ok = self.config.sack() && opts.sack_permitted;
+        }
         match opts.timestamp {
-            Some((tsval, _)) if self.config.timestamps => {
+            Some((tsval, _)) if self.config.timestamps() => {
                 self.ts_ok = true;
                 self.ts_recent = tsval;
             }
@@ -134,7 +133,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             _ => {
                 // `take_predicted` changes nothing when it declines.
                 #[cfg(feature = "header-prediction")]
-                if self.config.header_prediction && self.take_predicted(now, seg) {
+                if self.config.header_prediction() && self.take_predicted(now, seg) {
                     stats.predicted += 1;
                     return;
                 }
@@ -152,10 +151,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if ack <= self.iss || ack > self.snd_max {
                 // Unacceptable ACK: <SEQ=SEG.ACK><CTL=RST> unless it is a RST.
                 if !flags.rst() {
-                    self.pending_rst = Some(PendingReset {
-                        seq: ack,
-                        ack: None,
-                    });
+                    self.set_pending_rst(Some(ack));
                 }
                 return;
             }
@@ -206,7 +202,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // came with the SYN-ACK are taken, not left for a resend.
             self.take_syn_text(now, seg, stats);
             if seg.flags.fin() {
-                self.rcv_fin = Some(seg.seq_number + 1 + seg.payload.len());
+                self.set_rcv_fin(seg.seq_number + 1 + seg.payload.len());
                 self.consume_fin_if_due(now);
             }
         } else {
@@ -437,11 +433,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // Eighth: FIN.
         if flags.fin() {
             let fin_at = seq + seg.payload.len();
-            if fin_at == self.rcv_nxt || self.rcv_fin.is_some() && self.rcv_fin == Some(fin_at) {
-                self.rcv_fin = Some(fin_at);
+            if fin_at == self.rcv_nxt || self.rcv_fin() == Some(fin_at) {
+                self.set_rcv_fin(fin_at);
             } else if fin_at > self.rcv_nxt {
                 // FIN beyond a hole: remember it until the hole fills.
-                self.rcv_fin = Some(fin_at);
+                self.set_rcv_fin(fin_at);
                 self.ack_now = true;
             }
         }
@@ -470,10 +466,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if ack > self.snd_max || ack < lower {
             self.ack_now = true;
             if self.state == State::SynReceived {
-                self.pending_rst = Some(PendingReset {
-                    seq: ack,
-                    ack: None,
-                });
+                self.set_pending_rst(Some(ack));
                 self.ack_now = false;
             }
             return false;
@@ -510,10 +503,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     self.state = State::FinWait1;
                 }
             } else {
-                self.pending_rst = Some(PendingReset {
-                    seq: ack,
-                    ack: None,
-                });
+                self.set_pending_rst(Some(ack));
                 return false;
             }
         }
@@ -677,7 +667,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 duplicate = true;
             }
         }
-        if duplicate && self.sack_ok {
+        if duplicate && self.sack_enabled() {
             // The peer retransmitted something we had: tell it at once, so
             // the D-SACK can undo a spurious retransmission (RFC 2883 §4;
             // like the immediate ACK for out-of-order data, RFC 5681 §4.2).
@@ -753,14 +743,17 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.unacked_segs = self.unacked_segs.saturating_add(1);
         // "Full-sized" is what the peer actually sends, which is less than
         // our MSS when it carries options.
-        self.rcv_mss = self.rcv_mss.max(len).min(self.local_mss);
+        let rcv_mss = usize::from(self.rcv_mss).max(len).min(self.local_mss);
+        self.rcv_mss = u16::try_from(rcv_mss).unwrap_or(u16::MAX);
         // RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every second
         // full-sized segment or 2*RMSS bytes. We ACK the second in-order
         // segment whatever its size, which meets that and keeps
         // small-segment senders (Nagle waiting for our ACK) from stalling a
         // whole delay per segment.
         match self.config.ack_delay() {
-            Some(delay) if self.unacked_segs < 2 && self.unacked_bytes < 2 * self.rcv_mss => {
+            Some(delay)
+                if self.unacked_segs < 2 && self.unacked_bytes < 2 * usize::from(self.rcv_mss) =>
+            {
                 if self.timers.ack.is_none() {
                     // Never more than 200 ms, whatever the configuration
                     // says (MUST-40: < 0.5 s).
@@ -773,7 +766,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Eighth step: once RCV.NXT reaches the peer's FIN, consume it.
     fn consume_fin_if_due(&mut self, now: Instant) {
-        if self.rcv_fin != Some(self.rcv_nxt) || self.rx_fin_received {
+        if self.rcv_fin() != Some(self.rcv_nxt) || self.rx_fin_received {
             return;
         }
         self.rcv_nxt += 1;

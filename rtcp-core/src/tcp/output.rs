@@ -26,6 +26,7 @@ const BASE_HEADERS_LEN: usize = 20 + crate::wire::tcp::HEADER_LEN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
+    /// A RST owed by the socket (`pending_rst`).
     Reset(PendingReset),
     Syn,
     Data {
@@ -155,7 +156,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// limit (0: none, see `data_plan`); whether a plan exists does not
     /// depend on it, only how much data it carries.
     fn plan_paced(&self, paced: bool, tso_max: usize) -> Option<Plan> {
-        if let Some(rst) = self.pending_rst {
+        if let Some(rst) = self.pending_rst() {
             return Some(Plan::Reset(rst));
         }
         match self.state {
@@ -241,7 +242,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// without SACK has not been tested since, so it stays off.)
     #[cfg(feature = "tso")]
     fn new_data_limit(&self, payload_mss: usize, tso_max: usize) -> usize {
-        if tso_max == 0 || !self.sack_ok || self.urgent.send_pointer(self.snd_nxt).is_some() {
+        if tso_max == 0 || !self.sack_enabled() || self.urgent.send_pointer(self.snd_nxt).is_some()
+        {
             return payload_mss;
         }
         let headers = BASE_HEADERS_LEN + self.mss().saturating_sub(payload_mss);
@@ -272,7 +274,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let payload_mss = self.payload_mss();
         // Limited transmit (RFC 3042): each of the first two duplicate ACKs
         // lets one new segment out beyond the congestion window.
-        let limited = if self.recover.is_none() && self.dup_acks < 3 {
+        let limited = if !self.recovering && self.dup_acks < 3 {
             usize::from(self.dup_acks) * self.mss()
         } else {
             0
@@ -350,7 +352,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let all_queued = len == avail;
         // Minshall's variant of Nagle: a short segment may go while full
         // ones are unacknowledged, as long as no other short one is.
-        let nagle_ok = self.config.nodelay
+        let nagle_ok = self.config.nodelay()
             || self.flight() == 0
             || self.urgent.sending_from(self.snd_nxt)
             || self.small_end().is_none_or(|end| self.snd_una >= end);
@@ -367,7 +369,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // (Minshall's variant) lets it go; otherwise it waits, as it
             // would without offload.
             let tail_ok = sent == avail
-                && (self.config.nodelay || self.small_end().is_none_or(|end| self.snd_una >= end));
+                && (self.config.nodelay()
+                    || self.small_end().is_none_or(|end| self.snd_una >= end));
             if !tail_ok {
                 sent -= sent % payload_mss;
             }
@@ -425,7 +428,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// cheap part of `plan_paced`, checked first because after most input
     /// it decides (the plan is then an ACK, a RST or our SYN).
     fn reply_owed(&self) -> bool {
-        if self.pending_rst.is_some() {
+        if self.rst_owed {
             return true;
         }
         match self.state {
@@ -505,7 +508,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             match self.state {
                 State::SynSent | State::SynReceived => {
                     self.dup_acks = 0;
-                    self.recover = None;
+                    self.set_recover(None);
                     self.snd_nxt = self.iss;
                 }
                 // Everything not SACKed is resent, oldest first, in slow
@@ -573,13 +576,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// The options of our SYN or SYN-ACK (RFC 9293 §3.2, RFC 7323, RFC 2018).
     #[inline(never)]
     fn syn_options(&self, now: Instant) -> TcpOptions {
-        let offer_ws = self.config.window_scaling
+        let offer_ws = self.config.window_scaling()
             && (self.state == State::SynSent || self.snd_shift > 0 || self.rcv_shift > 0);
-        let offer_ts = self.config.timestamps && (self.state == State::SynSent || self.ts_ok);
+        let offer_ts = self.config.timestamps() && (self.state == State::SynSent || self.ts_ok);
         TcpOptions {
             mss: u16::try_from(self.local_mss).ok().or(Some(u16::MAX)),
             window_scale: offer_ws.then(|| self.wanted_rcv_shift()),
-            sack_permitted: self.config.sack
+            sack_permitted: self.config.sack()
                 && (self.state == State::SynSent || self.sack_enabled()),
             timestamp: offer_ts.then(|| (self.ts_now(now), self.ts_recent)),
             ..TcpOptions::default()
@@ -825,7 +828,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     fn commit(&mut self, now: Instant, plan: Plan, edge: SeqNumber, stats: &mut TcpStats) {
         if let Plan::Reset(_) = plan {
-            self.pending_rst = None;
+            self.set_pending_rst(None);
             return;
         }
         // Every other segment carries our ACK, window and any D-SACK, and

@@ -58,13 +58,13 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
         let quiet_sender = seg.ack_number == self.snd_una
             && self.snd_max == self.snd_una
             && seg.options.sack_count == 0
-            && self.recover.is_none()
+            && !self.recovering
             && self.dup_acks == 0
             && self.rec.is_idle(self.snd_una);
         // Reassembly and FIN bookkeeping are empty, and the URG step has
         // nothing to do.
         let plain_receiver =
-            self.assembler.is_empty() && self.rcv_fin.is_none() && !self.rx_fin_received;
+            self.assembler.is_empty() && !self.rcv_fin_seen && !self.rx_fin_received;
         // FIN-WAIT-2 receives like ESTABLISHED; its ACK step has nothing
         // state-specific to do (our FIN is already acknowledged).
         matches!(self.state, State::Established | State::FinWait2)

@@ -30,6 +30,24 @@ use super::TcpStats;
 use crate::time::{Deadline, Duration, Instant};
 use crate::wire::{SeqNumber, TcpRepr};
 
+/// The delivered count (`RecoveryState::delivered`): 64 bits where rate
+/// samples (`cubic`, `bbr`) need the whole count.
+#[cfg(any(feature = "cubic", feature = "bbr"))]
+pub type Delivered = u64;
+/// The delivered count without rate samples: only its low 32 bits are
+/// ever read (send-log records and the app-limited mark keep 32 bits and
+/// compare them in sequence-space arithmetic), so it wraps in 32 bits;
+/// this drops the recovery state's 8-byte alignment (4 B per socket on
+/// thumbv7em, issue 9).
+#[cfg(not(any(feature = "cubic", feature = "bbr")))]
+pub type Delivered = u32;
+
+/// The low 32 bits of a delivered count (all of it without rate samples).
+#[allow(clippy::unnecessary_cast)] // a `u64` with `cubic` or `bbr`
+pub(crate) fn delivered_low32(delivered: Delivered) -> u32 {
+    delivered as u32
+}
+
 /// Duplicate ACKs that signal a loss (RFC 5681 §3.2, RFC 6675 DupThresh).
 pub const DUP_THRESH: u8 = 3;
 
@@ -100,7 +118,7 @@ pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     /// Rate sampling: bytes delivered on the connection (C.delivered).
     /// Kept in every build: its low bits tell the send log which
     /// segments left in one burst (`SendLog::on_send_new`).
-    pub delivered: u64,
+    pub delivered: Delivered,
     /// When `delivered` last moved (C.delivered_time).
     #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub delivered_at: Instant,
@@ -445,6 +463,48 @@ impl<const LOG: usize> RecoveryState<LOG> {
     }
 }
 
+/// `ceil(a * b / c)` for `c >= 1`, saturated at `usize::MAX` (PRR's
+/// proportional share, RFC 6937 §3). On 64-bit targets the `u128`-free
+/// `u64` product and division; on 32-bit ones a `u64` division would link
+/// `compiler_builtins`' long division (about 0.5 KB of flash on a
+/// Cortex-M4) for this one use, so the 32-bit division the hardware does
+/// serves when the product fits in 32 bits, and otherwise
+/// `mul_div_ceil_bitwise`.
+#[cfg(feature = "prr")]
+fn mul_div_ceil(a: usize, b: usize, c: usize) -> usize {
+    if cfg!(target_pointer_width = "64") {
+        let q = (a as u64 * b as u64).div_ceil(c.max(1) as u64);
+        return usize::try_from(q).unwrap_or(usize::MAX);
+    }
+    match a.checked_mul(b) {
+        Some(n) => n.div_ceil(c.max(1)),
+        None => mul_div_ceil_bitwise(a as u32, b as u32, c as u32),
+    }
+}
+
+/// `ceil(a * b / c)` by restoring binary long division of the 64-bit
+/// product, one quotient bit per step (no `u64` division), saturated at
+/// `usize::MAX`; `c == 0` is taken as 1. Compiled on every target so the
+/// host tests cover it.
+#[cfg(feature = "prr")]
+#[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+#[cfg_attr(target_pointer_width = "32", inline(never))]
+fn mul_div_ceil_bitwise(a: u32, b: u32, c: u32) -> usize {
+    let n = u64::from(a) * u64::from(b);
+    let d = u64::from(c.max(1));
+    let (mut q, mut r) = (0u64, 0u64);
+    for i in (0..64).rev() {
+        // r < d <= 2^32 before the shift, so r stays below 2^33.
+        r = (r << 1) | ((n >> i) & 1);
+        if r >= d {
+            r -= d;
+            q |= 1 << i;
+        }
+    }
+    let q = q + u64::from(r != 0);
+    usize::try_from(q).unwrap_or(usize::MAX)
+}
+
 fn low32(t: Instant) -> u32 {
     t.total_micros() as u32
 }
@@ -482,7 +542,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// In fast recovery (not slow start after an RTO).
     pub(crate) fn in_fast_recovery(&self) -> bool {
-        self.recover.is_some() && !self.rec.after_rto
+        self.recovering && !self.rec.after_rto
     }
 
     /// Bytes the congestion state lets out now.
@@ -515,7 +575,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             sent_at: low32(now),
             #[cfg(feature = "rack")]
             earliest: low32(now),
-            delivered: self.rec.delivered as u32,
+            delivered: delivered_low32(self.rec.delivered),
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             delivered_at: low32(self.rec.delivered_at),
             #[cfg(any(feature = "cubic", feature = "bbr"))]
@@ -618,8 +678,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if pipe < self.cc.window() && self.rec.log.lost_bytes() == 0 {
             // (The `max(1)` is from when 0 meant "not limited"; kept so
             // that nothing changes, it only matters before any delivery.)
-            let until = (self.rec.delivered + pipe as u64).max(1);
-            self.rec.app_limited_until = until as u32;
+            let until = self.rec.delivered.wrapping_add(pipe as Delivered).max(1);
+            self.rec.app_limited_until = delivered_low32(until);
             self.rec.app_limited = true;
         }
     }
@@ -628,7 +688,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     #[cfg(feature = "rack")]
     pub(crate) fn arm_tlp(&mut self, now: Instant) {
         let allowed = self.sack_enabled()
-            && self.recover.is_none()
+            && !self.recovering
             && self.rec.tlp_high.is_none()
             && self.snd_max > self.snd_una;
         let Some(srtt) = self.rtt.srtt().filter(|_| allowed) else {
@@ -722,7 +782,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         #[cfg_attr(not(any(feature = "cubic", feature = "bbr")), allow(unused_mut))]
         let mut rate = None;
         if delivered > 0 {
-            self.rec.delivered += delivered as u64;
+            self.rec.delivered = self.rec.delivered.wrapping_add(delivered as Delivered);
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             {
                 self.rec.delivered_at = now;
@@ -740,7 +800,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
         }
         if self.rec.app_limited
-            && (self.rec.delivered as u32).wrapping_sub(self.rec.app_limited_until) as i32 > 0
+            && delivered_low32(self.rec.delivered).wrapping_sub(self.rec.app_limited_until) as i32
+                > 0
         {
             self.rec.app_limited_until = 0;
             self.rec.app_limited = false;
@@ -804,9 +865,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let head_coarse = self.rec.log.get(0).is_some_and(|r| r.has(COALESCED));
         if !self.sack_enabled() || !cfg!(feature = "rack") || head_coarse {
             let no_sack_info = !sack_driven || head_coarse;
-            let three_dup_acks = self.recover.is_none() && self.dup_acks >= DUP_THRESH;
+            let three_dup_acks = !self.recovering && self.dup_acks >= DUP_THRESH;
             let partial_ack =
-                self.in_fast_recovery() && advanced && self.recover.is_some_and(|r| ack < r);
+                self.in_fast_recovery() && advanced && self.recover().is_some_and(|r| ack < r);
             if no_sack_info && (three_dup_acks || partial_ack) {
                 // One segment as it will be resent (the payload MSS, net
                 // of options), so the split leaves no sliver behind.
@@ -821,12 +882,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
 
         // 5. Recovery episodes.
-        if let Some(recover) = self.recover {
+        if let Some(recover) = self.recover() {
             if self.snd_una >= recover {
                 self.exit_recovery(now);
             }
         }
-        if self.recover.is_none() && self.rec.log.lost_bytes() > 0 {
+        if !self.recovering && self.rec.log.lost_bytes() > 0 {
             self.enter_fast_recovery(now, stats);
         }
         // ECN-Echo (RFC 3168 §6.1.2): a reduction without a loss.
@@ -836,7 +897,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // that repaired a loss (no D-SACK for it) still means congestion.
         #[cfg(feature = "rack")]
         if let Some(high) = self.rec.tlp_high {
-            if self.recover.is_some() {
+            if self.recovering {
                 self.rec.tlp_high = None;
             } else if ack >= high {
                 self.rec.tlp_high = None;
@@ -856,9 +917,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             let ssthresh = self.cc.ssthresh();
             let sndcnt = if pipe > ssthresh {
                 // Proportional part: ceil(prr_delivered * ssthresh / RecoverFS) - prr_out.
-                let fs = self.rec.recover_fs.max(1) as u64;
-                let share = (self.rec.prr_delivered as u64 * ssthresh as u64).div_ceil(fs);
-                (share as usize).saturating_sub(self.rec.prr_out)
+                let fs = self.rec.recover_fs.max(1);
+                let share = mul_div_ceil(self.rec.prr_delivered, ssthresh, fs);
+                share.saturating_sub(self.rec.prr_out)
             } else {
                 // Slow-start reduction bound (PRR-SSRB).
                 let limit =
@@ -920,7 +981,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             let reo = self.rec.rack.reo_wnd(
                 self.rec.min_rtt,
                 self.rtt.srtt(),
-                self.recover.is_some(),
+                self.recovering,
                 many_sacked,
             );
             let (_, timer) = self.rec.rack.detect_loss(&mut self.rec.log, now, reo);
@@ -947,7 +1008,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         {
             self.rec.lost_total += self.rec.log.lost_bytes().saturating_sub(prior) as u64;
         }
-        if self.recover.is_none() && self.rec.log.lost_bytes() > 0 {
+        if !self.recovering && self.rec.log.lost_bytes() > 0 {
             self.enter_fast_recovery(now, stats);
         }
     }
@@ -955,7 +1016,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     fn enter_fast_recovery(&mut self, now: Instant, stats: &mut TcpStats) {
         let mss = self.mss();
         let flight = self.snd_max - self.snd_una;
-        self.recover = Some(self.snd_max);
+        self.set_recover(Some(self.snd_max));
         self.rec.after_rto = false;
         self.rec.fast_rexmit_owed = true;
         self.cc.on_congestion_event(now, flight, mss);
@@ -990,7 +1051,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         #[cfg(feature = "rack")]
         self.rec.rack.on_recovery_exit();
-        self.recover = None;
+        self.set_recover(None);
         self.rec.after_rto = false;
         self.dup_acks = 0;
         // Undo stays possible for one more round trip: D-SACKs for the
@@ -1021,7 +1082,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.lost_total += self.rec.log.lost_bytes().saturating_sub(prior) as u64;
         }
         self.cc.on_timeout(now, flight, mss);
-        self.recover = Some(self.snd_max);
+        self.set_recover(Some(self.snd_max));
         self.rec.after_rto = true;
         self.rec.undo.begin(self.snd_una, self.snd_max);
         #[cfg(feature = "rack")]
@@ -1046,9 +1107,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rec.set_retrans_tsval(None);
         self.rec.set_retrans_seq(None);
         self.cc.on_spurious_congestion(now);
-        if self.recover.is_some() {
+        if self.recovering {
             self.rec.log.clear_lost();
-            self.recover = None;
+            self.set_recover(None);
             self.rec.after_rto = false;
         }
         stats.spurious_undos += 1;
@@ -1094,5 +1155,47 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         #[cfg(not(feature = "sack"))]
         let _ = (start, end);
+    }
+}
+
+#[cfg(all(test, feature = "prr"))]
+mod mul_div_tests {
+    use super::{mul_div_ceil, mul_div_ceil_bitwise};
+    use proptest::prelude::*;
+
+    fn reference(a: u32, b: u32, c: u32) -> u128 {
+        (u128::from(a) * u128::from(b)).div_ceil(u128::from(c.max(1)))
+    }
+
+    #[test]
+    fn edges() {
+        assert_eq!(mul_div_ceil_bitwise(0, 5, 3), 0);
+        assert_eq!(mul_div_ceil_bitwise(7, 3, 7), 3);
+        assert_eq!(mul_div_ceil_bitwise(7, 3, 8), 3);
+        assert_eq!(mul_div_ceil_bitwise(7, 3, 0), 21);
+        assert_eq!(mul_div_ceil(7, 3, 0), 21);
+        let big = u32::MAX;
+        assert_eq!(
+            mul_div_ceil_bitwise(big, big, big) as u128,
+            reference(big, big, big)
+        );
+        assert_eq!(
+            mul_div_ceil_bitwise(big, big, big - 1) as u128,
+            reference(big, big, big - 1)
+        );
+    }
+
+    proptest! {
+        /// The long division agrees with a 128-bit reference, and so does
+        /// the dispatcher (its 32-bit path on 32-bit targets).
+        #[test]
+        fn agrees_with_u128(a: u32, b: u32, c: u32, small in 0u32..70_000) {
+            for (a, b) in [(a, b), (small, b), (a, small), (small, small / 3)] {
+                let want = reference(a, b, c);
+                let want = usize::try_from(want).unwrap_or(usize::MAX);
+                prop_assert_eq!(mul_div_ceil_bitwise(a, b, c), want);
+                prop_assert_eq!(mul_div_ceil(a as usize, b as usize, c as usize), want);
+            }
+        }
     }
 }

@@ -21,15 +21,21 @@ use crate::time::{Deadline, Instant};
 use crate::wire::{Dscp, SeqNumber, SourceRoute};
 use managed::ManagedSlice;
 
-/// MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1, MUST-15).
-pub const DEFAULT_MSS: usize = 536;
-
-/// A pending RST to send (and then forget).
+/// A RST to send (and then forget), as the output plan carries it.
+///
+/// Every RST a connection owes is `<SEQ=x><CTL=RST>` (`ack` is `None`),
+/// and the socket keeps only its sequence number (`rst_seq`, `rst_owed`).
+/// The plan still carries this 12-byte form: shrinking `Plan` from 16 to
+/// 12 bytes made fw-rtcp's flash 0.4–0.65 KB larger on thumbv7em (fat
+/// LTO's code for the send path; BENCHMARKS.md "Footprint").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PendingReset {
     pub seq: SeqNumber,
     pub ack: Option<SeqNumber>,
 }
+
+/// MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1, MUST-15).
+pub const DEFAULT_MSS: usize = 536;
 
 /// A TCP connection (or listener). `LOG` is the capacity of its send log
 /// (the SACK scoreboard / RACK record of what is in flight, see
@@ -79,8 +85,12 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// Right edge of the window last advertised (never moved left).
     pub(crate) rcv_adv: SeqNumber,
     pub(crate) rcv_shift: u8,
-    /// The peer's FIN, when it arrived ahead of a hole.
-    pub(crate) rcv_fin: Option<SeqNumber>,
+    /// Sequence number of the peer's FIN (`rcv_fin`), recorded when it
+    /// arrived (possibly ahead of a hole): valid only when `rcv_fin_seen`.
+    /// A value and a flag for the same reason as `fin_sent`'s.
+    pub(crate) rcv_fin_at: SeqNumber,
+    /// The peer's FIN has arrived (`rcv_fin_at` holds its sequence number).
+    pub(crate) rcv_fin_seen: bool,
     /// The peer's FIN was consumed: no more data will arrive.
     pub(crate) rx_fin_received: bool,
     /// Last ACK number we sent (for RFC 7323 TS.Recent update).
@@ -94,7 +104,12 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// Our MSS (from the interface MTU), advertised in our SYN.
     pub(crate) local_mss: usize,
     /// The peer's MSS (536 when it sent none).
-    pub(crate) remote_mss: usize,
+    /// A `u16`: the MSS option is 16 bits, and an ICMP report only ever
+    /// lowers it.
+    pub(crate) remote_mss: u16,
+    /// SACK was negotiated; only with the `sack` feature, without which
+    /// it never is (read through `sack_enabled`).
+    #[cfg(feature = "sack")]
     pub(crate) sack_ok: bool,
     pub(crate) ts_ok: bool,
     /// Both SYNs carried a window scale option (RFC 7323 §2.2), even if
@@ -121,9 +136,12 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// send time is `timers.rtt_sent`; `rtt.rs`).
     pub(crate) rtt_seq: SeqNumber,
     pub(crate) dup_acks: u8,
-    /// Recovery point (RFC 6582 "recover", RFC 6675 RecoveryPoint): set
-    /// while in loss recovery.
-    pub(crate) recover: Option<SeqNumber>,
+    /// Recovery point (RFC 6582 "recover", RFC 6675 RecoveryPoint;
+    /// `recover`): valid only while `recovering`, a flag for the same
+    /// reason as `fin_sent`'s.
+    pub(crate) recover_at: SeqNumber,
+    /// In loss recovery (`recover_at` is the recovery point).
+    pub(crate) recovering: bool,
     /// Scoreboard, RACK-TLP, PRR, undo and rate-sampling state.
     pub(crate) rec: RecoveryState<LOG>,
 
@@ -133,7 +151,8 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// one `ack_now` stands for).
     pub(crate) acks_owed: u8,
     /// Largest payload the peer has sent in order (its effective MSS).
-    pub(crate) rcv_mss: usize,
+    /// A `u16` (saturated): an IPv4 datagram carries less than 64 KiB.
+    pub(crate) rcv_mss: u16,
     /// End of the last less-than-full segment sent (Minshall's Nagle;
     /// `small_end`): valid only when `small_sent`, a flag for the same
     /// reason as `fin_sent`'s.
@@ -151,11 +170,21 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) syn_text: usize,
     pub(crate) force_probe: bool,
     pub(crate) send_keepalive: bool,
-    pub(crate) pending_rst: Option<PendingReset>,
+    /// Sequence number of a RST owed to the peer (`pending_rst`): valid
+    /// only when `rst_owed`. Every RST a connection sends on its own is
+    /// `<SEQ=x><CTL=RST>` (RFC 9293 §3.10.5 ABORT, §3.10.7.3 and §3.10.7.4
+    /// for an unacceptable ACK), so no ACK number is kept: a value and a
+    /// flag in 5 bytes where an `Option` with an optional ACK took 12.
+    pub(crate) rst_seq: SeqNumber,
+    /// A RST is owed (`rst_seq` is its sequence number); it goes out, then
+    /// is forgotten.
+    pub(crate) rst_owed: bool,
     pub(crate) challenge_tokens: u16,
 
     // --- listening ---
-    pub(crate) backlog: usize,
+    /// Saturated at `u16::MAX`, more than a table has slots (indices are
+    /// `u16`), so no larger backlog could ever be reached.
+    pub(crate) backlog: u16,
 
     // --- urgent data, IP options, negative advice ---
     /// SND.UP and RCV.UP (RFC 9293 §3.8.5).
@@ -212,14 +241,16 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             rcv_nxt: SeqNumber(0),
             rcv_adv: SeqNumber(0),
             rcv_shift: 0,
-            rcv_fin: None,
+            rcv_fin_at: SeqNumber(0),
+            rcv_fin_seen: false,
             rx_fin_received: false,
             last_ack_sent: SeqNumber(0),
             tx: RingBuffer::new(tx_buffer),
             rx: RingBuffer::new(rx_buffer),
             assembler: Assembler::new(),
             local_mss: DEFAULT_MSS,
-            remote_mss: DEFAULT_MSS,
+            remote_mss: DEFAULT_MSS as u16,
+            #[cfg(feature = "sack")]
             sack_ok: false,
             ts_ok: false,
             ws_ok: false,
@@ -234,7 +265,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             stall_since: Deadline::NONE,
             rtt_seq: SeqNumber(0),
             dup_acks: 0,
-            recover: None,
+            recover_at: SeqNumber(0),
+            recovering: false,
             rec: RecoveryState::new(),
             ack_now: false,
             acks_owed: 0,
@@ -246,7 +278,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             syn_text: 0,
             force_probe: false,
             send_keepalive: false,
-            pending_rst: None,
+            rst_seq: SeqNumber(0),
+            rst_owed: false,
             challenge_tokens: 0,
             backlog: 0,
             urgent: Urgent::default(),
@@ -275,7 +308,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // closed; the endpoints stay for it.
             local: _,
             remote: _,
-            pending_rst: _,
+            rst_seq: _,
+            rst_owed: _,
             // Kept: received data stays readable after an orderly close (a
             // new connection clears it in `forget_past`, a reset discards
             // it in `fail`), and so do the error and an orderly end of
@@ -300,12 +334,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             rcv_nxt,
             rcv_adv,
             rcv_shift,
-            rcv_fin,
+            rcv_fin_at,
+            rcv_fin_seen,
             last_ack_sent,
             tx,
             assembler,
             local_mss,
             remote_mss,
+            #[cfg(feature = "sack")]
             sack_ok,
             ts_ok,
             ws_ok,
@@ -320,7 +356,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             stall_since,
             rtt_seq,
             dup_acks,
-            recover,
+            recover_at,
+            recovering,
             rec,
             ack_now,
             acks_owed,
@@ -358,13 +395,17 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *rcv_nxt = SeqNumber(0);
         *rcv_adv = SeqNumber(0);
         *rcv_shift = 0;
-        *rcv_fin = None;
+        *rcv_fin_at = SeqNumber(0);
+        *rcv_fin_seen = false;
         *last_ack_sent = SeqNumber(0);
         tx.clear();
         assembler.clear();
         *local_mss = DEFAULT_MSS;
-        *remote_mss = DEFAULT_MSS;
-        *sack_ok = false;
+        *remote_mss = DEFAULT_MSS as u16;
+        #[cfg(feature = "sack")]
+        {
+            *sack_ok = false;
+        }
         *ts_ok = false;
         *ws_ok = false;
         *ts_recent = 0;
@@ -378,7 +419,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *stall_since = Deadline::NONE;
         *rtt_seq = SeqNumber(0);
         *dup_acks = 0;
-        *recover = None;
+        *recover_at = SeqNumber(0);
+        *recovering = false;
         rec.reset();
         *ack_now = false;
         *acks_owed = 0;
@@ -407,6 +449,48 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.error = None;
         self.rx_fin_received = false;
         self.rx.clear();
+    }
+
+    /// The recovery point (RFC 6582 "recover"), while in loss recovery.
+    #[inline]
+    pub(crate) fn recover(&self) -> Option<SeqNumber> {
+        self.recovering.then_some(self.recover_at)
+    }
+
+    /// Enter loss recovery with this recovery point (`Some`), or leave it.
+    #[inline]
+    pub(crate) fn set_recover(&mut self, recover: Option<SeqNumber>) {
+        self.recovering = recover.is_some();
+        self.recover_at = recover.unwrap_or(SeqNumber(0));
+    }
+
+    /// Sequence number of the peer's FIN, once it has arrived.
+    #[inline]
+    pub(crate) fn rcv_fin(&self) -> Option<SeqNumber> {
+        self.rcv_fin_seen.then_some(self.rcv_fin_at)
+    }
+
+    /// Record where the peer's FIN lies.
+    #[inline]
+    pub(crate) fn set_rcv_fin(&mut self, fin: SeqNumber) {
+        self.rcv_fin_at = fin;
+        self.rcv_fin_seen = true;
+    }
+
+    /// The RST owed to the peer, if one is.
+    #[inline]
+    pub(crate) fn pending_rst(&self) -> Option<PendingReset> {
+        self.rst_owed.then_some(PendingReset {
+            seq: self.rst_seq,
+            ack: None,
+        })
+    }
+
+    /// Owe the peer `<SEQ=seq><CTL=RST>` (`Some`), or forget the one owed.
+    #[inline]
+    pub(crate) fn set_pending_rst(&mut self, seq: Option<SeqNumber>) {
+        self.rst_owed = seq.is_some();
+        self.rst_seq = seq.unwrap_or(SeqNumber(0));
     }
 
     // ----- inspection -----
@@ -451,7 +535,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Turn Nagle's algorithm off (`true`) or on.
     pub fn set_nodelay(&mut self, nodelay: bool) {
-        self.config.nodelay = nodelay;
+        self.config.set_nodelay(nodelay);
     }
 
     /// Set the DSCP of this socket's segments (RFC 9293 §3.9.1.9, MUST-48;
@@ -532,7 +616,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// The effective MSS for sending (peer's MSS bounded by ours).
     pub fn mss(&self) -> usize {
-        self.remote_mss.min(self.local_mss)
+        usize::from(self.remote_mss).min(self.local_mss)
     }
 
     /// Smoothed RTT estimate, once measured.
@@ -559,10 +643,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// SACK was negotiated (RFC 2018) and this build has the `sack`
     /// feature: a constant `false` without it, so the compiler drops every
-    /// SACK path (the field itself never turns true there either, as the
-    /// packed configuration never offers SACK).
+    /// SACK path (there is no `sack_ok` field there: the packed
+    /// configuration never offers SACK).
     pub(crate) fn sack_enabled(&self) -> bool {
-        cfg!(feature = "sack") && self.sack_ok
+        #[cfg(feature = "sack")]
+        return self.sack_ok;
+        #[cfg(not(feature = "sack"))]
+        false
     }
 
     /// The options this connection negotiated in its SYNs, for
@@ -815,10 +902,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 | State::CloseWait
         );
         if synced {
-            self.pending_rst = Some(PendingReset {
-                seq: self.snd_nxt,
-                ack: None,
-            });
+            self.set_pending_rst(Some(self.snd_nxt));
         }
         self.reset();
         self.state = State::Closed;
@@ -843,8 +927,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 let mtu = usize::from(next_hop_mtu);
                 if mtu >= 68 {
                     let mss = mtu - 40;
-                    if mss < self.remote_mss {
-                        self.remote_mss = mss;
+                    if mss < usize::from(self.remote_mss) {
+                        // Below a `u16`, so it fits.
+                        self.remote_mss = mss as u16;
                         self.snd_nxt = self.snd_una;
                     }
                 }
@@ -871,10 +956,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Fail the connection with `error` (timeout, reset) and move to CLOSED.
     pub(crate) fn fail(&mut self, error: TcpError, send_rst: bool) {
         if send_rst && self.state != State::Closed {
-            self.pending_rst = Some(PendingReset {
-                seq: self.snd_nxt,
-                ack: None,
-            });
+            self.set_pending_rst(Some(self.snd_nxt));
         }
         self.error = Some(error);
         // A reset connection reports its error, not end of stream, and its

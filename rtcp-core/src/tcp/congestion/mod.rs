@@ -137,7 +137,9 @@ pub trait CongestionControl {
     fn on_timeout(&mut self, now: Instant, in_flight: usize, mss: usize);
     /// The last congestion response was spurious (D-SACK or timestamps
     /// showed that nothing was lost): restore the state saved before it
-    /// (RFC 5682 / RFC 3522 spirit).
+    /// (RFC 5682 / RFC 3522 spirit). The engine calls it only with the
+    /// `undo` feature; without it `NewReno` keeps nothing to restore and
+    /// this does nothing.
     fn on_spurious_congestion(&mut self, now: Instant);
     /// The connection was idle for longer than an RTO (RFC 5681 §4.1).
     fn on_idle_restart(&mut self, now: Instant, mss: usize);

@@ -15,7 +15,11 @@ pub struct NewReno {
     ssthresh: usize,
     /// Bytes acked since the last cwnd increase in congestion avoidance.
     avoidance_acked: usize,
-    /// (cwnd, ssthresh) before the last reduction, for undo.
+    /// (cwnd, ssthresh) before the last reduction, for undo. Only with
+    /// the `undo` feature: without it no response is ever found spurious
+    /// (`on_spurious_congestion` is never called), and the 12 bytes per
+    /// socket are saved (issue 9).
+    #[cfg(feature = "undo")]
     before_reduction: Option<(usize, usize)>,
 }
 
@@ -27,12 +31,16 @@ impl NewReno {
             // RFC 5681 §3.1: initial ssthresh arbitrarily high.
             ssthresh: usize::MAX / 2,
             avoidance_acked: 0,
+            #[cfg(feature = "undo")]
             before_reduction: None,
         }
     }
 
     fn save_for_undo(&mut self) {
-        self.before_reduction = Some((self.cwnd, self.ssthresh));
+        #[cfg(feature = "undo")]
+        {
+            self.before_reduction = Some((self.cwnd, self.ssthresh));
+        }
     }
 }
 
@@ -86,6 +94,7 @@ impl CongestionControl for NewReno {
     }
 
     fn on_spurious_congestion(&mut self, _now: Instant) {
+        #[cfg(feature = "undo")]
         if let Some((cwnd, ssthresh)) = self.before_reduction.take() {
             self.cwnd = self.cwnd.max(cwnd);
             self.ssthresh = self.ssthresh.max(ssthresh);
@@ -155,7 +164,12 @@ mod tests {
         c.on_recovery_exit(Instant::ZERO, 9000, mss);
         assert_eq!(c.window(), 10_000);
         c.on_spurious_congestion(Instant::ZERO);
-        assert_eq!(c.ssthresh(), usize::MAX / 2);
+        if cfg!(feature = "undo") {
+            assert_eq!(c.ssthresh(), usize::MAX / 2);
+        } else {
+            // Nothing saved to restore (and never called in such a build).
+            assert_eq!(c.ssthresh(), 10_000);
+        }
         assert_eq!(c.window(), 10_000);
     }
 }
