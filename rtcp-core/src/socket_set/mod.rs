@@ -1,16 +1,19 @@
-//! The socket table: fixed slots, generational handles, an O(1) hash index
-//! on the 4-tuple, a deadline heap, listen backlogs and accept queues.
+//! The socket table: fixed slots, generational handles, an index on the
+//! 4-tuple ([`index`]), a schedule of deadlines ([`schedule`]), listen
+//! backlogs and accept queues.
 //!
 //! Storage is supplied by the caller (a `&mut [SocketSlot]` on a
 //! microcontroller, a `Vec` on a host through `managed`). Each slot owns its
 //! receive and send buffers for the life of the table, so a listener's
 //! children need no allocation: a SYN takes a free slot, buffers and all.
 //!
-//! Nothing here scans the table per packet: demultiplexing is a hash lookup
-//! (the bucket heads and chain links live inside the slots), the next
-//! deadline is the top of a binary heap (also spread over the slots), free
-//! slots form a linked list, and a listener's established children queue in
-//! an intrusive list.
+//! With the `large-table` feature (a default) nothing here scans the table
+//! per packet: demultiplexing is a hash lookup (the bucket heads and chain
+//! links live inside the slots), the next deadline is the top of a binary
+//! heap (also spread over the slots), free slots form a linked list, and a
+//! listener's established children queue in an intrusive list. Without it
+//! the index and the schedule scan the slots instead, the choice for a
+//! device with a handful of sockets: less code and RAM, no slower there.
 //!
 //! When the table or a backlog is full an incoming SYN is dropped silently
 //! and counted ([`TcpStats::backlog_full`], [`TcpStats::table_full`]): the
@@ -26,29 +29,26 @@ use crate::wire::icmpv4::Icmpv4Quote;
 use crate::wire::{
     Ecn, Ipv4Address, Ipv4Cidr, Ipv4Repr, SeqNumber, SourceRoute, TcpFlags, TcpRepr,
 };
+#[cfg(feature = "large-table")]
 use core::cell::Cell;
+#[cfg(feature = "large-table")]
+use index::HEADS_PER_SLOT;
 use managed::ManagedSlice;
+
+mod index;
+mod schedule;
 
 const NONE: u16 = u16::MAX;
 /// `heap_pos` of a slot due now: it waits on the ready queue, not in the
 /// heap (no valid index or heap position takes this value: see `MAX_SLOTS`).
+#[cfg(feature = "large-table")]
 const DUE_NOW: u16 = u16::MAX - 1;
 
-/// Bucket heads kept per slot: bucket `b`'s head is in slot
-/// `b / HEADS_PER_SLOT`. On 64-bit hosts, where tables run to thousands of
-/// slots of several KB each, eight to a slot keep the heads of a table's
-/// `capacity` buckets in an eighth as many slots (pages and cache lines):
-/// with one per slot, the first lookup of every new connection (its SYN)
-/// hit a cold line in a random one of them, a cache and TLB miss that took
-/// about 5 % of the connection-rate benchmark's time (perf). On 32-bit
-/// targets, with a few slots, one per slot costs no RAM.
-#[cfg(target_pointer_width = "64")]
-const HEADS_PER_SLOT: usize = 8;
-#[cfg(not(target_pointer_width = "64"))]
-const HEADS_PER_SLOT: usize = 1;
 /// Most slots a table can have (indices are 16-bit, one value is reserved).
 pub const MAX_SLOTS: usize = (u16::MAX - 1) as usize;
 const EPHEMERAL_FIRST: u16 = 49152;
+/// Most sockets one ARP reply wakes (`SocketSet::wake_deferred`).
+const WAKE_LIMIT: usize = 64;
 
 /// A reference to a socket in a [`SocketSet`]. Stale handles (the socket was
 /// closed and the slot reused) are refused with [`TcpError::InvalidHandle`].
@@ -97,20 +97,30 @@ pub struct SocketSlot<'a, const LOG: usize = LOG_CAPACITY> {
     generation: u16,
     // Hash index: the heads of buckets `HEADS_PER_SLOT * i ..` (for slot
     // `i`; see `HEADS_PER_SLOT`), and the chain link of this slot.
+    #[cfg(feature = "large-table")]
     bucket_heads: [u16; HEADS_PER_SLOT],
+    #[cfg(feature = "large-table")]
     chain_next: u16,
     key: Option<Key>,
     // Deadline heap: the heap array's entry at this index and its
     // deadline (kept here, beside the entry, so that a sift compares
     // without reaching into a second slot), and this slot's position in
     // the heap.
+    #[cfg(feature = "large-table")]
     heap_entry: u16,
+    #[cfg(feature = "large-table")]
     heap_pos: u16,
+    #[cfg(feature = "large-table")]
     heap_key: Instant,
     // Ready queue: this slot's link, and whether it is linked (it may stay
     // linked after it stopped being due: see `SocketSet::ready_push`).
+    #[cfg(feature = "large-table")]
     ready_next: u16,
+    #[cfg(feature = "large-table")]
     ready_linked: bool,
+    // Without the heap: this slot's own deadline (`Instant::MAX`: none).
+    #[cfg(not(feature = "large-table"))]
+    due: Instant,
     // Free list / accept queue link.
     next: u16,
     // Listener bookkeeping.
@@ -155,14 +165,23 @@ impl<'a, const LOG: usize> SocketSlot<'a, LOG> {
             socket: TcpSocket::with_log(rx_buffer, tx_buffer),
             owner: Owner::Free,
             generation: 0,
+            #[cfg(feature = "large-table")]
             bucket_heads: [NONE; HEADS_PER_SLOT],
+            #[cfg(feature = "large-table")]
             chain_next: NONE,
             key: None,
+            #[cfg(feature = "large-table")]
             heap_entry: NONE,
+            #[cfg(feature = "large-table")]
             heap_pos: NONE,
+            #[cfg(feature = "large-table")]
             heap_key: Instant::MAX,
+            #[cfg(feature = "large-table")]
             ready_next: NONE,
+            #[cfg(feature = "large-table")]
             ready_linked: false,
+            #[cfg(not(feature = "large-table"))]
+            due: Instant::MAX,
             next: NONE,
             accept_head: NONE,
             accept_tail: NONE,
@@ -194,17 +213,25 @@ pub(crate) struct ResetReply {
 pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     slots: ManagedSlice<'a, SocketSlot<'a, LOG>>,
     free_head: u16,
+    #[cfg(feature = "large-table")]
     heap_len: usize,
     /// Sockets due now, first in first out: kept out of the heap, where
     /// each would sift to the top when it became due and back down once
     /// served, writing its position into a slot at every level. With many
     /// connections those slots are cache and TLB misses (about a tenth of
     /// the 64-client connection benchmark's time went to the heap's sifts).
+    #[cfg(feature = "large-table")]
     ready_head: u16,
+    #[cfg(feature = "large-table")]
     ready_tail: u16,
     /// How many slots are due now (`heap_pos == DUE_NOW`); the queue may
     /// also hold slots that stopped being due before they were served.
+    #[cfg(feature = "large-table")]
     ready_due: u16,
+    /// Without the heap: where `next_due`'s search starts, one after the
+    /// slot it found last, so that sockets due together take turns.
+    #[cfg(not(feature = "large-table"))]
+    next_turn: u16,
     /// A connection whose heap deadline is stale: `process` defers its
     /// reschedule while frames keep arriving for it (see `settle`).
     pending: u16,
@@ -212,8 +239,10 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     /// mostly for one connection, and checking its key first skips the
     /// bucket head, which sits in some other slot (in a large table, a
     /// cache and TLB miss per frame).
+    #[cfg(feature = "large-table")]
     last_found: Cell<u16>,
     isn: IsnGenerator,
+    #[cfg(feature = "large-table")]
     hash_seed: u64,
     next_ephemeral: u16,
     default_config: crate::tcp::config::SocketConfig,
@@ -255,13 +284,20 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         let len = slots.len().min(MAX_SLOTS);
         for (i, slot) in slots.iter_mut().enumerate() {
             slot.owner = Owner::Free;
-            slot.bucket_heads = [NONE; HEADS_PER_SLOT];
-            slot.chain_next = NONE;
             slot.key = None;
-            slot.heap_pos = NONE;
-            slot.heap_entry = NONE;
-            slot.ready_next = NONE;
-            slot.ready_linked = false;
+            #[cfg(feature = "large-table")]
+            {
+                slot.bucket_heads = [NONE; HEADS_PER_SLOT];
+                slot.chain_next = NONE;
+                slot.heap_pos = NONE;
+                slot.heap_entry = NONE;
+                slot.ready_next = NONE;
+                slot.ready_linked = false;
+            }
+            #[cfg(not(feature = "large-table"))]
+            {
+                slot.due = Instant::MAX;
+            }
             slot.next = if i + 1 < len { (i + 1) as u16 } else { NONE };
         }
         let isn = IsnGenerator::new(secret);
@@ -269,13 +305,21 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         SocketSet {
             slots,
             free_head: if len > 0 { 0 } else { NONE },
+            #[cfg(feature = "large-table")]
             heap_len: 0,
+            #[cfg(feature = "large-table")]
             ready_head: NONE,
+            #[cfg(feature = "large-table")]
             ready_tail: NONE,
+            #[cfg(feature = "large-table")]
             ready_due: 0,
+            #[cfg(not(feature = "large-table"))]
+            next_turn: 0,
             pending: NONE,
+            #[cfg(feature = "large-table")]
             last_found: Cell::new(NONE),
             isn,
+            #[cfg(feature = "large-table")]
             hash_seed,
             next_ephemeral: EPHEMERAL_FIRST + crate::time::div_rem_small(hash_seed, 1000).1 as u16,
             default_config: crate::tcp::config::SocketConfig::default(),
@@ -400,279 +444,6 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         Ok(r)
     }
 
-    // ----- hash index -----
-
-    fn hash(&self, key: &Key) -> usize {
-        let a = u64::from(key.local.addr.to_bits()) << 32 | u64::from(key.remote.addr.to_bits());
-        let b = u64::from(key.local.port) << 16 | u64::from(key.remote.port);
-        let mut h = (a ^ self.hash_seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        h ^= h >> 29;
-        h = (h ^ b).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h ^= h >> 32;
-        // The bucket is the high half of (32-bit hash × capacity): a
-        // uniform map onto 0..capacity with one multiply, where `%` cost a
-        // 64-bit division (tens of cycles) on every received segment.
-        let capacity = u64::try_from(self.capacity())
-            .unwrap_or(u64::MAX)
-            .min(u64::from(u32::MAX));
-        (((h & 0xffff_ffff) * capacity) >> 32) as usize
-    }
-
-    fn lookup(&self, key: &Key) -> Option<u16> {
-        let last = self.last_found.get();
-        if self.slot(last).is_some_and(|s| s.key.as_ref() == Some(key)) {
-            return Some(last);
-        }
-        let bucket = self.hash(key);
-        let mut i = self.bucket_head(bucket);
-        while let Some(slot) = self.slot(i) {
-            if slot.key.as_ref() == Some(key) {
-                self.last_found.set(i);
-                return Some(i);
-            }
-            i = slot.chain_next;
-        }
-        None
-    }
-
-    /// The first slot chained in `bucket`.
-    fn bucket_head(&self, bucket: usize) -> u16 {
-        self.slots
-            .get(bucket / HEADS_PER_SLOT)
-            .and_then(|s| s.bucket_heads.get(bucket % HEADS_PER_SLOT))
-            .copied()
-            .unwrap_or(NONE)
-    }
-
-    fn set_bucket_head(&mut self, bucket: usize, i: u16) {
-        if let Some(head) = self
-            .slots
-            .get_mut(bucket / HEADS_PER_SLOT)
-            .and_then(|s| s.bucket_heads.get_mut(bucket % HEADS_PER_SLOT))
-        {
-            *head = i;
-        }
-    }
-
-    fn index(&mut self, i: u16, key: Key) {
-        self.unindex(i);
-        let bucket = self.hash(&key);
-        let head = self.bucket_head(bucket);
-        if let Some(slot) = self.slot_mut(i) {
-            slot.key = Some(key);
-            slot.chain_next = head;
-        }
-        self.set_bucket_head(bucket, i);
-    }
-
-    fn unindex(&mut self, i: u16) {
-        let Some(key) = self.slot(i).and_then(|s| s.key) else {
-            return;
-        };
-        let bucket = self.hash(&key);
-        let next = self.slot(i).map_or(NONE, |s| s.chain_next);
-        let mut prev = NONE;
-        let mut cur = self.bucket_head(bucket);
-        while cur != NONE && cur != i {
-            prev = cur;
-            cur = self.slot(cur).map_or(NONE, |s| s.chain_next);
-        }
-        if cur == i {
-            if prev == NONE {
-                self.set_bucket_head(bucket, next);
-            } else if let Some(p) = self.slot_mut(prev) {
-                p.chain_next = next;
-            }
-        }
-        if let Some(slot) = self.slot_mut(i) {
-            slot.key = None;
-            slot.chain_next = NONE;
-        }
-    }
-
-    // ----- deadline heap -----
-
-    fn heap_key(&self, pos: usize) -> Instant {
-        self.slots.get(pos).map_or(Instant::MAX, |s| s.heap_key)
-    }
-
-    fn heap_set(&mut self, pos: usize, i: u16, key: Instant) {
-        if let Some(s) = self.slots.get_mut(pos) {
-            s.heap_entry = i;
-            s.heap_key = key;
-        }
-        if let Some(s) = self.slot_mut(i) {
-            s.heap_pos = pos as u16;
-        }
-    }
-
-    fn heap_entry(&self, pos: usize) -> u16 {
-        self.slots.get(pos).map_or(NONE, |s| s.heap_entry)
-    }
-
-    /// Slot `i`'s deadline: its heap key, `Instant::MAX` when out of the heap.
-    fn deadline(&self, i: u16) -> Instant {
-        match self.slot(i).map(|s| s.heap_pos) {
-            Some(DUE_NOW) => Instant::ZERO,
-            Some(pos) if pos != NONE => self.heap_key(usize::from(pos)),
-            _ => Instant::MAX,
-        }
-    }
-
-    fn sift_up(&mut self, mut pos: usize) {
-        let (i, key) = (self.heap_entry(pos), self.heap_key(pos));
-        while pos > 0 {
-            let parent = (pos - 1) / 2;
-            let parent_key = self.heap_key(parent);
-            if parent_key <= key {
-                break;
-            }
-            let p = self.heap_entry(parent);
-            self.heap_set(pos, p, parent_key);
-            pos = parent;
-        }
-        self.heap_set(pos, i, key);
-    }
-
-    fn sift_down(&mut self, mut pos: usize) {
-        let (i, key) = (self.heap_entry(pos), self.heap_key(pos));
-        loop {
-            let l = 2 * pos + 1;
-            if l >= self.heap_len {
-                break;
-            }
-            let (mut child, mut child_key) = (l, self.heap_key(l));
-            let r = l + 1;
-            if r < self.heap_len {
-                let right_key = self.heap_key(r);
-                if right_key < child_key {
-                    (child, child_key) = (r, right_key);
-                }
-            }
-            if child_key >= key {
-                break;
-            }
-            let c = self.heap_entry(child);
-            self.heap_set(pos, c, child_key);
-            pos = child;
-        }
-        self.heap_set(pos, i, key);
-    }
-
-    /// Takes slot `i` out of the schedule (heap or ready queue).
-    fn unschedule(&mut self, i: u16) {
-        let Some(s) = self.slot_mut(i) else { return };
-        match core::mem::replace(&mut s.heap_pos, NONE) {
-            NONE => {}
-            // It stays linked until `ready_pop` passes it.
-            DUE_NOW => self.ready_due -= 1,
-            pos => self.heap_take(usize::from(pos)),
-        }
-    }
-
-    /// Closes the gap a slot taken out of heap position `pos` left (its
-    /// `heap_pos` already cleared).
-    fn heap_take(&mut self, pos: usize) {
-        self.heap_len -= 1;
-        if pos != self.heap_len {
-            let (last, last_key) = (self.heap_entry(self.heap_len), self.heap_key(self.heap_len));
-            self.heap_set(pos, last, last_key);
-            self.sift_down(pos);
-            self.sift_up(pos);
-        }
-    }
-
-    /// Marks slot `i` (out of the schedule) due now, linking it at the
-    /// ready queue's tail unless it is still linked from an earlier turn
-    /// (then it keeps that place: the queue is only an order of service).
-    fn ready_push(&mut self, i: u16) {
-        let tail = self.ready_tail;
-        let Some(s) = self.slot_mut(i) else { return };
-        s.heap_pos = DUE_NOW;
-        let linked = core::mem::replace(&mut s.ready_linked, true);
-        self.ready_due += 1;
-        if linked {
-            return;
-        }
-        // An unlinked slot's `ready_next` is already NONE (`new`,
-        // `ready_pop`), as the tail's must be.
-        if let Some(t) = self.slot_mut(tail) {
-            t.ready_next = i;
-        } else {
-            self.ready_head = i;
-        }
-        self.ready_tail = i;
-    }
-
-    /// The first slot on the ready queue that is still due, taken out of
-    /// the schedule (the caller reschedules it once served); slots that
-    /// stopped being due while they waited are unlinked on the way.
-    fn ready_pop(&mut self) -> Option<u16> {
-        while self.ready_due > 0 {
-            let i = self.ready_head;
-            let s = self.slot_mut(i)?;
-            s.ready_linked = false;
-            let due = s.heap_pos == DUE_NOW;
-            if due {
-                s.heap_pos = NONE;
-            }
-            self.ready_head = core::mem::replace(&mut s.ready_next, NONE);
-            if self.ready_head == NONE {
-                self.ready_tail = NONE;
-            }
-            if due {
-                self.ready_due -= 1;
-                return Some(i);
-            }
-        }
-        None
-    }
-
-    /// Schedules slot `i` at `deadline`: `Instant::ZERO` (due now) on the
-    /// ready queue, anything later in the heap.
-    fn schedule(&mut self, i: u16, deadline: Instant) {
-        let Some(s) = self.slot_mut(i) else { return };
-        let mut pos = s.heap_pos;
-        // `unschedule`'s work, written out on the slot already in hand:
-        // calling it here cost about 150 instructions per connection in
-        // the one-client benchmark (a second lookup, and the call).
-        if deadline == Instant::ZERO {
-            if pos != DUE_NOW {
-                s.heap_pos = NONE;
-                if pos != NONE {
-                    self.heap_take(usize::from(pos));
-                }
-                self.ready_push(i);
-            }
-            return;
-        }
-        if pos == DUE_NOW {
-            // It stays linked until `ready_pop` passes it.
-            s.heap_pos = NONE;
-            self.ready_due -= 1;
-            pos = NONE;
-        }
-        if pos == NONE {
-            let at = self.heap_len;
-            self.heap_len += 1;
-            self.heap_set(at, i, deadline);
-            self.sift_up(at);
-            return;
-        }
-        let pos = usize::from(pos);
-        let Some(entry) = self.slots.get_mut(pos) else {
-            return;
-        };
-        let before = core::mem::replace(&mut entry.heap_key, deadline);
-        // The common case on a busy connection is the same deadline
-        // (usually "now") again: the heap is already in order.
-        if deadline < before {
-            self.sift_up(pos);
-        } else if deadline > before {
-            self.sift_down(pos);
-        }
-    }
-
     /// Recompute a slot's deadline after anything touched it, free it if it
     /// is an orphan or unaccepted child that reached CLOSED, and queue a
     /// child that became established on its listener's accept queue.
@@ -744,18 +515,6 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         if let Some(l) = self.slot_mut(listener) {
             l.accept_tail = child;
         }
-    }
-
-    /// When the table next needs polling: `Some(Instant::ZERO)` means now,
-    /// `None` means only when a frame arrives or the user acts.
-    pub fn poll_at(&self) -> Option<Instant> {
-        if self.ready_due > 0 {
-            return Some(Instant::ZERO);
-        }
-        if self.heap_len == 0 {
-            return None;
-        }
-        Some(self.heap_key(0))
     }
 
     // ----- user calls -----
@@ -1188,11 +947,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         let tso_max = 0;
         while sent < budget {
             // Sockets due now first, then timers that have expired.
-            let i = match self.ready_pop() {
-                Some(i) => i,
-                None if self.heap_len > 0 && self.heap_key(0) <= now => self.heap_entry(0),
-                None => break,
-            };
+            let Some(i) = self.next_due(now) else { break };
             let stats = &mut self.stats;
             let Some(slot) = self.slots.get_mut(usize::from(i)) else {
                 break;
@@ -1225,7 +980,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                     self.reschedule(i);
                     // Not before the neighbour may have answered.
                     let current = self.deadline(i);
-                    if current < retry && self.slot(i).is_some_and(|s| s.heap_pos != NONE) {
+                    if current < retry && self.is_scheduled(i) {
                         self.schedule(i, retry);
                     }
                 }
@@ -1243,16 +998,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.flush_pending();
         // Bounded: only sockets whose deadline is within the ARP retry window.
         let horizon = now + crate::time::Duration::from_secs(1);
-        let mut woken = 0;
-        while woken < 64 && self.heap_len > 0 {
-            let top = self.heap_key(0);
-            if top <= now || top > horizon {
-                break;
-            }
-            let i = self.heap_entry(0);
-            self.schedule(i, now);
-            woken += 1;
-        }
+        self.advance_deadlines(now, horizon);
     }
 
     /// Iterate over live sockets with their handles (diagnostics; a scan).
@@ -1302,15 +1048,8 @@ pub(crate) fn reset_for(seg: &TcpRepr) -> Option<ResetReply> {
 }
 
 #[cfg(test)]
-mod heap_tests {
-    //! The deadline heap against a plain model: after any sequence of
-    //! updates and removals, every slot's position agrees with the heap
-    //! array, parents are never later than children, and `poll_at` is the
-    //! earliest deadline held.
-    use super::*;
-    use proptest::prelude::*;
-
-    const SLOTS: usize = 12;
+mod test_slots {
+    use super::SocketSlot;
 
     /// `N` slots with 8-byte buffers and a 2-record log, over `bufs` (the
     /// first `N` receive buffers, then the `N` send buffers).
@@ -1321,139 +1060,5 @@ mod heap_tests {
             let (r, t) = buffers.next().expect("one pair of buffers per slot");
             SocketSlot::with_log(&mut r[..], &mut t[..])
         })
-    }
-
-    fn check(set: &SocketSet<'_, 2>, model: &[Option<u64>; SLOTS]) {
-        // Due now (deadline 0): on the ready queue; later: in the heap.
-        let due = model.iter().filter(|&&d| d == Some(0)).count();
-        let held = model.iter().filter(|d| d.is_some()).count();
-        assert_eq!(set.heap_len, held - due);
-        assert_eq!(usize::from(set.ready_due), due);
-        let mut linked = [false; SLOTS];
-        let (mut cur, mut last) = (set.ready_head, NONE);
-        while cur != NONE {
-            let i = usize::from(cur);
-            assert!(!linked[i], "slot {i} linked twice");
-            linked[i] = true;
-            assert!(set.slots[i].ready_linked);
-            (last, cur) = (cur, set.slots[i].ready_next);
-        }
-        assert_eq!(set.ready_tail, last, "ready queue tail");
-        for (i, d) in model.iter().enumerate() {
-            assert_eq!(set.slots[i].ready_linked, linked[i], "slot {i} link flag");
-            if *d == Some(0) {
-                assert_eq!(set.slots[i].heap_pos, DUE_NOW, "slot {i} should be due now");
-                assert!(linked[i], "slot {i} due but not queued");
-            }
-        }
-        for pos in 0..set.heap_len {
-            let i = set.heap_entry(pos);
-            let slot = set.slot(i).expect("heap entry names a slot");
-            assert_eq!(usize::from(slot.heap_pos), pos, "slot {i} misplaced");
-            assert_eq!(
-                Some(set.deadline(i).total_micros()),
-                model[usize::from(i)],
-                "slot {i} holds the wrong deadline"
-            );
-            if pos > 0 {
-                assert!(
-                    set.heap_key((pos - 1) / 2) <= set.heap_key(pos),
-                    "heap order"
-                );
-            }
-        }
-        for (i, d) in model.iter().enumerate() {
-            if d.is_none() {
-                assert_eq!(set.slots[i].heap_pos, NONE, "slot {i} should be out");
-            }
-        }
-        let earliest = model
-            .iter()
-            .flatten()
-            .min()
-            .map(|&t| Instant::from_micros(t));
-        assert_eq!(set.poll_at(), earliest);
-    }
-
-    proptest! {
-        #[test]
-        /// Slot `SLOTS` stands for "serve the ready queue" (`ready_pop`,
-        /// as `dispatch` does); deadlines 0..4 are common so that slots
-        /// often become due, stop being due while queued, and come back.
-        fn heap_matches_a_model(ops in proptest::collection::vec((0..=SLOTS, proptest::option::of(prop_oneof![0u64..4, 0u64..40])), 1..200)) {
-            let mut bufs = [[0u8; 8]; 2 * SLOTS];
-            let mut slots = small_slots::<SLOTS>(&mut bufs);
-            let mut set = SocketSet::new(&mut slots[..], [1; 16]);
-            let mut model = [None; SLOTS];
-            for (i, deadline) in ops {
-                if i == SLOTS {
-                    match set.ready_pop() {
-                        Some(p) => {
-                            let p = usize::from(p);
-                            prop_assert_eq!(model[p], Some(0), "popped slot {} was not due", p);
-                            model[p] = None;
-                        }
-                        None => prop_assert!(!model.contains(&Some(0)), "a due slot was not served"),
-                    }
-                } else {
-                    match deadline {
-                        Some(t) => set.schedule(i as u16, Instant::from_micros(t)),
-                        None => set.unschedule(i as u16),
-                    }
-                    model[i] = deadline;
-                }
-                check(&set, &model);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod index_tests {
-    //! The hash index against a plain model: after any sequence of index
-    //! and unindex operations, every key held is found at its slot (also
-    //! right after another key's lookup filled the last-found shortcut) and
-    //! no other key is found. The table size is not a multiple of
-    //! `HEADS_PER_SLOT`, and keys differ only in ports so that buckets
-    //! collide.
-    use super::*;
-    use proptest::prelude::*;
-
-    const SLOTS: usize = 21;
-
-    fn key(port: u16) -> Key {
-        Key {
-            local: Endpoint::new(Ipv4Address::new(10, 0, 0, 1), 80),
-            remote: Endpoint::new(Ipv4Address::new(10, 0, 0, 2), port),
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn index_matches_a_model(ops in proptest::collection::vec((0..SLOTS, proptest::option::of(0u16..40)), 1..200)) {
-            let mut bufs = [[0u8; 8]; 2 * SLOTS];
-            let mut slots = super::heap_tests::small_slots::<SLOTS>(&mut bufs);
-            let mut set = SocketSet::new(&mut slots[..], [3; 16]);
-            // model[slot] = the port of the key it holds.
-            let mut model: [Option<u16>; SLOTS] = [None; SLOTS];
-            for (i, port) in ops {
-                match port {
-                    // A key is held by one slot at a time, as in the table.
-                    Some(p) if !model.contains(&Some(p)) => {
-                        set.index(i as u16, key(p));
-                        model[i] = Some(p);
-                    }
-                    Some(_) => {}
-                    None => {
-                        set.unindex(i as u16);
-                        model[i] = None;
-                    }
-                }
-                for p in 0u16..40 {
-                    let want = model.iter().position(|m| *m == Some(p)).map(|s| s as u16);
-                    prop_assert_eq!(set.lookup(&key(p)), want, "port {}", p);
-                }
-            }
-        }
     }
 }
