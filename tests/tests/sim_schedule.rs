@@ -3,7 +3,7 @@
 //! `SocketSet` keeps each connection's next deadline in a heap, so that
 //! `poll_at` costs nothing with many idle connections, and it may put off
 //! recomputing a deadline while a poll's frames keep arriving for the same
-//! connection (`settle` in `socket_set.rs`). Whatever it defers must be
+//! connection (`settle` in `socket_set/mod.rs`). Whatever it defers must be
 //! caught up before the poll returns: here lossy, reordering two-way
 //! transfers (windows of segments for one connection in one poll) check,
 //! after every step of the simulator, that the table's `poll_at` is the
