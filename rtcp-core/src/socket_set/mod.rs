@@ -1,5 +1,5 @@
 //! The socket table: fixed slots, generational handles, an index on the
-//! 4-tuple ([`index`]), a schedule of deadlines ([`schedule`]), listen
+//! 4-tuple (`index.rs`), a schedule of deadlines (`schedule.rs`), listen
 //! backlogs and accept queues.
 //!
 //! Storage is supplied by the caller (a `&mut [SocketSlot]` on a
