@@ -20,6 +20,7 @@ use crate::tcp::ip::IpParams;
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::output::{Dispatched, PollAt};
 use crate::tcp::scoreboard::LOG_CAPACITY;
+use crate::tcp::socket::Flags;
 use crate::tcp::{Endpoint, IcmpError, State, TcpConfig, TcpError, TcpSocket, TcpStats};
 use crate::time::{Deadline, Instant};
 use crate::wire::icmpv4::Icmpv4Quote;
@@ -686,7 +687,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         let Some(slot) = self.slot(i) else { return };
         let owner = slot.owner;
         let state = slot.socket.state;
-        let has_rst = slot.socket.rst_owed;
+        let has_rst = slot.socket.flags.get(Flags::RST_OWED);
         if owner == Owner::Free {
             return;
         }

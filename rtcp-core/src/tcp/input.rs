@@ -9,7 +9,7 @@
 //! (SACK) folded in where they belong.
 
 use super::clock::Tick;
-use super::socket::{TcpSocket, DEFAULT_MSS};
+use super::socket::{Flags, TcpSocket, DEFAULT_MSS};
 use super::{Endpoint, State, TcpError, TcpStats};
 use crate::time::{Deadline, Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
@@ -92,24 +92,25 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             Some(shift) if self.config.window_scaling() => {
                 self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
                 self.rcv_shift = self.wanted_rcv_shift();
-                self.ws_ok = true;
+                self.flags.set(Flags::WS_OK, true);
             }
             _ => {
                 self.snd_shift = 0;
                 self.rcv_shift = 0;
-                self.ws_ok = false;
+                self.flags.set(Flags::WS_OK, false);
             }
         }
         #[cfg(feature = "sack")]
         {
-            self.sack_ok = self.config.sack() && opts.sack_permitted;
+            self.flags
+                .set(Flags::SACK_OK, self.config.sack() && opts.sack_permitted);
         }
         match opts.timestamp {
             Some((tsval, _)) if self.config.timestamps() => {
-                self.ts_ok = true;
+                self.flags.set(Flags::TS_OK, true);
                 self.ts_recent = tsval;
             }
-            _ => self.ts_ok = false,
+            _ => self.flags.set(Flags::TS_OK, false),
         }
         self.cc =
             super::congestion::Congestion::new(self.config.congestion, self.mss(), self.last_rx);
@@ -192,9 +193,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.stall_since = Deadline::NONE;
             self.rto_retries = 0;
             self.rtt.reset_backoff();
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
             self.arm_keepalive(now);
-            if self.tx_closed {
+            if self.flags.get(Flags::TX_CLOSED) {
                 // The user shut down while the handshake was in progress.
                 self.state = State::FinWait1;
             }
@@ -229,7 +230,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if seg.ack_number > seq {
                 self.rtt.sample(now - sent);
             }
-        } else if let (true, Some((_, ecr))) = (self.ts_ok, seg.options.timestamp) {
+        } else if let (true, Some((_, ecr))) = (self.flags.get(Flags::TS_OK), seg.options.timestamp)
+        {
             self.sample_ts_rtt(now, ecr);
         }
     }
@@ -266,7 +268,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         if self.challenge_tokens > 0 {
             self.challenge_tokens -= 1;
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
             stats.challenge_acks += 1;
         }
     }
@@ -277,11 +279,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let seg_len = seg.payload.len() + usize::from(flags.syn()) + usize::from(flags.fin());
 
         // RFC 7323 §5.3 PAWS, before the sequence number check.
-        if self.ts_ok && !flags.rst() {
+        if self.flags.get(Flags::TS_OK) && !flags.rst() {
             if let Some((tsval, _)) = seg.options.timestamp {
                 if (tsval.wrapping_sub(self.ts_recent) as i32) < 0 {
                     stats.paws_dropped += 1;
-                    self.ack_now = true;
+                    self.flags.set(Flags::ACK_NOW, true);
                     return;
                 }
             }
@@ -327,7 +329,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             stats.unacceptable += 1;
             if !flags.rst() {
                 if seg_len > 0 || self.oow_ack_allowed(now) {
-                    self.ack_now = true;
+                    self.flags.set(Flags::ACK_NOW, true);
                 }
                 if !seg.payload.is_empty() && seq + seg.payload.len() <= self.rcv_nxt {
                     // Old data again: report it in a D-SACK (RFC 2883).
@@ -402,7 +404,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // peer's current state (as with out-of-order data, RFC 5681
             // §4.2): tell it ours. One at RCV.NXT (a bare ACK of our FIN)
             // needs no answer.
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
         }
 
         self.update_ts_recent(seg);
@@ -438,7 +440,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             } else if fin_at > self.rcv_nxt {
                 // FIN beyond a hole: remember it until the hole fills.
                 self.set_rcv_fin(fin_at);
-                self.ack_now = true;
+                self.flags.set(Flags::ACK_NOW, true);
             }
         }
         self.consume_fin_if_due(now);
@@ -464,10 +466,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT.
         let lower = self.snd_una - self.max_snd_wnd.max(1);
         if ack > self.snd_max || ack < lower {
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
             if self.state == State::SynReceived {
                 self.set_pending_rst(Some(ack));
-                self.ack_now = false;
+                self.flags.set(Flags::ACK_NOW, false);
             }
             return false;
         }
@@ -495,10 +497,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                             self.timers.ack = self.timers.tick(now + delay.min(MAX_ACK_DELAY), now);
                         }
                         Some(_) => {}
-                        None => self.ack_now = true,
+                        None => self.flags.set(Flags::ACK_NOW, true),
                     }
                 }
-                if self.tx_closed {
+                if self.flags.get(Flags::TX_CLOSED) {
                     // The user closed during the handshake.
                     self.state = State::FinWait1;
                 }
@@ -557,7 +559,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             State::TimeWait if seg.flags.fin() => {
                 // A retransmitted FIN: ACK it and restart the 2 MSL wait.
-                self.ack_now = true;
+                self.flags.set(Flags::ACK_NOW, true);
                 self.restart_time_wait(now);
             }
             _ => {}
@@ -584,7 +586,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
 
         // RTT: timestamps (RFC 7323 §4) or one timed segment (Karn's rule).
-        if let (true, Some((_, ecr))) = (self.ts_ok, seg.options.timestamp) {
+        if let (true, Some((_, ecr))) = (self.flags.get(Flags::TS_OK), seg.options.timestamp) {
             if ecr != 0 {
                 self.sample_ts_rtt(now, ecr);
             }
@@ -639,7 +641,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let offset = seq - self.rcv_nxt;
         let room = self.rx.window();
         if offset >= room {
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
             return;
         }
         let payload = payload
@@ -647,7 +649,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             .unwrap_or(&[]);
         if payload.is_empty() {
             // A duplicate: ACK at once so the peer stops retransmitting.
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
             return;
         }
         if offset == 0 && !duplicate && self.assembler.is_empty() {
@@ -671,7 +673,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // The peer retransmitted something we had: tell it at once, so
             // the D-SACK can undo a spurious retransmission (RFC 2883 §4;
             // like the immediate ACK for out-of-order data, RFC 5681 §4.2).
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
         }
         let had_holes = !self.assembler.is_empty();
         match self.assembler.add(offset, payload.len()) {
@@ -683,7 +685,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     // Out of order, or filling a hole: ACK at once, one ACK
                     // per such segment (RFC 5681 §4.2) even when several
                     // arrive in one poll, so the sender sees its duplicates.
-                    self.ack_now = true;
+                    self.flags.set(Flags::ACK_NOW, true);
                     self.acks_owed = self.acks_owed.saturating_add(1).min(MAX_ACKS_OWED);
                 } else {
                     debug_assert_eq!(advance, payload.len());
@@ -692,7 +694,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             Err(_) => {
                 stats.ooo_dropped += 1;
-                self.ack_now = true;
+                self.flags.set(Flags::ACK_NOW, true);
             }
         }
     }
@@ -719,7 +721,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// RFC 7323 §4.3: an acceptable segment that covers Last.ACK.sent
     /// updates TS.Recent.
     pub(super) fn update_ts_recent(&mut self, seg: &TcpRepr) {
-        if let (true, Some((tsval, _))) = (self.ts_ok, seg.options.timestamp) {
+        if let (true, Some((tsval, _))) = (self.flags.get(Flags::TS_OK), seg.options.timestamp) {
             if seg.seq_number <= self.last_ack_sent {
                 self.ts_recent = tsval;
             }
@@ -760,18 +762,18 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     self.timers.ack = self.timers.tick(now + delay.min(MAX_ACK_DELAY), now);
                 }
             }
-            _ => self.ack_now = true,
+            _ => self.flags.set(Flags::ACK_NOW, true),
         }
     }
 
     /// Eighth step: once RCV.NXT reaches the peer's FIN, consume it.
     fn consume_fin_if_due(&mut self, now: Instant) {
-        if self.rcv_fin() != Some(self.rcv_nxt) || self.rx_fin_received {
+        if self.rcv_fin() != Some(self.rcv_nxt) || self.flags.get(Flags::RX_FIN_RECEIVED) {
             return;
         }
         self.rcv_nxt += 1;
-        self.rx_fin_received = true;
-        self.ack_now = true;
+        self.flags.set(Flags::RX_FIN_RECEIVED, true);
+        self.flags.set(Flags::ACK_NOW, true);
         match self.state {
             State::SynReceived | State::Established => self.state = State::CloseWait,
             State::FinWait1 => {
