@@ -851,12 +851,13 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             sock.snd_nxt = iss;
             sock.snd_max = iss;
             sock.ts_offset = ts_offset;
-            sock.local_mss = local_mss;
-            sock.rcv_shift = if sock.config.window_scaling() {
+            sock.local_mss = crate::tcp::socket::saturate_mss(local_mss);
+            let shift = if sock.config.window_scaling() {
                 sock.wanted_rcv_shift()
             } else {
                 0
             };
+            sock.set_rcv_shift(shift);
             sock.state = State::SynSent;
             sock.stall_since = Deadline::at(now);
         }
@@ -1201,7 +1202,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             if slot.socket.state == State::SynSent && slot.socket.snd_max == slot.socket.iss {
                 // Our first SYN: advertise the MSS of the device it leaves by,
                 // which may not have been known when connect() was called.
-                slot.socket.local_mss = self.local_mss;
+                slot.socket.local_mss = crate::tcp::socket::saturate_mss(self.local_mss);
             }
             let mut result = Ok(Dispatched::Sent);
             // Drain this socket (bounded so one bulk sender cannot starve the rest).

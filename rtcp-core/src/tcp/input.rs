@@ -9,7 +9,7 @@
 //! (SACK) folded in where they belong.
 
 use super::clock::Tick;
-use super::socket::{Flags, TcpSocket, DEFAULT_MSS};
+use super::socket::{saturate_mss, Flags, TcpSocket, DEFAULT_MSS};
 use super::{Endpoint, State, TcpError, TcpStats};
 use crate::time::{Deadline, Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
@@ -43,7 +43,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.forget_past();
         self.local = local;
         self.remote = remote;
-        self.local_mss = local_mss;
+        self.local_mss = saturate_mss(local_mss);
         self.irs = seg.seq_number;
         self.rcv_nxt = seg.seq_number + 1;
         self.rcv_adv = self.rcv_nxt;
@@ -90,13 +90,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // Window scaling only when both sides offer it (RFC 7323 §2.2).
         match opts.window_scale {
             Some(shift) if self.config.window_scaling() => {
-                self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
-                self.rcv_shift = self.wanted_rcv_shift();
+                self.set_snd_shift(shift.min(MAX_WINDOW_SHIFT));
+                self.set_rcv_shift(self.wanted_rcv_shift());
                 self.flags.set(Flags::WS_OK, true);
             }
             _ => {
-                self.snd_shift = 0;
-                self.rcv_shift = 0;
+                self.set_snd_shift(0);
+                self.set_rcv_shift(0);
                 self.flags.set(Flags::WS_OK, false);
             }
         }
@@ -220,7 +220,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // has been reached." The text waits in the receive buffer (our
             // <SYN,ACK> acknowledges the SYN alone); a FIN is not queued: it
             // is not acknowledged, so the peer sends it again.
-            self.syn_text = self.rx.write_unallocated(0, seg.payload);
+            // At most the payload of one IPv4 datagram: below 2^16.
+            let n = self.rx.write_unallocated(0, seg.payload);
+            self.syn_text = u16::try_from(n).unwrap_or(u16::MAX);
         }
     }
 
@@ -479,17 +481,18 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // ESTABLISHED; otherwise <SEQ=SEG.ACK><CTL=RST>.
             if ack > self.snd_una {
                 self.state = State::Established;
-                self.snd_wnd = usize::from(seg.window_len) << self.snd_shift;
+                self.snd_wnd = usize::from(seg.window_len) << self.snd_shift();
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seg.seq_number;
                 self.snd_wl2 = ack;
                 self.on_handshake_rtt(now, seg);
-                if self.syn_text > 0 {
+                let syn_text = usize::from(self.syn_text);
+                if syn_text > 0 {
                     // The text queued with a simultaneous-open SYN is taken
                     // now (§3.10.7.3), as if it had just arrived in order.
-                    self.rx.enqueue_unallocated(self.syn_text);
-                    self.rcv_nxt += self.syn_text;
-                    self.unacked_bytes += self.syn_text;
+                    self.rx.enqueue_unallocated(syn_text);
+                    self.rcv_nxt += syn_text;
+                    self.unacked_bytes += syn_text;
                     self.unacked_segs = self.unacked_segs.saturating_add(1);
                     self.syn_text = 0;
                     match self.config.ack_delay() {
@@ -511,7 +514,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
 
         let was_una = self.snd_una;
-        let window = usize::from(seg.window_len) << self.snd_shift;
+        let window = usize::from(seg.window_len) << self.snd_shift();
         // RFC 5681 §2 duplicate ACK: no data, no window change, data
         // outstanding, SYN/FIN clear. A window change does not disqualify an
         // ACK carrying SACK blocks: those report new out-of-order arrivals,
@@ -706,7 +709,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let ack = seg.ack_number;
         if self.snd_wl1 < seg.seq_number || (self.snd_wl1 == seg.seq_number && self.snd_wl2 <= ack)
         {
-            let window = usize::from(seg.window_len) << self.snd_shift;
+            let window = usize::from(seg.window_len) << self.snd_shift();
             self.snd_wnd = window;
             self.max_snd_wnd = self.max_snd_wnd.max(window);
             self.snd_wl1 = seg.seq_number;
@@ -745,7 +748,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.unacked_segs = self.unacked_segs.saturating_add(1);
         // "Full-sized" is what the peer actually sends, which is less than
         // our MSS when it carries options.
-        let rcv_mss = usize::from(self.rcv_mss).max(len).min(self.local_mss);
+        let rcv_mss = usize::from(self.rcv_mss)
+            .max(len)
+            .min(usize::from(self.local_mss));
         self.rcv_mss = u16::try_from(rcv_mss).unwrap_or(u16::MAX);
         // RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every second
         // full-sized segment or 2*RMSS bytes. We ACK the second in-order

@@ -122,12 +122,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         // RCV.BUFF - RCV.USER - RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS),
         // Fr = 1/2 (MUST-39); this holds for a closed window too.
-        let threshold = (self.rx.capacity() / 2).min(self.local_mss).max(1);
+        let threshold = (self.rx.capacity() / 2)
+            .min(usize::from(self.local_mss))
+            .max(1);
         if candidate - current < threshold {
             return current;
         }
         // Round down to what the scaled field can say.
-        let shift = self.rcv_shift;
+        let shift = self.rcv_shift();
         let span = ((candidate - self.rcv_nxt) >> shift).min(0xffff) << shift;
         let edge = self.rcv_nxt + span;
         if edge > current && edge - current >= threshold {
@@ -149,7 +151,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let current = self.rcv_adv.max(self.rcv_nxt);
         let grew = edge - current;
         grew > 0
-            && (current == self.rcv_nxt || grew >= (self.rx.capacity() / 2).min(2 * self.local_mss))
+            && (current == self.rcv_nxt
+                || grew >= (self.rx.capacity() / 2).min(2 * usize::from(self.local_mss)))
     }
 
     /// What the next segment would be (no timers fire here).
@@ -589,11 +592,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     #[inline(never)]
     fn syn_options(&self, now: Instant) -> TcpOptions {
         let offer_ws = self.config.window_scaling()
-            && (self.state == State::SynSent || self.snd_shift > 0 || self.rcv_shift > 0);
+            && (self.state == State::SynSent || self.snd_shift() > 0 || self.rcv_shift() > 0);
         let offer_ts = self.config.timestamps()
             && (self.state == State::SynSent || self.flags.get(Flags::TS_OK));
         TcpOptions {
-            mss: u16::try_from(self.local_mss).ok().or(Some(u16::MAX)),
+            mss: Some(self.local_mss),
             window_scale: offer_ws.then(|| self.wanted_rcv_shift()),
             sack_permitted: self.config.sack()
                 && (self.state == State::SynSent || self.sack_enabled()),
@@ -834,7 +837,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let edge = self.window_right_edge();
         let span = edge - self.rcv_nxt;
         // The window in a SYN is never scaled (RFC 7323 §2.2).
-        let shift = if syn { 0 } else { self.rcv_shift };
+        let shift = if syn { 0 } else { self.rcv_shift() };
         let field = (span >> shift).min(0xffff);
         (self.rcv_nxt + (field << shift), field as u16)
     }

@@ -67,8 +67,11 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) max_snd_wnd: usize,
     pub(crate) snd_wl1: SeqNumber,
     pub(crate) snd_wl2: SeqNumber,
-    /// Shift applied to the peer's window field (RFC 7323).
-    pub(crate) snd_shift: u8,
+    /// The window shifts (RFC 7323 §2.3, each at most 14), one per
+    /// nibble: the low one applied to the peer's window field
+    /// (`snd_shift`), the high one to ours (`rcv_shift`). One byte rather
+    /// than two (issue 9, per-connection state).
+    pub(crate) shifts: u8,
     /// Sequence number of our FIN once sent (`fin_seq`): valid only when
     /// `fin_sent`. A value and a flag rather than an `Option<SeqNumber>`
     /// (8 bytes), so that the flag packs with the socket's other one-byte
@@ -80,7 +83,6 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) rcv_nxt: SeqNumber,
     /// Right edge of the window last advertised (never moved left).
     pub(crate) rcv_adv: SeqNumber,
-    pub(crate) rcv_shift: u8,
     /// Sequence number of the peer's FIN (`rcv_fin`), recorded when it
     /// arrived (possibly ahead of a hole): valid only when `rcv_fin_seen`.
     /// A value and a flag for the same reason as `fin_sent`'s.
@@ -94,7 +96,9 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
 
     // --- options ---
     /// Our MSS (from the interface MTU), advertised in our SYN.
-    pub(crate) local_mss: usize,
+    /// A `u16` (saturated, `saturate_mss`): the MSS option is 16 bits, and
+    /// an IPv4 MTU is below 2^16, so every real value is exact.
+    pub(crate) local_mss: u16,
     /// The peer's MSS (536 when it sent none).
     /// A `u16`: the MSS option is 16 bits, and an ICMP report only ever
     /// lowers it.
@@ -146,7 +150,8 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// at RCV.NXT in the receive buffer but not yet accepted: RFC 9293
     /// §3.10.7.3 queues it "for processing after the ESTABLISHED state has
     /// been reached".
-    pub(crate) syn_text: usize,
+    /// A `u16`: it is at most one segment's payload (saturated anyway).
+    pub(crate) syn_text: u16,
     /// Sequence number of a RST owed to the peer (`pending_rst`): valid
     /// only when `rst_owed`. Every RST a connection sends on its own is
     /// `<SEQ=x><CTL=RST>` (RFC 9293 §3.10.5 ABORT, §3.10.7.3 and §3.10.7.4
@@ -248,6 +253,13 @@ impl Flags {
     }
 }
 
+/// Our MSS as the socket stores it: a `u16`, saturated (an MSS from an MTU
+/// above 2^16 is advertised as 65535 anyway, RFC 9293 §3.7.1).
+#[inline]
+pub(crate) fn saturate_mss(mss: usize) -> u16 {
+    u16::try_from(mss).unwrap_or(u16::MAX)
+}
+
 impl<'a> TcpSocket<'a> {
     /// A closed socket over the given receive and send buffers, with a
     /// send log of the default capacity ([`LOG_CAPACITY`]).
@@ -281,18 +293,17 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             max_snd_wnd: 0,
             snd_wl1: SeqNumber(0),
             snd_wl2: SeqNumber(0),
-            snd_shift: 0,
+            shifts: 0,
             fin_seq_at: SeqNumber(0),
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
             rcv_adv: SeqNumber(0),
-            rcv_shift: 0,
             rcv_fin_at: SeqNumber(0),
             last_ack_sent: SeqNumber(0),
             tx: RingBuffer::new(tx_buffer),
             rx: RingBuffer::new(rx_buffer),
             assembler: Assembler::new(),
-            local_mss: DEFAULT_MSS,
+            local_mss: DEFAULT_MSS as u16,
             remote_mss: DEFAULT_MSS as u16,
             ts_recent: 0,
             ts_offset: 0,
@@ -358,12 +369,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             max_snd_wnd,
             snd_wl1,
             snd_wl2,
-            snd_shift,
+            shifts,
             fin_seq_at,
             irs,
             rcv_nxt,
             rcv_adv,
-            rcv_shift,
             rcv_fin_at,
             last_ack_sent,
             tx,
@@ -410,17 +420,16 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *max_snd_wnd = 0;
         *snd_wl1 = SeqNumber(0);
         *snd_wl2 = SeqNumber(0);
-        *snd_shift = 0;
+        *shifts = 0;
         *fin_seq_at = SeqNumber(0);
         *irs = SeqNumber(0);
         *rcv_nxt = SeqNumber(0);
         *rcv_adv = SeqNumber(0);
-        *rcv_shift = 0;
         *rcv_fin_at = SeqNumber(0);
         *last_ack_sent = SeqNumber(0);
         tx.clear();
         assembler.clear();
-        *local_mss = DEFAULT_MSS;
+        *local_mss = DEFAULT_MSS as u16;
         *remote_mss = DEFAULT_MSS as u16;
         *ts_recent = 0;
         *ts_offset = 0;
@@ -626,7 +635,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// The effective MSS for sending (peer's MSS bounded by ours).
     pub fn mss(&self) -> usize {
-        usize::from(self.remote_mss).min(self.local_mss)
+        usize::from(self.remote_mss.min(self.local_mss))
     }
 
     /// Smoothed RTT estimate, once measured.
@@ -655,6 +664,32 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// feature: a constant `false` without it, so the compiler drops every
     /// SACK path (there is no `sack_ok` field there: the packed
     /// configuration never offers SACK).
+    /// The shift applied to the peer's window field (RFC 7323 §2.3).
+    #[inline]
+    pub(crate) fn snd_shift(&self) -> u8 {
+        self.shifts & 0x0f
+    }
+
+    /// The shift applied to the window we advertise (RFC 7323 §2.3).
+    #[inline]
+    pub(crate) fn rcv_shift(&self) -> u8 {
+        self.shifts >> 4
+    }
+
+    /// Set the send shift; callers clamp it to `MAX_WINDOW_SHIFT` (14),
+    /// which fits a nibble.
+    #[inline]
+    pub(crate) fn set_snd_shift(&mut self, shift: u8) {
+        self.shifts = (self.shifts & 0xf0) | (shift & 0x0f);
+    }
+
+    /// Set the receive shift (at most `MAX_WINDOW_SHIFT`, as for the send
+    /// shift).
+    #[inline]
+    pub(crate) fn set_rcv_shift(&mut self, shift: u8) {
+        self.shifts = (self.shifts & 0x0f) | (shift << 4);
+    }
+
     pub(crate) fn sack_enabled(&self) -> bool {
         #[cfg(feature = "sack")]
         return self.flags.get(Flags::SACK_OK);
@@ -671,7 +706,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             window_scale: self
                 .flags
                 .get(Flags::WS_OK)
-                .then_some((self.snd_shift, self.rcv_shift)),
+                .then_some((self.snd_shift(), self.rcv_shift())),
             ecn: self.ecn_negotiated(),
         }
     }
