@@ -181,8 +181,8 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
 
 /// The socket's one-bit state in one `u16` rather than a byte per `bool`:
 /// 12 B less per socket with `sack`, 11 B without (issue 9,
-/// per-connection state). Each constant is
-/// a bit; `get` and `set` read and write it.
+/// per-connection state). Each constant is a bit; `get` and `set` read
+/// and write it, at the cost of a mask at each use.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub(crate) struct Flags(u16);
 
