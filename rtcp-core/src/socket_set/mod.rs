@@ -23,6 +23,7 @@ use crate::tcp::ip::IpParams;
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::output::{Dispatched, PollAt};
 use crate::tcp::scoreboard::LOG_CAPACITY;
+use crate::tcp::socket::Flags;
 use crate::tcp::{Endpoint, IcmpError, State, TcpConfig, TcpError, TcpSocket, TcpStats};
 use crate::time::{Deadline, Instant};
 use crate::wire::icmpv4::Icmpv4Quote;
@@ -457,7 +458,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         let Some(slot) = self.slot(i) else { return };
         let owner = slot.owner;
         let state = slot.socket.state;
-        let has_rst = slot.socket.rst_owed;
+        let has_rst = slot.socket.flags.get(Flags::RST_OWED);
         if owner == Owner::Free {
             return;
         }
@@ -609,12 +610,13 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             sock.snd_nxt = iss;
             sock.snd_max = iss;
             sock.ts_offset = ts_offset;
-            sock.local_mss = local_mss;
-            sock.rcv_shift = if sock.config.window_scaling() {
+            sock.local_mss = crate::tcp::socket::saturate_mss(local_mss);
+            let shift = if sock.config.window_scaling() {
                 sock.wanted_rcv_shift()
             } else {
                 0
             };
+            sock.set_rcv_shift(shift);
             sock.state = State::SynSent;
             sock.stall_since = Deadline::at(now);
         }
@@ -955,7 +957,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             if slot.socket.state == State::SynSent && slot.socket.snd_max == slot.socket.iss {
                 // Our first SYN: advertise the MSS of the device it leaves by,
                 // which may not have been known when connect() was called.
-                slot.socket.local_mss = self.local_mss;
+                slot.socket.local_mss = crate::tcp::socket::saturate_mss(self.local_mss);
             }
             let mut result = Ok(Dispatched::Sent);
             // Drain this socket (bounded so one bulk sender cannot starve the rest).

@@ -20,9 +20,24 @@
 /// half its goodput in the simulator (`sim_transfer`, see BENCHMARKS.md).
 #[cfg(feature = "scoreboard")]
 pub const MAX_RANGES: usize = 32;
-/// How many disjoint out-of-order ranges are remembered (minimal build).
-#[cfg(not(feature = "scoreboard"))]
+/// How many disjoint out-of-order ranges are remembered with `sack` but
+/// without the scoreboard: the receiver reports them in SACK blocks (at
+/// most 4 per segment, RFC 2018 §3), and the sender repairs the holes
+/// they leave within a round trip, so there is reason to hold more ranges
+/// than one ACK can name.
+#[cfg(all(feature = "sack", not(feature = "scoreboard")))]
 pub const MAX_RANGES: usize = 8;
+/// How many disjoint out-of-order ranges are remembered without `sack`
+/// (the minimal build): 4, 32 B per socket less than 8 (issue 9). Without
+/// SACK the peer learns only RCV.NXT and repairs one hole per round trip
+/// (RFC 6582 partial ACKs, or go-back-N after a timeout), and a
+/// microcontroller's window of a few segments rarely has more than one or
+/// two. The trade-off: a segment that would open a fifth hole is dropped
+/// (still ACKed, counted in `ooo_dropped`) and must be sent again, which
+/// costs goodput only on a large window over a lossy path, where the
+/// `sack` and `scoreboard` builds (8 and 32 ranges) are the ones to use.
+#[cfg(not(feature = "sack"))]
+pub const MAX_RANGES: usize = 4;
 
 /// A segment would need more out-of-order ranges than there are slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +66,8 @@ struct Stamps([u8; MAX_RANGES]);
 
 /// Without the `sack` feature nothing reads the order in which ranges
 /// grew (it is only for SACK blocks, RFC 2018 §4), so there are no stamps:
-/// every slot reads as stamp 0 and writes are dropped (8 B less per
-/// socket with the minimal build's 8 slots; issue 9).
+/// every slot reads as stamp 0 and writes are dropped (4 B less per
+/// socket with the minimal build's 4 slots; issue 9).
 #[cfg(not(feature = "sack"))]
 #[derive(Debug, Clone, Copy, Default)]
 struct Stamps;

@@ -20,6 +20,8 @@
 
 #[cfg(feature = "ecn")]
 use super::congestion::CongestionControl;
+#[cfg(feature = "ecn")]
+use super::socket::Flags;
 use super::socket::TcpSocket;
 use crate::time::Instant;
 #[cfg(feature = "ecn")]
@@ -197,7 +199,7 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
             return false;
         }
         let fresh_window = self.ecn.reduced_until.is_none_or(|h| self.snd_una > h);
-        if !self.recovering && fresh_window {
+        if !self.flags.get(Flags::RECOVERING) && fresh_window {
             let mss = self.mss();
             let cwnd = self.cc.window();
             if cwnd > 2 * mss {

@@ -9,7 +9,7 @@
 //! (SACK) folded in where they belong.
 
 use super::clock::Tick;
-use super::socket::{TcpSocket, DEFAULT_MSS};
+use super::socket::{saturate_mss, Flags, TcpSocket, DEFAULT_MSS};
 use super::{Endpoint, State, TcpError, TcpStats};
 use crate::time::{Deadline, Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
@@ -43,7 +43,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.forget_past();
         self.local = local;
         self.remote = remote;
-        self.local_mss = local_mss;
+        self.local_mss = saturate_mss(local_mss);
         self.irs = seg.seq_number;
         self.rcv_nxt = seg.seq_number + 1;
         self.rcv_adv = self.rcv_nxt;
@@ -90,26 +90,27 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // Window scaling only when both sides offer it (RFC 7323 §2.2).
         match opts.window_scale {
             Some(shift) if self.config.window_scaling() => {
-                self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
-                self.rcv_shift = self.wanted_rcv_shift();
-                self.ws_ok = true;
+                self.set_snd_shift(shift.min(MAX_WINDOW_SHIFT));
+                self.set_rcv_shift(self.wanted_rcv_shift());
+                self.flags.set(Flags::WS_OK, true);
             }
             _ => {
-                self.snd_shift = 0;
-                self.rcv_shift = 0;
-                self.ws_ok = false;
+                self.set_snd_shift(0);
+                self.set_rcv_shift(0);
+                self.flags.set(Flags::WS_OK, false);
             }
         }
         #[cfg(feature = "sack")]
         {
-            self.sack_ok = self.config.sack() && opts.sack_permitted;
+            self.flags
+                .set(Flags::SACK_OK, self.config.sack() && opts.sack_permitted);
         }
         match opts.timestamp {
             Some((tsval, _)) if self.config.timestamps() => {
-                self.ts_ok = true;
+                self.flags.set(Flags::TS_OK, true);
                 self.ts_recent = tsval;
             }
-            _ => self.ts_ok = false,
+            _ => self.flags.set(Flags::TS_OK, false),
         }
         self.cc =
             super::congestion::Congestion::new(self.config.congestion, self.mss(), self.last_rx);
@@ -192,9 +193,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.stall_since = Deadline::NONE;
             self.rto_retries = 0;
             self.rtt.reset_backoff();
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
             self.arm_keepalive(now);
-            if self.tx_closed {
+            if self.flags.get(Flags::TX_CLOSED) {
                 // The user shut down while the handshake was in progress.
                 self.state = State::FinWait1;
             }
@@ -219,7 +220,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // has been reached." The text waits in the receive buffer (our
             // <SYN,ACK> acknowledges the SYN alone); a FIN is not queued: it
             // is not acknowledged, so the peer sends it again.
-            self.syn_text = self.rx.write_unallocated(0, seg.payload);
+            // At most the payload of one IPv4 datagram: below 2^16.
+            let n = self.rx.write_unallocated(0, seg.payload);
+            self.syn_text = u16::try_from(n).unwrap_or(u16::MAX);
         }
     }
 
@@ -229,7 +232,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if seg.ack_number > seq {
                 self.rtt.sample(now - sent);
             }
-        } else if let (true, Some((_, ecr))) = (self.ts_ok, seg.options.timestamp) {
+        } else if let (true, Some((_, ecr))) = (self.flags.get(Flags::TS_OK), seg.options.timestamp)
+        {
             self.sample_ts_rtt(now, ecr);
         }
     }
@@ -266,7 +270,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         if self.challenge_tokens > 0 {
             self.challenge_tokens -= 1;
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
             stats.challenge_acks += 1;
         }
     }
@@ -277,11 +281,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let seg_len = seg.payload.len() + usize::from(flags.syn()) + usize::from(flags.fin());
 
         // RFC 7323 §5.3 PAWS, before the sequence number check.
-        if self.ts_ok && !flags.rst() {
+        if self.flags.get(Flags::TS_OK) && !flags.rst() {
             if let Some((tsval, _)) = seg.options.timestamp {
                 if (tsval.wrapping_sub(self.ts_recent) as i32) < 0 {
                     stats.paws_dropped += 1;
-                    self.ack_now = true;
+                    self.flags.set(Flags::ACK_NOW, true);
                     return;
                 }
             }
@@ -327,7 +331,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             stats.unacceptable += 1;
             if !flags.rst() {
                 if seg_len > 0 || self.oow_ack_allowed(now) {
-                    self.ack_now = true;
+                    self.flags.set(Flags::ACK_NOW, true);
                 }
                 if !seg.payload.is_empty() && seq + seg.payload.len() <= self.rcv_nxt {
                     // Old data again: report it in a D-SACK (RFC 2883).
@@ -402,7 +406,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // peer's current state (as with out-of-order data, RFC 5681
             // §4.2): tell it ours. One at RCV.NXT (a bare ACK of our FIN)
             // needs no answer.
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
         }
 
         self.update_ts_recent(seg);
@@ -438,7 +442,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             } else if fin_at > self.rcv_nxt {
                 // FIN beyond a hole: remember it until the hole fills.
                 self.set_rcv_fin(fin_at);
-                self.ack_now = true;
+                self.flags.set(Flags::ACK_NOW, true);
             }
         }
         self.consume_fin_if_due(now);
@@ -464,10 +468,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT.
         let lower = self.snd_una - self.max_snd_wnd.max(1);
         if ack > self.snd_max || ack < lower {
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
             if self.state == State::SynReceived {
                 self.set_pending_rst(Some(ack));
-                self.ack_now = false;
+                self.flags.set(Flags::ACK_NOW, false);
             }
             return false;
         }
@@ -477,17 +481,18 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // ESTABLISHED; otherwise <SEQ=SEG.ACK><CTL=RST>.
             if ack > self.snd_una {
                 self.state = State::Established;
-                self.snd_wnd = usize::from(seg.window_len) << self.snd_shift;
+                self.snd_wnd = usize::from(seg.window_len) << self.snd_shift();
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seg.seq_number;
                 self.snd_wl2 = ack;
                 self.on_handshake_rtt(now, seg);
-                if self.syn_text > 0 {
+                let syn_text = usize::from(self.syn_text);
+                if syn_text > 0 {
                     // The text queued with a simultaneous-open SYN is taken
                     // now (§3.10.7.3), as if it had just arrived in order.
-                    self.rx.enqueue_unallocated(self.syn_text);
-                    self.rcv_nxt += self.syn_text;
-                    self.unacked_bytes += self.syn_text;
+                    self.rx.enqueue_unallocated(syn_text);
+                    self.rcv_nxt += syn_text;
+                    self.unacked_bytes += syn_text;
                     self.unacked_segs = self.unacked_segs.saturating_add(1);
                     self.syn_text = 0;
                     match self.config.ack_delay() {
@@ -495,10 +500,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                             self.timers.ack = self.timers.tick(now + delay.min(MAX_ACK_DELAY), now);
                         }
                         Some(_) => {}
-                        None => self.ack_now = true,
+                        None => self.flags.set(Flags::ACK_NOW, true),
                     }
                 }
-                if self.tx_closed {
+                if self.flags.get(Flags::TX_CLOSED) {
                     // The user closed during the handshake.
                     self.state = State::FinWait1;
                 }
@@ -509,7 +514,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
 
         let was_una = self.snd_una;
-        let window = usize::from(seg.window_len) << self.snd_shift;
+        let window = usize::from(seg.window_len) << self.snd_shift();
         // RFC 5681 §2 duplicate ACK: no data, no window change, data
         // outstanding, SYN/FIN clear. A window change does not disqualify an
         // ACK carrying SACK blocks: those report new out-of-order arrivals,
@@ -557,7 +562,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             State::TimeWait if seg.flags.fin() => {
                 // A retransmitted FIN: ACK it and restart the 2 MSL wait.
-                self.ack_now = true;
+                self.flags.set(Flags::ACK_NOW, true);
                 self.restart_time_wait(now);
             }
             _ => {}
@@ -584,7 +589,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
 
         // RTT: timestamps (RFC 7323 §4) or one timed segment (Karn's rule).
-        if let (true, Some((_, ecr))) = (self.ts_ok, seg.options.timestamp) {
+        if let (true, Some((_, ecr))) = (self.flags.get(Flags::TS_OK), seg.options.timestamp) {
             if ecr != 0 {
                 self.sample_ts_rtt(now, ecr);
             }
@@ -639,7 +644,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let offset = seq - self.rcv_nxt;
         let room = self.rx.window();
         if offset >= room {
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
             return;
         }
         let payload = payload
@@ -647,7 +652,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             .unwrap_or(&[]);
         if payload.is_empty() {
             // A duplicate: ACK at once so the peer stops retransmitting.
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
             return;
         }
         if offset == 0 && !duplicate && self.assembler.is_empty() {
@@ -671,7 +676,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // The peer retransmitted something we had: tell it at once, so
             // the D-SACK can undo a spurious retransmission (RFC 2883 §4;
             // like the immediate ACK for out-of-order data, RFC 5681 §4.2).
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
         }
         let had_holes = !self.assembler.is_empty();
         match self.assembler.add(offset, payload.len()) {
@@ -683,7 +688,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     // Out of order, or filling a hole: ACK at once, one ACK
                     // per such segment (RFC 5681 §4.2) even when several
                     // arrive in one poll, so the sender sees its duplicates.
-                    self.ack_now = true;
+                    self.flags.set(Flags::ACK_NOW, true);
                     self.acks_owed = self.acks_owed.saturating_add(1).min(MAX_ACKS_OWED);
                 } else {
                     debug_assert_eq!(advance, payload.len());
@@ -692,7 +697,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             Err(_) => {
                 stats.ooo_dropped += 1;
-                self.ack_now = true;
+                self.flags.set(Flags::ACK_NOW, true);
             }
         }
     }
@@ -704,7 +709,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let ack = seg.ack_number;
         if self.snd_wl1 < seg.seq_number || (self.snd_wl1 == seg.seq_number && self.snd_wl2 <= ack)
         {
-            let window = usize::from(seg.window_len) << self.snd_shift;
+            let window = usize::from(seg.window_len) << self.snd_shift();
             self.snd_wnd = window;
             self.max_snd_wnd = self.max_snd_wnd.max(window);
             self.snd_wl1 = seg.seq_number;
@@ -719,7 +724,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// RFC 7323 §4.3: an acceptable segment that covers Last.ACK.sent
     /// updates TS.Recent.
     pub(super) fn update_ts_recent(&mut self, seg: &TcpRepr) {
-        if let (true, Some((tsval, _))) = (self.ts_ok, seg.options.timestamp) {
+        if let (true, Some((tsval, _))) = (self.flags.get(Flags::TS_OK), seg.options.timestamp) {
             if seg.seq_number <= self.last_ack_sent {
                 self.ts_recent = tsval;
             }
@@ -743,7 +748,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.unacked_segs = self.unacked_segs.saturating_add(1);
         // "Full-sized" is what the peer actually sends, which is less than
         // our MSS when it carries options.
-        let rcv_mss = usize::from(self.rcv_mss).max(len).min(self.local_mss);
+        let rcv_mss = usize::from(self.rcv_mss)
+            .max(len)
+            .min(usize::from(self.local_mss));
         self.rcv_mss = u16::try_from(rcv_mss).unwrap_or(u16::MAX);
         // RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every second
         // full-sized segment or 2*RMSS bytes. We ACK the second in-order
@@ -760,18 +767,18 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     self.timers.ack = self.timers.tick(now + delay.min(MAX_ACK_DELAY), now);
                 }
             }
-            _ => self.ack_now = true,
+            _ => self.flags.set(Flags::ACK_NOW, true),
         }
     }
 
     /// Eighth step: once RCV.NXT reaches the peer's FIN, consume it.
     fn consume_fin_if_due(&mut self, now: Instant) {
-        if self.rcv_fin() != Some(self.rcv_nxt) || self.rx_fin_received {
+        if self.rcv_fin() != Some(self.rcv_nxt) || self.flags.get(Flags::RX_FIN_RECEIVED) {
             return;
         }
         self.rcv_nxt += 1;
-        self.rx_fin_received = true;
-        self.ack_now = true;
+        self.flags.set(Flags::RX_FIN_RECEIVED, true);
+        self.flags.set(Flags::ACK_NOW, true);
         match self.state {
             State::SynReceived | State::Established => self.state = State::CloseWait,
             State::FinWait1 => {

@@ -11,7 +11,7 @@ use super::clock::Tick;
 use super::congestion::CongestionControl;
 use super::ecn::EcnSegment;
 use super::ip::IpParams;
-use super::socket::{PendingReset, TcpSocket};
+use super::socket::{Flags, PendingReset, TcpSocket};
 use super::{State, TcpError, TcpStats};
 use crate::time::{Deadline, Duration, Instant};
 use crate::wire::tcp::{SackBlock, MAX_SACK_BLOCKS};
@@ -73,7 +73,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // IP options (a source route) come out of the segment too
         // (RFC 9293 §3.7.1, MUST-16: Eff.snd.MSS subtracts IPoptionsize).
         let opts = self.route.option_len()
-            + if self.ts_ok { TS_OPTION_LEN } else { 0 }
+            + if self.flags.get(Flags::TS_OK) {
+                TS_OPTION_LEN
+            } else {
+                0
+            }
             + if self.sack_enabled() && blocks > 0 {
                 4 + 8 * self.sack_block_limit().min(blocks)
             } else {
@@ -83,7 +87,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     fn sack_block_limit(&self) -> usize {
-        if self.ts_ok {
+        if self.flags.get(Flags::TS_OK) {
             3
         } else {
             MAX_SACK_BLOCKS
@@ -93,13 +97,15 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Sequence number of our FIN, once sent.
     #[inline]
     pub(crate) fn fin_seq(&self) -> Option<SeqNumber> {
-        self.fin_sent.then_some(self.fin_seq_at)
+        self.flags.get(Flags::FIN_SENT).then_some(self.fin_seq_at)
     }
 
     /// End of the last less-than-full segment sent, if any (Minshall).
     #[inline]
     fn small_end(&self) -> Option<SeqNumber> {
-        self.small_sent.then_some(self.small_end_at)
+        self.flags
+            .get(Flags::SMALL_SENT)
+            .then_some(self.small_end_at)
     }
 
     fn fin_acked(&self) -> bool {
@@ -116,12 +122,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         // RCV.BUFF - RCV.USER - RCV.WND >= min(Fr * RCV.BUFF, Eff.snd.MSS),
         // Fr = 1/2 (MUST-39); this holds for a closed window too.
-        let threshold = (self.rx.capacity() / 2).min(self.local_mss).max(1);
+        let threshold = (self.rx.capacity() / 2)
+            .min(usize::from(self.local_mss))
+            .max(1);
         if candidate - current < threshold {
             return current;
         }
         // Round down to what the scaled field can say.
-        let shift = self.rcv_shift;
+        let shift = self.rcv_shift();
         let span = ((candidate - self.rcv_nxt) >> shift).min(0xffff) << shift;
         let edge = self.rcv_nxt + span;
         if edge > current && edge - current >= threshold {
@@ -135,7 +143,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if !matches!(
             self.state,
             State::Established | State::FinWait1 | State::FinWait2
-        ) || self.rx_fin_received
+        ) || self.flags.get(Flags::RX_FIN_RECEIVED)
         {
             return false;
         }
@@ -143,7 +151,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let current = self.rcv_adv.max(self.rcv_nxt);
         let grew = edge - current;
         grew > 0
-            && (current == self.rcv_nxt || grew >= (self.rx.capacity() / 2).min(2 * self.local_mss))
+            && (current == self.rcv_nxt
+                || grew >= (self.rx.capacity() / 2).min(2 * usize::from(self.local_mss)))
     }
 
     /// What the next segment would be (no timers fire here).
@@ -162,7 +171,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         match self.state {
             State::Closed | State::Listen | State::TimeWait => {
                 return self
-                    .ack_now
+                    .flags
+                    .get(Flags::ACK_NOW)
                     .then_some(Plan::Ack)
                     .filter(|_| self.state == State::TimeWait);
             }
@@ -177,19 +187,19 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 if self.snd_nxt == self.iss {
                     return Some(Plan::Syn);
                 }
-                return self.ack_now.then_some(Plan::Ack);
+                return self.flags.get(Flags::ACK_NOW).then_some(Plan::Ack);
             }
             _ => {}
         }
         if let Some(plan) = self.data_plan(tso_max).filter(|_| !paced) {
             return Some(plan);
         }
-        if self.send_keepalive {
+        if self.flags.get(Flags::SEND_KEEPALIVE) {
             return Some(Plan::KeepAlive);
         }
         // New urgent data is announced at once, by a bare ACK when no data
         // can carry it (closed window, Nagle), as BSD does (§3.8.5).
-        if self.ack_now
+        if self.flags.get(Flags::ACK_NOW)
             || self.acks_owed > 0
             || self.window_update_due()
             || self.urgent.announce_due()
@@ -274,7 +284,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let payload_mss = self.payload_mss();
         // Limited transmit (RFC 3042): each of the first two duplicate ACKs
         // lets one new segment out beyond the congestion window.
-        let limited = if !self.recovering && self.dup_acks < 3 {
+        let limited = if !self.flags.get(Flags::RECOVERING) && self.dup_acks < 3 {
             usize::from(self.dup_acks) * self.mss()
         } else {
             0
@@ -303,7 +313,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if avail > 0 && rwnd_room > 0 {
                 let len = avail.min(payload_mss).min(rwnd_room);
                 let len = self.tx.contiguous_at(offset, len).len();
-                let fin_wanted = self.tx_closed && self.fin_seq().is_none();
+                let fin_wanted = self.flags.get(Flags::TX_CLOSED) && self.fin_seq().is_none();
                 return Some(Plan::Data {
                     seq: self.snd_nxt,
                     len,
@@ -318,7 +328,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 }
             }
         }
-        if self.force_probe && avail > 0 {
+        if self.flags.get(Flags::FORCE_PROBE) && avail > 0 {
             // Zero-window probe (§3.8.6.1): one byte regardless of the window.
             let len = usable.clamp(1, payload_mss).min(avail);
             let len = self.tx.contiguous_at(offset, len).len().max(1);
@@ -331,7 +341,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         let limit = self.new_data_limit(payload_mss, tso_max);
         let len = avail.min(usable).min(limit);
-        let fin_wanted = self.tx_closed && self.fin_seq().is_none_or(|f| self.snd_nxt <= f);
+        let fin_wanted =
+            self.flags.get(Flags::TX_CLOSED) && self.fin_seq().is_none_or(|f| self.snd_nxt <= f);
         if len == 0 {
             if fin_wanted && avail == 0 {
                 return Some(Plan::Data {
@@ -428,15 +439,19 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// cheap part of `plan_paced`, checked first because after most input
     /// it decides (the plan is then an ACK, a RST or our SYN).
     fn reply_owed(&self) -> bool {
-        if self.rst_owed {
+        if self.flags.get(Flags::RST_OWED) {
             return true;
         }
         match self.state {
             State::Closed | State::Listen => false,
             State::SynSent => self.snd_nxt == self.iss,
-            State::SynReceived => self.snd_nxt == self.iss || self.ack_now,
-            State::TimeWait => self.ack_now,
-            _ => self.ack_now || self.acks_owed > 0 || self.send_keepalive,
+            State::SynReceived => self.snd_nxt == self.iss || self.flags.get(Flags::ACK_NOW),
+            State::TimeWait => self.flags.get(Flags::ACK_NOW),
+            _ => {
+                self.flags.get(Flags::ACK_NOW)
+                    || self.acks_owed > 0
+                    || self.flags.get(Flags::SEND_KEEPALIVE)
+            }
         }
     }
 
@@ -461,7 +476,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Fire whatever timers have expired (RFC 6298 §5, §3.8.6.1, §3.8.4).
     fn handle_timers(&mut self, now: Instant, stats: &mut TcpStats) {
-        if self.timers.due(self.timers.timewait, now) && !self.ack_now {
+        if self.timers.due(self.timers.timewait, now) && !self.flags.get(Flags::ACK_NOW) {
             // 2 MSL are over: the connection is gone (§3.10.8). An ACK still
             // owed (of the FIN that brought us here, or of a retransmitted
             // one, §3.10.7.4) goes out first: with a short MSL (0 in a
@@ -498,12 +513,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // advice) must not leave the connection without a timer.
             self.timers.rtx = self.timers.tick(now + self.rto(), now);
             self.untime();
-            self.force_probe = false;
+            self.flags.set(Flags::FORCE_PROBE, false);
             // R1 (§3.8.3, MUST-20): from the R1-th timeout of the same
             // segment on, tell IP its route may be bad (RFC 1122 §3.3.1.4).
             self.rto_retries = self.rto_retries.saturating_add(1);
             if self.rto_retries >= self.config.r1.max(1) {
-                self.advise_ip = true;
+                self.flags.set(Flags::ADVISE_IP, true);
             }
             match self.state {
                 State::SynSent | State::SynReceived => {
@@ -524,11 +539,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.timers.due(self.timers.persist, now) {
             self.timers.persist = Tick::NONE;
             self.persist_backoff = self.persist_backoff.saturating_add(1);
-            self.force_probe = true;
+            self.flags.set(Flags::FORCE_PROBE, true);
         }
         if self.timers.due(self.timers.ack, now) {
             self.timers.ack = Tick::NONE;
-            self.ack_now = true;
+            self.flags.set(Flags::ACK_NOW, true);
         }
         if let Some(ka) = self.config.keep_alive() {
             if self.keepalive_at().is_some_and(|d| now >= d) {
@@ -537,7 +552,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     return;
                 }
                 self.keepalive_probes += 1;
-                self.send_keepalive = true;
+                self.flags.set(Flags::SEND_KEEPALIVE, true);
             }
         }
     }
@@ -565,7 +580,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// it into the segment cost a store-forwarding stall on every segment.
     #[inline]
     fn add_options(&self, now: Instant, opts: &mut TcpOptions) {
-        if self.ts_ok {
+        if self.flags.get(Flags::TS_OK) {
             opts.timestamp = Some((self.ts_now(now), self.ts_recent));
         }
         if self.sack_enabled() && (!self.assembler.is_empty() || self.rec.dsack().is_some()) {
@@ -577,10 +592,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     #[inline(never)]
     fn syn_options(&self, now: Instant) -> TcpOptions {
         let offer_ws = self.config.window_scaling()
-            && (self.state == State::SynSent || self.snd_shift > 0 || self.rcv_shift > 0);
-        let offer_ts = self.config.timestamps() && (self.state == State::SynSent || self.ts_ok);
+            && (self.state == State::SynSent || self.snd_shift() > 0 || self.rcv_shift() > 0);
+        let offer_ts = self.config.timestamps()
+            && (self.state == State::SynSent || self.flags.get(Flags::TS_OK));
         TcpOptions {
-            mss: u16::try_from(self.local_mss).ok().or(Some(u16::MAX)),
+            mss: Some(self.local_mss),
             window_scale: offer_ws.then(|| self.wanted_rcv_shift()),
             sack_permitted: self.config.sack()
                 && (self.state == State::SynSent || self.sack_enabled()),
@@ -766,7 +782,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 EcnSegment::Control
             },
         );
-        let negative_advice = core::mem::take(&mut self.advise_ip);
+        let negative_advice = self.flags.take(Flags::ADVISE_IP);
         // Only `new_data_limit` makes a segment longer than one MSS.
         #[cfg(feature = "tso")]
         let segment_size = {
@@ -821,7 +837,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let edge = self.window_right_edge();
         let span = edge - self.rcv_nxt;
         // The window in a SYN is never scaled (RFC 7323 §2.2).
-        let shift = if syn { 0 } else { self.rcv_shift };
+        let shift = if syn { 0 } else { self.rcv_shift() };
         let field = (span >> shift).min(0xffff);
         (self.rcv_nxt + (field << shift), field as u16)
     }
@@ -835,7 +851,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // SND.UP when it is ahead.
         self.rec.clear_dsack();
         self.urgent.announced();
-        self.ack_now = false;
+        self.flags.set(Flags::ACK_NOW, false);
         self.acks_owed = self.acks_owed.saturating_sub(1);
         self.timers.ack = Tick::NONE;
         self.unacked_bytes = 0;
@@ -846,7 +862,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.timers.last_send = self.timers.tick(now, now);
         match plan {
             Plan::Syn => {
-                if self.snd_max == self.iss && !self.ts_ok && self.timing_none() {
+                if self.snd_max == self.iss && !self.flags.get(Flags::TS_OK) && self.timing_none() {
                     self.time_segment(self.iss, now);
                 } else if self.snd_max != self.iss {
                     stats.retransmissions += 1;
@@ -874,21 +890,21 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                         // Karn: a retransmitted segment may not be timed.
                         self.untime();
                     }
-                } else if !self.ts_ok && self.timing_none() && len > 0 {
+                } else if !self.flags.get(Flags::TS_OK) && self.timing_none() && len > 0 {
                     self.time_segment(seq, now);
                 }
                 if fin {
                     self.fin_seq_at = seq + len;
-                    self.fin_sent = true;
+                    self.flags.set(Flags::FIN_SENT, true);
                 }
                 // (A super-segment's last piece may be the short one.)
                 if len > 0 && seq >= self.snd_max && is_short(len, self.payload_mss()) {
                     self.small_end_at = seq + len;
-                    self.small_sent = true;
+                    self.flags.set(Flags::SMALL_SENT, true);
                 }
                 self.snd_nxt = self.snd_nxt.max(end);
                 if probe {
-                    self.force_probe = false;
+                    self.flags.set(Flags::FORCE_PROBE, false);
                 }
                 self.on_data_sent(now, seq, end - seq, stats);
                 self.snd_max = self.snd_max.max(end);
@@ -898,7 +914,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 }
                 self.arm_rtx(now);
             }
-            Plan::KeepAlive => self.send_keepalive = false,
+            Plan::KeepAlive => self.flags.set(Flags::SEND_KEEPALIVE, false),
             _ => {}
         }
     }

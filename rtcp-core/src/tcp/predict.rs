@@ -12,7 +12,7 @@
 //! and `TcpConfig::header_prediction = false` turns it off so tests can
 //! compare both paths segment for segment (`tests/tests/sim_predict.rs`).
 
-use super::socket::TcpSocket;
+use super::socket::{Flags, TcpSocket};
 use super::State;
 use crate::time::Instant;
 use crate::wire::{TcpFlags, TcpRepr};
@@ -47,7 +47,7 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
             && len <= self.rx.window()
             && len <= self.rcv_adv.checked_since(self.rcv_nxt).unwrap_or(0);
         // PAWS (RFC 7323 §5.3) passes.
-        let fresh = !self.ts_ok
+        let fresh = !self.flags.get(Flags::TS_OK)
             || seg
                 .options
                 .timestamp
@@ -58,13 +58,14 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
         let quiet_sender = seg.ack_number == self.snd_una
             && self.snd_max == self.snd_una
             && seg.options.sack_count == 0
-            && !self.recovering
+            && !self.flags.get(Flags::RECOVERING)
             && self.dup_acks == 0
             && self.rec.is_idle(self.snd_una);
         // Reassembly and FIN bookkeeping are empty, and the URG step has
         // nothing to do.
-        let plain_receiver =
-            self.assembler.is_empty() && !self.rcv_fin_seen && !self.rx_fin_received;
+        let plain_receiver = self.assembler.is_empty()
+            && !self.flags.get(Flags::RCV_FIN_SEEN)
+            && !self.flags.get(Flags::RX_FIN_RECEIVED);
         // FIN-WAIT-2 receives like ESTABLISHED; its ACK step has nothing
         // state-specific to do (our FIN is already acknowledged).
         matches!(self.state, State::Established | State::FinWait2)

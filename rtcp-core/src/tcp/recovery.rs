@@ -24,7 +24,7 @@ use super::congestion::{AckSample, CongestionControl};
 #[cfg(feature = "rack")]
 use super::rack::Rack;
 use super::scoreboard::{SendLog, SentRecord, APP_LIMITED, COALESCED, LOG_CAPACITY, RETRANSMITTED};
-use super::socket::TcpSocket;
+use super::socket::{Flags, TcpSocket};
 use super::undo::Undo;
 use super::TcpStats;
 use crate::time::{Deadline, Duration, Instant};
@@ -542,7 +542,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// In fast recovery (not slow start after an RTO).
     pub(crate) fn in_fast_recovery(&self) -> bool {
-        self.recovering && !self.rec.after_rto
+        self.flags.get(Flags::RECOVERING) && !self.rec.after_rto
     }
 
     /// Bytes the congestion state lets out now.
@@ -612,7 +612,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.log.on_retransmit(seq, len, snapshot);
             if !tlp {
                 self.rec.undo.note_resend();
-                if self.rec.retrans_tsval().is_none() && self.ts_ok {
+                if self.rec.retrans_tsval().is_none() && self.flags.get(Flags::TS_OK) {
                     self.rec.set_retrans_tsval(Some(self.ts_now(now)));
                     self.rec.set_retrans_seq(Some(seq));
                 }
@@ -688,7 +688,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     #[cfg(feature = "rack")]
     pub(crate) fn arm_tlp(&mut self, now: Instant) {
         let allowed = self.sack_enabled()
-            && !self.recovering
+            && !self.flags.get(Flags::RECOVERING)
             && self.rec.tlp_high.is_none()
             && self.snd_max > self.snd_una;
         let Some(srtt) = self.rtt.srtt().filter(|_| allowed) else {
@@ -833,7 +833,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             .rec
             .retrans_seq()
             .is_some_and(|first| prior_una <= first && first < ack);
-        if advanced && covers_first_resend && self.rec.undo_until().is_some() && self.ts_ok {
+        if advanced
+            && covers_first_resend
+            && self.rec.undo_until().is_some()
+            && self.flags.get(Flags::TS_OK)
+        {
             self.rec.set_retrans_seq(None);
             if let (Some(tsval), Some((_, ecr))) = (self.rec.retrans_tsval(), seg.options.timestamp)
             {
@@ -865,7 +869,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let head_coarse = self.rec.log.get(0).is_some_and(|r| r.has(COALESCED));
         if !self.sack_enabled() || !cfg!(feature = "rack") || head_coarse {
             let no_sack_info = !sack_driven || head_coarse;
-            let three_dup_acks = !self.recovering && self.dup_acks >= DUP_THRESH;
+            let three_dup_acks = !self.flags.get(Flags::RECOVERING) && self.dup_acks >= DUP_THRESH;
             let partial_ack =
                 self.in_fast_recovery() && advanced && self.recover().is_some_and(|r| ack < r);
             if no_sack_info && (three_dup_acks || partial_ack) {
@@ -887,7 +891,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 self.exit_recovery(now);
             }
         }
-        if !self.recovering && self.rec.log.lost_bytes() > 0 {
+        if !self.flags.get(Flags::RECOVERING) && self.rec.log.lost_bytes() > 0 {
             self.enter_fast_recovery(now, stats);
         }
         // ECN-Echo (RFC 3168 §6.1.2): a reduction without a loss.
@@ -897,7 +901,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // that repaired a loss (no D-SACK for it) still means congestion.
         #[cfg(feature = "rack")]
         if let Some(high) = self.rec.tlp_high {
-            if self.recovering {
+            if self.flags.get(Flags::RECOVERING) {
                 self.rec.tlp_high = None;
             } else if ack >= high {
                 self.rec.tlp_high = None;
@@ -981,7 +985,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             let reo = self.rec.rack.reo_wnd(
                 self.rec.min_rtt,
                 self.rtt.srtt(),
-                self.recovering,
+                self.flags.get(Flags::RECOVERING),
                 many_sacked,
             );
             let (_, timer) = self.rec.rack.detect_loss(&mut self.rec.log, now, reo);
@@ -1008,7 +1012,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         {
             self.rec.lost_total += self.rec.log.lost_bytes().saturating_sub(prior) as u64;
         }
-        if !self.recovering && self.rec.log.lost_bytes() > 0 {
+        if !self.flags.get(Flags::RECOVERING) && self.rec.log.lost_bytes() > 0 {
             self.enter_fast_recovery(now, stats);
         }
     }
@@ -1107,7 +1111,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rec.set_retrans_tsval(None);
         self.rec.set_retrans_seq(None);
         self.cc.on_spurious_congestion(now);
-        if self.recovering {
+        if self.flags.get(Flags::RECOVERING) {
             self.rec.log.clear_lost();
             self.set_recover(None);
             self.rec.after_rto = false;

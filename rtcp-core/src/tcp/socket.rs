@@ -67,32 +67,26 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) max_snd_wnd: usize,
     pub(crate) snd_wl1: SeqNumber,
     pub(crate) snd_wl2: SeqNumber,
-    /// Shift applied to the peer's window field (RFC 7323).
-    pub(crate) snd_shift: u8,
-    /// The user has shut the send side down: a FIN follows the queued data.
-    pub(crate) tx_closed: bool,
+    /// The window shifts (RFC 7323 §2.3, each at most 14), one per
+    /// nibble: the low one applied to the peer's window field
+    /// (`snd_shift`), the high one to ours (`rcv_shift`). One byte rather
+    /// than two (issue 9, per-connection state).
+    pub(crate) shifts: u8,
     /// Sequence number of our FIN once sent (`fin_seq`): valid only when
     /// `fin_sent`. A value and a flag rather than an `Option<SeqNumber>`
     /// (8 bytes), so that the flag packs with the socket's other one-byte
     /// fields (issue 9, per-connection state).
     pub(crate) fin_seq_at: SeqNumber,
-    /// Our FIN has been sent (`fin_seq_at` holds its sequence number).
-    pub(crate) fin_sent: bool,
 
     // --- receive sequence space ---
     pub(crate) irs: SeqNumber,
     pub(crate) rcv_nxt: SeqNumber,
     /// Right edge of the window last advertised (never moved left).
     pub(crate) rcv_adv: SeqNumber,
-    pub(crate) rcv_shift: u8,
     /// Sequence number of the peer's FIN (`rcv_fin`), recorded when it
     /// arrived (possibly ahead of a hole): valid only when `rcv_fin_seen`.
     /// A value and a flag for the same reason as `fin_sent`'s.
     pub(crate) rcv_fin_at: SeqNumber,
-    /// The peer's FIN has arrived (`rcv_fin_at` holds its sequence number).
-    pub(crate) rcv_fin_seen: bool,
-    /// The peer's FIN was consumed: no more data will arrive.
-    pub(crate) rx_fin_received: bool,
     /// Last ACK number we sent (for RFC 7323 TS.Recent update).
     pub(crate) last_ack_sent: SeqNumber,
 
@@ -102,19 +96,13 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
 
     // --- options ---
     /// Our MSS (from the interface MTU), advertised in our SYN.
-    pub(crate) local_mss: usize,
+    /// A `u16` (saturated, `saturate_mss`): the MSS option is 16 bits, and
+    /// an IPv4 MTU is below 2^16, so every real value is exact.
+    pub(crate) local_mss: u16,
     /// The peer's MSS (536 when it sent none).
     /// A `u16`: the MSS option is 16 bits, and an ICMP report only ever
     /// lowers it.
     pub(crate) remote_mss: u16,
-    /// SACK was negotiated; only with the `sack` feature, without which
-    /// it never is (read through `sack_enabled`).
-    #[cfg(feature = "sack")]
-    pub(crate) sack_ok: bool,
-    pub(crate) ts_ok: bool,
-    /// Both SYNs carried a window scale option (RFC 7323 §2.2), even if
-    /// the shifts are zero.
-    pub(crate) ws_ok: bool,
     pub(crate) ts_recent: u32,
     pub(crate) ts_offset: u32,
 
@@ -140,13 +128,10 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// `recover`): valid only while `recovering`, a flag for the same
     /// reason as `fin_sent`'s.
     pub(crate) recover_at: SeqNumber,
-    /// In loss recovery (`recover_at` is the recovery point).
-    pub(crate) recovering: bool,
     /// Scoreboard, RACK-TLP, PRR, undo and rate-sampling state.
     pub(crate) rec: RecoveryState<LOG>,
 
     // --- what to send next ---
-    pub(crate) ack_now: bool,
     /// Immediate ACKs still owed, one per out-of-order segment (beyond the
     /// one `ack_now` stands for).
     pub(crate) acks_owed: u8,
@@ -157,8 +142,6 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// `small_end`): valid only when `small_sent`, a flag for the same
     /// reason as `fin_sent`'s.
     pub(crate) small_end_at: SeqNumber,
-    /// A less-than-full segment has been sent (`small_end_at` is its end).
-    pub(crate) small_sent: bool,
     /// Bytes received since we last sent an ACK.
     pub(crate) unacked_bytes: usize,
     /// In-order data segments received since we last sent an ACK.
@@ -167,18 +150,14 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// at RCV.NXT in the receive buffer but not yet accepted: RFC 9293
     /// §3.10.7.3 queues it "for processing after the ESTABLISHED state has
     /// been reached".
-    pub(crate) syn_text: usize,
-    pub(crate) force_probe: bool,
-    pub(crate) send_keepalive: bool,
+    /// A `u16`: it is at most one segment's payload (saturated anyway).
+    pub(crate) syn_text: u16,
     /// Sequence number of a RST owed to the peer (`pending_rst`): valid
     /// only when `rst_owed`. Every RST a connection sends on its own is
     /// `<SEQ=x><CTL=RST>` (RFC 9293 §3.10.5 ABORT, §3.10.7.3 and §3.10.7.4
     /// for an unacceptable ACK), so no ACK number is kept: a value and a
     /// flag in 5 bytes where an `Option` with an optional ACK took 12.
     pub(crate) rst_seq: SeqNumber,
-    /// A RST is owed (`rst_seq` is its sequence number); it goes out, then
-    /// is forgotten.
-    pub(crate) rst_owed: bool,
     pub(crate) challenge_tokens: u16,
 
     // --- listening ---
@@ -193,11 +172,92 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) route: RouteState,
     /// Retransmission timeouts in a row without progress (R1, §3.8.3).
     pub(crate) rto_retries: u8,
-    /// Negative advice for IP is due with the next segment (MUST-20, R1).
-    pub(crate) advise_ip: bool,
     /// ECN (RFC 3168 §6.1); empty without the `ecn` feature.
     #[cfg_attr(not(feature = "ecn"), allow(dead_code))]
     pub(crate) ecn: EcnState,
+    /// The one-bit state, packed into one `u16` (`Flags`; issue 9).
+    pub(crate) flags: Flags,
+}
+
+/// The socket's one-bit state in one `u16` rather than a byte per `bool`:
+/// 12 B less per socket with `sack`, 11 B without (issue 9,
+/// per-connection state). Each constant is a bit; `get` and `set` read
+/// and write it, at the cost of a mask at each use.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) struct Flags(u16);
+
+impl Flags {
+    /// Every flag clear (a new socket).
+    pub(crate) const NONE: Flags = Flags(0);
+    /// The user has shut the send side down: a FIN follows the queued data.
+    pub(crate) const TX_CLOSED: u16 = 1 << 0;
+    /// Our FIN has been sent (`fin_seq_at` holds its sequence number).
+    pub(crate) const FIN_SENT: u16 = 1 << 1;
+    /// The peer's FIN has arrived (`rcv_fin_at` holds its sequence number).
+    pub(crate) const RCV_FIN_SEEN: u16 = 1 << 2;
+    /// The peer's FIN was consumed: no more data will arrive.
+    pub(crate) const RX_FIN_RECEIVED: u16 = 1 << 3;
+    /// SACK was negotiated; only with the `sack` feature, without which
+    /// it never is (read through `sack_enabled`).
+    #[cfg_attr(not(feature = "sack"), allow(dead_code))]
+    pub(crate) const SACK_OK: u16 = 1 << 4;
+    /// Timestamps were negotiated (RFC 7323 §3).
+    pub(crate) const TS_OK: u16 = 1 << 5;
+    /// Both SYNs carried a window scale option (RFC 7323 §2.2), even if
+    /// the shifts are zero.
+    pub(crate) const WS_OK: u16 = 1 << 6;
+    /// In loss recovery (`recover_at` is the recovery point).
+    pub(crate) const RECOVERING: u16 = 1 << 7;
+    /// An ACK is due at once.
+    pub(crate) const ACK_NOW: u16 = 1 << 8;
+    /// A less-than-full segment has been sent (`small_end_at` is its end).
+    pub(crate) const SMALL_SENT: u16 = 1 << 9;
+    /// A window probe is due (persist timer, RFC 9293 §3.8.6.1).
+    pub(crate) const FORCE_PROBE: u16 = 1 << 10;
+    /// A keep-alive probe is due (RFC 9293 §3.8.4).
+    pub(crate) const SEND_KEEPALIVE: u16 = 1 << 11;
+    /// A RST is owed (`rst_seq` is its sequence number); it goes out, then
+    /// is forgotten.
+    pub(crate) const RST_OWED: u16 = 1 << 12;
+    /// Negative advice for IP is due with the next segment (MUST-20, R1).
+    pub(crate) const ADVISE_IP: u16 = 1 << 13;
+
+    /// Whether `flag` is set.
+    #[inline]
+    pub(crate) fn get(self, flag: u16) -> bool {
+        self.0 & flag != 0
+    }
+
+    /// Set or clear `flag`.
+    #[inline]
+    pub(crate) fn set(&mut self, flag: u16, on: bool) {
+        if on {
+            self.0 |= flag;
+        } else {
+            self.0 &= !flag;
+        }
+    }
+
+    /// Clear `flag`, returning whether it was set.
+    #[inline]
+    pub(crate) fn take(&mut self, flag: u16) -> bool {
+        let was = self.get(flag);
+        self.0 &= !flag;
+        was
+    }
+
+    /// Clear every flag but those in `keep`.
+    #[inline]
+    pub(crate) fn keep_only(&mut self, keep: u16) {
+        self.0 &= keep;
+    }
+}
+
+/// Our MSS as the socket stores it: a `u16`, saturated (an MSS from an MTU
+/// above 2^16 is advertised as 65535 anyway, RFC 9293 §3.7.1).
+#[inline]
+pub(crate) fn saturate_mss(mss: usize) -> u16 {
+    u16::try_from(mss).unwrap_or(u16::MAX)
 }
 
 impl<'a> TcpSocket<'a> {
@@ -233,27 +293,18 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             max_snd_wnd: 0,
             snd_wl1: SeqNumber(0),
             snd_wl2: SeqNumber(0),
-            snd_shift: 0,
-            tx_closed: false,
+            shifts: 0,
             fin_seq_at: SeqNumber(0),
-            fin_sent: false,
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
             rcv_adv: SeqNumber(0),
-            rcv_shift: 0,
             rcv_fin_at: SeqNumber(0),
-            rcv_fin_seen: false,
-            rx_fin_received: false,
             last_ack_sent: SeqNumber(0),
             tx: RingBuffer::new(tx_buffer),
             rx: RingBuffer::new(rx_buffer),
             assembler: Assembler::new(),
-            local_mss: DEFAULT_MSS,
+            local_mss: DEFAULT_MSS as u16,
             remote_mss: DEFAULT_MSS as u16,
-            #[cfg(feature = "sack")]
-            sack_ok: false,
-            ts_ok: false,
-            ws_ok: false,
             ts_recent: 0,
             ts_offset: 0,
             rtt: RttEstimator::new(),
@@ -266,27 +317,21 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             rtt_seq: SeqNumber(0),
             dup_acks: 0,
             recover_at: SeqNumber(0),
-            recovering: false,
             rec: RecoveryState::new(),
-            ack_now: false,
             acks_owed: 0,
             rcv_mss: 0,
             small_end_at: SeqNumber(0),
-            small_sent: false,
             unacked_bytes: 0,
             unacked_segs: 0,
             syn_text: 0,
-            force_probe: false,
-            send_keepalive: false,
             rst_seq: SeqNumber(0),
-            rst_owed: false,
             challenge_tokens: 0,
             backlog: 0,
             urgent: Urgent::default(),
             route: RouteState::default(),
             rto_retries: 0,
-            advise_ip: false,
             ecn: EcnState::default(),
+            flags: Flags::NONE,
         }
     }
 
@@ -309,13 +354,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             local: _,
             remote: _,
             rst_seq: _,
-            rst_owed: _,
             // Kept: received data stays readable after an orderly close (a
             // new connection clears it in `forget_past`, a reset discards
             // it in `fail`), and so do the error and an orderly end of
             // stream (read as EOF after CLOSED).
             error: _,
-            rx_fin_received: _,
             rx: _,
             soft_error,
             iss,
@@ -326,25 +369,17 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             max_snd_wnd,
             snd_wl1,
             snd_wl2,
-            snd_shift,
-            tx_closed,
+            shifts,
             fin_seq_at,
-            fin_sent,
             irs,
             rcv_nxt,
             rcv_adv,
-            rcv_shift,
             rcv_fin_at,
-            rcv_fin_seen,
             last_ack_sent,
             tx,
             assembler,
             local_mss,
             remote_mss,
-            #[cfg(feature = "sack")]
-            sack_ok,
-            ts_ok,
-            ws_ok,
             ts_recent,
             ts_offset,
             rtt,
@@ -357,27 +392,25 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             rtt_seq,
             dup_acks,
             recover_at,
-            recovering,
             rec,
-            ack_now,
             acks_owed,
             rcv_mss,
             small_end_at,
-            small_sent,
             unacked_bytes,
             unacked_segs,
             syn_text,
-            force_probe,
-            send_keepalive,
             challenge_tokens,
             backlog,
             urgent,
             route,
             rto_retries,
-            advise_ip,
             ecn,
+            flags,
         } = self;
         *state = State::Closed;
+        // Kept, for the reasons given with the kept fields above: a RST
+        // still owed, and an orderly end of stream.
+        flags.keep_only(Flags::RST_OWED | Flags::RX_FIN_RECEIVED);
         *soft_error = None;
         *iss = SeqNumber(0);
         *snd_una = SeqNumber(0);
@@ -387,27 +420,17 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *max_snd_wnd = 0;
         *snd_wl1 = SeqNumber(0);
         *snd_wl2 = SeqNumber(0);
-        *snd_shift = 0;
-        *tx_closed = false;
+        *shifts = 0;
         *fin_seq_at = SeqNumber(0);
-        *fin_sent = false;
         *irs = SeqNumber(0);
         *rcv_nxt = SeqNumber(0);
         *rcv_adv = SeqNumber(0);
-        *rcv_shift = 0;
         *rcv_fin_at = SeqNumber(0);
-        *rcv_fin_seen = false;
         *last_ack_sent = SeqNumber(0);
         tx.clear();
         assembler.clear();
-        *local_mss = DEFAULT_MSS;
+        *local_mss = DEFAULT_MSS as u16;
         *remote_mss = DEFAULT_MSS as u16;
-        #[cfg(feature = "sack")]
-        {
-            *sack_ok = false;
-        }
-        *ts_ok = false;
-        *ws_ok = false;
         *ts_recent = 0;
         *ts_offset = 0;
         *rtt = RttEstimator::new();
@@ -420,18 +443,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *rtt_seq = SeqNumber(0);
         *dup_acks = 0;
         *recover_at = SeqNumber(0);
-        *recovering = false;
         rec.reset();
-        *ack_now = false;
         *acks_owed = 0;
         *rcv_mss = 0;
         *small_end_at = SeqNumber(0);
-        *small_sent = false;
         *unacked_bytes = 0;
         *unacked_segs = 0;
         *syn_text = 0;
-        *force_probe = false;
-        *send_keepalive = false;
         *challenge_tokens = 0;
         *backlog = 0;
         *urgent = Urgent::default();
@@ -439,7 +457,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // before connect or listen); one learned from the peer does not.
         *route = route.kept_over_reset();
         *rto_retries = 0;
-        *advise_ip = false;
         *ecn = EcnState::default();
     }
 
@@ -447,40 +464,42 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// end of stream), before a new one starts.
     pub(crate) fn forget_past(&mut self) {
         self.error = None;
-        self.rx_fin_received = false;
+        self.flags.set(Flags::RX_FIN_RECEIVED, false);
         self.rx.clear();
     }
 
     /// The recovery point (RFC 6582 "recover"), while in loss recovery.
     #[inline]
     pub(crate) fn recover(&self) -> Option<SeqNumber> {
-        self.recovering.then_some(self.recover_at)
+        self.flags.get(Flags::RECOVERING).then_some(self.recover_at)
     }
 
     /// Enter loss recovery with this recovery point (`Some`), or leave it.
     #[inline]
     pub(crate) fn set_recover(&mut self, recover: Option<SeqNumber>) {
-        self.recovering = recover.is_some();
+        self.flags.set(Flags::RECOVERING, recover.is_some());
         self.recover_at = recover.unwrap_or(SeqNumber(0));
     }
 
     /// Sequence number of the peer's FIN, once it has arrived.
     #[inline]
     pub(crate) fn rcv_fin(&self) -> Option<SeqNumber> {
-        self.rcv_fin_seen.then_some(self.rcv_fin_at)
+        self.flags
+            .get(Flags::RCV_FIN_SEEN)
+            .then_some(self.rcv_fin_at)
     }
 
     /// Record where the peer's FIN lies.
     #[inline]
     pub(crate) fn set_rcv_fin(&mut self, fin: SeqNumber) {
         self.rcv_fin_at = fin;
-        self.rcv_fin_seen = true;
+        self.flags.set(Flags::RCV_FIN_SEEN, true);
     }
 
     /// The RST owed to the peer, if one is.
     #[inline]
     pub(crate) fn pending_rst(&self) -> Option<PendingReset> {
-        self.rst_owed.then_some(PendingReset {
+        self.flags.get(Flags::RST_OWED).then_some(PendingReset {
             seq: self.rst_seq,
             ack: None,
         })
@@ -489,7 +508,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Owe the peer `<SEQ=seq><CTL=RST>` (`Some`), or forget the one owed.
     #[inline]
     pub(crate) fn set_pending_rst(&mut self, seq: Option<SeqNumber>) {
-        self.rst_owed = seq.is_some();
+        self.flags.set(Flags::RST_OWED, seq.is_some());
         self.rst_seq = seq.unwrap_or(SeqNumber(0));
     }
 
@@ -616,7 +635,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// The effective MSS for sending (peer's MSS bounded by ours).
     pub fn mss(&self) -> usize {
-        usize::from(self.remote_mss).min(self.local_mss)
+        usize::from(self.remote_mss.min(self.local_mss))
     }
 
     /// Smoothed RTT estimate, once measured.
@@ -645,9 +664,35 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// feature: a constant `false` without it, so the compiler drops every
     /// SACK path (there is no `sack_ok` field there: the packed
     /// configuration never offers SACK).
+    /// The shift applied to the peer's window field (RFC 7323 §2.3).
+    #[inline]
+    pub(crate) fn snd_shift(&self) -> u8 {
+        self.shifts & 0x0f
+    }
+
+    /// The shift applied to the window we advertise (RFC 7323 §2.3).
+    #[inline]
+    pub(crate) fn rcv_shift(&self) -> u8 {
+        self.shifts >> 4
+    }
+
+    /// Set the send shift; callers clamp it to `MAX_WINDOW_SHIFT` (14),
+    /// which fits a nibble.
+    #[inline]
+    pub(crate) fn set_snd_shift(&mut self, shift: u8) {
+        self.shifts = (self.shifts & 0xf0) | (shift & 0x0f);
+    }
+
+    /// Set the receive shift (at most `MAX_WINDOW_SHIFT`, as for the send
+    /// shift).
+    #[inline]
+    pub(crate) fn set_rcv_shift(&mut self, shift: u8) {
+        self.shifts = (self.shifts & 0x0f) | (shift << 4);
+    }
+
     pub(crate) fn sack_enabled(&self) -> bool {
         #[cfg(feature = "sack")]
-        return self.sack_ok;
+        return self.flags.get(Flags::SACK_OK);
         #[cfg(not(feature = "sack"))]
         false
     }
@@ -656,9 +701,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// diagnostics (what `TCP_INFO`'s `tcpi_options` reports).
     pub fn negotiated_options(&self) -> NegotiatedOptions {
         NegotiatedOptions {
-            timestamps: self.ts_ok,
+            timestamps: self.flags.get(Flags::TS_OK),
             sack: self.sack_enabled(),
-            window_scale: self.ws_ok.then_some((self.snd_shift, self.rcv_shift)),
+            window_scale: self
+                .flags
+                .get(Flags::WS_OK)
+                .then_some((self.snd_shift(), self.rcv_shift())),
             ecn: self.ecn_negotiated(),
         }
     }
@@ -680,7 +728,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Whether the connection is open in a state where data can be queued.
     pub fn may_send(&self) -> bool {
-        !self.tx_closed
+        !self.flags.get(Flags::TX_CLOSED)
             && matches!(
                 self.state,
                 State::SynSent | State::SynReceived | State::Established | State::CloseWait
@@ -712,7 +760,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// The peer has closed its side and everything it sent has been read.
     pub fn is_eof(&self) -> bool {
-        self.rx.is_empty() && self.rx_fin_received
+        self.rx.is_empty() && self.flags.get(Flags::RX_FIN_RECEIVED)
     }
 
     /// An established connection, or one closing in an orderly way.
@@ -749,7 +797,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         match self.state {
             State::Closed | State::Listen => Err(TcpError::NotConnected),
-            _ if self.tx_closed => Err(TcpError::SendClosed),
+            _ if self.flags.get(Flags::TX_CLOSED) => Err(TcpError::SendClosed),
             State::SynSent | State::SynReceived | State::Established | State::CloseWait => Ok(()),
             _ => Err(TcpError::SendClosed),
         }
@@ -811,7 +859,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Sequence number of the next octet `recv` will return.
     fn read_seq(&self) -> SeqNumber {
-        self.rcv_nxt - self.rx.len() - usize::from(self.rx_fin_received)
+        self.rcv_nxt - self.rx.len() - usize::from(self.flags.get(Flags::RX_FIN_RECEIVED))
     }
 
     /// Whether the peer has announced urgent data that the application has
@@ -844,7 +892,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     fn check_recv(&self) -> Result<(), TcpError> {
-        if !self.rx.is_empty() || self.rx_fin_received {
+        if !self.rx.is_empty() || self.flags.get(Flags::RX_FIN_RECEIVED) {
             return Ok(());
         }
         if let Some(e) = self.error {
@@ -870,18 +918,18 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             State::SynSent => {
                 // Data is queued: deliver it, then the FIN, once established.
-                self.tx_closed = true;
+                self.flags.set(Flags::TX_CLOSED, true);
                 Ok(())
             }
             State::SynReceived | State::Established => {
-                self.tx_closed = true;
+                self.flags.set(Flags::TX_CLOSED, true);
                 if self.state == State::Established {
                     self.state = State::FinWait1;
                 }
                 Ok(())
             }
             State::CloseWait => {
-                self.tx_closed = true;
+                self.flags.set(Flags::TX_CLOSED, true);
                 self.state = State::LastAck;
                 Ok(())
             }
@@ -962,7 +1010,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // A reset connection reports its error, not end of stream, and its
         // unread data is gone (as with BSD sockets).
         self.rx.clear();
-        self.rx_fin_received = false;
+        self.flags.set(Flags::RX_FIN_RECEIVED, false);
         self.reset();
         self.state = State::Closed;
     }

@@ -6,7 +6,7 @@
 use super::assembler::MAX_RANGES;
 use super::output::Dispatched;
 use super::scoreboard::LOG_CAPACITY;
-use super::socket::TcpSocket;
+use super::socket::{Flags, TcpSocket};
 use super::{Endpoint, State, TcpStats};
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::SackBlock;
@@ -659,14 +659,14 @@ fn value_and_flag_sequence_numbers_round_trip() {
     for v in [SeqNumber(0), SeqNumber(1), SeqNumber(u32::MAX), ISS] {
         sock.set_recover(Some(v));
         assert_eq!(sock.recover(), Some(v));
-        assert!(sock.recovering);
+        assert!(sock.flags.get(Flags::RECOVERING));
         sock.set_rcv_fin(v);
         assert_eq!(sock.rcv_fin(), Some(v));
         sock.set_pending_rst(Some(v));
         assert_eq!(sock.pending_rst().map(|r| (r.seq, r.ack)), Some((v, None)));
         sock.set_recover(None);
         assert_eq!(sock.recover(), None);
-        assert!(!sock.recovering);
+        assert!(!sock.flags.get(Flags::RECOVERING));
     }
     sock.set_recover(Some(ISS));
     sock.reset();
