@@ -14,7 +14,9 @@ use rtcp_core::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use rtcp_core::socket_set::{SocketSet, SocketSlot};
 use rtcp_core::tcp::TcpConfig;
 use rtcp_core::time::{Duration, Instant};
-use rtcp_core::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr, Ipv4Packet, TcpFlags, TcpPacket};
+use rtcp_core::wire::{
+    EthernetAddress, EthernetFrame, Ipv4Address, Ipv4Cidr, Ipv4Packet, TcpFlags, TcpPacket,
+};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -357,6 +359,16 @@ impl std::fmt::Debug for Sim {
 /// The address of host `i`.
 pub fn host_ip(i: usize) -> Ipv4Address {
     Ipv4Address::new(10, 0, 0, (i + 1) as u8)
+}
+
+/// Payload length of a TCP segment in `frame` that carries data; `None`
+/// for anything else (a pure ACK, ARP, ICMP, a malformed frame).
+pub fn data_len(frame: &[u8]) -> Option<usize> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+    let len = tcp.payload().len();
+    (len > 0).then_some(len)
 }
 
 /// The MAC of host `i`.

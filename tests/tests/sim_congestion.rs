@@ -14,20 +14,10 @@ use rtcp_core::socket_set::SocketHandle;
 use rtcp_core::tcp::congestion::{BbrState, Congestion, CongestionAlgorithm};
 use rtcp_core::tcp::TcpConfig;
 use rtcp_core::time::{Duration, Instant};
-use rtcp_core::wire::{EthernetFrame, Ipv4Packet, TcpPacket};
 use rtcp_tests::apps::{listen_and_connect, Sender, Stream, Transfer};
-use rtcp_tests::sim::{Fault, HostConfig, LinkConfig, Sim};
+use rtcp_tests::sim::{data_len, Fault, HostConfig, LinkConfig, Sim};
 use std::cell::RefCell;
 use std::rc::Rc;
-
-/// Payload length of a TCP data segment in `frame`, if it is one.
-fn data_len(frame: &[u8]) -> Option<usize> {
-    let eth = EthernetFrame::new_checked(frame).ok()?;
-    let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
-    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
-    let len = tcp.payload().len();
-    (len > 0).then_some(len)
-}
 
 fn host(cc: CongestionAlgorithm, latency: Duration, mbit: u64, loss_ppm: u32) -> HostConfig {
     HostConfig {
