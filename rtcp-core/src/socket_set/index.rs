@@ -119,8 +119,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 #[cfg(not(feature = "large-table"))]
 impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     pub(super) fn lookup(&self, key: &Key) -> Option<u16> {
-        let held = self.slots.get(..self.capacity())?;
-        let i = held.iter().position(|s| s.key.as_ref() == Some(key))?;
+        let i = self
+            .held()
+            .iter()
+            .position(|s| s.key.as_ref() == Some(key))?;
         u16::try_from(i).ok()
     }
 

@@ -337,6 +337,13 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.slots.len().min(MAX_SLOTS)
     }
 
+    /// The slots the table uses (all of them, up to `MAX_SLOTS`): what the
+    /// scanning index and schedule look through.
+    #[cfg(not(feature = "large-table"))]
+    fn held(&self) -> &[SocketSlot<'a, LOG>] {
+        self.slots.get(..self.capacity()).unwrap_or_default()
+    }
+
     /// Counters.
     pub fn stats(&self) -> TcpStats {
         self.stats
@@ -980,9 +987,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 }
                 Err(EmitError::Unaddressable(retry)) => {
                     self.reschedule(i);
-                    // Not before the neighbour may have answered.
-                    let current = self.deadline(i);
-                    if current < retry && self.is_scheduled(i) {
+                    // Not before the neighbour may have answered (a slot
+                    // out of the schedule reads `Instant::MAX`, never
+                    // earlier than `retry`).
+                    if self.deadline(i) < retry {
                         self.schedule(i, retry);
                     }
                 }

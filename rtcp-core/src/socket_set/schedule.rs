@@ -199,11 +199,6 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         }
     }
 
-    /// Whether slot `i` is in the schedule at all.
-    pub(super) fn is_scheduled(&self, i: u16) -> bool {
-        self.slot(i).is_some_and(|s| s.heap_pos != NONE)
-    }
-
     /// When the table next needs polling: `Some(Instant::ZERO)` means now,
     /// `None` means only when a frame arrives or the user acts.
     pub fn poll_at(&self) -> Option<Instant> {
@@ -269,16 +264,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.schedule(i, Instant::MAX);
     }
 
-    /// Whether slot `i` is in the schedule at all.
-    pub(super) fn is_scheduled(&self, i: u16) -> bool {
-        self.deadline(i) != Instant::MAX
-    }
-
     /// When the table next needs polling: `Some(Instant::ZERO)` means now,
     /// `None` means only when a frame arrives or the user acts.
     pub fn poll_at(&self) -> Option<Instant> {
-        let held = self.slots.get(..self.capacity())?;
-        let earliest = held.iter().map(|s| s.due).min()?;
+        let earliest = self.held().iter().map(|s| s.due).min()?;
         (earliest != Instant::MAX).then_some(earliest)
     }
 
@@ -287,9 +276,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// served last, so that they take turns. The caller reschedules it
     /// once served.
     pub(super) fn next_due(&mut self, now: Instant) -> Option<u16> {
-        let held = self.slots.get(..self.capacity())?;
+        let held = self.held();
         let start = usize::from(self.next_turn).min(held.len());
-        let (after, before) = (held.get(start..)?, held.get(..start)?);
+        let (before, after) = held.split_at_checked(start)?;
         let mut best: Option<(usize, Instant)> = None;
         for (k, s) in after.iter().chain(before).enumerate() {
             if s.due <= now && best.is_none_or(|(_, t)| s.due < t) {
@@ -361,7 +350,6 @@ mod tests {
                 for (s, d) in model.iter().enumerate() {
                     let want = d.map_or(Instant::MAX, Instant::from_micros);
                     prop_assert_eq!(set.deadline(s as u16), want, "slot {}", s);
-                    prop_assert_eq!(set.is_scheduled(s as u16), d.is_some());
                 }
                 let earliest = model.iter().flatten().min().map(|&t| Instant::from_micros(t));
                 prop_assert_eq!(set.poll_at(), earliest);
