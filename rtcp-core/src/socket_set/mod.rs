@@ -25,7 +25,7 @@ use crate::tcp::output::{Dispatched, PollAt};
 use crate::tcp::scoreboard::LOG_CAPACITY;
 use crate::tcp::socket::Flags;
 use crate::tcp::{Endpoint, IcmpError, State, TcpConfig, TcpError, TcpSocket, TcpStats};
-use crate::time::{Deadline, Instant};
+use crate::time::Instant;
 use crate::wire::icmpv4::Icmpv4Quote;
 use crate::wire::{
     Ecn, Ipv4Address, Ipv4Cidr, Ipv4Repr, SeqNumber, SourceRoute, TcpFlags, TcpRepr,
@@ -625,7 +625,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             };
             sock.set_rcv_shift(shift);
             sock.state = State::SynSent;
-            sock.stall_since = Deadline::at(now);
+            sock.timers.stall_since = sock.timers.stamp_ms(now);
         }
         self.index(i, key);
         self.reschedule(i);

@@ -14,21 +14,31 @@
 //!
 //! The epoch moves forward only when a time to be stored is
 //! [`Tick::LIMIT`] or more past it (71.6 minutes), and then to
-//! [`HORIZON`] (35.8 minutes) before `now`: every armed deadline and every
-//! event younger than that keeps its exact value, "none" stays none, and an
-//! event older than that is kept as "35.8 minutes ago". That is exact for
-//! every use here as long as the intervals compared against are shorter
-//! than 35.8 minutes (the RTO is at most `RtoConfig::max`, 60 s by
+//! [`HORIZON`] (35.8 minutes) before `now`, rounded up to a whole
+//! millisecond (see below): every armed deadline and every event younger
+//! than that keeps its exact value, "none" stays none, and an event older
+//! than that is kept as "35.8 minutes ago" (to the millisecond). That is
+//! exact for every use here as long as the intervals compared against are
+//! shorter than 35.8 minutes (the RTO is at most `RtoConfig::max`, 60 s by
 //! default; the others are 1 s and 500 ms), and a deadline is exact if it
 //! lies less than 35.8 minutes ahead (the RTO again, and 2 × MSL). A
 //! deadline further out (only with `RtoConfig::max` or 2 × MSL configured
 //! above 35.8 minutes) is kept as 35.8 minutes ahead, and so fires early;
 //! [`Instant::MAX`] (an overflowing `now + duration`) stays "none", as a
-//! [`Deadline`] at `Instant::MAX` is. Times that must reach further stay
-//! full `Instant`s in the socket: the last receipt (keep-alive idle, two
-//! hours by default) and the start of a stall (the user timeout).
+//! [`Deadline`] at `Instant::MAX` is.
+//!
+//! Two times must reach further back: the last receipt (keep-alive idle,
+//! two hours by default) and the start of a stall (the user timeout, three
+//! minutes by default, up to the 22.75 hours a configured time can be).
+//! They are [`MsTick`]s: signed milliseconds from the same epoch, which is
+//! why the epoch is always a whole millisecond (it moves by whole
+//! milliseconds and they shift exactly). They keep their time to the
+//! millisecond (rounded down: a keep-alive probe or the user timeout fires
+//! up to 1 ms early) from 24.8 days before the epoch on; an older time is
+//! kept as 24.8 days before it. Four bytes each instead of an eight-byte
+//! `Instant`: 8 B per socket (issue 9).
 
-use crate::time::{Deadline, Instant};
+use crate::time::{div_rem_small, Deadline, Instant};
 
 /// How far before `now` the epoch goes when it moves: 2^31 µs, so that
 /// deadlines up to 2^31 - 1 µs ahead of `now` still fit in a [`Tick`].
@@ -73,6 +83,36 @@ impl Tick {
     }
 }
 
+/// A time as whole milliseconds from the owning [`Timers`]' epoch (before
+/// it if negative), or none: see the module documentation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct MsTick(i32);
+
+impl MsTick {
+    /// No time (no stall).
+    pub(crate) const NONE: MsTick = MsTick(i32::MAX);
+    /// The epoch itself ("long ago" while the epoch is [`Instant::ZERO`]).
+    pub(crate) const EPOCH: MsTick = MsTick(0);
+
+    /// Whether no time is set.
+    #[inline]
+    pub(crate) fn is_none(self) -> bool {
+        self == MsTick::NONE
+    }
+
+    /// The same time after the epoch moved `shift_ms` forward; none stays
+    /// none, and a time more than `i32::MAX` ms before the new epoch is
+    /// kept as that.
+    fn shifted(self, shift_ms: u64) -> MsTick {
+        if self.is_none() {
+            return self;
+        }
+        // No wrap: the shift is capped at 2^32 ms, far past the floor.
+        let ms = i64::from(self.0) - shift_ms.min(1 << 32) as i64;
+        MsTick(ms.max(-i64::from(i32::MAX)) as i32)
+    }
+}
+
 /// A connection's 32-bit timers and the epoch they count from.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Timers {
@@ -96,6 +136,12 @@ pub(crate) struct Timers {
     pub(crate) last_oow_ack: Tick,
     /// When the segment timed for an RTT sample was sent (`rtt.rs`).
     pub(crate) rtt_sent: Tick,
+    /// When the last segment arrived (keep-alive counts from it, RFC 9293
+    /// §3.8.4).
+    pub(crate) last_rx: MsTick,
+    /// When data (or a SYN) began to wait for an acknowledgement, or none
+    /// (the user timeout counts from it, §3.8.3 R2).
+    pub(crate) stall_since: MsTick,
 }
 
 impl Timers {
@@ -111,6 +157,8 @@ impl Timers {
             challenge_epoch: Tick::EPOCH,
             last_oow_ack: Tick::NONE,
             rtt_sent: Tick::NONE,
+            last_rx: MsTick::EPOCH,
+            stall_since: MsTick::NONE,
         }
     }
 
@@ -131,6 +179,42 @@ impl Timers {
     #[inline]
     pub(crate) fn instant(&self, t: Tick) -> Instant {
         self.get(t).get().unwrap_or(Instant::MAX)
+    }
+
+    /// The time `t` stands for, to the millisecond (none stays none).
+    /// Out of line on 32-bit targets, where its 64-bit arithmetic is
+    /// several instructions (flash, issue 9).
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
+    pub(crate) fn get_ms(&self, t: MsTick) -> Deadline {
+        if t.is_none() {
+            return Deadline::NONE;
+        }
+        // An epoch past i64::MAX µs (292,000 years) reads as that.
+        let epoch = self.epoch.total_micros().min(i64::MAX as u64) as i64;
+        let us = epoch.saturating_add(i64::from(t.0) * 1_000);
+        Deadline::at(Instant::from_micros(us.max(0) as u64))
+    }
+
+    /// The time `t` stands for, for an [`MsTick`] that is never none;
+    /// none reads as [`Instant::MAX`].
+    #[inline]
+    pub(crate) fn instant_ms(&self, t: MsTick) -> Instant {
+        self.get_ms(t).get().unwrap_or(Instant::MAX)
+    }
+
+    /// `now` as an [`MsTick`], rounded down to the millisecond, moving the
+    /// epoch forward first as [`Timers::tick`] would. Out of line on
+    /// 32-bit targets (flash).
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
+    pub(crate) fn stamp_ms(&mut self, now: Instant) -> MsTick {
+        if now == Instant::MAX {
+            return MsTick::NONE;
+        }
+        // Through `tick`, so that the epoch stays within a `Tick`'s reach
+        // of now and the millisecond count below cannot overflow.
+        let Tick(off) = self.tick(now, now);
+        MsTick((off / 1_000) as i32)
     }
 
     /// Whether `t` is set and at or before `now` (a deadline that is due).
@@ -159,17 +243,22 @@ impl Timers {
         Tick(off.min(Tick::LIMIT - 1) as u32)
     }
 
-    /// Move the epoch to [`HORIZON`] before `now` (never back), shifting
-    /// every tick with it. Rare (at most once per 35.8 minutes of a
-    /// connection's life), so out of line.
+    /// Move the epoch to [`HORIZON`] before `now`, rounded up to a whole
+    /// millisecond (never back), shifting every tick with it. Rare (at
+    /// most once per 35.8 minutes of a connection's life), so out of line.
     #[cold]
     #[inline(never)]
     fn rebase(&mut self, now: Instant) {
-        let epoch = now.total_micros().saturating_sub(HORIZON);
+        // Rounded up, not down: a deadline up to HORIZON ahead must still
+        // fit, and whole milliseconds keep the `MsTick`s exact.
+        let (ms, part) = div_rem_small(now.total_micros().saturating_sub(HORIZON), 1_000);
+        let epoch = (ms + u64::from(part != 0)) * 1_000;
         let shift = epoch.saturating_sub(self.epoch.total_micros());
         if shift == 0 {
             return;
         }
+        // Both epochs are whole milliseconds, so this is exact.
+        let shift_ms = div_rem_small(shift, 1_000).0;
         let shift = u32::try_from(shift).unwrap_or(u32::MAX);
         let Timers {
             epoch: old,
@@ -181,8 +270,12 @@ impl Timers {
             challenge_epoch,
             last_oow_ack,
             rtt_sent,
+            last_rx,
+            stall_since,
         } = self;
         *old = Instant::from_micros(epoch);
+        *last_rx = last_rx.shifted(shift_ms);
+        *stall_since = stall_since.shifted(shift_ms);
         for t in [
             rtx,
             persist,
@@ -214,6 +307,11 @@ mod tests {
 
     fn at(us: u64) -> Instant {
         Instant::from_micros(us)
+    }
+
+    /// `us` rounded up to a whole millisecond, as the epoch is.
+    fn ms_up(us: u64) -> u64 {
+        us.div_ceil(1_000) * 1_000
     }
 
     #[test]
@@ -252,18 +350,18 @@ mod tests {
         let mut now = t0;
         t.last_send = t.tick(now, now);
         t.rtx = t.tick(now + Duration::from_secs(1), now);
-        assert_eq!(t.epoch, at(90 * MIN + 123 - HORIZON));
+        assert_eq!(t.epoch, at(ms_up(90 * MIN + 123 - HORIZON)));
         // Ten minutes on, nothing moves: the offsets still fit.
         now += Duration::from_secs(600);
         t.challenge_epoch = t.tick(now, now);
-        assert_eq!(t.epoch, at(90 * MIN + 123 - HORIZON));
+        assert_eq!(t.epoch, at(ms_up(90 * MIN + 123 - HORIZON)));
         // Far enough on that the next time does not fit: the epoch moves
-        // to 2^31 µs before now, and whatever is younger than that keeps
-        // its exact value.
+        // to 2^31 µs before now (rounded up to a millisecond), and whatever
+        // is younger than that keeps its exact value.
         now = at(t.epoch.total_micros() + Tick::LIMIT + 10);
         let persist = now + Duration::from_micros(999_999);
         t.persist = t.tick(persist, now);
-        assert_eq!(t.epoch, at(now.total_micros() - HORIZON));
+        assert_eq!(t.epoch, at(ms_up(now.total_micros() - HORIZON)));
         assert_eq!(t.get(t.persist).get(), Some(persist));
         let challenge = t0 + Duration::from_secs(600);
         assert!(challenge.total_micros() >= t.epoch.total_micros());
@@ -272,7 +370,7 @@ mod tests {
         // shorter than that still compares the same.
         assert!(t0 < t.epoch);
         assert_eq!(t.instant(t.last_send), t.epoch);
-        assert!(now - t.instant(t.last_send) >= Duration::from_micros(HORIZON));
+        assert!(now - t.instant(t.last_send) > Duration::from_micros(HORIZON - 1_000));
         // An overdue deadline younger than the horizon stays exact (and due).
         assert_eq!(t.get(t.rtx).get(), Some(t0 + Duration::from_secs(1)));
         assert!(t.due(t.rtx, now));
@@ -288,24 +386,30 @@ mod tests {
         assert!(!t.ack.is_none());
         // LIMIT itself would be read as none: it moves the epoch instead.
         t.rtx = t.tick(at(Tick::LIMIT), at(Tick::LIMIT));
-        assert_eq!(t.epoch, at(Tick::LIMIT - HORIZON));
+        assert_eq!(t.epoch, at(ms_up(Tick::LIMIT - HORIZON)));
         assert_eq!(t.get(t.rtx).get(), Some(at(Tick::LIMIT)));
         assert_eq!(t.get(t.ack).get(), Some(at(Tick::LIMIT - 1)));
         // So does 2^32 and beyond.
         let now = at(1 << 40);
         t.timewait = t.tick(now + Duration::from_micros(HORIZON - 2), now);
-        assert_eq!(t.epoch, at((1 << 40) - HORIZON));
+        assert_eq!(t.epoch, at(ms_up((1 << 40) - HORIZON)));
         assert_eq!(
             t.get(t.timewait).get(),
             Some(now + Duration::from_micros(HORIZON - 2))
         );
-        // 2^31 - 2 µs ahead is the furthest exact deadline; one more and
-        // the offset would be LIMIT, which is kept one microsecond short.
+        // HORIZON - 1 µs ahead still fits (the epoch rounded up, not down).
         let edge = t.tick(now + Duration::from_micros(HORIZON - 1), now);
         assert_eq!(
             t.get(edge).get(),
-            Some(now + Duration::from_micros(HORIZON - 2))
+            Some(now + Duration::from_micros(HORIZON - 1))
         );
+        // Epoch + LIMIT - 1 is the furthest exact deadline; one more and
+        // the offset would be LIMIT, which is kept one microsecond short.
+        let last = at(t.epoch.total_micros() + Tick::LIMIT - 1);
+        let edge = t.tick(last, now);
+        assert_eq!(t.get(edge).get(), Some(last));
+        let edge = t.tick(last + Duration::from_micros(1), now);
+        assert_eq!(t.get(edge).get(), Some(last));
         // A deadline further ahead than the range is kept as far as fits
         // (only with RTO or MSL bounds above 35.8 minutes).
         let far = t.tick(now + Duration::from_secs(3600), now);
@@ -318,6 +422,41 @@ mod tests {
         let d = t.get(t.timewait).get().unwrap();
         assert!(t.due(t.timewait, d));
         assert!(!t.due(t.timewait, d - Duration::from_micros(1)));
+    }
+
+    /// The last receipt and the start of a stall are kept to the
+    /// millisecond however far the epoch moves past them, and none stays
+    /// none.
+    #[test]
+    fn millisecond_ticks_survive_the_epoch_moving_past_them() {
+        let mut t = Timers::new();
+        assert_eq!(t.instant_ms(t.last_rx), Instant::ZERO);
+        assert_eq!(t.get_ms(t.stall_since), Deadline::NONE);
+        let rx = at(90 * MIN + 1_234_567);
+        t.last_rx = t.stamp_ms(rx);
+        assert_eq!(t.instant_ms(t.last_rx), at(90 * MIN + 1_234_000));
+        // Two hours of keep-alive idle later a probe's send time moves the
+        // epoch past the receipt: the receipt is still exact.
+        let now = rx + Duration::from_secs(7200);
+        t.last_send = t.tick(now, now);
+        assert!(t.epoch > rx);
+        assert_eq!(t.instant_ms(t.last_rx), at(90 * MIN + 1_234_000));
+        assert_eq!(t.get_ms(t.stall_since), Deadline::NONE);
+        // A stall stamped now reads back as now, to the millisecond.
+        t.stall_since = t.stamp_ms(now);
+        assert_eq!(
+            t.instant_ms(t.stall_since),
+            at(ms_up(now.total_micros() - 999))
+        );
+        // Thirty days on, the receipt is older than an `i32` of
+        // milliseconds reaches: kept as that far back, not wrapped around.
+        let later = now + Duration::from_secs(30 * 86_400);
+        t.rtx = t.tick(later, later);
+        let kept = t.instant_ms(t.last_rx);
+        assert!(kept < t.epoch && kept > rx);
+        assert_eq!(t.epoch - kept, Duration::from_millis(i32::MAX as u64));
+        // A stamp of `Instant::MAX` (an overflowed time) is none.
+        assert!(t.stamp_ms(Instant::MAX).is_none());
     }
 
     #[test]

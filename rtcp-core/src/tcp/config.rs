@@ -5,76 +5,86 @@
 //! [`TcpConfig`] spells its times as [`Duration`]s, eight bytes each, and
 //! its optional parts as `Option`s: 104 bytes on x86_64 and on a Cortex-M,
 //! a third of smoltcp's whole socket (issue 9's per-connection budget).
-//! Here each time is a [`PackedDuration`] of four bytes and the options are
-//! flags, about half the size. [`SocketConfig::get`] gives the `TcpConfig`
-//! back, identical for every time below 17 minutes and for whole
-//! milliseconds below 12 days (see [`PackedDuration`]).
+//! Here each time is a [`PackedDuration`] of two bytes and the options are
+//! flags, under a quarter of the size. [`SocketConfig::get`] gives the
+//! `TcpConfig` back, identical for every time of at most 8191 units of a
+//! power of ten microseconds below 22 hours (see [`PackedDuration`]).
 
 use super::congestion::CongestionAlgorithm;
 use super::ecn::EcnMode;
 use super::rtt::RtoConfig;
 use super::{KeepAlive, TcpConfig};
-use crate::time::Duration;
+use crate::time::{div_rem_small, Duration};
 use crate::wire::Dscp;
 
-/// A [`Duration`] in 32 bits: two bits of unit, 30 bits of count.
+/// A [`Duration`] in 16 bits: a count of 13 bits (0..=8191) times a
+/// power of ten microseconds (3 bits: 1 µs up to 10 s).
 ///
-/// The finest unit the value fits in is used: microseconds up to about
-/// 17.9 minutes (2^30 µs), then milliseconds up to about 12.4 days, then
-/// seconds up to 34 years; anything longer, and [`Duration::MAX`], is kept
-/// as `Duration::MAX` ("never"). A value kept in a coarser unit loses its
-/// sub-unit part (a 20-minute timer set to the microsecond fires up to a
-/// millisecond early). Every default of [`TcpConfig`] is kept exactly.
+/// The finest power the value fits in is used and the rest truncated: a
+/// value that is at most 8191 times a power of ten microseconds (1.5 s,
+/// 75 s, 200.5 ms, 7200 s, every default of [`TcpConfig`]) is kept
+/// exactly, and any other loses under 0.13 % (1.234567 s is kept as
+/// 1.234 s, 9.999 s as 9.99 s: a timer fires that much early, never
+/// late). The range ends below 81,910 s (22 h 45 min):
+/// anything longer, and [`Duration::MAX`], is kept as `Duration::MAX`
+/// ("never"). Linux has narrower ranges for the same settings
+/// (`TCP_KEEPIDLE` is at most 32,767 s). Two bytes instead of four for each
+/// of the eight times: 16 B per socket (issue 9: smoltcp's whole socket is
+/// 312 B on thumbv7em).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PackedDuration(u32);
+pub(crate) struct PackedDuration(u16);
 
 impl PackedDuration {
-    const COUNT_BITS: u32 = 30;
+    const COUNT_BITS: u32 = 13;
     const COUNT_MAX: u64 = (1 << Self::COUNT_BITS) - 1;
-    const MILLIS: u32 = 1 << Self::COUNT_BITS;
-    const SECS: u32 = 2 << Self::COUNT_BITS;
-    const MAX: PackedDuration = PackedDuration(u32::MAX);
+    /// The largest power of ten (10^7 µs = 10 s).
+    const EXPONENT_MAX: u16 = 7;
+    /// All ones (8191 × 10 s would be the largest finite value).
+    const MAX: PackedDuration = PackedDuration(u16::MAX);
 
     /// Pack `d` (see the type's documentation for the precision kept).
-    /// Out of line: it runs when a configuration is set, and its 64-bit
-    /// divisions are best kept in one copy of flash.
+    /// Out of line: it runs when a configuration is set, and is best kept
+    /// in one copy of flash.
     #[inline(never)]
     pub(crate) const fn new(d: Duration) -> PackedDuration {
-        let us = d.total_micros();
-        if us <= Self::COUNT_MAX {
-            PackedDuration(us as u32)
-        } else if us / 1_000 <= Self::COUNT_MAX {
-            PackedDuration(Self::MILLIS | (us / 1_000) as u32)
-        } else if us / 1_000_000 <= Self::COUNT_MAX {
-            PackedDuration(Self::SECS | (us / 1_000_000) as u32)
-        } else {
-            Self::MAX
+        let mut count = d.total_micros();
+        let mut exponent = 0;
+        while count > Self::COUNT_MAX {
+            if exponent == Self::EXPONENT_MAX {
+                return Self::MAX;
+            }
+            count = div_rem_small(count, 10).0;
+            exponent += 1;
         }
+        // Exactly 8191 × 10 s packs to all ones and reads back as "never".
+        PackedDuration((exponent << Self::COUNT_BITS) | count as u16)
     }
 
     /// The duration kept. Out of line on 32-bit targets (flash), where
-    /// the 64-bit multiplications are several instructions each.
+    /// the 64-bit multiplication is several instructions.
     #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(crate) const fn get(self) -> Duration {
+        if self.0 == Self::MAX.0 {
+            return Duration::MAX;
+        }
         let count = (self.0 as u64) & Self::COUNT_MAX;
-        // One multiplier per unit, which the compiler turns into a table
-        // load: a match over three constructors compiled to a jump table,
-        // and `get` runs on every segment (the delayed-ACK time, the RTO
-        // bounds) from call sites whose units differ, so that indirect
-        // jump was mispredicted about once per segment (callgrind
+        // A match of constants, which the compiler turns into a table
+        // load: `get` runs on every segment (the delayed-ACK time, the RTO
+        // bounds) from call sites whose exponents differ, and an indirect
+        // jump there was mispredicted about once per segment (callgrind
         // --branch-sim on `rtcp-compare --only bulk`). No overflow: the
-        // count is below 2^30 and the largest multiplier below 2^20.
+        // count is below 2^13 and the multiplier at most 10^7.
         let scale: u64 = match self.0 >> Self::COUNT_BITS {
             0 => 1,
-            1 => 1_000,
-            2 => 1_000_000,
-            _ => 0,
+            1 => 10,
+            2 => 100,
+            3 => 1_000,
+            4 => 10_000,
+            5 => 100_000,
+            6 => 1_000_000,
+            _ => 10_000_000,
         };
-        if scale == 0 {
-            Duration::MAX
-        } else {
-            Duration::from_micros(count * scale)
-        }
+        Duration::from_micros(count * scale)
     }
 }
 
@@ -291,30 +301,60 @@ mod tests {
         for d in [
             Duration::ZERO,
             Duration::from_micros(1),
-            Duration::from_micros((1 << 30) - 1),
+            Duration::from_micros(8191),
+            Duration::from_micros(200_500),
             Duration::from_millis(40),
+            Duration::from_millis(1_500),
             Duration::from_secs(180),
             Duration::from_secs(7200),
-            Duration::from_millis((1 << 30) - 1),
-            Duration::from_secs(86_400 * 365),
+            Duration::from_secs(81_900),
             Duration::MAX,
         ] {
             assert_eq!(PackedDuration::new(d).get(), d, "{d:?}");
         }
-        // Past 2^30 µs the sub-millisecond part goes, past 2^30 ms the
-        // sub-second part; past 2^30 s, "never".
+        // Past 8191 of a unit the next power of ten is used, truncating.
+        for (given, kept) in [
+            (8_192, 8_190),
+            (1_234_567, 1_234_000),
+            (9_999_000, 9_990_000),
+            (75_001_000, 75_000_000),
+        ] {
+            assert_eq!(
+                PackedDuration::new(Duration::from_micros(given)).get(),
+                Duration::from_micros(kept),
+                "{given} µs"
+            );
+        }
+        // 8191 × 10 s is the all-ones pattern, and beyond it is "never".
         assert_eq!(
-            PackedDuration::new(Duration::from_micros((1 << 30) + 1_999)).get(),
-            Duration::from_millis(((1 << 30) + 1_999) / 1_000)
-        );
-        assert_eq!(
-            PackedDuration::new(Duration::from_millis((1 << 30) + 1)).get(),
-            Duration::from_secs(((1 << 30) + 1) / 1_000)
-        );
-        assert_eq!(
-            PackedDuration::new(Duration::from_secs(1 << 30)).get(),
+            PackedDuration::new(Duration::from_secs(81_910)).get(),
             Duration::MAX
         );
+        assert_eq!(
+            PackedDuration::new(Duration::from_secs(86_400)).get(),
+            Duration::MAX
+        );
+    }
+
+    /// Every duration within the range comes back no later than given and
+    /// less than 0.13 % (1/819, the worst truncation of a 13-bit count
+    /// with its leading digit kept) earlier.
+    #[test]
+    fn packed_durations_truncate_by_under_one_part_in_819() {
+        let mut us: u64 = 1;
+        while us < 81_900_000_000 {
+            for d in [us, us + 1, us * 3 / 2, us * 7 + 13] {
+                if d >= 81_900_000_000 {
+                    continue;
+                }
+                let kept = PackedDuration::new(Duration::from_micros(d))
+                    .get()
+                    .total_micros();
+                assert!(kept <= d, "{d} µs kept as {kept}");
+                assert!((d - kept) * 819 < d, "{d} µs kept as {kept}");
+            }
+            us = us * 2 + 1;
+        }
     }
 
     #[test]
@@ -330,8 +370,8 @@ mod tests {
             nodelay: true,
             ack_delay: None,
             keep_alive: Some(KeepAlive {
-                idle: Duration::from_micros(1_234_567),
-                interval: Duration::from_millis(75_001),
+                idle: Duration::from_micros(1_234),
+                interval: Duration::from_millis(75_000),
                 count: 3,
             }),
             user_timeout: Duration::from_secs(100),

@@ -8,10 +8,10 @@
 //! (§3.10.7.4), with RFC 5961 (challenge ACKs), RFC 7323 (PAWS) and RFC 2018
 //! (SACK) folded in where they belong.
 
-use super::clock::Tick;
+use super::clock::{MsTick, Tick};
 use super::socket::{saturate_mss, Flags, TcpSocket, DEFAULT_MSS};
 use super::{Endpoint, State, TcpError, TcpStats};
-use crate::time::{Deadline, Duration, Instant};
+use crate::time::{Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 
 /// The longest an ACK may be delayed, whatever the configuration: RFC 9293
@@ -44,7 +44,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.local = local;
         self.remote = remote;
         self.local_mss = saturate_mss(local_mss);
-        self.irs = seg.seq_number;
         self.rcv_nxt = seg.seq_number + 1;
         self.rcv_adv = self.rcv_nxt;
         self.last_ack_sent = self.rcv_nxt;
@@ -61,7 +60,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.snd_wl1 = seg.seq_number;
         self.snd_wl2 = iss;
         self.state = State::SynReceived;
-        self.stall_since = Deadline::at(now);
+        self.timers.stall_since = self.timers.stamp_ms(now);
         self.arm_keepalive(now);
         // Text on a SYN to a listener is not taken here: the SYN-ACK
         // acknowledges the SYN alone (§3.10.7.2 LISTEN, <ACK=RCV.NXT> with
@@ -113,7 +112,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             _ => self.flags.set(Flags::TS_OK, false),
         }
         self.cc =
-            super::congestion::Congestion::new(self.config.congestion, self.mss(), self.last_rx);
+            super::congestion::Congestion::new(self.config.congestion, self.mss(), self.last_rx());
     }
 
     /// The shift that lets the whole receive buffer be advertised.
@@ -169,7 +168,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if !flags.syn() {
             return;
         }
-        self.irs = seg.seq_number;
         self.rcv_nxt = seg.seq_number + 1;
         self.rcv_adv = self.rcv_nxt;
         self.negotiate_options(seg);
@@ -190,7 +188,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.snd_wl2 = seg.ack_number;
             self.on_handshake_rtt(now, seg);
             self.timers.rtx = Tick::NONE;
-            self.stall_since = Deadline::NONE;
+            self.timers.stall_since = MsTick::NONE;
             self.rto_retries = 0;
             self.rtt.reset_backoff();
             self.flags.set(Flags::ACK_NOW, true);
@@ -384,7 +382,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // (In SYN-RECEIVED a retransmitted SYN of the peer is answered the
         // same way: the ACK carries our SYN's acknowledgment state.)
         if flags.syn() {
-            if self.state == State::SynReceived && seq == self.irs {
+            // (IRS is RCV.NXT - 1 in SYN-RECEIVED: see `TcpSocket`.)
+            if self.state == State::SynReceived && seq + 1 == self.rcv_nxt {
                 // Retransmitted SYN: resend our SYN-ACK.
                 self.snd_nxt = self.iss;
                 return;
@@ -541,7 +540,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // MUST-37: stay open as long as probes are acknowledged). The
             // clock restarts with the next probe, so a peer that vanishes
             // while its window is closed is still detected.
-            self.stall_since = Deadline::NONE;
+            self.timers.stall_since = MsTick::NONE;
         }
 
         // State-specific ACK processing.
@@ -606,10 +605,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // RFC 6298 §5.2/5.3: stop the timer when all is acked, else restart.
         if self.snd_una >= self.snd_max {
             self.timers.rtx = Tick::NONE;
-            self.stall_since = Deadline::NONE;
+            self.timers.stall_since = MsTick::NONE;
         } else {
             self.timers.rtx = self.timers.tick(now + self.rto(), now);
-            self.stall_since = Deadline::at(now);
+            self.timers.stall_since = self.timers.stamp_ms(now);
         }
     }
 
@@ -798,7 +797,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.state = State::TimeWait;
         self.timers.rtx = Tick::NONE;
         self.timers.persist = Tick::NONE;
-        self.stall_since = Deadline::NONE;
+        self.timers.stall_since = MsTick::NONE;
         self.restart_time_wait(now);
     }
 
@@ -810,7 +809,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// A segment arrived: the peer is alive; keep-alive counts from here.
     pub(crate) fn arm_keepalive(&mut self, now: Instant) {
-        self.last_rx = now;
+        self.timers.last_rx = self.timers.stamp_ms(now);
         self.keepalive_probes = 0;
     }
 }

@@ -225,6 +225,11 @@ impl Default for KeepAlive {
 }
 
 /// Per-socket behaviour. `TcpConfig::default()` follows the RFCs.
+///
+/// A socket keeps its times in two bytes each: exact when a time is at
+/// most 8191 units of a power of ten microseconds (every default here,
+/// 1.5 s, 75 s, 7200 s), otherwise up to 0.13 % shorter, and from 81,910 s
+/// (22 h 45 min) on "never" ([`TcpSocket::config`] reads them back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TcpConfig {

@@ -97,7 +97,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Sequence number of our FIN, once sent.
     #[inline]
     pub(crate) fn fin_seq(&self) -> Option<SeqNumber> {
-        self.flags.get(Flags::FIN_SENT).then_some(self.fin_seq_at)
+        // Nothing is sent past the FIN, and SND.MAX never moves back.
+        self.flags.get(Flags::FIN_SENT).then(|| self.snd_max - 1)
     }
 
     /// End of the last less-than-full segment sent, if any (Minshall).
@@ -412,8 +413,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         })
     }
 
+    /// When the last segment arrived, to the millisecond (`clock.rs`).
+    pub(crate) fn last_rx(&self) -> Instant {
+        self.timers.instant_ms(self.timers.last_rx)
+    }
+
     fn user_timeout_at(&self) -> Option<Instant> {
-        self.stall_since
+        self.timers
+            .get_ms(self.timers.stall_since)
             .get()
             .map(|since| since + self.config.user_timeout())
     }
@@ -569,7 +576,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             State::Established | State::CloseWait | State::FinWait2
         );
         (open && idle).then(|| {
-            self.last_rx + ka.idle + ka.interval.saturating_mul(u64::from(self.keepalive_probes))
+            self.last_rx() + ka.idle + ka.interval.saturating_mul(u64::from(self.keepalive_probes))
         })
     }
 
@@ -893,10 +900,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 } else if !self.flags.get(Flags::TS_OK) && self.timing_none() && len > 0 {
                     self.time_segment(seq, now);
                 }
-                if fin {
-                    self.fin_seq_at = seq + len;
-                    self.flags.set(Flags::FIN_SENT, true);
-                }
                 // (A super-segment's last piece may be the short one.)
                 if len > 0 && seq >= self.snd_max && is_short(len, self.payload_mss()) {
                     self.small_end_at = seq + len;
@@ -908,6 +911,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 }
                 self.on_data_sent(now, seq, end - seq, stats);
                 self.snd_max = self.snd_max.max(end);
+                if fin {
+                    // From here `fin_seq` is SND.MAX - 1.
+                    self.flags.set(Flags::FIN_SENT, true);
+                }
+                #[cfg(any(feature = "cubic", feature = "bbr"))]
                 if self.snd_nxt - self.snd_una >= self.tx.len() {
                     // Everything queued is out: the application limits us.
                     self.note_app_limited();
@@ -923,8 +931,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.timers.rtx.is_none() {
             self.timers.rtx = self.timers.tick(now + self.rto(), now);
         }
-        if self.stall_since.is_none() {
-            self.stall_since = Deadline::at(now);
+        if self.timers.stall_since.is_none() {
+            self.timers.stall_since = self.timers.stamp_ms(now);
         }
     }
 

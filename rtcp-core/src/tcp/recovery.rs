@@ -23,27 +23,27 @@ use super::congestion::RateSample;
 use super::congestion::{AckSample, CongestionControl};
 #[cfg(feature = "rack")]
 use super::rack::Rack;
-use super::scoreboard::{SendLog, SentRecord, APP_LIMITED, COALESCED, LOG_CAPACITY, RETRANSMITTED};
+#[cfg(any(feature = "cubic", feature = "bbr"))]
+use super::scoreboard::APP_LIMITED;
+#[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
+use super::scoreboard::RETRANSMITTED;
+use super::scoreboard::{SendLog, SentRecord, COALESCED, LOG_CAPACITY};
 use super::socket::{Flags, TcpSocket};
 use super::undo::Undo;
 use super::TcpStats;
 use crate::time::{Deadline, Duration, Instant};
 use crate::wire::{SeqNumber, TcpRepr};
 
-/// The delivered count (`RecoveryState::delivered`): 64 bits where rate
-/// samples (`cubic`, `bbr`) need the whole count.
+/// The delivered count (`RecoveryState::delivered`). It, the app-limited
+/// mark and the send log's per-record counters exist only for delivery-rate
+/// samples, which only the CUBIC and BBR controllers read: a NewReno-only
+/// build keeps none of them (12 B per socket and 4 B per send-log record on
+/// thumbv7em, issue 9).
 #[cfg(any(feature = "cubic", feature = "bbr"))]
 pub type Delivered = u64;
-/// The delivered count without rate samples: only its low 32 bits are
-/// ever read (send-log records and the app-limited mark keep 32 bits and
-/// compare them in sequence-space arithmetic), so it wraps in 32 bits;
-/// this drops the recovery state's 8-byte alignment (4 B per socket on
-/// thumbv7em, issue 9).
-#[cfg(not(any(feature = "cubic", feature = "bbr")))]
-pub type Delivered = u32;
 
-/// The low 32 bits of a delivered count (all of it without rate samples).
-#[allow(clippy::unnecessary_cast)] // a `u64` with `cubic` or `bbr`
+/// The low 32 bits of a delivered count, as the send log keeps it.
+#[cfg(any(feature = "cubic", feature = "bbr"))]
 pub(crate) fn delivered_low32(delivered: Delivered) -> u32 {
     delivered as u32
 }
@@ -116,8 +116,9 @@ pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     #[cfg(feature = "prr")]
     pub prr_quota: usize,
     /// Rate sampling: bytes delivered on the connection (C.delivered).
-    /// Kept in every build: its low bits tell the send log which
-    /// segments left in one burst (`SendLog::on_send_new`).
+    /// Its low bits also tell the send log which segments left in one
+    /// burst (`SendLog::on_send_new`).
+    #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub delivered: Delivered,
     /// When `delivered` last moved (C.delivered_time).
     #[cfg(any(feature = "cubic", feature = "bbr"))]
@@ -126,17 +127,18 @@ pub struct RecoveryState<const LOG: usize = LOG_CAPACITY> {
     #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub first_sent_at: Instant,
     /// C.app_limited: the low 32 bits of the delivered count until which
-    /// samples are application-limited, valid while `app_limited`. Kept in
-    /// every build, like `delivered`: the send log does not merge
-    /// app-limited segments with others. 32 bits and a flag instead of a
+    /// samples are application-limited, valid while `app_limited` (the
+    /// send log does not merge app-limited segments with others). 32 bits and a flag instead of a
     /// `u64` with 0 for "not limited" (8 B per socket on thumbv7em, issue
     /// 9): it is only compared with `delivered` in sequence-space
     /// arithmetic, exact because it is set at most a window (under 2^31
     /// bytes) ahead of `delivered` and cleared on the first ACK that
     /// passes it.
+    #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub app_limited_until: u32,
     /// Samples are application-limited (`app_limited_until` holds until
     /// when).
+    #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub app_limited: bool,
     /// Bytes ever marked lost.
     #[cfg(any(feature = "cubic", feature = "bbr"))]
@@ -231,12 +233,15 @@ impl<const LOG: usize> RecoveryState<LOG> {
             recover_fs: 0,
             #[cfg(feature = "prr")]
             prr_quota: 0,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             delivered: 0,
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             delivered_at: Instant::ZERO,
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             first_sent_at: Instant::ZERO,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             app_limited_until: 0,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             app_limited: false,
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             lost_total: 0,
@@ -283,12 +288,15 @@ impl<const LOG: usize> RecoveryState<LOG> {
             recover_fs,
             #[cfg(feature = "prr")]
             prr_quota,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             delivered,
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             delivered_at,
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             first_sent_at,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             app_limited_until,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             app_limited,
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             lost_total,
@@ -324,15 +332,15 @@ impl<const LOG: usize> RecoveryState<LOG> {
             *recover_fs = 0;
             *prr_quota = 0;
         }
-        *delivered = 0;
         #[cfg(any(feature = "cubic", feature = "bbr"))]
         {
+            *delivered = 0;
             *delivered_at = Instant::ZERO;
             *first_sent_at = Instant::ZERO;
             *lost_total = 0;
+            *app_limited_until = 0;
+            *app_limited = false;
         }
-        *app_limited_until = 0;
-        *app_limited = false;
         #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
         {
             *min_rtt = None;
@@ -505,6 +513,7 @@ fn mul_div_ceil_bitwise(a: u32, b: u32, c: u32) -> usize {
     usize::try_from(q).unwrap_or(usize::MAX)
 }
 
+#[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
 fn low32(t: Instant) -> u32 {
     t.total_micros() as u32
 }
@@ -570,11 +579,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         #[cfg(not(any(feature = "cubic", feature = "bbr")))]
         let _ = len;
-        let app_limited = self.rec.app_limited;
+        #[cfg(not(any(feature = "rack", feature = "cubic", feature = "bbr")))]
+        let _ = now;
         SentRecord {
+            #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
             sent_at: low32(now),
             #[cfg(feature = "rack")]
             earliest: low32(now),
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
             delivered: delivered_low32(self.rec.delivered),
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             delivered_at: low32(self.rec.delivered_at),
@@ -584,7 +596,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             tx_in_flight: u32::try_from(pipe + len).unwrap_or(u32::MAX),
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             lost: self.rec.lost_total as u32,
-            flags: if app_limited { APP_LIMITED } else { 0 },
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
+            flags: if self.rec.app_limited { APP_LIMITED } else { 0 },
             ..SentRecord::default()
         }
     }
@@ -673,6 +686,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Note that the application, not the network, limits sending now
     /// (draft-cheng-iccrg-delivery-rate-estimation §3.4).
+    #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub(crate) fn note_app_limited(&mut self) {
         let pipe = self.pipe();
         if pipe < self.cc.window() && self.rec.log.lost_bytes() == 0 {
@@ -724,6 +738,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
         // 1. Walk the log: cumulative part, then SACK blocks.
         let mut delivered = 0usize;
+        // The most recently sent record this ACK delivered: its send time
+        // gives the RTT and rate samples (none without send times).
+        #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
         let mut newest: Option<SentRecord> = None;
         let mut dsack_segments = 0u32;
         // Of those, the ones reporting this episode's resends.
@@ -750,9 +767,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 }
                 #[cfg(not(feature = "rack"))]
                 let _ = min_rtt;
+                #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
                 if newest.is_none_or(|p| r.sent_after(p.sent_at, p.end)) {
                     newest = Some(*r);
                 }
+                #[cfg(not(any(feature = "rack", feature = "cubic", feature = "bbr")))]
+                let _ = r;
             };
             if advanced {
                 rec.log.on_cumulative_ack(ack, &mut visit);
@@ -781,12 +801,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // 2. Delivery counters, RTT floor, rate sample.
         #[cfg_attr(not(any(feature = "cubic", feature = "bbr")), allow(unused_mut))]
         let mut rate = None;
+        #[cfg(any(feature = "cubic", feature = "bbr"))]
         if delivered > 0 {
             self.rec.delivered = self.rec.delivered.wrapping_add(delivered as Delivered);
-            #[cfg(any(feature = "cubic", feature = "bbr"))]
-            {
-                self.rec.delivered_at = now;
-            }
+            self.rec.delivered_at = now;
         }
         #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
         if let Some(p) = newest {
@@ -799,6 +817,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 rate = self.rate_sample(now, &p);
             }
         }
+        #[cfg(any(feature = "cubic", feature = "bbr"))]
         if self.rec.app_limited
             && delivered_low32(self.rec.delivered).wrapping_sub(self.rec.app_limited_until) as i32
                 > 0
@@ -944,15 +963,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
         // 8. Tell the controller.
         let acked = (ack - prior_una).min(self.snd_max - prior_una);
+        #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
+        let rtt = newest
+            .filter(|p| !p.has(RETRANSMITTED) && !p.has(COALESCED))
+            .map(|p| Duration::from_micros(u64::from(low32(now).wrapping_sub(p.sent_at))));
+        // Without send times there is no sample; NewReno reads none.
+        #[cfg(not(any(feature = "rack", feature = "cubic", feature = "bbr")))]
+        let rtt = None;
         let sample = AckSample {
             now,
             delivered,
             acked,
             in_flight: self.pipe(),
             mss,
-            rtt: newest
-                .filter(|p| !p.has(RETRANSMITTED) && !p.has(COALESCED))
-                .map(|p| Duration::from_micros(u64::from(low32(now).wrapping_sub(p.sent_at)))),
+            rtt,
             min_rtt: self.rec.min_rtt(),
             srtt: self.rtt.srtt(),
             rate,

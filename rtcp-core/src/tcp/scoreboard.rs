@@ -53,7 +53,11 @@ pub struct SentRecord {
     pub start: SeqNumber,
     /// Sequence number just past the record (a FIN counts one).
     pub end: SeqNumber,
-    /// Time of the latest transmission, µs (low 32 bits).
+    /// Time of the latest transmission, µs (low 32 bits). Read by RACK,
+    /// by the RTT samples the CUBIC and BBR controllers take and by rate
+    /// sampling; a build with none of them keeps no send times (8 B per
+    /// socket with the 2-record log, issue 9), and NewReno never asks.
+    #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
     pub sent_at: u32,
     /// Time of the earliest transmission still covered (differs from
     /// `sent_at` only in a COALESCED record).
@@ -61,8 +65,9 @@ pub struct SentRecord {
     #[cfg(feature = "rack")]
     pub earliest: u32,
     /// The connection's delivered-bytes counter at that transmission
-    /// (kept in every build: segments sent at one moment with one count
-    /// share a record).
+    /// (segments sent at one moment with one count share a record). Only
+    /// rate samples read it, and only CUBIC and BBR read those.
+    #[cfg(any(feature = "cubic", feature = "bbr"))]
     pub delivered: u32,
     /// When that counter last moved, µs. This and the next three feed
     /// delivery-rate samples, which only the CUBIC and BBR controllers
@@ -97,6 +102,7 @@ impl SentRecord {
     }
     /// `self` was sent after `other` (RFC 8985 §6.2 "sent after": later
     /// time, or the same time and a higher sequence).
+    #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
     pub fn sent_after(&self, other_sent_at: u32, other_end: SeqNumber) -> bool {
         let dt = self.sent_at.wrapping_sub(other_sent_at) as i32;
         dt > 0 || (dt == 0 && self.end > other_end)
@@ -191,9 +197,11 @@ impl<const N: usize> SendLog<N> {
             records: [SentRecord {
                 start: SeqNumber(0),
                 end: SeqNumber(0),
+                #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
                 sent_at: 0,
                 #[cfg(feature = "rack")]
                 earliest: 0,
+                #[cfg(any(feature = "cubic", feature = "bbr"))]
                 delivered: 0,
                 #[cfg(any(feature = "cubic", feature = "bbr"))]
                 delivered_at: 0,
@@ -402,9 +410,18 @@ impl<const N: usize> SendLog<N> {
         let app_limited = snapshot.flags & APP_LIMITED;
         if let Some(i) = self.len().checked_sub(1) {
             if let Some(last) = self.get_mut(i) {
-                let same_moment = last.flags == app_limited
-                    && last.sent_at == snapshot.sent_at
-                    && last.delivered == snapshot.delivered;
+                // Without send times every contiguous transmission in
+                // one state is one burst: nothing reads more detail.
+                #[allow(unused_mut)]
+                let mut same_moment = last.flags == app_limited;
+                #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
+                {
+                    same_moment &= last.sent_at == snapshot.sent_at;
+                }
+                #[cfg(any(feature = "cubic", feature = "bbr"))]
+                {
+                    same_moment &= last.delivered == snapshot.delivered;
+                }
                 if last.end == start && same_moment {
                     // Segments of one burst share a record.
                     last.end = end;
@@ -420,20 +437,23 @@ impl<const N: usize> SendLog<N> {
                     self.set_flags(i, (last.flags & !(SACKED | LOST)) | COALESCED);
                     if let Some(r) = self.get_mut(i) {
                         r.end = end;
-                        r.sent_at = snapshot.sent_at;
+                        #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
+                        {
+                            r.sent_at = snapshot.sent_at;
+                        }
                     }
                 }
             }
             return;
         }
-        let rec = SentRecord {
-            start,
-            end,
-            #[cfg(feature = "rack")]
-            earliest: snapshot.sent_at,
-            flags: app_limited,
-            ..snapshot
-        };
+        let mut rec = snapshot;
+        rec.start = start;
+        rec.end = end;
+        rec.flags = app_limited;
+        #[cfg(feature = "rack")]
+        {
+            rec.earliest = snapshot.sent_at;
+        }
         let at = self.len();
         self.insert(at, rec);
     }
@@ -452,6 +472,7 @@ impl<const N: usize> SendLog<N> {
                 return false;
             };
             if state(&a) == state(&b) && a.end == b.start {
+                #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
                 let later = if b.sent_after(a.sent_at, a.end) {
                     b.sent_at
                 } else {
@@ -465,13 +486,16 @@ impl<const N: usize> SendLog<N> {
                 };
                 if let Some(r) = self.get_mut(i - 1) {
                     r.end = b.end;
-                    r.sent_at = later;
+                    #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
+                    {
+                        r.sent_at = later;
+                        if a.sent_at != b.sent_at {
+                            r.flags |= COALESCED;
+                        }
+                    }
                     #[cfg(feature = "rack")]
                     {
                         r.earliest = earlier;
-                    }
-                    if a.sent_at != b.sent_at {
-                        r.flags |= COALESCED;
                     }
                 }
                 self.remove(i);
@@ -742,16 +766,21 @@ impl<const N: usize> SendLog<N> {
             return;
         };
         self.set_flags(i, (rec.flags | RETRANSMITTED) & !(LOST | APP_LIMITED));
+        #[cfg(not(any(feature = "rack", feature = "cubic", feature = "bbr")))]
+        let _ = snapshot;
         if let Some(r) = self.get_mut(i) {
-            r.sent_at = snapshot.sent_at;
+            #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
+            {
+                r.sent_at = snapshot.sent_at;
+            }
             #[cfg(feature = "rack")]
             {
                 r.earliest = snapshot.sent_at;
             }
             r.flags &= !COALESCED;
-            r.delivered = snapshot.delivered;
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             {
+                r.delivered = snapshot.delivered;
                 r.delivered_at = snapshot.delivered_at;
                 r.first_sent_at = snapshot.first_sent_at;
                 r.tx_in_flight = snapshot.tx_in_flight;

@@ -1202,6 +1202,7 @@ fn fast_retransmit_goes_past_limited_transmit() {
 /// the delivered count's 2^32 boundary it ends on the first ACK that
 /// passes the mark, not before and not at it, as the 64-bit mark did.
 #[test]
+#[cfg(any(feature = "cubic", feature = "bbr"))]
 fn app_limited_mark_across_the_32_bit_boundary() {
     // 2^32 - 10 (u32::MAX - 9 where the count itself is 32 bits).
     use super::recovery::{delivered_low32, Delivered};
