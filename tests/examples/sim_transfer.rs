@@ -205,13 +205,18 @@ fn main() {
 
 /// One line of the sender's congestion state (`RTCP_SIM_TRACE_MS`).
 fn trace_line(at: Duration, sock: &rtcp_core::tcp::TcpSocket<'_>) {
-    use rtcp_core::tcp::congestion::{Congestion, CongestionControl};
+    #[cfg(feature = "bbr")]
+    use rtcp_core::tcp::congestion::Congestion;
+    use rtcp_core::tcp::congestion::CongestionControl;
     let (una, nxt, _) = sock.sequence_state();
     let cc = sock.congestion_control();
+    #[cfg(feature = "bbr")]
     let model = match cc {
         Congestion::Bbr(b) => format!(" {b}"),
         _ => String::new(),
     };
+    #[cfg(not(feature = "bbr"))]
+    let model = String::new();
     println!(
         "  t {:>8.3} s cwnd {:>8} flight {:>8} pacing {:>8.2} MB/s{model}",
         at.total_micros() as f64 / 1e6,

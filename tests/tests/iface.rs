@@ -357,6 +357,7 @@ fn syn_leaves_as_soon_as_arp_resolves() {
 /// An ICMP error reaches the connection whose segment it quotes: port
 /// unreachable for our SYN refuses the connect (RFC 9293 §3.9.2.2, MUST-54).
 #[test]
+#[cfg(feature = "icmp-errors")]
 fn icmp_port_unreachable_reaches_the_connection() {
     use rtcp_core::tcp::{State, TcpError};
     let mut b = Box1::new();

@@ -19,10 +19,15 @@ use rtcp_core::time::{Duration, Instant};
 use rtcp_core::wire::ipv4_route::find_source_route;
 use rtcp_core::wire::{
     ArpOperation, ArpPacket, ArpRepr, ChecksumMode, Dscp, EtherType, EthernetAddress,
-    EthernetFrame, EthernetRepr, IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, RouteKind,
-    SourceRoute, TcpFlags, TcpOptions, TcpPacket, TcpRepr,
+    EthernetFrame, EthernetRepr, IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, TcpFlags,
+    TcpOptions, TcpPacket, TcpRepr,
 };
-use rtcp_tests::sim::{host_ip, host_mac, HostConfig, LinkConfig, Sim};
+// Only the urgent-data and source-route tests use these.
+#[cfg(feature = "source-route")]
+use rtcp_core::wire::{RouteKind, SourceRoute};
+#[cfg(feature = "urgent")]
+use rtcp_tests::sim::LinkConfig;
+use rtcp_tests::sim::{host_ip, host_mac, HostConfig, Sim};
 
 // ---------------------------------------------------------------------------
 // Raw-frame harness
@@ -1718,6 +1723,7 @@ fn must_60_61_push() {
 /// offset) makes the host signal the application at once, before it reads,
 /// and say how much urgent data is left to read before the mark.
 #[test]
+#[cfg(feature = "urgent")]
 fn must_30_urgent_data_delivered_inline() {
     let mut raw = Raw::new(plain());
     let (conn, _) = passive_open(&mut raw, mss_opt(1460), 65535);
@@ -1753,6 +1759,7 @@ fn must_30_urgent_data_delivered_inline() {
 /// urgent pointer at the first octet after the urgent data; data sent
 /// after the urgent data has been acknowledged carries no URG.
 #[test]
+#[cfg(feature = "urgent")]
 fn must_62_send_urgent_pointer_is_first_non_urgent_octet() {
     let mut raw = Raw::new(plain());
     let (mut conn, _) = passive_open(&mut raw, mss_opt(1460), 65535);
@@ -1788,6 +1795,7 @@ fn must_62_send_urgent_pointer_is_first_non_urgent_octet() {
 /// with the distance to it (65535 while it is farther), so the mark is
 /// carried across all of them.
 #[test]
+#[cfg(feature = "urgent")]
 fn must_31_send_urgent_pointer_carried_across_segments() {
     let mut raw = Raw::new(HostConfig {
         tx_buffer: 256 * 1024,
@@ -1825,6 +1833,7 @@ fn must_31_send_urgent_pointer_carried_across_segments() {
 /// MUST-30 with a closed window: new urgent data is announced by a bare ACK
 /// carrying URG and the pointer, before any of it can be sent.
 #[test]
+#[cfg(feature = "urgent")]
 fn must_30_urgent_announced_while_window_closed() {
     let mut raw = Raw::new(plain());
     let (conn, _) = passive_open(&mut raw, mss_opt(1460), 65535);
@@ -1844,6 +1853,7 @@ fn must_30_urgent_announced_while_window_closed() {
 /// signalled once for the whole run, and the remaining count is right at
 /// every step of reading.
 #[test]
+#[cfg(feature = "urgent")]
 fn must_31_receive_urgent_data_of_any_length() {
     let mut raw = Raw::new(plain());
     let (mut conn, _) = passive_open(&mut raw, mss_opt(1460), 65535);
@@ -1898,6 +1908,7 @@ fn must_31_receive_urgent_data_of_any_length() {
 /// segments were lost, retransmitted or reordered; the bytes arrive intact
 /// and in order.
 #[test]
+#[cfg(feature = "urgent")]
 fn must_30_31_32_33_urgent_between_two_stacks() {
     let lossy = HostConfig {
         link: LinkConfig {
@@ -1975,6 +1986,7 @@ fn must_30_31_32_33_urgent_between_two_stacks() {
 /// urgent pointer of a segment at RCV.NXT is still taken and signalled,
 /// although its data is not.
 #[test]
+#[cfg(feature = "urgent")]
 fn must_66_urg_processed_with_zero_window() {
     let mut raw = Raw::new(HostConfig {
         rx_buffer: 2048,
@@ -2248,6 +2260,7 @@ fn a(last: u8) -> Ipv4Address {
 /// rest and the final destination; the TCP checksum covers the final
 /// destination; segments shrink by the option's size (MUST-16).
 #[test]
+#[cfg(feature = "source-route")]
 fn must_51_application_specifies_source_route() {
     let mut raw = Raw::new(plain());
     let c = raw.sockets().open().unwrap();
@@ -2319,6 +2332,7 @@ fn source_routed_syn(recorded: &[Ipv4Address], complete: bool) -> Vec<u8> {
 /// along the recorded route reversed, and the connection keeps that route.
 /// An incomplete route (we are a hop, not the destination) is dropped.
 #[test]
+#[cfg(feature = "source-route")]
 fn must_53_return_route_from_received_source_route() {
     let mut raw = Raw::new(plain());
     let l = raw.listen(hip(), HOST_PORT);
@@ -2354,6 +2368,7 @@ fn must_53_return_route_from_received_source_route() {
 /// RST answering a source-routed segment to a closed port takes the
 /// reversed route too.
 #[test]
+#[cfg(feature = "source-route")]
 fn must_53_reset_takes_the_return_route() {
     let mut raw = Raw::new(plain());
     raw.inject(source_routed_syn(&[a(7), a(8)], true));
@@ -2369,6 +2384,7 @@ fn must_53_reset_takes_the_return_route() {
 /// MUST-52: a source route the application set (on the listener, which
 /// its connections inherit) overrides the one a received datagram carries.
 #[test]
+#[cfg(feature = "source-route")]
 fn must_52_application_route_overrides_received_route() {
     let mut raw = Raw::new(plain());
     let l = raw.listen(hip(), HOST_PORT);

@@ -3,6 +3,9 @@
 //! transfer byte-exact; CUBIC's window follows the cubic curve after a
 //! loss; BBR's Startup finds the bottleneck and Drain empties the queue,
 //! BBR keeps its rate at 1% random loss, and its segments leave paced.
+// Written for the default features (SACK recovery, CUBIC and BBR, TSO):
+// built only with them.
+#![cfg(feature = "full")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

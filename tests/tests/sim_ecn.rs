@@ -109,6 +109,7 @@ fn transfer(client: EcnMode, len: usize, mark: impl Fn(usize) -> bool + 'static)
 /// CWR), ECE echoed until then, nothing lost or resent, every data segment
 /// ECT(0) and no pure ACK ECT.
 #[test]
+#[cfg(feature = "ecn")]
 fn ce_marks_in_one_window_reduce_once_without_loss() {
     let (sim, seen) = transfer(EcnMode::On, 2 << 20, |n| (200..230).contains(&n));
     let (_, sock) = sim.hosts[0]
@@ -130,6 +131,7 @@ fn ce_marks_in_one_window_reduce_once_without_loss() {
 /// Marks spread over the whole transfer: several reductions, never more
 /// than marks, still nothing resent.
 #[test]
+#[cfg(feature = "ecn")]
 fn repeated_marks_keep_reducing_without_loss() {
     let (sim, seen) = transfer(EcnMode::On, 2 << 20, |n| n % 100 == 99);
     let marks = sim.stats.ce_marked as usize;

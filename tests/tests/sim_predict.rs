@@ -144,8 +144,13 @@ fn one_way_bulk_is_the_same_with_and_without_prediction() {
     for_seeds("sim_predict_bulk", 12, |seed| {
         predicted += same_wire(seed, 200 * 1024, 0, Reader::Eager);
     });
-    // The fast path was really taken: the receiver saw mostly in-order data.
-    assert!(predicted > 100, "only {predicted} segments predicted");
+    // The fast path was really taken: the receiver saw mostly in-order
+    // data (never, in a build without it).
+    if cfg!(feature = "header-prediction") {
+        assert!(predicted > 100, "only {predicted} segments predicted");
+    } else {
+        assert_eq!(predicted, 0);
+    }
 }
 
 #[test]
@@ -154,7 +159,11 @@ fn a_slow_reader_is_the_same_with_and_without_prediction() {
     for_seeds("sim_predict_slow_reader", 8, |seed| {
         predicted += same_wire(seed, 100 * 1024, 0, Reader::Lazy);
     });
-    assert!(predicted > 50, "only {predicted} segments predicted");
+    if cfg!(feature = "header-prediction") {
+        assert!(predicted > 50, "only {predicted} segments predicted");
+    } else {
+        assert_eq!(predicted, 0);
+    }
 }
 
 #[test]

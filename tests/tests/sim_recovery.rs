@@ -2,6 +2,9 @@
 //! scoreboard (RFC 6675), RACK-TLP (RFC 8985), PRR (RFC 6937) and the undo
 //! of spurious retransmissions. Each test drops or delays exact segments
 //! and asserts what the sender did about it.
+// Written for the default features (SACK recovery, CUBIC and BBR, TSO):
+// built only with them.
+#![cfg(feature = "full")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

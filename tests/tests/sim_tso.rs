@@ -4,6 +4,9 @@
 //! raw socket would. Every frame on the wire is checked against the MTU
 //! and, independently of rtcp's own parser, with etherparse (IPv4 header
 //! and TCP checksums); the receiver checks every byte in order.
+// Written for the default features (SACK recovery, CUBIC and BBR, TSO):
+// built only with them.
+#![cfg(feature = "full")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
