@@ -821,23 +821,28 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         Ok(Dispatched::Sent)
     }
 
-    /// The sequence number of a segment without data. After an RTO has
-    /// rewound SND.NXT, SND.NXT lies below what the peer already holds, and
-    /// a zero-length segment there fails the peer's acceptability test: the
-    /// peer drops it (and its ACK) and answers with an ACK of its own. If the
-    /// peer is retransmitting too, the two ACK each other forever. So use the
-    /// highest sequence number sent (as BSD does with snd_max), but not past
-    /// the peer's window (as Linux's tcp_acceptable_seq).
+    /// The sequence number of a segment without data: SND.MAX, the highest
+    /// sequence number sent (as BSD does with snd_max). SND.NXT is not
+    /// used: after an RTO has rewound it, it lies below what the peer
+    /// already holds, a zero-length segment there fails the peer's
+    /// acceptability test (§3.10.7.4), and the peer drops it, ACK and all,
+    /// answering with an ACK of its own; if the peer is retransmitting
+    /// too, the two ACK each other forever.
+    ///
+    /// Not clamped to the peer's window as we know it either (Linux's
+    /// `tcp_acceptable_seq` does): that window may be stale, because the
+    /// segments that would update it are the ones being dropped. With a
+    /// zero-window probe the peer accepted (its window reopened) and our
+    /// window estimate from before, the clamp put both ends one below
+    /// the other's RCV.NXT and each dropped the other's ACKs until the user
+    /// timeout (`sim_seeds`, seed 66238, on the smallest engine). Past a
+    /// window that really shrank, the peer drops the ACK and answers with
+    /// its own, which we accept: nothing is stuck.
     fn pure_ack_seq(&self) -> SeqNumber {
         if !self.state.is_synchronized() {
             return self.snd_nxt;
         }
-        let window_end = self.snd_una + self.snd_wnd;
-        if self.snd_max <= window_end {
-            self.snd_max
-        } else {
-            window_end
-        }
+        self.snd_max
     }
 
     fn window_to_advertise(&self, syn: bool) -> (SeqNumber, u16) {

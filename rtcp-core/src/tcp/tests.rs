@@ -803,6 +803,42 @@ fn zero_window_probe_ack_is_taken() {
     assert_eq!((out[0].ack, out[0].window), (IRS + 1 + wnd, 0));
 }
 
+/// A segment without data carries SND.MAX, even past the peer's window as
+/// last heard: after a zero-window probe, the peer may have taken the
+/// probe's byte (its window reopened) while its ACKs, and with them its new
+/// window, are still on the way. The probe's sequence number there would
+/// lie below the peer's RCV.NXT and the peer would drop our ACK; two ends
+/// in that state dropped each other's ACKs until the user timeout
+/// (`sim_seeds`, seed 66238, on the smallest engine).
+#[test]
+fn an_ack_after_a_zero_window_probe_carries_snd_max() {
+    let mut h = Harness::established(TcpOptions::default());
+    let mut closed = peer_seg(TcpFlags::ACK, IRS + 1, ISS + 1);
+    closed.window_len = 0;
+    h.input(&closed);
+    assert_eq!(h.sock.send_slice(b"abc"), Ok(3));
+    assert!(h.drain().is_empty(), "nothing goes into a closed window");
+    let mut probe = Vec::new();
+    for _ in 0..10 {
+        h.advance(Duration::from_secs(1));
+        probe = h.drain();
+        if !probe.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(probe.len(), 1, "one zero-window probe");
+    assert_eq!((probe[0].seq, probe[0].payload.len()), (ISS + 1, 1));
+    // An old duplicate from the peer draws an ACK at once; the peer's
+    // window is still zero as far as we know.
+    let mut old = peer_seg(TcpFlags::ACK, IRS, ISS + 1);
+    old.window_len = 0;
+    h.input(&old);
+    let out = h.drain();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(out[0].payload.is_empty());
+    assert_eq!(out[0].seq, ISS + 2, "the ACK is not at SND.MAX");
+}
+
 /// Unacceptable zero-length segments are answered at most once per
 /// 500 ms (two ends that refuse each other's ACKs would otherwise ACK
 /// each other forever); unacceptable data is always answered.
