@@ -603,13 +603,15 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         } else {
             local
         };
-        let local = if local.port == 0 {
-            self.pick_ephemeral(local.addr, remote)?
+        // A picked port is free for this remote already (`pick_ephemeral`
+        // looked this very key up): no second lookup.
+        let (local, picked) = if local.port == 0 {
+            (self.pick_ephemeral(local.addr, remote)?, true)
         } else {
-            local
+            (local, false)
         };
         let key = Key { local, remote };
-        if self.lookup(&key).is_some() {
+        if !picked && self.lookup(&key).is_some() {
             return Err(TcpError::AddrInUse);
         }
         let (iss, ts_offset) =
