@@ -507,7 +507,10 @@ impl TcpOptions {
         // The SYN layout Linux sends, and `emit` too (MSS, SACK-permitted,
         // timestamps, window scale): every option of a connection's first
         // two segments, recognised in one compare instead of the walk below
-        // (issue 9: about a hundred instructions per SYN).
+        // (issue 9: about fifty instructions per SYN). Not on 32-bit
+        // targets: there this and `emit_general`'s shortcut cost about
+        // 350 bytes of flash together (`footprint/measure.sh`).
+        #[cfg(not(target_pointer_width = "32"))]
         if let Ok(
             [KIND_MSS, 4, m0, m1, KIND_SACK_PERMITTED, 2, KIND_TIMESTAMP, 10, v0, v1, v2, v3, e0, e1, e2, e3, KIND_NOP, KIND_WINDOW_SCALE, 3, shift],
         ) = <[u8; 20]>::try_from(bytes)
@@ -694,6 +697,8 @@ impl TcpOptions {
 
     /// [`emit`](Self::emit) for any set of options.
     fn emit_general(&self, out: &mut [u8]) -> Result<usize> {
+        // Not on 32-bit targets (flash; see `parse_general`).
+        #[cfg(not(target_pointer_width = "32"))]
         if let (Some(mss), Some((tsval, tsecr)), true, Some(shift), 0) = (
             self.mss,
             self.timestamp,
@@ -702,7 +707,8 @@ impl TcpOptions {
             self.sack_count,
         ) {
             // A SYN with every option we offer, in the layout the general
-            // case below writes, in one store (issue 9).
+            // case below writes, in one store (issue 9: about fifty
+            // instructions per SYN).
             let [m0, m1] = mss.to_be_bytes();
             let [v0, v1, v2, v3] = tsval.to_be_bytes();
             let [e0, e1, e2, e3] = tsecr.to_be_bytes();
