@@ -282,6 +282,19 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if !self.may_send_data() || self.fin_acked() {
             return None;
         }
+        // Everything queued is out, no FIN is to go, and nothing is to be
+        // resent: no plan, decided before the window arithmetic below. The
+        // common case after most segments of a short connection (its ACKs,
+        // its FIN exchange), where this plan runs from `poll_at` too.
+        let fin_wanted =
+            self.flags.get(Flags::TX_CLOSED) && self.fin_seq().is_none_or(|f| self.snd_nxt <= f);
+        if self.snd_nxt - self.snd_una >= self.tx.len()
+            && !fin_wanted
+            && !self.rec.send_tlp()
+            && self.rec.log.first_lost().is_none()
+        {
+            return None;
+        }
         let payload_mss = self.payload_mss();
         // Limited transmit (RFC 3042): each of the first two duplicate ACKs
         // lets one new segment out beyond the congestion window.
@@ -342,8 +355,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         let limit = self.new_data_limit(payload_mss, tso_max);
         let len = avail.min(usable).min(limit);
-        let fin_wanted =
-            self.flags.get(Flags::TX_CLOSED) && self.fin_seq().is_none_or(|f| self.snd_nxt <= f);
         if len == 0 {
             if fin_wanted && avail == 0 {
                 return Some(Plan::Data {
