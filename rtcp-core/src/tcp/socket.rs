@@ -81,7 +81,9 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) rcv_adv: SeqNumber,
     /// Sequence number of the peer's FIN (`rcv_fin`), recorded when it
     /// arrived (possibly ahead of a hole): valid only when `rcv_fin_seen`.
-    /// A value and a flag for the same reason as `fin_sent`'s.
+    /// A value and a flag rather than an `Option<SeqNumber>` (8 bytes), so
+    /// that the flag packs with the socket's other one-bit state in `flags`
+    /// (issue 9, per-connection state).
     pub(crate) rcv_fin_at: SeqNumber,
     /// Last ACK number we sent (for RFC 7323 TS.Recent update).
     pub(crate) last_ack_sent: SeqNumber,
@@ -117,8 +119,8 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) rtt_seq: SeqNumber,
     pub(crate) dup_acks: u8,
     /// Recovery point (RFC 6582 "recover", RFC 6675 RecoveryPoint;
-    /// `recover`): valid only while `recovering`, a flag for the same
-    /// reason as `fin_sent`'s.
+    /// `recover`): valid only while `recovering`, a value and a flag for
+    /// the same reason as `rcv_fin_at`'s.
     pub(crate) recover_at: SeqNumber,
     /// Scoreboard, RACK-TLP, PRR, undo and rate-sampling state.
     pub(crate) rec: RecoveryState<LOG>,
@@ -131,8 +133,8 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// A `u16` (saturated): an IPv4 datagram carries less than 64 KiB.
     pub(crate) rcv_mss: u16,
     /// End of the last less-than-full segment sent (Minshall's Nagle;
-    /// `small_end`): valid only when `small_sent`, a flag for the same
-    /// reason as `fin_sent`'s.
+    /// `small_end`): valid only when `small_sent`, a value and a flag for
+    /// the same reason as `rcv_fin_at`'s.
     pub(crate) small_end_at: SeqNumber,
     /// Bytes received since we last sent an ACK.
     pub(crate) unacked_bytes: usize,
