@@ -544,7 +544,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
 
         // State-specific ACK processing.
-        let fin_acked = self.fin_seq().is_some_and(|f| self.snd_una > f);
+        let fin_acked = self.fin_acked();
         match self.state {
             State::FinWait1 if fin_acked => {
                 self.state = State::FinWait2;
@@ -781,7 +781,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         match self.state {
             State::SynReceived | State::Established => self.state = State::CloseWait,
             State::FinWait1 => {
-                let fin_acked = self.fin_seq().is_some_and(|f| self.snd_una > f);
+                let fin_acked = self.fin_acked();
                 if fin_acked {
                     self.enter_time_wait(now);
                 } else {

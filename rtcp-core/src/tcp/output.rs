@@ -109,7 +109,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             .then_some(self.small_end_at)
     }
 
-    fn fin_acked(&self) -> bool {
+    /// Our FIN is out and acknowledged: SND.UNA has passed it (what
+    /// §3.10.7.4 asks in FIN-WAIT-1, CLOSING and LAST-ACK).
+    pub(super) fn fin_acked(&self) -> bool {
         self.fin_seq().is_some_and(|f| self.snd_una > f)
     }
 
