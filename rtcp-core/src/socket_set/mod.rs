@@ -985,9 +985,16 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 slot.socket.local_mss = crate::tcp::socket::saturate_mss(self.local_mss);
             }
             let mut result = Ok(Dispatched::Sent);
-            // Drain this socket (bounded so one bulk sender cannot starve the rest).
-            for _ in 0..64 {
-                result = slot.socket.dispatch_next(now, stats, tso_max, &mut emit);
+            // Drain this socket (bounded so one bulk sender cannot starve the
+            // rest). Timers fire before the first segment only: about 50
+            // instructions a call, and nothing new can be due at the same
+            // `now` (see `send_next`).
+            for turn in 0..64 {
+                result = if turn == 0 {
+                    slot.socket.dispatch_next(now, stats, tso_max, &mut emit)
+                } else {
+                    slot.socket.send_next(now, stats, tso_max, &mut emit)
+                };
                 match result {
                     Ok(Dispatched::Sent) => sent += 1,
                     _ => break,

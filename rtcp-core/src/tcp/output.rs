@@ -688,6 +688,22 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         emit: impl FnOnce(&IpParams<'_>, &TcpRepr) -> Result<(), E>,
     ) -> Result<Dispatched, E> {
         self.handle_timers(now, stats);
+        self.send_next(now, stats, tso_max, emit)
+    }
+
+    /// [`dispatch_next`](Self::dispatch_next) without firing timers: for
+    /// the second and later segments of one run at the same `now`. The
+    /// first call fired every timer due at `now`; what its segment armed
+    /// is due later, except a deadline of `now` itself (a zero MSL or
+    /// RTO), which `Dispatched::Idle` then reports as due, so the
+    /// scheduler brings the socket back in the same pass.
+    pub(crate) fn send_next<E>(
+        &mut self,
+        now: Instant,
+        stats: &mut TcpStats,
+        tso_max: usize,
+        emit: impl FnOnce(&IpParams<'_>, &TcpRepr) -> Result<(), E>,
+    ) -> Result<Dispatched, E> {
         let paced = self.rec.next_send_at().is_some_and(|t| t > now);
         let plan = self.plan_paced(paced, tso_max);
         // Whether pacing, and nothing else, is what holds data back: only
