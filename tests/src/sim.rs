@@ -107,6 +107,10 @@ pub struct SimDevice {
     /// itself ([`segment_tcp`]), as a NIC would, so only those reach the
     /// wire.
     pub tso_max_size: usize,
+    /// Frames the device holds, waiting for the simulator to take them
+    /// after the host's polls, before `transmit` refuses (a small transmit
+    /// ring); 0 (the default) for no limit.
+    pub tx_limit: usize,
     /// Super-segments the stack handed over for segmentation.
     pub super_frames: u64,
     /// The largest of them (the Ethernet frame's length).
@@ -230,6 +234,9 @@ impl Device for SimDevice {
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<SimTx<'_>> {
+        if self.tx_limit > 0 && self.tx.len() >= self.tx_limit {
+            return None;
+        }
         Some(SimTx {
             frames: &mut self.tx,
             super_frames: &mut self.super_frames,

@@ -85,6 +85,47 @@ fn transfer_with(
     tso: usize,
     len: usize,
 ) -> (Sim, Wire) {
+    let setup = Setup {
+        tso,
+        ..Setup::default()
+    };
+    let (sim, wire, _) = transfer_setup(seed, link, tcp, setup, len);
+    (sim, wire)
+}
+
+/// How host 0 sends, beyond the link and the socket defaults.
+#[derive(Debug, Clone, Copy)]
+struct Setup {
+    /// The device's TSO limit (0: none).
+    tso: usize,
+    /// `Interface::set_software_segmentation`.
+    soft: bool,
+    /// Frames the device holds before refusing more (0: no limit).
+    tx_limit: usize,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup {
+            tso: 0,
+            soft: true,
+            tx_limit: 0,
+        }
+    }
+}
+
+/// `transfer_with`, set up by `setup`; also returns the virtual time and
+/// TCP segment (header and payload) of every frame host 0 sent: what
+/// the wire carried, IPv4 header aside (its identification counts
+/// super-segments on a TSO device, segments otherwise).
+#[allow(clippy::type_complexity)]
+fn transfer_setup(
+    seed: u64,
+    link: LinkConfig,
+    tcp: TcpConfig,
+    setup: Setup,
+    len: usize,
+) -> (Sim, Wire, Vec<(u64, Vec<u8>)>) {
     let cfg = HostConfig {
         rx_buffer: 256 * 1024,
         tx_buffer: 256 * 1024,
@@ -94,12 +135,21 @@ fn transfer_with(
         ..HostConfig::default()
     };
     let mut sim = Sim::new(seed, &[cfg, cfg]);
-    sim.hosts[0].device.tso_max_size = tso;
+    sim.hosts[0].device.tso_max_size = setup.tso;
+    sim.hosts[0].device.tx_limit = setup.tx_limit;
+    sim.hosts[0].iface.set_software_segmentation(setup.soft);
     let wire = Rc::new(RefCell::new(Wire::default()));
-    let seen = Rc::clone(&wire);
-    sim.set_fault(move |from, frame, _| {
+    let segments = Rc::new(RefCell::new(Vec::new()));
+    let (seen, kept) = (Rc::clone(&wire), Rc::clone(&segments));
+    sim.set_fault(move |from, frame, now| {
         if from == 0 {
             check_frame(frame, &mut seen.borrow_mut());
+            // TCP over IPv4 only (not the ARP exchange).
+            if frame[12..14] == [0x08, 0x00] && frame[23] == 6 {
+                let ihl = usize::from(frame[14] & 0x0f) * 4;
+                kept.borrow_mut()
+                    .push((now.total_micros(), frame[14 + ihl..].to_vec()));
+            }
         }
         Fault::Pass
     });
@@ -118,7 +168,8 @@ fn transfer_with(
     assert_eq!(r.received, len, "seed {seed}");
     let wire = std::mem::take(&mut *wire.borrow_mut());
     assert!(wire.bad.is_empty(), "seed {seed}: {:?}", wire.bad);
-    (sim, wire)
+    let segments = std::mem::take(&mut *segments.borrow_mut());
+    (sim, wire, segments)
 }
 
 /// On a clean link, nearly all data leaves as super-segments: far fewer
@@ -146,14 +197,105 @@ fn tso_clean_transfer_sends_super_segments() {
     );
 }
 
-/// The same transfer without TSO hands over one frame per segment (the
-/// simulator's device is what makes the difference).
+/// The same transfer without TSO and without software segmentation hands
+/// over one frame per segment.
 #[test]
 fn without_tso_no_super_segments() {
-    let (sim, wire) = transfer(1, LinkConfig::default(), 0, 1 << 20);
+    let setup = Setup {
+        soft: false,
+        ..Setup::default()
+    };
+    let tcp = TcpConfig::default();
+    let (sim, wire, segments) = transfer_setup(1, LinkConfig::default(), tcp, setup, 1 << 20);
     assert_eq!(sim.hosts[0].device.super_frames, 0);
     assert_eq!(sim.hosts[0].sockets.stats().segments_offloaded, 0);
+    assert_eq!(sim.hosts[0].iface.stats().tx_soft_segmented, 0);
     assert_eq!(sim.hosts[0].iface.stats().tx_frames, wire.frames);
+    assert_eq!(
+        sim.hosts[0].sockets.stats().segments_sent,
+        segments.len() as u64,
+        "one segment planned per TCP frame"
+    );
+}
+
+/// Software segmentation (the default on a device without TSO): the
+/// interface cuts the connection's super-segments itself, and the wire
+/// carries exactly what it carries with a TSO device cutting them, and
+/// what it carries when every segment is planned on its own: the same TCP
+/// segments, byte for byte, at the same virtual times.
+#[test]
+fn software_segmentation_sends_what_tso_and_single_segments_send() {
+    let tcp = TcpConfig::default();
+    let link = LinkConfig::default();
+    let run = |setup| transfer_setup(3, link, tcp, setup, 1 << 20);
+    let (soft_sim, _, soft) = run(Setup::default());
+    let (tso_sim, _, tso) = run(Setup {
+        tso: 65535,
+        soft: false,
+        ..Setup::default()
+    });
+    let (_, _, single) = run(Setup {
+        soft: false,
+        ..Setup::default()
+    });
+    let iface = soft_sim.hosts[0].iface.stats();
+    let tcp_stats = soft_sim.hosts[0].sockets.stats();
+    assert_eq!(soft_sim.hosts[0].device.super_frames, 0);
+    assert!(iface.tx_soft_segmented > 0, "{iface:?}");
+    assert_eq!(tcp_stats.segments_offloaded, iface.tx_soft_segmented);
+    assert!(
+        tcp_stats.segments_sent * 3 < iface.tx_frames,
+        "bursts planned as super-segments: {tcp_stats:?} {iface:?}"
+    );
+    assert_eq!(
+        tcp_stats.segments_offloaded,
+        tso_sim.hosts[0].sockets.stats().segments_offloaded
+    );
+    assert_eq!(soft.len(), tso.len());
+    for (k, (a, b)) in soft.iter().zip(&tso).enumerate() {
+        assert_eq!(a, b, "frame {k}: software segmentation vs TSO device");
+    }
+    assert_eq!(soft.len(), single.len());
+    for (k, (a, b)) in soft.iter().zip(&single).enumerate() {
+        assert_eq!(a, b, "frame {k}: software segmentation vs one at a time");
+    }
+}
+
+/// A device that runs out of transmit buffers part way through a burst:
+/// the pieces it took count as sent and the rest goes later, nothing is
+/// sent twice and every byte arrives in order.
+#[test]
+fn software_segmentation_on_a_small_transmit_ring() {
+    let setup = Setup {
+        tx_limit: 3,
+        ..Setup::default()
+    };
+    let (sim, wire, segments) = transfer_setup(
+        4,
+        LinkConfig::default(),
+        TcpConfig::default(),
+        setup,
+        1 << 20,
+    );
+    let iface = sim.hosts[0].iface.stats();
+    let tcp = sim.hosts[0].sockets.stats();
+    assert!(iface.tx_soft_segmented > 0, "{iface:?}");
+    assert!(iface.tx_exhausted > 0, "the ring never filled: {iface:?}");
+    assert_eq!(tcp.retransmissions, 0, "{tcp:?}");
+    // No sequence range left twice.
+    let mut next = None;
+    for (_, seg) in &segments {
+        let seq = u32::from_be_bytes([seg[4], seg[5], seg[6], seg[7]]);
+        let hlen = usize::from(seg[12] >> 4) * 4;
+        let len = (seg.len() - hlen) as u32;
+        if len > 0 {
+            if let Some(n) = next {
+                assert_eq!(seq, n, "a gap or a resend");
+            }
+            next = Some(seq.wrapping_add(len));
+        }
+    }
+    assert!(wire.frames > 700, "{}", wire.frames);
 }
 
 /// A device that takes less than the window (a small TSO limit) still gets

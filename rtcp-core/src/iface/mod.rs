@@ -90,6 +90,11 @@ pub struct InterfaceStats {
     /// each counted once in `tx_frames` too. Only with the `tso` feature.
     #[cfg(feature = "tso")]
     pub tx_segmented: u64,
+    /// TCP super-segments the interface cut into segments itself
+    /// ([`Interface::set_software_segmentation`]); each piece counts in
+    /// `tx_frames`. Only with the `tso` feature.
+    #[cfg(feature = "tso")]
+    pub tx_soft_segmented: u64,
     /// Frames not sent because the device had no buffer.
     pub tx_exhausted: u64,
     /// Packets with no route (off-link and no gateway, or a strict source
@@ -118,6 +123,7 @@ pub struct Interface {
     caps: DeviceCapabilities,
     ttl: u8,
     source_routing: bool,
+    soft_segmentation: bool,
 }
 
 /// What ingress wants sent right back.
@@ -145,6 +151,7 @@ impl Interface {
             caps: DeviceCapabilities::default(),
             ttl: DEFAULT_TTL,
             source_routing: true,
+            soft_segmentation: true,
         }
     }
 
@@ -170,6 +177,27 @@ impl Interface {
     /// always dropped and this setting has no effect.
     pub fn set_source_routing(&mut self, accept: bool) {
         self.source_routing = accept;
+    }
+
+    /// Segment bursts of new data in software when the device does not
+    /// (the default; Linux calls it GSO): a connection plans and books up
+    /// to 64 KiB of new data as one super-segment, as it would for a
+    /// device with segmentation offload ([`Device::tso_max_size`]), and
+    /// the interface cuts it into MSS-sized segments as it writes them to
+    /// the device, each with its own headers and checksums. The planning
+    /// and bookkeeping then run once per burst instead of once per segment
+    /// (`BENCHMARKS.md`, "Session 12"); the frames on the wire are those
+    /// the connection would have sent one at a time (`tests/tests/sim_tso.rs`
+    /// checks byte for byte). Super-segments are only planned for new data
+    /// on connections with SACK that are not paced (BBR keeps one segment
+    /// per pacing step, where over a device with segmentation offload it
+    /// sends about a millisecond of its rate at once). If the device
+    /// runs out of transmit buffers part way, what it took counts as sent
+    /// and the rest waits. Off for devices that set
+    /// [`DeviceCapabilities::max_burst`](crate::phy::DeviceCapabilities),
+    /// whose per-poll budget counts frames, and without the `tso` feature.
+    pub fn set_software_segmentation(&mut self, on: bool) {
+        self.soft_segmentation = on;
     }
 
     /// The TTL of outgoing packets.
@@ -221,11 +249,18 @@ impl Interface {
             .saturating_sub(IPV4_HEADER_LEN + crate::wire::tcp::HEADER_LEN)
             .max(1);
         // Segmentation offload only makes sense above the MTU; the IPv4
-        // total length field caps it.
+        // total length field caps it. Without it, the interface cuts
+        // super-segments itself (`set_software_segmentation`).
         #[cfg(feature = "tso")]
         {
             let tso = device.tso_max_size().min(usize::from(u16::MAX));
-            sockets.tso_max = if tso > self.caps.mtu { tso } else { 0 };
+            sockets.tso_max = if tso > self.caps.mtu {
+                tso
+            } else if self.soft_segmentation && self.caps.max_burst == 0 {
+                crate::tcp::SOFT_TSO
+            } else {
+                0
+            };
         }
         let mut activity = false;
         let budget = if self.caps.max_burst == 0 {
@@ -259,7 +294,7 @@ impl Interface {
         // out-of-order segment still gets its own duplicate ACK (RFC 5681
         // §4.2; see `acks_owed`).
         sent += sockets.dispatch(now, budget.saturating_sub(sent), |ip, repr| {
-            self.emit_tcp(now, device, ip, repr)
+            self.emit_tcp_segments(now, device, ip, repr)
         });
         activity || sent > 0
     }
@@ -703,6 +738,73 @@ impl Interface {
         });
         self.stats.arp_requests += 1;
         self.stats.tx_frames += 1;
+    }
+
+    /// [`emit_tcp`](Self::emit_tcp), cutting a super-segment into
+    /// segments here when the device does not
+    /// ([`set_software_segmentation`](Self::set_software_segmentation)).
+    /// Returns the payload bytes that left.
+    ///
+    /// The pieces have at most `params.segment_size` payload bytes each and
+    /// the same headers except the sequence number; FIN and PSH ride only
+    /// on the last and CWR only on the first (what a device's segmentation
+    /// offload does, see [`TxToken::consume_segmented`]; RFC 3168 §6.1.2
+    /// wants CWR once per reduction). Each takes its own IPv4
+    /// identification and checksums in `emit_tcp`. The first piece the
+    /// device refuses ends the burst; an error only if it refused the
+    /// first.
+    ///
+    /// One loop with one call of `emit_tcp`, whole segments going round
+    /// once: with a second call site `emit_tcp` was no longer inlined, about
+    /// 75 instructions more per segment (`rtcp-compare/simprof.sh`).
+    fn emit_tcp_segments<D: Device>(
+        &mut self,
+        now: Instant,
+        device: &mut D,
+        params: &IpParams<'_>,
+        repr: &TcpRepr<'_>,
+    ) -> Result<usize, EmitError> {
+        let mut piece_params = *params;
+        #[cfg(feature = "tso")]
+        let size = if params.segment_size > 0 && device.tso_max_size() <= self.caps.mtu {
+            piece_params.segment_size = 0;
+            params.segment_size
+        } else {
+            0
+        };
+        #[cfg(not(feature = "tso"))]
+        let size = 0;
+        let mut sent = 0;
+        loop {
+            let mut piece = *repr;
+            if size > 0 {
+                let rest = repr.payload.get(sent..).unwrap_or(&[]);
+                piece.payload = rest.get(..size).unwrap_or(rest);
+                piece.seq_number = repr.seq_number + sent;
+                if piece.payload.len() < rest.len() {
+                    piece.flags = TcpFlags(piece.flags.0 & !(TcpFlags::FIN.0 | TcpFlags::PSH.0));
+                }
+                if sent > 0 {
+                    piece.flags = TcpFlags(piece.flags.0 & !TcpFlags::CWR.0);
+                }
+            }
+            match self.emit_tcp(now, device, &piece_params, &piece) {
+                Ok(()) => sent += piece.payload.len(),
+                Err(e) if sent == 0 => return Err(e),
+                Err(_) => break,
+            }
+            if size == 0 || sent >= repr.payload.len() {
+                break;
+            }
+            // Negative advice (forget the next hop's address) is acted on
+            // once, with the first piece.
+            piece_params.negative_advice = false;
+        }
+        #[cfg(feature = "tso")]
+        if size > 0 {
+            self.stats.tx_soft_segmented += 1;
+        }
+        Ok(sent)
     }
 
     fn emit_tcp<D: Device>(

@@ -253,8 +253,10 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     default_config: crate::tcp::config::SocketConfig,
     pub(crate) local_mss: usize,
     /// The device's TCP segmentation offload limit (0: none), set by the
-    /// interface on every poll (`phy::Device::tso_max_size`). Only with
-    /// the `tso` feature: without it a segment is never above one MSS.
+    /// interface on every poll (`phy::Device::tso_max_size`), or
+    /// [`SOFT_TSO`](crate::tcp::SOFT_TSO) when the interface cuts
+    /// super-segments itself. Only with the `tso` feature: without it a
+    /// segment is never above one MSS.
     #[cfg(feature = "tso")]
     pub(crate) tso_max: usize,
     /// The interface's address and prefix, once it has polled us.
@@ -959,12 +961,14 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     }
 
     /// Emit what is due, earliest deadline first, at most `budget` segments.
-    /// `emit` writes one segment to the device.
+    /// `emit` writes one segment to the device and returns how many of its
+    /// payload bytes left: all of them, except when it cut a super-segment
+    /// itself and the device ran out of buffers part way.
     pub(crate) fn dispatch(
         &mut self,
         now: Instant,
         budget: usize,
-        mut emit: impl FnMut(&IpParams<'_>, &TcpRepr) -> Result<(), EmitError>,
+        mut emit: impl FnMut(&IpParams<'_>, &TcpRepr) -> Result<usize, EmitError>,
     ) -> usize {
         self.flush_pending();
         let mut sent = 0;

@@ -489,7 +489,7 @@ mod tests {
                             len: repr.payload.len(),
                             ecn: ip.ecn,
                         });
-                        Ok::<(), ()>(())
+                        Ok::<usize, ()>(repr.payload.len())
                     })
                     .unwrap();
                 match got {

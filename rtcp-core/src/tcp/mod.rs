@@ -42,6 +42,14 @@ use crate::time::Duration;
 use crate::wire::{Dscp, Ipv4Address};
 use core::fmt;
 
+/// The segmentation limit the interface passes when it cuts super-segments
+/// itself (`Interface::set_software_segmentation`): one above the largest
+/// a device may offer (an IPv4 packet's 65,535 bytes), so a connection
+/// can tell the two apart, and read as 65,535 for the size. Paced
+/// connections send single segments under it.
+#[cfg(feature = "tso")]
+pub(crate) const SOFT_TSO: usize = u16::MAX as usize + 1;
+
 /// The eleven connection states of RFC 9293 §3.3.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

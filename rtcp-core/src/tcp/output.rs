@@ -262,6 +262,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let headers = BASE_HEADERS_LEN + self.mss().saturating_sub(payload_mss);
         let mut room = tso_max.min(usize::from(u16::MAX)).saturating_sub(headers);
         if let Some(rate) = self.cc.pacing_rate().filter(|r| *r > 0) {
+            if tso_max == super::SOFT_TSO {
+                // Cut by the interface: nothing is saved below it, so
+                // pacing keeps its one-segment steps.
+                return payload_mss;
+            }
             // A paced sender (BBR) sends about 1 ms of its rate per
             // super-segment, at least two segments, as Linux's
             // tcp_tso_autosize does: pacing accounts the whole burst, but
@@ -355,8 +360,15 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 probe: true,
             });
         }
-        let limit = self.new_data_limit(payload_mss, tso_max);
-        let len = avail.min(usable).min(limit);
+        // More than one segment's worth may go as a super-segment; the
+        // limit's arithmetic is skipped for the rest (a short connection's
+        // every send).
+        let len = avail.min(usable);
+        let len = if len > payload_mss {
+            len.min(self.new_data_limit(payload_mss, tso_max))
+        } else {
+            len
+        };
         if len == 0 {
             if fin_wanted && avail == 0 {
                 return Some(Plan::Data {
@@ -668,7 +680,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         &mut self,
         now: Instant,
         stats: &mut TcpStats,
-        emit: impl FnOnce(&IpParams<'_>, &TcpRepr) -> Result<(), E>,
+        emit: impl FnOnce(&IpParams<'_>, &TcpRepr) -> Result<usize, E>,
     ) -> Result<bool, E> {
         self.dispatch_next(now, stats, 0, emit)
             .map(|d| d == Dispatched::Sent)
@@ -685,7 +697,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         now: Instant,
         stats: &mut TcpStats,
         tso_max: usize,
-        emit: impl FnOnce(&IpParams<'_>, &TcpRepr) -> Result<(), E>,
+        emit: impl FnOnce(&IpParams<'_>, &TcpRepr) -> Result<usize, E>,
     ) -> Result<Dispatched, E> {
         self.handle_timers(now, stats);
         self.send_next(now, stats, tso_max, emit)
@@ -702,7 +714,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         now: Instant,
         stats: &mut TcpStats,
         tso_max: usize,
-        emit: impl FnOnce(&IpParams<'_>, &TcpRepr) -> Result<(), E>,
+        emit: impl FnOnce(&IpParams<'_>, &TcpRepr) -> Result<usize, E>,
     ) -> Result<Dispatched, E> {
         let paced = self.rec.next_send_at().is_some_and(|t| t > now);
         let plan = self.plan_paced(paced, tso_max);
@@ -839,13 +851,18 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             #[cfg(feature = "tso")]
             segment_size,
         };
-        emit(&ip, &repr)?;
+        let sent = emit(&ip, &repr)?;
         self.ecn_sent(repr.flags);
         stats.segments_sent += 1;
         #[cfg(feature = "tso")]
-        if segment_size > 0 {
+        let plan = if segment_size > 0 {
             stats.segments_offloaded += 1;
-        }
+            partly_sent(plan, sent)
+        } else {
+            plan
+        };
+        #[cfg(not(feature = "tso"))]
+        let _ = sent;
         self.commit(now, plan, edge, stats);
         Ok(Dispatched::Sent)
     }
@@ -984,6 +1001,29 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 /// number of `payload_mss` segments (Nagle's "small segment", RFC 9293
 /// §3.7.4). Without segmentation offload `len` never exceeds one segment,
 /// so the common case needs no division.
+/// What of a super-segment's `plan` left when the interface cut it into
+/// segments itself and the device took only the first `sent` payload bytes
+/// (it ran out of transmit buffers): that part is committed as sent, the
+/// rest stays queued, and the FIN, which rides on the last piece, only if
+/// every piece left. A device doing the cutting takes all or nothing.
+#[cfg(feature = "tso")]
+fn partly_sent(plan: Plan, sent: usize) -> Plan {
+    match plan {
+        Plan::Data {
+            seq,
+            len,
+            fin,
+            probe,
+        } if sent < len => Plan::Data {
+            seq,
+            len: sent,
+            fin: fin && sent == len,
+            probe,
+        },
+        _ => plan,
+    }
+}
+
 fn is_short(len: usize, payload_mss: usize) -> bool {
     if len <= payload_mss {
         len != payload_mss

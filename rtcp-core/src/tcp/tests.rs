@@ -118,7 +118,7 @@ impl<const LOG: usize> Harness<LOG> {
                         options: repr.options,
                         payload: repr.payload.to_vec(),
                     });
-                    Ok::<(), ()>(())
+                    Ok::<usize, ()>(repr.payload.len())
                 })
                 .unwrap();
             match (got, r) {
@@ -911,7 +911,7 @@ fn a_resend_held_back_keeps_the_timer_running() {
     // The device refuses the resend.
     let held = h
         .sock
-        .dispatch(h.now, &mut h.stats, |_, _| Err::<(), ()>(()));
+        .dispatch(h.now, &mut h.stats, |_, _| Err::<usize, ()>(()));
     assert_eq!(held, Err(()));
     // The resend is still due, and the timer runs behind it.
     assert_eq!(h.sock.poll_at(), PollAt::Now);
