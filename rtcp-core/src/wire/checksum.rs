@@ -15,7 +15,7 @@ const BLOCK: usize = 1 << 30;
 /// Folds a 64-bit one's-complement accumulator to 16 bits with end-around
 /// carries (RFC 1071 §2 (C) "deferred carries").
 #[inline]
-const fn fold(sum: u64) -> u16 {
+pub(crate) const fn fold(sum: u64) -> u16 {
     // 64 -> 32 bits, then 32 -> 16 bits, each an add of the two halves with
     // the carry out added back in (2^32 and 2^16 are both 1 modulo
     // 2^16 - 1). When the add carries, the truncated sum is at most
