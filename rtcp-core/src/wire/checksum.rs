@@ -201,9 +201,12 @@ pub fn data(bytes: &[u8]) -> u16 {
 /// code, inlined, as two 8-byte words with an end-around carry (RFC 1071
 /// §2 (C)) and [`sum_tail`]; longer inputs go to [`data`]. A call to
 /// [`data`] costs some forty instructions of setup for a 12-byte input.
+///
+/// On 32-bit targets this is [`data`] itself (flash: the inlined copies
+/// cost more than the calls they save there).
 #[inline]
 pub(crate) fn data_short(bytes: &[u8]) -> u16 {
-    if bytes.len() > 16 {
+    if cfg!(not(target_pointer_width = "64")) || bytes.len() > 16 {
         return data(bytes);
     }
     let mut acc: u64 = 0;

@@ -726,27 +726,26 @@ impl Ipv4Repr {
         options: &[u8],
         checksum: ChecksumMode,
     ) -> Result<()> {
-        if options.len() % 4 != 0 || options.len() > MAX_HEADER_LEN - HEADER_LEN {
-            self.emit(packet, checksum);
-            return Err(Error::Malformed);
-        }
+        let valid = options.len() % 4 == 0 && options.len() <= MAX_HEADER_LEN - HEADER_LEN;
         let buf = packet.buffer.as_mut();
-        let Some((out, rest)) = buf.split_first_chunk_mut::<HEADER_LEN>() else {
-            // Nothing fits; as `emit`, nothing is written.
-            return if options.is_empty() {
-                Ok(())
-            } else {
-                Err(Error::BufferTooSmall)
-            };
-        };
-        let Some(slot) = rest.get_mut(..options.len()) else {
-            // As before: the plain header, then the error.
-            *out = self.header(&[], checksum);
-            return Err(Error::BufferTooSmall);
-        };
-        *out = self.header(options, checksum);
-        slot.copy_from_slice(options);
-        Ok(())
+        let fits = buf.len() >= HEADER_LEN + options.len();
+        // Options of a bad length, or too long for the buffer, are left out
+        // and the plain header is written (when it fits).
+        let used = if valid && fits { options } else { &[] };
+        let header = self.header(used, checksum);
+        if let Some((out, rest)) = buf.split_first_chunk_mut::<HEADER_LEN>() {
+            *out = header;
+            if let Some(slot) = rest.get_mut(..used.len()) {
+                slot.copy_from_slice(used);
+            }
+        }
+        if !valid {
+            Err(Error::Malformed)
+        } else if !fits && !options.is_empty() {
+            Err(Error::BufferTooSmall)
+        } else {
+            Ok(())
+        }
     }
 }
 

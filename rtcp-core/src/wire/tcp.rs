@@ -941,7 +941,13 @@ impl<'a> TcpRepr<'a> {
             let (fixed, options) = header
                 .split_first_chunk_mut::<HEADER_LEN>()
                 .ok_or(Error::BufferTooSmall)?;
-            match self.options.only_timestamp() {
+            // Not on 32-bit targets (flash).
+            let only_timestamp = if cfg!(target_pointer_width = "64") {
+                self.options.only_timestamp()
+            } else {
+                None
+            };
+            match only_timestamp {
                 // Every segment of an established connection with
                 // timestamps and nothing to SACK (RFC 7323 Appendix A's NOP
                 // NOP TS): stored and summed from registers.
