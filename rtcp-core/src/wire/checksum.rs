@@ -197,21 +197,22 @@ pub fn data(bytes: &[u8]) -> u16 {
 }
 
 /// [`data`] for the short inputs that follow most TCP headers (NOP NOP TS
-/// options, a byte of payload): up to 16 bytes are summed in straight-line
-/// code, inlined, as two 8-byte words with an end-around carry (RFC 1071
-/// §2 (C)) and [`sum_tail`]; longer inputs go to [`data`]. A call to
+/// options, a byte of payload, a SYN's 20 bytes of options): up to 24
+/// bytes are summed in straight-line code, inlined, as three 8-byte words
+/// with an end-around carry (RFC 1071 §2 (C)) and [`sum_tail`]; longer
+/// inputs go to [`data`]. A call to
 /// [`data`] costs some forty instructions of setup for a 12-byte input.
 ///
 /// On 32-bit targets this is [`data`] itself (flash: the inlined copies
 /// cost more than the calls they save there).
 #[inline]
 pub(crate) fn data_short(bytes: &[u8]) -> u16 {
-    if cfg!(not(target_pointer_width = "64")) || bytes.len() > 16 {
+    if cfg!(not(target_pointer_width = "64")) || bytes.len() > 24 {
         return data(bytes);
     }
     let mut acc: u64 = 0;
     let mut rest = bytes;
-    for _ in 0..2 {
+    for _ in 0..3 {
         if let Some((w, tail)) = rest.split_first_chunk::<8>() {
             let (sum, carry) = acc.overflowing_add(u64::from_ne_bytes(*w));
             // When the add carries, `sum` is at most 2^64 - 2.

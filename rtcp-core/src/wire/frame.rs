@@ -8,7 +8,9 @@
 //! other (the tests below compare the two byte for byte).
 
 use super::tcp::HEADER_LEN as TCP_HEADER_LEN;
-use super::{ethernet, ipv4, ChecksumMode, Error, EthernetAddress, Ipv4Address, Ipv4Repr};
+use super::{
+    ethernet, ipv4, ChecksumMode, Error, EthernetAddress, IpProtocol, Ipv4Address, Ipv4Repr,
+};
 use super::{Result, TcpRepr};
 
 /// Ethernet and IPv4 fixed headers, stored together.
@@ -24,7 +26,8 @@ pub(crate) struct TcpFrame<'a, 'p> {
     pub(crate) src_mac: EthernetAddress,
     /// The next hop's MAC address.
     pub(crate) dst_mac: EthernetAddress,
-    /// The IPv4 header; `payload_len` must be the segment's length,
+    /// The IPv4 header (its `protocol` is taken to be TCP); `payload_len`
+    /// must be the segment's length,
     /// `TCP_HEADER_LEN + tcp_options_len + tcp.payload.len()`.
     pub(crate) ip: Ipv4Repr,
     /// IPv4 options (a source route), a multiple of 4 bytes, at most 40.
@@ -71,7 +74,13 @@ impl TcpFrame<'_, '_> {
         let [s0, s1, s2, s3, s4, s5] = self.src_mac.0;
         let [t0, t1] = ETHERTYPE_IPV4;
         let [h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15, h16, h17, h18, h19] =
-            self.ip.header(self.ip_options, self.ip_checksum);
+            // The protocol is TCP whatever `ip` says: a constant here, not
+            // a match on `IpProtocol` per segment.
+            Ipv4Repr {
+                protocol: IpProtocol::Tcp,
+                ..self.ip
+            }
+            .header(self.ip_options, self.ip_checksum);
         *fixed = [
             d0, d1, d2, d3, d4, d5, s0, s1, s2, s3, s4, s5, t0, t1, h0, h1, h2, h3, h4, h5, h6, h7,
             h8, h9, h10, h11, h12, h13, h14, h15, h16, h17, h18, h19,
