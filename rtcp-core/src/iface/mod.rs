@@ -25,6 +25,7 @@ use crate::tcp::ip::IpParams;
 #[cfg(feature = "icmp-errors")]
 use crate::tcp::IcmpError;
 use crate::time::Instant;
+use crate::wire::frame::{self, TcpFrame};
 use crate::wire::{
     ethernet, ArpOperation, ArpPacket, ArpRepr, ChecksumMode, EtherType, EthernetAddress,
     EthernetFrame, EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Address, Ipv4Cidr,
@@ -860,18 +861,32 @@ impl Interface {
             self.stats.tx_exhausted += 1;
             return Err(EmitError::Exhausted);
         };
-        let (_, tcp_mode, _) = self.rx_checksums();
-        let mut ip = self.ip_repr(ip_dst, IpProtocol::Tcp, repr.buffer_len());
-        ip.src_addr = local.addr;
-        // MUST-48: the DSCP the application chose; the ECN field the
-        // connection chose (RFC 3168 §6.1.2).
-        ip.dscp_ecn = params.dscp.with_ecn(params.ecn.bits());
-        let eth = EthernetRepr {
-            src_addr: self.config.mac,
-            dst_addr: mac,
-            ethertype: EtherType::Ipv4,
+        let (ip_mode, tcp_mode, _) = self.rx_checksums();
+        // The options' length, once: it sizes the frame and the header.
+        let tcp_options_len = repr.options.len();
+        let frame = TcpFrame {
+            src_mac: self.config.mac,
+            dst_mac: mac,
+            ip: Ipv4Repr {
+                src_addr: local.addr,
+                dst_addr: ip_dst,
+                protocol: IpProtocol::Tcp,
+                payload_len: frame::segment_len(repr, tcp_options_len),
+                ttl: self.ttl,
+                // MUST-48: the DSCP the application chose; the ECN field
+                // the connection chose (RFC 3168 §6.1.2).
+                dscp_ecn: params.dscp.with_ecn(params.ecn.bits()),
+                ident: self.next_ident(),
+                dont_frag: true,
+            },
+            ip_options: options,
+            ip_checksum: ip_mode,
+            tcp: repr,
+            tcp_options_len,
+            pseudo_dst: remote.addr,
+            tcp_checksum: tcp_mode,
         };
-        let len = ethernet::HEADER_LEN + IPV4_HEADER_LEN + options.len() + repr.buffer_len();
+        let len = frame.len();
         // The frame writer, spelled out once but instantiated twice: with
         // one closure shared by both calls below, the device's `consume`
         // had two callers for the same closure type and was no longer
@@ -880,12 +895,7 @@ impl Interface {
         macro_rules! fill {
             () => {
                 |buf: &mut [u8]| {
-                    let mut frame = EthernetFrame::new_unchecked(buf);
-                    eth.emit(&mut frame);
-                    self.write_ipv4(frame.payload_mut(), &ip, options, |payload| {
-                        let mut packet = TcpPacket::new_unchecked(payload);
-                        let _ = repr.emit(&mut packet, &local.addr, &remote.addr, tcp_mode);
-                    });
+                    let _ = frame.emit(buf);
                 }
             };
         }

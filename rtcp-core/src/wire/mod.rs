@@ -8,6 +8,7 @@
 pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+pub(crate) mod frame;
 pub mod icmpv4;
 pub mod ipv4;
 pub mod ipv4_route;

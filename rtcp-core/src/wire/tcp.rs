@@ -208,6 +208,9 @@ const KIND_WINDOW_SCALE: u8 = 3;
 const KIND_SACK_PERMITTED: u8 = 4;
 const KIND_SACK: u8 = 5;
 const KIND_TIMESTAMP: u8 = 8;
+/// NOP, NOP, then the kind and length of a timestamps option, as one
+/// big-endian word (RFC 7323 Appendix A's layout).
+const NOP_NOP_TIMESTAMP: u32 = u32::from_be_bytes([KIND_NOP, KIND_NOP, KIND_TIMESTAMP, 10]);
 
 /// IP protocol number of TCP, for the pseudo-header.
 use super::checksum as sum;
@@ -237,12 +240,32 @@ fn write_bytes<const N: usize>(bytes: &mut [u8], at: usize, value: [u8; N]) {
 }
 
 /// One's-complement sum of the pseudo-header and `segment` (RFC 9293 §3.1).
+///
+/// Every received segment is verified here. The pseudo-header is summed as
+/// 32-bit numbers (2^16 is 1 modulo 2^16 - 1, RFC 1071 §2 (C)) and the
+/// fixed header in straight-line code; only the options and payload go
+/// through the general [`sum::data`], and not at all when there are none.
+/// The fixed header is 20 bytes, so what follows keeps its 16-bit word
+/// alignment.
 fn segment_sum(src: &Ipv4Address, dst: &Ipv4Address, segment: &[u8]) -> u16 {
     let len = u32::try_from(segment.len()).unwrap_or(u32::MAX);
-    sum::combine(&[
-        sum::pseudo_header_v4(src, dst, super::IpProtocol::Tcp, len),
-        sum::data(segment),
-    ])
+    let pseudo = u64::from(u32::from_be_bytes(src.0))
+        + u64::from(u32::from_be_bytes(dst.0))
+        + u64::from(u8::from(super::IpProtocol::Tcp))
+        + u64::from(len);
+    let acc = match segment.split_first_chunk::<HEADER_LEN>() {
+        Some((fixed, rest)) => {
+            // The same five-word sum as an IPv4 header's.
+            let acc = pseudo + u64::from(sum::ipv4_header(fixed));
+            if rest.is_empty() {
+                acc
+            } else {
+                acc + u64::from(sum::data_short(rest))
+            }
+        }
+        None => pseudo + u64::from(sum::data(segment)),
+    };
+    sum::fold(acc)
 }
 
 impl<T: AsRef<[u8]>> TcpPacket<T> {
@@ -869,61 +892,140 @@ impl<'a> TcpRepr<'a> {
         dst_addr: &Ipv4Address,
         checksum: ChecksumMode,
     ) -> Result<()> {
-        let header_len = self.header_len();
-        let total = header_len + self.payload.len();
+        let options_len = self.options.len();
+        let total = HEADER_LEN + options_len + self.payload.len();
         let segment = packet
             .buffer
             .as_mut()
             .get_mut(..total)
             .ok_or(Error::BufferTooSmall)?;
-        let (header, payload) = segment
-            .split_at_mut_checked(header_len)
-            .ok_or(Error::BufferTooSmall)?;
-        let options = header.get_mut(HEADER_LEN..).ok_or(Error::BufferTooSmall)?;
-        self.options.emit(options)?;
-        // Same length by construction of `total`.
-        payload.copy_from_slice(self.payload);
+        self.emit_segment(segment, options_len, src_addr, dst_addr, checksum)
+    }
 
-        // The fixed header is built in a local array and stored at once
-        // (one bounds check instead of one per field), with a zero
-        // checksum; then the sum covers the whole segment.
-        let [sp0, sp1] = self.src_port.to_be_bytes();
-        let [dp0, dp1] = self.dst_port.to_be_bytes();
-        let [s0, s1, s2, s3] = self.seq_number.0.to_be_bytes();
-        let [a0, a1, a2, a3] = self.ack_number.0.to_be_bytes();
-        // header_len <= 60 (options are at most 40 bytes), so words <= 15.
-        let data_offset = ((header_len / 4).min(15) as u8) << 4;
-        let [w0, w1] = self.window_len.to_be_bytes();
-        let [u0, u1] = self.urgent_pointer.to_be_bytes();
-        let fixed: [u8; HEADER_LEN] = [
-            sp0,
-            sp1,
-            dp0,
-            dp1,
-            s0,
-            s1,
-            s2,
-            s3,
-            a0,
-            a1,
-            a2,
-            a3,
-            data_offset,
-            self.flags.0,
-            w0,
-            w1,
-            0,
-            0,
-            u0,
-            u1,
-        ];
-        if let Some(out) = header.get_mut(..HEADER_LEN) {
-            out.copy_from_slice(&fixed);
+    /// [`emit`](Self::emit) into `segment`, which is exactly the segment:
+    /// `HEADER_LEN + options_len + payload.len()` bytes, `options_len`
+    /// being `self.options.len()`, which the caller has already computed
+    /// to size the frame (it is not free: every emitted segment used to
+    /// compute it three times). `Error::BufferTooSmall`, with nothing
+    /// written, when `segment` is not that long.
+    #[inline]
+    pub(crate) fn emit_segment(
+        &self,
+        segment: &mut [u8],
+        options_len: usize,
+        src_addr: &Ipv4Address,
+        dst_addr: &Ipv4Address,
+        checksum: ChecksumMode,
+    ) -> Result<()> {
+        let header_len = HEADER_LEN + options_len;
+        if segment.len() != header_len + self.payload.len() {
+            return Err(Error::BufferTooSmall);
+        }
+        // The fixed header as five 32-bit words, built in registers and
+        // stored at once (one bounds check instead of one per field), with
+        // a zero checksum. header_len <= 60 (options are at most 40 bytes),
+        // so the data offset (words) fits in its four bits.
+        let data_offset = ((header_len / 4) as u32) & 0x0f;
+        let w0 = u32::from(self.src_port) << 16 | u32::from(self.dst_port);
+        let w1 = self.seq_number.0;
+        let w2 = self.ack_number.0;
+        let w3 = data_offset << 28 | u32::from(self.flags.0) << 16 | u32::from(self.window_len);
+        let w4 = u32::from(self.urgent_pointer);
+        // The sum of the options when they were written from registers
+        // (then only the payload is read back), or `None`.
+        let mut summed = None;
+        {
+            let (header, payload) = segment
+                .split_at_mut_checked(header_len)
+                .ok_or(Error::BufferTooSmall)?;
+            let (fixed, options) = header
+                .split_first_chunk_mut::<HEADER_LEN>()
+                .ok_or(Error::BufferTooSmall)?;
+            // Not on 32-bit targets (flash).
+            let only_timestamp = if cfg!(target_pointer_width = "64") {
+                self.options.only_timestamp()
+            } else {
+                None
+            };
+            match only_timestamp {
+                // Every segment of an established connection with
+                // timestamps and nothing to SACK (RFC 7323 Appendix A's NOP
+                // NOP TS): stored and summed from registers.
+                Some((tsval, tsecr)) => {
+                    if let Some(out) = options.first_chunk_mut::<12>() {
+                        let [v0, v1, v2, v3] = tsval.to_be_bytes();
+                        let [e0, e1, e2, e3] = tsecr.to_be_bytes();
+                        *out = [
+                            KIND_NOP,
+                            KIND_NOP,
+                            KIND_TIMESTAMP,
+                            10,
+                            v0,
+                            v1,
+                            v2,
+                            v3,
+                            e0,
+                            e1,
+                            e2,
+                            e3,
+                        ];
+                    }
+                    summed =
+                        Some(u64::from(NOP_NOP_TIMESTAMP) + u64::from(tsval) + u64::from(tsecr));
+                }
+                None => {
+                    self.options.emit(options)?;
+                }
+            }
+            // Same length, checked above. (Most segments have no payload:
+            // no call to copy nothing.)
+            if self.payload.is_empty() {
+            } else if let Some(out) = payload.get_mut(..self.payload.len()) {
+                out.copy_from_slice(self.payload);
+            }
+            let [a0, a1, a2, a3] = w0.to_be_bytes();
+            let [b0, b1, b2, b3] = w1.to_be_bytes();
+            let [c0, c1, c2, c3] = w2.to_be_bytes();
+            let [d0, d1, d2, d3] = w3.to_be_bytes();
+            let [e0, e1, e2, e3] = w4.to_be_bytes();
+            *fixed = [
+                a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
+            ];
         }
         if checksum.compute_tx {
-            let sum = !segment_sum(src_addr, dst_addr, segment);
-            if let Some(field) = segment.get_mut(OFF_CHECKSUM..OFF_CHECKSUM + 2) {
-                field.copy_from_slice(&sum.to_be_bytes());
+            // The pseudo-header (RFC 9293 §3.1) and the fixed header are
+            // summed from registers, as numbers: 2^16 is 1 modulo
+            // 2^16 - 1, so a 32-bit word adds the same as its two 16-bit
+            // halves (RFC 1071 §2 (C)). Only the options and payload are
+            // read back. The options are a multiple of 4 bytes, so the
+            // payload keeps its 16-bit word alignment in that sum.
+            let len = u32::try_from(segment.len()).unwrap_or(u32::MAX);
+            let (rest_sum, from) = match summed {
+                Some(options) => (options, header_len),
+                None => (0, HEADER_LEN),
+            };
+            let rest = segment.get(from..).unwrap_or(&[]);
+            let rest_sum = if rest.is_empty() {
+                rest_sum
+            } else {
+                rest_sum + u64::from(sum::data_short(rest))
+            };
+            let acc = u64::from(u32::from_be_bytes(src_addr.0))
+                + u64::from(u32::from_be_bytes(dst_addr.0))
+                + u64::from(u8::from(super::IpProtocol::Tcp))
+                + u64::from(len)
+                + u64::from(w0)
+                + u64::from(w1)
+                + u64::from(w2)
+                + u64::from(w3)
+                + u64::from(w4)
+                + rest_sum;
+            let sum = !sum::fold(acc);
+            if let Some(field) = segment
+                .get_mut(OFF_CHECKSUM..)
+                .and_then(<[u8]>::first_chunk_mut::<2>)
+            {
+                *field = sum.to_be_bytes();
             }
         }
         Ok(())
