@@ -120,8 +120,9 @@ pub struct Interface {
     source_routing: bool,
 }
 
-/// What ingress wants sent right back.
+/// What ingress wants sent right back, or an ARP request of ours.
 enum Reply<'p> {
+    /// A request goes to the broadcast address, a reply to its target.
     Arp(ArpRepr),
     Icmp(Ipv4Address, Icmpv4Repr<'p>),
     /// Source, final destination, the RST, and the return route of the
@@ -593,6 +594,17 @@ impl Interface {
         ok
     }
 
+    /// Send a reply straight back: ARP (and our ARP requests), ICMP echo
+    /// replies, RSTs. One frame writer serves them all, so that the
+    /// device's `consume`, the Ethernet header and the IPv4 header are
+    /// spelled out once in flash (issue 9), not once per kind of reply.
+    ///
+    /// An IP reply goes to the cached MAC of the next hop, or else to the
+    /// MAC the request came from (the sender itself, or our gateway for an
+    /// off-link sender), so a reply never waits for ARP. TCP data does
+    /// wait for ARP, in its socket: a segment that cannot be addressed is
+    /// not committed, and it leaves as soon as the ARP reply arrives (see
+    /// `SocketSet::wake_deferred`).
     fn send_reply<T: TxToken>(
         &mut self,
         now: Instant,
@@ -601,79 +613,82 @@ impl Interface {
         tx: T,
     ) {
         let (_, tcp_mode, icmp_mode) = self.rx_checksums();
-        match reply {
+        #[cfg_attr(not(feature = "source-route"), allow(unused_mut))]
+        let (mut options, mut options_len) = ([0u8; 40], 0);
+        let ip = match &reply {
             Reply::Arp(arp) => {
-                let eth = EthernetRepr {
-                    src_addr: self.config.mac,
-                    dst_addr: arp.target_hardware_addr,
-                    ethertype: EtherType::Arp,
-                };
-                let len = ethernet::HEADER_LEN + arp.buffer_len();
-                tx.consume(len, |buf| {
-                    let mut frame = EthernetFrame::new_unchecked(buf);
-                    eth.emit(&mut frame);
-                    let mut packet = ArpPacket::new_unchecked(frame.payload_mut());
-                    arp.emit(&mut packet);
-                });
-                self.stats.arp_replies += 1;
-                self.stats.tx_frames += 1;
+                if arp.operation == ArpOperation::Request {
+                    self.stats.arp_requests += 1;
+                } else {
+                    self.stats.arp_replies += 1;
+                }
+                None
             }
             Reply::Icmp(dst, icmp) => {
-                let ip = self.ip_repr(dst, IpProtocol::Icmp, icmp.buffer_len());
                 self.stats.icmp_echo_replies += 1;
-                self.send_ip(now, src_mac, &ip, &[], tx, |payload| {
-                    let mut packet = Icmpv4Packet::new_unchecked(payload);
-                    icmp.emit(&mut packet, icmp_mode);
-                });
+                Some(self.ip_repr(*dst, IpProtocol::Icmp, icmp.buffer_len()))
             }
             Reply::TcpReset(src, dst, rst, back) => {
-                let mut ip = self.ip_repr(dst, IpProtocol::Tcp, rst.buffer_len());
-                ip.src_addr = src;
-                let mut options = [0u8; 40];
-                let mut options_len = 0;
+                let mut ip = self.ip_repr(*dst, IpProtocol::Tcp, rst.buffer_len());
+                ip.src_addr = *src;
+                // Only a received source route gives a route back, and
+                // without the feature none is accepted.
+                #[cfg(feature = "source-route")]
                 if let Some(route) = back {
-                    options_len = route.emit(dst, &mut options).unwrap_or(0);
+                    options_len = route.emit(*dst, &mut options).unwrap_or(0);
                     ip.dst_addr = route.first_hop();
                 }
-                let options = options.get(..options_len).unwrap_or(&[]);
-                self.send_ip(now, src_mac, &ip, options, tx, |payload| {
-                    let mut packet = TcpPacket::new_unchecked(payload);
-                    let _ = rst.emit(&mut packet, &src, &dst, tcp_mode);
-                });
+                #[cfg(not(feature = "source-route"))]
+                let _ = back;
+                Some(ip)
             }
-        }
-    }
-
-    /// Send a reply (ICMP echo reply, RST) straight back. The frame goes to
-    /// the cached MAC of the next hop, or else to the MAC the request came
-    /// from (the sender itself, or our gateway for an off-link sender), so a
-    /// reply never waits for ARP. TCP data does wait for ARP, in its socket:
-    /// a segment that cannot be addressed is not committed, and it leaves as
-    /// soon as the ARP reply arrives (see `SocketSet::wake_deferred`).
-    fn send_ip<T: TxToken>(
-        &mut self,
-        now: Instant,
-        reply_mac: EthernetAddress,
-        ip: &Ipv4Repr,
-        options: &[u8],
-        tx: T,
-        fill: impl FnOnce(&mut [u8]),
-    ) {
-        let Some(hop) = self.next_hop(ip.dst_addr) else {
-            self.stats.no_route += 1;
-            return;
         };
-        let mac = self.arp.get(now, hop).unwrap_or(reply_mac);
+        let options = options.get(..options_len).unwrap_or(&[]);
+        let (dst_mac, ethertype, len) = match (&reply, &ip) {
+            (Reply::Arp(arp), _) => {
+                let mac = if arp.operation == ArpOperation::Request {
+                    EthernetAddress::BROADCAST
+                } else {
+                    arp.target_hardware_addr
+                };
+                (mac, EtherType::Arp, arp.buffer_len())
+            }
+            (_, Some(ip)) => {
+                let Some(hop) = self.next_hop(ip.dst_addr) else {
+                    self.stats.no_route += 1;
+                    return;
+                };
+                let mac = self.arp.get(now, hop).unwrap_or(src_mac);
+                let len = IPV4_HEADER_LEN + options.len() + ip.payload_len;
+                (mac, EtherType::Ipv4, len)
+            }
+            (_, None) => return,
+        };
         let eth = EthernetRepr {
             src_addr: self.config.mac,
-            dst_addr: mac,
-            ethertype: EtherType::Ipv4,
+            dst_addr: dst_mac,
+            ethertype,
         };
-        let total = IPV4_HEADER_LEN + options.len() + ip.payload_len;
-        tx.consume(ethernet::HEADER_LEN + total, |buf| {
+        tx.consume(ethernet::HEADER_LEN + len, |buf| {
             let mut frame = EthernetFrame::new_unchecked(buf);
             eth.emit(&mut frame);
-            self.write_ipv4(frame.payload_mut(), ip, options, fill);
+            let payload = frame.payload_mut();
+            match (&reply, &ip) {
+                (Reply::Arp(arp), _) => arp.emit(&mut ArpPacket::new_unchecked(payload)),
+                (_, Some(ip)) => {
+                    self.write_ipv4(payload, ip, options, |body| match &reply {
+                        Reply::Icmp(_, icmp) => {
+                            icmp.emit(&mut Icmpv4Packet::new_unchecked(body), icmp_mode);
+                        }
+                        Reply::TcpReset(src, dst, rst, _) => {
+                            let mut packet = TcpPacket::new_unchecked(body);
+                            let _ = rst.emit(&mut packet, src, dst, tcp_mode);
+                        }
+                        Reply::Arp(_) => {}
+                    });
+                }
+                (_, None) => {}
+            }
         });
         self.stats.tx_frames += 1;
     }
@@ -690,19 +705,7 @@ impl Interface {
             target_hardware_addr: EthernetAddress([0; 6]),
             target_protocol_addr: target,
         };
-        let eth = EthernetRepr {
-            src_addr: self.config.mac,
-            dst_addr: EthernetAddress::BROADCAST,
-            ethertype: EtherType::Arp,
-        };
-        tx.consume(ethernet::HEADER_LEN + arp.buffer_len(), |buf| {
-            let mut frame = EthernetFrame::new_unchecked(buf);
-            eth.emit(&mut frame);
-            let mut packet = ArpPacket::new_unchecked(frame.payload_mut());
-            arp.emit(&mut packet);
-        });
-        self.stats.arp_requests += 1;
-        self.stats.tx_frames += 1;
+        self.send_reply(now, EthernetAddress::BROADCAST, Reply::Arp(arp), tx);
     }
 
     fn emit_tcp<D: Device>(
