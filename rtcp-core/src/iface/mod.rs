@@ -19,6 +19,7 @@
 
 pub mod arp_cache;
 
+use crate::count;
 use crate::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use crate::socket_set::{EmitError, SocketSet};
 use crate::tcp::ip::IpParams;
@@ -241,7 +242,7 @@ impl Interface {
                 break;
             };
             activity = true;
-            self.stats.rx_frames += 1;
+            count(&mut self.stats.rx_frames);
             // The closure captures one reference: capturing the interface,
             // the clock, the token and the table each by value made a
             // 40-byte closure that was stored field by field and copied
@@ -279,23 +280,23 @@ impl Interface {
         sockets: &mut SocketSet<'_, LOG>,
     ) {
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
-            self.stats.rx_malformed += 1;
+            count(&mut self.stats.rx_malformed);
             net_trace!("drop: {}-byte frame too short for Ethernet", frame.len());
             return;
         };
         let eth_repr = match EthernetRepr::parse(&eth) {
             Ok(r) => r,
             Err(crate::wire::Error::VlanTagged) => {
-                self.stats.rx_vlan += 1;
+                count(&mut self.stats.rx_vlan);
                 return;
             }
             Err(_) => {
-                self.stats.rx_malformed += 1;
+                count(&mut self.stats.rx_malformed);
                 return;
             }
         };
         if eth_repr.dst_addr != self.config.mac && !eth_repr.dst_addr.is_broadcast() {
-            self.stats.rx_not_for_us += 1;
+            count(&mut self.stats.rx_not_for_us);
             return;
         }
         match eth_repr.ethertype {
@@ -318,11 +319,11 @@ impl Interface {
         sockets: &mut SocketSet<'_, LOG>,
     ) -> Option<ArpRepr> {
         let Ok(packet) = ArpPacket::new_checked(payload) else {
-            self.stats.rx_malformed += 1;
+            count(&mut self.stats.rx_malformed);
             return None;
         };
         let Ok(arp) = ArpRepr::parse(&packet) else {
-            self.stats.rx_malformed += 1;
+            count(&mut self.stats.rx_malformed);
             return None;
         };
         let for_us = arp.target_protocol_addr == self.config.ip.address;
@@ -340,7 +341,7 @@ impl Interface {
         } else {
             self.arp
                 .refresh(now, arp.source_protocol_addr, arp.source_hardware_addr);
-            self.stats.rx_not_for_us += 1;
+            count(&mut self.stats.rx_not_for_us);
             return None;
         }
         match arp.operation {
@@ -365,26 +366,26 @@ impl Interface {
     ) {
         let (ip_mode, tcp_mode, icmp_mode) = self.rx_checksums();
         let Ok(packet) = Ipv4Packet::new_checked(payload) else {
-            self.stats.rx_malformed += 1;
+            count(&mut self.stats.rx_malformed);
             return;
         };
         let ip = match Ipv4Repr::parse(&packet, ip_mode) {
             Ok(ip) => ip,
             Err(crate::wire::Error::Checksum) => {
-                self.stats.rx_bad_checksum += 1;
+                count(&mut self.stats.rx_bad_checksum);
                 return;
             }
             Err(crate::wire::Error::Fragment) => {
-                self.stats.rx_fragments += 1;
+                count(&mut self.stats.rx_fragments);
                 return;
             }
             Err(_) => {
-                self.stats.rx_malformed += 1;
+                count(&mut self.stats.rx_malformed);
                 return;
             }
         };
         if ip.dst_addr != self.config.ip.address {
-            self.stats.rx_not_for_us += 1;
+            count(&mut self.stats.rx_not_for_us);
             return;
         }
         // RFC 1122 §3.2.1.8: a source route that is complete ends here, and
@@ -397,12 +398,12 @@ impl Interface {
         #[cfg(not(feature = "source-route"))]
         match crate::wire::ipv4_route::has_source_route(packet.options()) {
             Err(_) => {
-                self.stats.rx_malformed += 1;
+                count(&mut self.stats.rx_malformed);
                 return;
             }
             Ok(false) => {}
             Ok(true) => {
-                self.stats.rx_source_route_dropped += 1;
+                count(&mut self.stats.rx_source_route_dropped);
                 return;
             }
         }
@@ -410,16 +411,16 @@ impl Interface {
         if !packet.options().is_empty() {
             match crate::wire::ipv4_route::find_source_route(packet.options()) {
                 Err(_) => {
-                    self.stats.rx_malformed += 1;
+                    count(&mut self.stats.rx_malformed);
                     return;
                 }
                 Ok(None) => {}
                 Ok(Some(route)) if route.complete && self.source_routing => {
-                    self.stats.rx_source_routed += 1;
+                    count(&mut self.stats.rx_source_routed);
                     back = route.return_route();
                 }
                 Ok(Some(_)) => {
-                    self.stats.rx_source_route_dropped += 1;
+                    count(&mut self.stats.rx_source_route_dropped);
                     return;
                 }
             }
@@ -428,7 +429,7 @@ impl Interface {
         match ip.protocol {
             IpProtocol::Icmp => {
                 let Ok(icmp_packet) = Icmpv4Packet::new_checked(body) else {
-                    self.stats.rx_malformed += 1;
+                    count(&mut self.stats.rx_malformed);
                     return;
                 };
                 match Icmpv4Repr::parse(&icmp_packet, icmp_mode) {
@@ -448,7 +449,7 @@ impl Interface {
                     // and otherwise ignored.
                     #[cfg(not(feature = "icmp-errors"))]
                     Ok(Icmpv4Repr::DstUnreachable { .. } | Icmpv4Repr::TimeExceeded { .. }) => {
-                        self.stats.icmp_errors += 1;
+                        count(&mut self.stats.icmp_errors);
                     }
                     #[cfg(feature = "icmp-errors")]
                     Ok(
@@ -457,7 +458,7 @@ impl Interface {
                     ) => {
                         // RFC 9293 §3.9.2.2 (MUST-54): hand the error to the
                         // connection whose segment it quotes.
-                        self.stats.icmp_errors += 1;
+                        count(&mut self.stats.icmp_errors);
                         if let Some(quote) = icmp.quoted_ipv4() {
                             let error = match icmp {
                                 Icmpv4Repr::DstUnreachable {
@@ -473,19 +474,19 @@ impl Interface {
                         }
                     }
                     Ok(_) | Err(crate::wire::Error::Unsupported) => {
-                        self.stats.icmp_unsupported += 1;
+                        count(&mut self.stats.icmp_unsupported);
                     }
                     Err(crate::wire::Error::Checksum) => {
-                        self.stats.rx_bad_checksum += 1;
+                        count(&mut self.stats.rx_bad_checksum);
                     }
                     Err(_) => {
-                        self.stats.rx_malformed += 1;
+                        count(&mut self.stats.rx_malformed);
                     }
                 }
             }
             IpProtocol::Tcp => {
                 let Ok(tcp_packet) = TcpPacket::new_checked(body) else {
-                    self.stats.rx_malformed += 1;
+                    count(&mut self.stats.rx_malformed);
                     return;
                 };
                 // Parsed in place (see `TcpRepr::parse_into`).
@@ -499,11 +500,11 @@ impl Interface {
                 ) {
                     Ok(()) => {}
                     Err(crate::wire::Error::Checksum) => {
-                        self.stats.rx_bad_checksum += 1;
+                        count(&mut self.stats.rx_bad_checksum);
                         return;
                     }
                     Err(_) => {
-                        self.stats.rx_malformed += 1;
+                        count(&mut self.stats.rx_malformed);
                         return;
                     }
                 }
@@ -517,7 +518,7 @@ impl Interface {
                     || seg.src_port == 0
                     || seg.dst_port == 0
                 {
-                    self.stats.rx_bad_address += 1;
+                    count(&mut self.stats.rx_bad_address);
                     return;
                 }
                 let Some(reset) = sockets.process(now, &ip, &seg, back.as_ref()) else {
@@ -538,7 +539,7 @@ impl Interface {
                     options: TcpOptions::default(),
                     payload: &[],
                 };
-                self.stats.tcp_resets_sent += 1;
+                count(&mut self.stats.tcp_resets_sent);
                 self.send_reply(
                     now,
                     src_mac,
@@ -547,7 +548,7 @@ impl Interface {
                 );
             }
             _ => {
-                self.stats.rx_unknown_protocol += 1;
+                count(&mut self.stats.rx_unknown_protocol);
             }
         }
     }
@@ -618,14 +619,14 @@ impl Interface {
         let ip = match &reply {
             Reply::Arp(arp) => {
                 if arp.operation == ArpOperation::Request {
-                    self.stats.arp_requests += 1;
+                    count(&mut self.stats.arp_requests);
                 } else {
-                    self.stats.arp_replies += 1;
+                    count(&mut self.stats.arp_replies);
                 }
                 None
             }
             Reply::Icmp(dst, icmp) => {
-                self.stats.icmp_echo_replies += 1;
+                count(&mut self.stats.icmp_echo_replies);
                 Some(self.ip_repr(*dst, IpProtocol::Icmp, icmp.buffer_len()))
             }
             Reply::TcpReset(src, dst, rst, back) => {
@@ -655,7 +656,7 @@ impl Interface {
             }
             (_, Some(ip)) => {
                 let Some(hop) = self.next_hop(ip.dst_addr) else {
-                    self.stats.no_route += 1;
+                    count(&mut self.stats.no_route);
                     return;
                 };
                 let mac = self.arp.get(now, hop).unwrap_or(src_mac);
@@ -690,12 +691,12 @@ impl Interface {
                 (_, None) => {}
             }
         });
-        self.stats.tx_frames += 1;
+        count(&mut self.stats.tx_frames);
     }
 
     fn send_arp_request<D: Device>(&mut self, now: Instant, device: &mut D, target: Ipv4Address) {
         let Some(tx) = device.transmit(now) else {
-            self.stats.tx_exhausted += 1;
+            count(&mut self.stats.tx_exhausted);
             return;
         };
         let arp = ArpRepr {
