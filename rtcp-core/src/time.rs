@@ -235,7 +235,8 @@ impl Duration {
     pub const fn total_millis(self) -> u64 {
         div_rem_small(self.micros, 1000).0
     }
-    /// `self * n`, saturating.
+    /// `self * n`, saturating. Out of line on 32-bit targets, where a
+    /// saturating `u64` product is a dozen instructions (flash, issue 9).
     pub const fn saturating_mul(self, n: u64) -> Duration {
         Duration {
             micros: self.micros.saturating_mul(n),
@@ -284,6 +285,11 @@ impl fmt::Debug for Duration {
 
 impl Add<Duration> for Instant {
     type Output = Instant;
+    /// Saturates at [`Instant::MAX`]. Out of line on 32-bit targets, where
+    /// the saturating `u64` addition is several instructions at each of
+    /// its many callers (flash, issue 9).
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn add(self, rhs: Duration) -> Instant {
         Instant {
             micros: self.micros.saturating_add(rhs.micros),

@@ -19,6 +19,7 @@
 
 pub mod arp_cache;
 
+use crate::count;
 use crate::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use crate::socket_set::{EmitError, SocketSet};
 use crate::tcp::ip::IpParams;
@@ -127,8 +128,9 @@ pub struct Interface {
     soft_segmentation: bool,
 }
 
-/// What ingress wants sent right back.
+/// What ingress wants sent right back, or an ARP request of ours.
 enum Reply<'p> {
+    /// A request goes to the broadcast address, a reply to its target.
     Arp(ArpRepr),
     Icmp(Ipv4Address, Icmpv4Repr<'p>),
     /// Source, final destination, the RST, and the return route of the
@@ -276,7 +278,7 @@ impl Interface {
                 break;
             };
             activity = true;
-            self.stats.rx_frames += 1;
+            count(&mut self.stats.rx_frames);
             // The closure captures one reference: capturing the interface,
             // the clock, the token and the table each by value made a
             // 40-byte closure that was stored field by field and copied
@@ -314,23 +316,23 @@ impl Interface {
         sockets: &mut SocketSet<'_, LOG>,
     ) {
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
-            self.stats.rx_malformed += 1;
+            count(&mut self.stats.rx_malformed);
             net_trace!("drop: {}-byte frame too short for Ethernet", frame.len());
             return;
         };
         let eth_repr = match EthernetRepr::parse(&eth) {
             Ok(r) => r,
             Err(crate::wire::Error::VlanTagged) => {
-                self.stats.rx_vlan += 1;
+                count(&mut self.stats.rx_vlan);
                 return;
             }
             Err(_) => {
-                self.stats.rx_malformed += 1;
+                count(&mut self.stats.rx_malformed);
                 return;
             }
         };
         if eth_repr.dst_addr != self.config.mac && !eth_repr.dst_addr.is_broadcast() {
-            self.stats.rx_not_for_us += 1;
+            count(&mut self.stats.rx_not_for_us);
             return;
         }
         match eth_repr.ethertype {
@@ -353,11 +355,11 @@ impl Interface {
         sockets: &mut SocketSet<'_, LOG>,
     ) -> Option<ArpRepr> {
         let Ok(packet) = ArpPacket::new_checked(payload) else {
-            self.stats.rx_malformed += 1;
+            count(&mut self.stats.rx_malformed);
             return None;
         };
         let Ok(arp) = ArpRepr::parse(&packet) else {
-            self.stats.rx_malformed += 1;
+            count(&mut self.stats.rx_malformed);
             return None;
         };
         let for_us = arp.target_protocol_addr == self.config.ip.address;
@@ -375,7 +377,7 @@ impl Interface {
         } else {
             self.arp
                 .refresh(now, arp.source_protocol_addr, arp.source_hardware_addr);
-            self.stats.rx_not_for_us += 1;
+            count(&mut self.stats.rx_not_for_us);
             return None;
         }
         match arp.operation {
@@ -400,26 +402,26 @@ impl Interface {
     ) {
         let (ip_mode, tcp_mode, icmp_mode) = self.rx_checksums();
         let Ok(packet) = Ipv4Packet::new_checked(payload) else {
-            self.stats.rx_malformed += 1;
+            count(&mut self.stats.rx_malformed);
             return;
         };
         let ip = match Ipv4Repr::parse(&packet, ip_mode) {
             Ok(ip) => ip,
             Err(crate::wire::Error::Checksum) => {
-                self.stats.rx_bad_checksum += 1;
+                count(&mut self.stats.rx_bad_checksum);
                 return;
             }
             Err(crate::wire::Error::Fragment) => {
-                self.stats.rx_fragments += 1;
+                count(&mut self.stats.rx_fragments);
                 return;
             }
             Err(_) => {
-                self.stats.rx_malformed += 1;
+                count(&mut self.stats.rx_malformed);
                 return;
             }
         };
         if ip.dst_addr != self.config.ip.address {
-            self.stats.rx_not_for_us += 1;
+            count(&mut self.stats.rx_not_for_us);
             return;
         }
         // RFC 1122 §3.2.1.8: a source route that is complete ends here, and
@@ -432,12 +434,12 @@ impl Interface {
         #[cfg(not(feature = "source-route"))]
         match crate::wire::ipv4_route::has_source_route(packet.options()) {
             Err(_) => {
-                self.stats.rx_malformed += 1;
+                count(&mut self.stats.rx_malformed);
                 return;
             }
             Ok(false) => {}
             Ok(true) => {
-                self.stats.rx_source_route_dropped += 1;
+                count(&mut self.stats.rx_source_route_dropped);
                 return;
             }
         }
@@ -445,16 +447,16 @@ impl Interface {
         if !packet.options().is_empty() {
             match crate::wire::ipv4_route::find_source_route(packet.options()) {
                 Err(_) => {
-                    self.stats.rx_malformed += 1;
+                    count(&mut self.stats.rx_malformed);
                     return;
                 }
                 Ok(None) => {}
                 Ok(Some(route)) if route.complete && self.source_routing => {
-                    self.stats.rx_source_routed += 1;
+                    count(&mut self.stats.rx_source_routed);
                     back = route.return_route();
                 }
                 Ok(Some(_)) => {
-                    self.stats.rx_source_route_dropped += 1;
+                    count(&mut self.stats.rx_source_route_dropped);
                     return;
                 }
             }
@@ -463,7 +465,7 @@ impl Interface {
         match ip.protocol {
             IpProtocol::Icmp => {
                 let Ok(icmp_packet) = Icmpv4Packet::new_checked(body) else {
-                    self.stats.rx_malformed += 1;
+                    count(&mut self.stats.rx_malformed);
                     return;
                 };
                 match Icmpv4Repr::parse(&icmp_packet, icmp_mode) {
@@ -483,7 +485,7 @@ impl Interface {
                     // and otherwise ignored.
                     #[cfg(not(feature = "icmp-errors"))]
                     Ok(Icmpv4Repr::DstUnreachable { .. } | Icmpv4Repr::TimeExceeded { .. }) => {
-                        self.stats.icmp_errors += 1;
+                        count(&mut self.stats.icmp_errors);
                     }
                     #[cfg(feature = "icmp-errors")]
                     Ok(
@@ -492,7 +494,7 @@ impl Interface {
                     ) => {
                         // RFC 9293 §3.9.2.2 (MUST-54): hand the error to the
                         // connection whose segment it quotes.
-                        self.stats.icmp_errors += 1;
+                        count(&mut self.stats.icmp_errors);
                         if let Some(quote) = icmp.quoted_ipv4() {
                             let error = match icmp {
                                 Icmpv4Repr::DstUnreachable {
@@ -508,19 +510,19 @@ impl Interface {
                         }
                     }
                     Ok(_) | Err(crate::wire::Error::Unsupported) => {
-                        self.stats.icmp_unsupported += 1;
+                        count(&mut self.stats.icmp_unsupported);
                     }
                     Err(crate::wire::Error::Checksum) => {
-                        self.stats.rx_bad_checksum += 1;
+                        count(&mut self.stats.rx_bad_checksum);
                     }
                     Err(_) => {
-                        self.stats.rx_malformed += 1;
+                        count(&mut self.stats.rx_malformed);
                     }
                 }
             }
             IpProtocol::Tcp => {
                 let Ok(tcp_packet) = TcpPacket::new_checked(body) else {
-                    self.stats.rx_malformed += 1;
+                    count(&mut self.stats.rx_malformed);
                     return;
                 };
                 // Parsed in place (see `TcpRepr::parse_into`).
@@ -534,11 +536,11 @@ impl Interface {
                 ) {
                     Ok(()) => {}
                     Err(crate::wire::Error::Checksum) => {
-                        self.stats.rx_bad_checksum += 1;
+                        count(&mut self.stats.rx_bad_checksum);
                         return;
                     }
                     Err(_) => {
-                        self.stats.rx_malformed += 1;
+                        count(&mut self.stats.rx_malformed);
                         return;
                     }
                 }
@@ -552,7 +554,7 @@ impl Interface {
                     || seg.src_port == 0
                     || seg.dst_port == 0
                 {
-                    self.stats.rx_bad_address += 1;
+                    count(&mut self.stats.rx_bad_address);
                     return;
                 }
                 let Some(reset) = sockets.process(now, &ip, &seg, back.as_ref()) else {
@@ -573,7 +575,7 @@ impl Interface {
                     options: TcpOptions::default(),
                     payload: &[],
                 };
-                self.stats.tcp_resets_sent += 1;
+                count(&mut self.stats.tcp_resets_sent);
                 self.send_reply(
                     now,
                     src_mac,
@@ -582,7 +584,7 @@ impl Interface {
                 );
             }
             _ => {
-                self.stats.rx_unknown_protocol += 1;
+                count(&mut self.stats.rx_unknown_protocol);
             }
         }
     }
@@ -629,6 +631,17 @@ impl Interface {
         ok
     }
 
+    /// Send a reply straight back: ARP (and our ARP requests), ICMP echo
+    /// replies, RSTs. One frame writer serves them all, so that the
+    /// device's `consume`, the Ethernet header and the IPv4 header are
+    /// spelled out once in flash (issue 9), not once per kind of reply.
+    ///
+    /// An IP reply goes to the cached MAC of the next hop, or else to the
+    /// MAC the request came from (the sender itself, or our gateway for an
+    /// off-link sender), so a reply never waits for ARP. TCP data does
+    /// wait for ARP, in its socket: a segment that cannot be addressed is
+    /// not committed, and it leaves as soon as the ARP reply arrives (see
+    /// `SocketSet::wake_deferred`).
     fn send_reply<T: TxToken>(
         &mut self,
         now: Instant,
@@ -637,86 +650,89 @@ impl Interface {
         tx: T,
     ) {
         let (_, tcp_mode, icmp_mode) = self.rx_checksums();
-        match reply {
+        #[cfg_attr(not(feature = "source-route"), allow(unused_mut))]
+        let (mut options, mut options_len) = ([0u8; 40], 0);
+        let ip = match &reply {
             Reply::Arp(arp) => {
-                let eth = EthernetRepr {
-                    src_addr: self.config.mac,
-                    dst_addr: arp.target_hardware_addr,
-                    ethertype: EtherType::Arp,
-                };
-                let len = ethernet::HEADER_LEN + arp.buffer_len();
-                tx.consume(len, |buf| {
-                    let mut frame = EthernetFrame::new_unchecked(buf);
-                    eth.emit(&mut frame);
-                    let mut packet = ArpPacket::new_unchecked(frame.payload_mut());
-                    arp.emit(&mut packet);
-                });
-                self.stats.arp_replies += 1;
-                self.stats.tx_frames += 1;
+                if arp.operation == ArpOperation::Request {
+                    count(&mut self.stats.arp_requests);
+                } else {
+                    count(&mut self.stats.arp_replies);
+                }
+                None
             }
             Reply::Icmp(dst, icmp) => {
-                let ip = self.ip_repr(dst, IpProtocol::Icmp, icmp.buffer_len());
-                self.stats.icmp_echo_replies += 1;
-                self.send_ip(now, src_mac, &ip, &[], tx, |payload| {
-                    let mut packet = Icmpv4Packet::new_unchecked(payload);
-                    icmp.emit(&mut packet, icmp_mode);
-                });
+                count(&mut self.stats.icmp_echo_replies);
+                Some(self.ip_repr(*dst, IpProtocol::Icmp, icmp.buffer_len()))
             }
             Reply::TcpReset(src, dst, rst, back) => {
-                let mut ip = self.ip_repr(dst, IpProtocol::Tcp, rst.buffer_len());
-                ip.src_addr = src;
-                let mut options = [0u8; 40];
-                let mut options_len = 0;
+                let mut ip = self.ip_repr(*dst, IpProtocol::Tcp, rst.buffer_len());
+                ip.src_addr = *src;
+                // Only a received source route gives a route back, and
+                // without the feature none is accepted.
+                #[cfg(feature = "source-route")]
                 if let Some(route) = back {
-                    options_len = route.emit(dst, &mut options).unwrap_or(0);
+                    options_len = route.emit(*dst, &mut options).unwrap_or(0);
                     ip.dst_addr = route.first_hop();
                 }
-                let options = options.get(..options_len).unwrap_or(&[]);
-                self.send_ip(now, src_mac, &ip, options, tx, |payload| {
-                    let mut packet = TcpPacket::new_unchecked(payload);
-                    let _ = rst.emit(&mut packet, &src, &dst, tcp_mode);
-                });
+                #[cfg(not(feature = "source-route"))]
+                let _ = back;
+                Some(ip)
             }
-        }
-    }
-
-    /// Send a reply (ICMP echo reply, RST) straight back. The frame goes to
-    /// the cached MAC of the next hop, or else to the MAC the request came
-    /// from (the sender itself, or our gateway for an off-link sender), so a
-    /// reply never waits for ARP. TCP data does wait for ARP, in its socket:
-    /// a segment that cannot be addressed is not committed, and it leaves as
-    /// soon as the ARP reply arrives (see `SocketSet::wake_deferred`).
-    fn send_ip<T: TxToken>(
-        &mut self,
-        now: Instant,
-        reply_mac: EthernetAddress,
-        ip: &Ipv4Repr,
-        options: &[u8],
-        tx: T,
-        fill: impl FnOnce(&mut [u8]),
-    ) {
-        let Some(hop) = self.next_hop(ip.dst_addr) else {
-            self.stats.no_route += 1;
-            return;
         };
-        let mac = self.arp.get(now, hop).unwrap_or(reply_mac);
+        let options = options.get(..options_len).unwrap_or(&[]);
+        let (dst_mac, ethertype, len) = match (&reply, &ip) {
+            (Reply::Arp(arp), _) => {
+                let mac = if arp.operation == ArpOperation::Request {
+                    EthernetAddress::BROADCAST
+                } else {
+                    arp.target_hardware_addr
+                };
+                (mac, EtherType::Arp, arp.buffer_len())
+            }
+            (_, Some(ip)) => {
+                let Some(hop) = self.next_hop(ip.dst_addr) else {
+                    count(&mut self.stats.no_route);
+                    return;
+                };
+                let mac = self.arp.get(now, hop).unwrap_or(src_mac);
+                let len = IPV4_HEADER_LEN + options.len() + ip.payload_len;
+                (mac, EtherType::Ipv4, len)
+            }
+            (_, None) => return,
+        };
         let eth = EthernetRepr {
             src_addr: self.config.mac,
-            dst_addr: mac,
-            ethertype: EtherType::Ipv4,
+            dst_addr: dst_mac,
+            ethertype,
         };
-        let total = IPV4_HEADER_LEN + options.len() + ip.payload_len;
-        tx.consume(ethernet::HEADER_LEN + total, |buf| {
+        tx.consume(ethernet::HEADER_LEN + len, |buf| {
             let mut frame = EthernetFrame::new_unchecked(buf);
             eth.emit(&mut frame);
-            self.write_ipv4(frame.payload_mut(), ip, options, fill);
+            let payload = frame.payload_mut();
+            match (&reply, &ip) {
+                (Reply::Arp(arp), _) => arp.emit(&mut ArpPacket::new_unchecked(payload)),
+                (_, Some(ip)) => {
+                    self.write_ipv4(payload, ip, options, |body| match &reply {
+                        Reply::Icmp(_, icmp) => {
+                            icmp.emit(&mut Icmpv4Packet::new_unchecked(body), icmp_mode);
+                        }
+                        Reply::TcpReset(src, dst, rst, _) => {
+                            let mut packet = TcpPacket::new_unchecked(body);
+                            let _ = rst.emit(&mut packet, src, dst, tcp_mode);
+                        }
+                        Reply::Arp(_) => {}
+                    });
+                }
+                (_, None) => {}
+            }
         });
-        self.stats.tx_frames += 1;
+        count(&mut self.stats.tx_frames);
     }
 
     fn send_arp_request<D: Device>(&mut self, now: Instant, device: &mut D, target: Ipv4Address) {
         let Some(tx) = device.transmit(now) else {
-            self.stats.tx_exhausted += 1;
+            count(&mut self.stats.tx_exhausted);
             return;
         };
         let arp = ArpRepr {
@@ -726,19 +742,7 @@ impl Interface {
             target_hardware_addr: EthernetAddress([0; 6]),
             target_protocol_addr: target,
         };
-        let eth = EthernetRepr {
-            src_addr: self.config.mac,
-            dst_addr: EthernetAddress::BROADCAST,
-            ethertype: EtherType::Arp,
-        };
-        tx.consume(ethernet::HEADER_LEN + arp.buffer_len(), |buf| {
-            let mut frame = EthernetFrame::new_unchecked(buf);
-            eth.emit(&mut frame);
-            let mut packet = ArpPacket::new_unchecked(frame.payload_mut());
-            arp.emit(&mut packet);
-        });
-        self.stats.arp_requests += 1;
-        self.stats.tx_frames += 1;
+        self.send_reply(now, EthernetAddress::BROADCAST, Reply::Arp(arp), tx);
     }
 
     /// [`emit_tcp`](Self::emit_tcp), cutting a super-segment into
@@ -803,7 +807,7 @@ impl Interface {
         }
         #[cfg(feature = "tso")]
         if size > 0 {
-            self.stats.tx_soft_segmented += 1;
+            crate::count(&mut self.stats.tx_soft_segmented);
         }
         Ok(sent)
     }

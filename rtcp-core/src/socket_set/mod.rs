@@ -466,6 +466,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// Recompute a slot's deadline after anything touched it, free it if it
     /// is an orphan or unaccepted child that reached CLOSED, and queue a
     /// child that became established on its listener's accept queue.
+    /// Out of line on 32-bit targets: inlined, its specialised copy of
+    /// `reschedule_at` was in flash twice (issue 9).
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn reschedule(&mut self, i: u16) {
         self.reschedule_at(i, None);
     }
@@ -909,13 +912,13 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             (usize::from(s.socket.backlog), usize::from(s.children))
         });
         if children >= backlog {
-            self.stats.backlog_full += 1;
+            crate::count(&mut self.stats.backlog_full);
             return None;
         }
         let listener_config = self.slot(l).map(|s| s.socket.config);
         let listener_route = self.slot(l).map(|s| s.socket.route).unwrap_or_default();
         let Some(c) = self.alloc(Owner::Child { listener: l }) else {
-            self.stats.table_full += 1;
+            crate::count(&mut self.stats.table_full);
             return None;
         };
         let (iss, ts_offset) =

@@ -162,8 +162,11 @@ impl Timers {
         }
     }
 
-    /// The time `t` stands for (none stays none).
-    #[inline]
+    /// The time `t` stands for (none stays none). Out of line on 32-bit
+    /// targets, where its saturating `u64` addition is several
+    /// instructions and it has a score of callers (flash, issue 9).
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(crate) fn get(&self, t: Tick) -> Deadline {
         if t.is_none() {
             Deadline::NONE

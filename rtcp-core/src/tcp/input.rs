@@ -134,7 +134,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 // `take_predicted` changes nothing when it declines.
                 #[cfg(feature = "header-prediction")]
                 if self.config.header_prediction() && self.take_predicted(now, seg) {
-                    stats.predicted += 1;
+                    crate::count(&mut stats.predicted);
                     return;
                 }
                 self.process_synchronized(now, seg, stats);
@@ -269,7 +269,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.challenge_tokens > 0 {
             self.challenge_tokens -= 1;
             self.flags.set(Flags::ACK_NOW, true);
-            stats.challenge_acks += 1;
+            crate::count(&mut stats.challenge_acks);
         }
     }
 
@@ -282,7 +282,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.flags.get(Flags::TS_OK) && !flags.rst() {
             if let Some((tsval, _)) = seg.options.timestamp {
                 if (tsval.wrapping_sub(self.ts_recent) as i32) < 0 {
-                    stats.paws_dropped += 1;
+                    crate::count(&mut stats.paws_dropped);
                     self.flags.set(Flags::ACK_NOW, true);
                     return;
                 }
@@ -326,7 +326,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     self.receive_urgent(seg);
                 }
             }
-            stats.unacceptable += 1;
+            crate::count(&mut stats.unacceptable);
             if !flags.rst() {
                 if seg_len > 0 || self.oow_ack_allowed(now) {
                     self.flags.set(Flags::ACK_NOW, true);
@@ -695,7 +695,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 }
             }
             Err(_) => {
-                stats.ooo_dropped += 1;
+                crate::count(&mut stats.ooo_dropped);
                 self.flags.set(Flags::ACK_NOW, true);
             }
         }

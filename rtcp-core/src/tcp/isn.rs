@@ -61,20 +61,12 @@ impl IsnGenerator {
         local: (Ipv4Address, u16),
         remote: (Ipv4Address, u16),
     ) -> (SeqNumber, u32) {
-        let mut msg = [0u8; 12];
-        let parts: [&[u8]; 4] = [
-            &local.0 .0,
-            &local.1.to_be_bytes(),
-            &remote.0 .0,
-            &remote.1.to_be_bytes(),
-        ];
-        let mut at = 0;
-        for p in parts {
-            if let Some(dst) = msg.get_mut(at..at + p.len()) {
-                dst.copy_from_slice(p);
-            }
-            at += p.len();
-        }
+        // The 4-tuple as 12 bytes, addresses and ports in network order.
+        let [a0, a1, a2, a3] = local.0 .0;
+        let [p0, p1] = local.1.to_be_bytes();
+        let [b0, b1, b2, b3] = remote.0 .0;
+        let [q0, q1] = remote.1.to_be_bytes();
+        let msg = [a0, a1, a2, a3, p0, p1, b0, b1, b2, b3, q0, q1];
         let h = self.hash(&msg);
         let f = h as u32;
         // M: a 4 µs tick (RFC 9293 §3.4.1), truncated to 32 bits on purpose.
@@ -89,18 +81,52 @@ impl IsnGenerator {
 }
 
 fn siphash24(k0: u64, k1: u64, data: &[u8]) -> u64 {
-    let mut v0 = k0 ^ 0x736f_6d65_7073_6575;
-    let mut v1 = k1 ^ 0x646f_7261_6e64_6f6d;
-    let mut v2 = k0 ^ 0x6c79_6765_6e65_7261;
-    let mut v3 = k1 ^ 0x7465_6462_7974_6573;
+    let mut v = [
+        k0 ^ 0x736f_6d65_7073_6575,
+        k1 ^ 0x646f_7261_6e64_6f6d,
+        k0 ^ 0x6c79_6765_6e65_7261,
+        k1 ^ 0x7465_6462_7974_6573,
+    ];
+    let chunks = data.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        compress(&mut v, u64::from_le_bytes(word));
+    }
+    let mut last = [0u8; 8];
+    if let Some(dst) = last.get_mut(..tail.len()) {
+        dst.copy_from_slice(tail);
+    }
+    compress(
+        &mut v,
+        u64::from_le_bytes(last) | ((data.len() as u64 & 0xff) << 56),
+    );
+    let [v0, v1, v2, v3] = &mut v;
+    *v2 ^= 0xff;
+    rounds(v0, v1, v2, v3, 4);
+    *v0 ^ *v1 ^ *v2 ^ *v3
+}
 
-    // Out of line on 32-bit targets: there each round is about a hundred
-    // bytes of 64-bit arithmetic in pairs of registers, and the eight
-    // rounds inlined cost over half a kilobyte of flash (issue 9). On
-    // 64-bit hosts, inlined as before (connection setup speed).
-    #[cfg_attr(target_pointer_width = "32", inline(never))]
-    #[cfg_attr(not(target_pointer_width = "32"), inline(always))]
-    fn round(v0: &mut u64, v1: &mut u64, v2: &mut u64, v3: &mut u64) {
+/// One message word: two SipRounds between the two XORs. Out of line on
+/// 32-bit targets, where 64-bit arithmetic is done in pairs of registers
+/// and every round inlined costs about a hundred bytes of flash (issue 9);
+/// on 64-bit hosts inlined as before (connection setup speed).
+#[cfg_attr(target_pointer_width = "32", inline(never))]
+#[cfg_attr(not(target_pointer_width = "32"), inline(always))]
+fn compress(v: &mut [u64; 4], m: u64) {
+    let [v0, v1, v2, v3] = v;
+    *v3 ^= m;
+    rounds(v0, v1, v2, v3, 2);
+    *v0 ^= m;
+}
+
+/// `n` SipRounds: a loop on 32-bit targets (one copy of the round in
+/// flash), unrolled on 64-bit hosts.
+#[cfg_attr(target_pointer_width = "32", inline(never))]
+#[cfg_attr(not(target_pointer_width = "32"), inline(always))]
+fn rounds(v0: &mut u64, v1: &mut u64, v2: &mut u64, v3: &mut u64, n: usize) {
+    for _ in 0..n {
         *v0 = v0.wrapping_add(*v1);
         *v1 = v1.rotate_left(13) ^ *v0;
         *v0 = v0.rotate_left(32);
@@ -112,32 +138,6 @@ fn siphash24(k0: u64, k1: u64, data: &[u8]) -> u64 {
         *v1 = v1.rotate_left(17) ^ *v2;
         *v2 = v2.rotate_left(32);
     }
-
-    let chunks = data.chunks_exact(8);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let m = u64::from_le_bytes(word);
-        v3 ^= m;
-        round(&mut v0, &mut v1, &mut v2, &mut v3);
-        round(&mut v0, &mut v1, &mut v2, &mut v3);
-        v0 ^= m;
-    }
-    let mut last = [0u8; 8];
-    if let Some(dst) = last.get_mut(..tail.len()) {
-        dst.copy_from_slice(tail);
-    }
-    let m = u64::from_le_bytes(last) | ((data.len() as u64 & 0xff) << 56);
-    v3 ^= m;
-    round(&mut v0, &mut v1, &mut v2, &mut v3);
-    round(&mut v0, &mut v1, &mut v2, &mut v3);
-    v0 ^= m;
-    v2 ^= 0xff;
-    for _ in 0..4 {
-        round(&mut v0, &mut v1, &mut v2, &mut v3);
-    }
-    v0 ^ v1 ^ v2 ^ v3
 }
 
 #[cfg(test)]

@@ -67,7 +67,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.snd_nxt - self.snd_una
     }
 
-    /// Room for payload in a segment carrying our usual options.
+    /// Room for payload in a segment carrying our usual options. Out of
+    /// line on 32-bit targets (flash, issue 9: three callers).
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(super) fn payload_mss(&self) -> usize {
         let blocks = self.assembler.range_count() + usize::from(self.rec.dsack().is_some());
         // IP options (a source route) come out of the segment too
@@ -531,7 +533,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         if self.timers.due(self.timers.rtx, now) {
             self.timers.rtx = Tick::NONE;
-            stats.timeouts += 1;
+            crate::count(&mut stats.timeouts);
             net_debug!(
                 "tcp {}: retransmission timeout in {}, {} bytes in flight",
                 self.local.port,
@@ -853,10 +855,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         };
         let sent = emit(&ip, &repr)?;
         self.ecn_sent(repr.flags);
-        stats.segments_sent += 1;
+        crate::count(&mut stats.segments_sent);
         #[cfg(feature = "tso")]
         let plan = if segment_size > 0 {
-            stats.segments_offloaded += 1;
+            crate::count(&mut stats.segments_offloaded);
             partly_sent(plan, sent)
         } else {
             plan
@@ -923,7 +925,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 if self.snd_max == self.iss && !self.flags.get(Flags::TS_OK) && self.timing_none() {
                     self.time_segment(self.iss, now);
                 } else if self.snd_max != self.iss {
-                    stats.retransmissions += 1;
+                    crate::count(&mut stats.retransmissions);
                     self.untime();
                 }
                 self.snd_nxt = self.iss + 1;
@@ -943,7 +945,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 }
                 let end = seq + len + usize::from(fin);
                 if seq < self.snd_max {
-                    stats.retransmissions += 1;
+                    crate::count(&mut stats.retransmissions);
                     if self.rtt_timing().is_some_and(|(t, _)| t >= seq) {
                         // Karn: a retransmitted segment may not be timed.
                         self.untime();

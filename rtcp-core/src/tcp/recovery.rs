@@ -645,7 +645,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.tlp_retrans = seq < self.snd_max;
             self.rec.tlp_dsacked = false;
             self.timers.rtx = self.timers.tick(now + self.rto(), now);
-            stats.tail_loss_probes += 1;
+            crate::count(&mut stats.tail_loss_probes);
         } else {
             self.arm_tlp(now);
         }
@@ -1063,7 +1063,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         self.untime();
         self.ecn_window_reduced();
-        stats.fast_retransmits += 1;
+        crate::count(&mut stats.fast_retransmits);
         net_debug!(
             "tcp {}: fast recovery, {} bytes in flight",
             self.local.port,
@@ -1140,7 +1140,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.set_recover(None);
             self.rec.after_rto = false;
         }
-        stats.spurious_undos += 1;
+        crate::count(&mut stats.spurious_undos);
     }
 
     /// A rate sample from the most recently sent delivered record (draft

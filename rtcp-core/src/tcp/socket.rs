@@ -629,7 +629,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rtt.srtt()
     }
 
-    /// The current retransmission timeout.
+    /// The current retransmission timeout. Out of line on 32-bit targets
+    /// (flash, issue 9: its `u64` clamps were inlined at each caller).
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub fn rto(&self) -> crate::time::Duration {
         self.rtt.rto(&self.config.rto())
     }
