@@ -701,14 +701,7 @@ impl Ipv4Repr {
             0
         };
         let w2 = w2 | u32::from(sum);
-        let [a0, a1, a2, a3] = w0.to_be_bytes();
-        let [b0, b1, b2, b3] = w1.to_be_bytes();
-        let [c0, c1, c2, c3] = w2.to_be_bytes();
-        let [d0, d1, d2, d3] = w3.to_be_bytes();
-        let [e0, e1, e2, e3] = w4.to_be_bytes();
-        [
-            a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
-        ]
+        super::words_be([w0, w1, w2, w3, w4])
     }
 }
 

@@ -486,6 +486,29 @@ impl OptionWriter<'_> {
     }
 }
 
+/// NOP, NOP and a timestamp option (RFC 7323 Appendix A's layout): the
+/// options of every segment of a timestamped connection with nothing to
+/// SACK, as 12 bytes to store at once.
+#[inline]
+fn nop_nop_timestamp(tsval: u32, tsecr: u32) -> [u8; 12] {
+    let [v0, v1, v2, v3] = tsval.to_be_bytes();
+    let [e0, e1, e2, e3] = tsecr.to_be_bytes();
+    [
+        KIND_NOP,
+        KIND_NOP,
+        KIND_TIMESTAMP,
+        10,
+        v0,
+        v1,
+        v2,
+        v3,
+        e0,
+        e1,
+        e2,
+        e3,
+    ]
+}
+
 impl TcpOptions {
     /// Parses the option bytes of a header (RFC 9293 §3.2).
     ///
@@ -682,23 +705,8 @@ impl TcpOptions {
             // Every segment of an established connection with timestamps
             // and nothing to SACK: RFC 7323 Appendix A's NOP NOP TS, in one
             // store.
-            let [v0, v1, v2, v3] = tsval.to_be_bytes();
-            let [e0, e1, e2, e3] = tsecr.to_be_bytes();
             let dst = out.get_mut(..12).ok_or(Error::BufferTooSmall)?;
-            dst.copy_from_slice(&[
-                KIND_NOP,
-                KIND_NOP,
-                KIND_TIMESTAMP,
-                10,
-                v0,
-                v1,
-                v2,
-                v3,
-                e0,
-                e1,
-                e2,
-                e3,
-            ]);
+            dst.copy_from_slice(&nop_nop_timestamp(tsval, tsecr));
             return Ok(12);
         }
         self.emit_general(out)
@@ -953,22 +961,7 @@ impl<'a> TcpRepr<'a> {
                 // NOP TS): stored and summed from registers.
                 Some((tsval, tsecr)) => {
                     if let Some(out) = options.first_chunk_mut::<12>() {
-                        let [v0, v1, v2, v3] = tsval.to_be_bytes();
-                        let [e0, e1, e2, e3] = tsecr.to_be_bytes();
-                        *out = [
-                            KIND_NOP,
-                            KIND_NOP,
-                            KIND_TIMESTAMP,
-                            10,
-                            v0,
-                            v1,
-                            v2,
-                            v3,
-                            e0,
-                            e1,
-                            e2,
-                            e3,
-                        ];
+                        *out = nop_nop_timestamp(tsval, tsecr);
                     }
                     summed =
                         Some(u64::from(NOP_NOP_TIMESTAMP) + u64::from(tsval) + u64::from(tsecr));
@@ -983,14 +976,7 @@ impl<'a> TcpRepr<'a> {
             } else if let Some(out) = payload.get_mut(..self.payload.len()) {
                 out.copy_from_slice(self.payload);
             }
-            let [a0, a1, a2, a3] = w0.to_be_bytes();
-            let [b0, b1, b2, b3] = w1.to_be_bytes();
-            let [c0, c1, c2, c3] = w2.to_be_bytes();
-            let [d0, d1, d2, d3] = w3.to_be_bytes();
-            let [e0, e1, e2, e3] = w4.to_be_bytes();
-            *fixed = [
-                a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
-            ];
+            *fixed = super::words_be([w0, w1, w2, w3, w4]);
         }
         if checksum.compute_tx {
             // The pseudo-header (RFC 9293 §3.1) and the fixed header are
