@@ -344,9 +344,10 @@ pub struct NegotiatedOptions {
 pub struct TcpStats {
     /// Segments emitted (a TSO super-segment counts once).
     pub segments_sent: u64,
-    /// Of those, super-segments of several MSS handed to a device with
-    /// segmentation offload (`phy::Device::tso_max_size`). Only with the
-    /// `tso` feature.
+    /// Of those, super-segments of several MSS: handed to a device with
+    /// segmentation offload (`phy::Device::tso_max_size`), or cut by the
+    /// interface itself (`Interface::set_software_segmentation`). Only
+    /// with the `tso` feature.
     #[cfg(feature = "tso")]
     pub segments_offloaded: u64,
     /// Segments retransmitted (by timeout or fast retransmit).
