@@ -102,6 +102,8 @@ const HEADER_PREDICTION: u8 = 1 << 4;
 const HAS_ACK_DELAY: u8 = 1 << 5;
 /// [`TcpConfig::keep_alive`] is `Some`.
 const HAS_KEEP_ALIVE: u8 = 1 << 6;
+/// [`TcpConfig::delay_fin_ack`].
+const DELAY_FIN_ACK: u8 = 1 << 7;
 
 /// A [`TcpConfig`] as a socket keeps it. The fields that are neither times
 /// nor switches are the public ones, under the same names; the times and
@@ -160,7 +162,8 @@ impl SocketConfig {
             | (if cfg!(feature = "sack") && config.sack { SACK } else { 0 })
             | (if config.header_prediction { HEADER_PREDICTION } else { 0 })
             | (if has_ack_delay { HAS_ACK_DELAY } else { 0 })
-            | (if has_keep_alive { HAS_KEEP_ALIVE } else { 0 });
+            | (if has_keep_alive { HAS_KEEP_ALIVE } else { 0 })
+            | (if config.delay_fin_ack { DELAY_FIN_ACK } else { 0 });
         SocketConfig {
             ack_delay: PackedDuration::new(ack_delay),
             keep_alive_idle: PackedDuration::new(ka.idle),
@@ -200,6 +203,7 @@ impl SocketConfig {
             ecn: self.ecn,
             ecn_setup_retries: self.ecn_setup_retries,
             header_prediction: self.header_prediction(),
+            delay_fin_ack: self.delay_fin_ack(),
         }
     }
 
@@ -245,6 +249,12 @@ impl SocketConfig {
     #[inline]
     pub(crate) fn header_prediction(&self) -> bool {
         self.switch(HEADER_PREDICTION)
+    }
+
+    /// [`TcpConfig::delay_fin_ack`].
+    #[inline]
+    pub(crate) fn delay_fin_ack(&self) -> bool {
+        self.switch(DELAY_FIN_ACK)
     }
 
     /// [`TcpConfig::ack_delay`].
@@ -391,6 +401,7 @@ mod tests {
             ecn: EcnMode::On,
             ecn_setup_retries: 4,
             header_prediction: false,
+            delay_fin_ack: false,
         };
         assert_eq!(SocketConfig::new(&other).get(), other);
     }
@@ -403,8 +414,9 @@ mod tests {
             sack: cfg!(feature = "sack"),
             ..TcpConfig::default()
         };
-        let flips: [fn(&mut TcpConfig); 7] = [
+        let flips: [fn(&mut TcpConfig); 8] = [
             |c| c.nodelay = !c.nodelay,
+            |c| c.delay_fin_ack = !c.delay_fin_ack,
             |c| c.window_scaling = !c.window_scaling,
             |c| c.timestamps = !c.timestamps,
             |c| c.sack = cfg!(feature = "sack") && !c.sack,

@@ -777,6 +777,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         self.rcv_nxt += 1;
         self.flags.set(Flags::RX_FIN_RECEIVED, true);
+        // RFC 1122 §4.2.3.2 lets the ACK of a FIN be delayed like any
+        // other: the application, told of the close, often closes too, and
+        // its FIN then carries the ACK (`TcpConfig::delay_fin_ack`).
+        if let (State::Established, Some(delay), true) = (
+            self.state,
+            self.config.ack_delay(),
+            self.config.delay_fin_ack(),
+        ) {
+            self.state = State::CloseWait;
+            if self.timers.ack.is_none() {
+                self.timers.ack = self.timers.tick(now + delay.min(MAX_ACK_DELAY), now);
+            }
+            return;
+        }
         self.flags.set(Flags::ACK_NOW, true);
         match self.state {
             State::SynReceived | State::Established => self.state = State::CloseWait,

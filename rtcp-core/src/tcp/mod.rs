@@ -294,6 +294,15 @@ pub struct TcpConfig {
     /// compare both paths. Without the crate feature `header-prediction` it
     /// has no effect.
     pub header_prediction: bool,
+    /// With delayed ACKs on ([`ack_delay`](Self::ack_delay) `Some`), the
+    /// ACK of the peer's FIN in ESTABLISHED waits like the ACK of data
+    /// (RFC 1122 §4.2.3.2) instead of leaving at once. An application that
+    /// answers the peer's close with its own then sends one segment, FIN
+    /// with the ACK, instead of an ACK and a FIN: one segment fewer per
+    /// connection closed that way, as with Linux. If the application does
+    /// not close, the ACK leaves when the delayed-ACK timer fires. On by
+    /// default; `false` ACKs a FIN at once, as FreeBSD does.
+    pub delay_fin_ack: bool,
 }
 
 impl Default for TcpConfig {
@@ -321,6 +330,7 @@ impl TcpConfig {
         ecn: EcnMode::Passive,
         ecn_setup_retries: 1,
         header_prediction: true,
+        delay_fin_ack: true,
     };
 }
 

@@ -27,7 +27,8 @@ pub enum Profile {
     #[default]
     Rfc,
     /// For the FreeBSD suite: FreeBSD's delayed-ACK timer (`ack_delay`
-    /// 100 ms) and the window-scale shift not compared (it follows from
+    /// 100 ms), a FIN ACKed at once (`delay_fin_ack` off) and the
+    /// window-scale shift not compared (it follows from
     /// FreeBSD's buffer sysctls, not from any RFC).
     FreeBsd,
 }
