@@ -760,13 +760,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             Some(delay)
                 if self.unacked_segs < 2 && self.unacked_bytes < 2 * usize::from(self.rcv_mss) =>
             {
-                if self.timers.ack.is_none() {
-                    // Never more than 200 ms, whatever the configuration
-                    // says (MUST-40: < 0.5 s).
-                    self.timers.ack = self.timers.tick(now + delay.min(MAX_ACK_DELAY), now);
-                }
+                self.arm_ack_timer(now, delay)
             }
             _ => self.flags.set(Flags::ACK_NOW, true),
+        }
+    }
+
+    /// Starts the delayed-ACK timer unless it runs already: an ACK is
+    /// owed by `now + delay` at the latest.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
+    fn arm_ack_timer(&mut self, now: Instant, delay: Duration) {
+        if self.timers.ack.is_none() {
+            // Never more than 200 ms, whatever the configuration says
+            // (MUST-40: < 0.5 s).
+            self.timers.ack = self.timers.tick(now + delay.min(MAX_ACK_DELAY), now);
         }
     }
 
@@ -786,9 +793,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.config.delay_fin_ack(),
         ) {
             self.state = State::CloseWait;
-            if self.timers.ack.is_none() {
-                self.timers.ack = self.timers.tick(now + delay.min(MAX_ACK_DELAY), now);
-            }
+            self.arm_ack_timer(now, delay);
             return;
         }
         self.flags.set(Flags::ACK_NOW, true);
