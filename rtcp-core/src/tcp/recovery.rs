@@ -812,8 +812,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if !p.has(RETRANSMITTED) && !p.has(COALESCED) {
                 self.rec.min_rtt = Some(self.rec.min_rtt.map_or(rtt, |m| m.min(rtt)));
             }
+            // NewReno reads no rate sample, so none is computed for it
+            // (about 130 instructions per ACK). After a switch to a
+            // controller that reads them (`set_congestion`) the first
+            // sample may span the whole flight so far, an underestimate
+            // once; the samples after it are exact again.
             #[cfg(any(feature = "cubic", feature = "bbr"))]
-            {
+            if self.cc.reads_rate_samples() {
                 rate = self.rate_sample(now, &p);
             }
         }

@@ -224,6 +224,14 @@ impl Congestion {
         }
     }
 
+    /// Whether the controller reads delivery-rate samples
+    /// ([`AckSample::rate`]): NewReno does not, so the socket skips
+    /// computing them for it.
+    #[inline]
+    pub(crate) fn reads_rate_samples(&self) -> bool {
+        !matches!(self, Congestion::NewReno(_))
+    }
+
     /// Which controller this is.
     pub fn algorithm(&self) -> CongestionAlgorithm {
         match self {
