@@ -745,7 +745,7 @@ impl Interface {
         self.send_reply(now, EthernetAddress::BROADCAST, Reply::Arp(arp), tx);
     }
 
-    /// [`emit_tcp`](Self::emit_tcp), cutting a super-segment into
+    /// Send a segment the connection planned, cutting a super-segment into
     /// segments here when the device does not
     /// ([`set_software_segmentation`](Self::set_software_segmentation)).
     /// Returns the payload bytes that left.
@@ -755,13 +755,14 @@ impl Interface {
     /// on the last and CWR only on the first (what a device's segmentation
     /// offload does, see [`TxToken::consume_segmented`]; RFC 3168 §6.1.2
     /// wants CWR once per reduction). Each takes its own IPv4
-    /// identification and checksums in `emit_tcp`. The first piece the
-    /// device refuses ends the burst; an error only if it refused the
-    /// first.
+    /// identification and checksums. The first piece the device refuses
+    /// ends the burst; an error only if it refused the first.
     ///
-    /// One loop with one call of `emit_tcp`, whole segments going round
-    /// once: with a second call site `emit_tcp` was no longer inlined, about
-    /// 75 instructions more per segment (`rtcp-compare/simprof.sh`).
+    /// What is the same for every piece (the route, the next hop and its
+    /// link address, the IPv4 header but for its length and
+    /// identification) is worked out once per burst, in
+    /// [`tcp_burst`](Self::tcp_burst); only the frame is written per piece
+    /// (`BENCHMARKS.md`, "Session 13: per-burst emit").
     fn emit_tcp_segments<D: Device>(
         &mut self,
         now: Instant,
@@ -769,67 +770,131 @@ impl Interface {
         params: &IpParams<'_>,
         repr: &TcpRepr<'_>,
     ) -> Result<usize, EmitError> {
-        let mut piece_params = *params;
+        // Filled by `tcp_burst` with the source route option, if any.
+        let mut ip_options = [0u8; 40];
+        let burst = self.tcp_burst(now, device, params, &mut ip_options)?;
+        let ip_options = ip_options.get(..burst.options_len).unwrap_or(&[]);
+        let (ip_mode, tcp_mode, _) = self.rx_checksums();
+        // The options' length, once: it sizes the frame and the header.
+        let tcp_options_len = repr.options.len();
+        // One frame of `$tcp`, with its own IPv4 identification.
+        macro_rules! frame {
+            ($tcp:expr) => {
+                TcpFrame {
+                    src_mac: self.config.mac,
+                    dst_mac: burst.dst_mac,
+                    ip: Ipv4Repr {
+                        payload_len: frame::segment_len($tcp, tcp_options_len),
+                        ident: self.next_ident(),
+                        ..burst.ip
+                    },
+                    ip_options,
+                    ip_checksum: ip_mode,
+                    tcp: $tcp,
+                    tcp_options_len,
+                    pseudo_dst: params.remote.addr,
+                    tcp_checksum: tcp_mode,
+                }
+            };
+        }
+        // The frame writer, spelled out once but instantiated at each call
+        // of the device's `consume`: with one closure shared by two calls,
+        // `consume` had two callers for the same closure type and was no
+        // longer inlined into the send path, which cost about 140
+        // instructions per segment (`rtcp-compare/simprof.sh`, connection
+        // rows). `TcpFrame::emit` is inlined into each (see there).
+        macro_rules! fill {
+            ($frame:ident) => {
+                |buf: &mut [u8]| {
+                    let _ = $frame.emit(buf);
+                }
+            };
+        }
+        // Cut here: a loop of its own, so that a segment sent whole does
+        // not pay for what the compiler hoists out of the loop (header
+        // words computed before it, kept on the stack and reloaded per
+        // piece: about 20 instructions more per segment, +145 per
+        // connection, when whole segments went round the same loop).
         #[cfg(feature = "tso")]
-        let size = if params.segment_size > 0 && device.tso_max_size() <= self.caps.mtu {
-            piece_params.segment_size = 0;
-            params.segment_size
-        } else {
-            0
-        };
-        #[cfg(not(feature = "tso"))]
-        let size = 0;
-        let mut sent = 0;
-        loop {
-            let mut piece = *repr;
-            if size > 0 {
+        if params.segment_size > 0 && device.tso_max_size() <= self.caps.mtu {
+            let size = params.segment_size;
+            let mut sent = 0;
+            loop {
                 let rest = repr.payload.get(sent..).unwrap_or(&[]);
-                piece.payload = rest.get(..size).unwrap_or(rest);
-                piece.seq_number = repr.seq_number + sent;
-                if piece.payload.len() < rest.len() {
-                    piece.flags = TcpFlags(piece.flags.0 & !(TcpFlags::FIN.0 | TcpFlags::PSH.0));
+                let payload = rest.get(..size).unwrap_or(rest);
+                let mut flags = repr.flags.0;
+                if payload.len() < rest.len() {
+                    flags &= !(TcpFlags::FIN.0 | TcpFlags::PSH.0);
                 }
                 if sent > 0 {
-                    piece.flags = TcpFlags(piece.flags.0 & !TcpFlags::CWR.0);
+                    flags &= !TcpFlags::CWR.0;
+                }
+                let piece = TcpRepr {
+                    seq_number: repr.seq_number + sent,
+                    flags: TcpFlags(flags),
+                    payload,
+                    ..*repr
+                };
+                let Some(tx) = device.transmit(now) else {
+                    self.stats.tx_exhausted += 1;
+                    if sent == 0 {
+                        return Err(EmitError::Exhausted);
+                    }
+                    break;
+                };
+                let frame = frame!(&piece);
+                tx.consume(frame.len(), fill!(frame));
+                self.stats.tx_frames += 1;
+                sent += payload.len();
+                if sent >= repr.payload.len() {
+                    break;
                 }
             }
-            match self.emit_tcp(now, device, &piece_params, &piece) {
-                Ok(()) => sent += piece.payload.len(),
-                Err(e) if sent == 0 => return Err(e),
-                Err(_) => break,
-            }
-            if size == 0 || sent >= repr.payload.len() {
-                break;
-            }
-            // Negative advice (forget the next hop's address) is acted on
-            // once, with the first piece.
-            piece_params.negative_advice = false;
-        }
-        #[cfg(feature = "tso")]
-        if size > 0 {
             crate::count(&mut self.stats.tx_soft_segmented);
+            return Ok(sent);
         }
-        Ok(sent)
+        let Some(tx) = device.transmit(now) else {
+            self.stats.tx_exhausted += 1;
+            return Err(EmitError::Exhausted);
+        };
+        let frame = frame!(repr);
+        let len = frame.len();
+        #[cfg(feature = "tso")]
+        if params.segment_size > 0 {
+            // A super-segment (TSO): the only packets we send above the
+            // MTU, and only to a device that offered to cut them up.
+            tx.consume_segmented(len, params.segment_size, fill!(frame));
+            self.stats.tx_segmented += 1;
+            self.stats.tx_frames += 1;
+            return Ok(repr.payload.len());
+        }
+        tx.consume(len, fill!(frame));
+        self.stats.tx_frames += 1;
+        Ok(repr.payload.len())
     }
 
-    fn emit_tcp<D: Device>(
+    /// What every frame of a burst to `params.remote` shares: the route,
+    /// the next hop's link address and the IPv4 header less its length and
+    /// identification. An error when the destination cannot be addressed
+    /// now (no route, or ARP still to resolve: a request goes out here).
+    #[inline]
+    fn tcp_burst<D: Device>(
         &mut self,
         now: Instant,
         device: &mut D,
         params: &IpParams<'_>,
-        repr: &TcpRepr<'_>,
-    ) -> Result<(), EmitError> {
+        options: &mut [u8; 40],
+    ) -> Result<TcpBurst, EmitError> {
         let (local, remote) = (params.local, params.remote);
         // A source-routed datagram goes to the route's first hop, the option
         // naming the rest and the final destination (RFC 791 §3.1); the TCP
         // pseudo-header keeps the final destination (RFC 9293 §3.1).
-        let mut options = [0u8; 40];
-        let (ip_dst, options) = match params.route {
-            Some(route) => {
-                let len = route.emit(remote.addr, &mut options).unwrap_or(0);
-                (route.first_hop(), options.get(..len).unwrap_or(&[]))
-            }
-            None => (remote.addr, &[][..]),
+        let (ip_dst, options_len) = match params.route {
+            Some(route) => (
+                route.first_hop(),
+                route.emit(remote.addr, options).unwrap_or(0),
+            ),
+            None => (remote.addr, 0),
         };
         let strict_off_link = params
             .route
@@ -849,11 +914,12 @@ impl Interface {
             // retransmissions. Our one piece of routing state is the next
             // hop's link address: forget it, so this and later segments wait
             // for a fresh ARP reply (a gateway that died is noticed, a host
-            // that moved is found at its new MAC).
+            // that moved is found at its new MAC). Once per burst: the
+            // pieces of a super-segment share it.
             self.stats.negative_advice += 1;
             self.arp.invalidate(hop);
         }
-        let mac = match self.arp.lookup(now, hop) {
+        let dst_mac = match self.arp.lookup(now, hop) {
             Lookup::Found(mac) => mac,
             Lookup::SendRequest => {
                 self.send_arp_request(now, device, hop);
@@ -861,64 +927,33 @@ impl Interface {
             }
             Lookup::Wait(until) => return Err(EmitError::Unaddressable(until)),
         };
-        let Some(tx) = device.transmit(now) else {
-            self.stats.tx_exhausted += 1;
-            return Err(EmitError::Exhausted);
-        };
-        let (ip_mode, tcp_mode, _) = self.rx_checksums();
-        // The options' length, once: it sizes the frame and the header.
-        let tcp_options_len = repr.options.len();
-        let frame = TcpFrame {
-            src_mac: self.config.mac,
-            dst_mac: mac,
+        Ok(TcpBurst {
+            dst_mac,
             ip: Ipv4Repr {
                 src_addr: local.addr,
                 dst_addr: ip_dst,
                 protocol: IpProtocol::Tcp,
-                payload_len: frame::segment_len(repr, tcp_options_len),
+                payload_len: 0,
                 ttl: self.ttl,
                 // MUST-48: the DSCP the application chose; the ECN field
                 // the connection chose (RFC 3168 §6.1.2).
                 dscp_ecn: params.dscp.with_ecn(params.ecn.bits()),
-                ident: self.next_ident(),
+                ident: 0,
                 dont_frag: true,
             },
-            ip_options: options,
-            ip_checksum: ip_mode,
-            tcp: repr,
-            tcp_options_len,
-            pseudo_dst: remote.addr,
-            tcp_checksum: tcp_mode,
-        };
-        let len = frame.len();
-        // The frame writer, spelled out once but instantiated twice: with
-        // one closure shared by both calls below, the device's `consume`
-        // had two callers for the same closure type and was no longer
-        // inlined into the send path, which cost about 140 instructions per
-        // segment (`rtcp-compare/simprof.sh`, connection rows).
-        macro_rules! fill {
-            () => {
-                |buf: &mut [u8]| {
-                    let _ = frame.emit(buf);
-                }
-            };
-        }
-        #[cfg(feature = "tso")]
-        let segment_size = params.segment_size;
-        #[cfg(not(feature = "tso"))]
-        let segment_size = 0;
-        if segment_size > 0 {
-            // A super-segment (TSO): the only packets we send above the
-            // MTU, and only to a device that offered to cut them up.
-            tx.consume_segmented(len, segment_size, fill!());
-            #[cfg(feature = "tso")]
-            {
-                self.stats.tx_segmented += 1;
-            }
-        } else {
-            tx.consume(len, fill!());
-        }
-        self.stats.tx_frames += 1;
-        Ok(())
+            options_len,
+        })
     }
+}
+
+/// The part of a TCP frame that is the same for every piece of a burst
+/// (see [`Interface::tcp_burst`]).
+struct TcpBurst {
+    /// The next hop's link address.
+    dst_mac: EthernetAddress,
+    /// The IPv4 header but for `payload_len` and `ident`, set per piece.
+    ip: Ipv4Repr,
+    /// The length of the source route option `tcp_burst` wrote, 0 for
+    /// none.
+    options_len: usize,
 }

@@ -57,7 +57,14 @@ impl TcpFrame<'_, '_> {
     /// `ip.payload_len` that is not the segment's length gives
     /// `Error::BufferTooSmall` with only the Ethernet and IPv4 headers
     /// written.
-    #[inline]
+    ///
+    /// Always inlined: the interface writes frames from three places (a
+    /// segment sent whole, one the device cuts, the pieces it cuts
+    /// itself), and with three callers the compiler kept this out of line,
+    /// about 70 instructions more per segment (`rtcp-compare`'s connection
+    /// rows, `BENCHMARKS.md` "Session 13: per-burst emit"). The firmware
+    /// builds have one caller.
+    #[inline(always)]
     pub(crate) fn emit(&self, buf: &mut [u8]) -> Result<()> {
         let n = self.ip_options.len();
         if n % 4 != 0 || n > ipv4::MAX_HEADER_LEN - ipv4::HEADER_LEN {
