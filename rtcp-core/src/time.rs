@@ -82,9 +82,6 @@ impl Instant {
         self.micros
     }
     /// Milliseconds since the epoch (truncated).
-    // Out of line on 32-bit targets (flash, issue 9: three inlined copies
-    // in the firmware build); inlined on 64-bit hosts as before.
-    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub const fn total_millis(self) -> u64 {
         div_rem_small(self.micros, 1000).0
     }
@@ -240,7 +237,6 @@ impl Duration {
     }
     /// `self * n`, saturating. Out of line on 32-bit targets, where a
     /// saturating `u64` product is a dozen instructions (flash, issue 9).
-    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub const fn saturating_mul(self, n: u64) -> Duration {
         Duration {
             micros: self.micros.saturating_mul(n),

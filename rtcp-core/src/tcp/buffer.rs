@@ -104,9 +104,6 @@ impl<'a> RingBuffer<'a> {
     }
 
     /// Make `count` bytes written by [`write_unallocated`](Self::write_unallocated) readable.
-    // Out of line on 32-bit targets (flash, issue 9: three inlined copies
-    // in the firmware build); inlined on 64-bit hosts as before.
-    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub fn enqueue_unallocated(&mut self, count: usize) {
         self.length = (self.length + count).min(self.capacity());
     }

@@ -808,9 +808,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     /// A segment arrived: the peer is alive; keep-alive counts from here.
-    // Out of line on 32-bit targets (flash, issue 9: two inlined copies
-    // in the firmware build); inlined on 64-bit hosts as before.
-    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(crate) fn arm_keepalive(&mut self, now: Instant) {
         self.timers.last_rx = self.timers.stamp_ms(now);
         self.keepalive_probes = 0;

@@ -14,10 +14,7 @@ const BLOCK: usize = 1 << 30;
 
 /// Folds a 64-bit one's-complement accumulator to 16 bits with end-around
 /// carries (RFC 1071 §2 (C) "deferred carries").
-// Out of line on 32-bit targets (flash, issue 9: four inlined copies
-// in the firmware build); inlined on 64-bit hosts as before.
-#[cfg_attr(target_pointer_width = "64", inline)]
-#[cfg_attr(target_pointer_width = "32", inline(never))]
+#[inline]
 pub(crate) const fn fold(sum: u64) -> u16 {
     // 64 -> 32 bits, then 32 -> 16 bits, each an add of the two halves with
     // the carry out added back in (2^32 and 2^16 are both 1 modulo
