@@ -315,6 +315,9 @@ impl Sub<Duration> for Instant {
 impl Sub<Instant> for Instant {
     type Output = Duration;
     /// Saturates at zero when `rhs` is later than `self`.
+    // Out of line on 32-bit targets (flash, issue 9: four inlined copies
+    // in the firmware build); inlined on 64-bit hosts as before.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn sub(self, rhs: Instant) -> Duration {
         self.saturating_since(rhs)
     }

@@ -59,6 +59,9 @@ impl ArpCache {
         })
     }
 
+    // Out of line on 32-bit targets (flash, issue 9: two inlined copies
+    // in the firmware build); inlined on 64-bit hosts as before.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn victim(&self, now: Instant) -> usize {
         let mut best = 0;
         let mut best_key = Instant::MAX;

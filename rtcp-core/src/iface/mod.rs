@@ -595,6 +595,9 @@ impl Interface {
     }
 
     /// The next hop for `dst`, or `None` when there is no route.
+    // Out of line on 32-bit targets (flash, issue 9: two inlined copies
+    // in the firmware build); inlined on 64-bit hosts as before.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn next_hop(&self, dst: Ipv4Address) -> Option<Ipv4Address> {
         if self.config.ip.contains(&dst) {
             Some(dst)

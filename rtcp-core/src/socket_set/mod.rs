@@ -345,7 +345,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     /// The slots the table uses (all of them, up to `MAX_SLOTS`): what the
     /// scanning index and schedule look through.
+    // Out of line on 32-bit targets (flash, issue 9: two inlined copies
+    // in the firmware build); inlined on 64-bit hosts as before.
     #[cfg(not(feature = "large-table"))]
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn held(&self) -> &[SocketSlot<'a, LOG>] {
         self.slots.get(..self.capacity()).unwrap_or_default()
     }
@@ -877,6 +880,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     }
 
     /// Reschedules the connection [`settle`](Self::settle) left pending.
+    // Out of line on 32-bit targets (flash, issue 9: two inlined copies
+    // in the firmware build); inlined on 64-bit hosts as before.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn flush_pending(&mut self) {
         let i = core::mem::replace(&mut self.pending, NONE);
         if i != NONE {

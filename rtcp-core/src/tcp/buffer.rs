@@ -56,6 +56,9 @@ impl<'a> RingBuffer<'a> {
     /// twice the capacity (`read_at` plus at most the capacity), so one
     /// compare and subtract does it; the division (tens of cycles, on every
     /// segment sent and received) is left for anything else.
+    // Out of line on 32-bit targets (flash, issue 9: four inlined copies
+    // in the firmware build); inlined on 64-bit hosts as before.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn wrap(&self, index: usize) -> usize {
         let cap = self.capacity();
         if index < cap {
@@ -140,6 +143,9 @@ impl<'a> RingBuffer<'a> {
     }
 
     /// Remove `count` bytes from the front.
+    // Out of line on 32-bit targets (flash, issue 9: two inlined copies
+    // in the firmware build); inlined on 64-bit hosts as before.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub fn dequeue_allocated(&mut self, count: usize) -> usize {
         let n = count.min(self.length);
         self.read_at = self.wrap(self.read_at + n);

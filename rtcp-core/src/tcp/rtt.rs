@@ -146,6 +146,9 @@ impl RttEstimator {
 
     /// The RTO without backoff: SRTT + max(G, 4·RTTVAR), clamped to
     /// `bounds`.
+    // Out of line on 32-bit targets (flash, issue 9: two inlined copies
+    // in the firmware build); inlined on 64-bit hosts as before.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub fn base_rto(&self, bounds: &RtoConfig) -> Duration {
         if !self.has_sample {
             return bounds.initial.min(bounds.max);

@@ -678,7 +678,10 @@ impl Ipv4Repr {
     /// The checksum sums the words as numbers: 2^16 is 1 modulo 2^16 - 1,
     /// so a 32-bit word adds the same as its two 16-bit halves (RFC 1071
     /// §2 (C)), and no bytes are read back from memory.
-    #[inline]
+    // Out of line on 32-bit targets (flash, issue 9: two inlined copies
+    // in the firmware build); inlined on 64-bit hosts as before.
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(crate) fn header(&self, options: &[u8], checksum: ChecksumMode) -> [u8; HEADER_LEN] {
         // At most 60 bytes, so the IHL fits in its four bits.
         let header_len = HEADER_LEN + options.len();
