@@ -227,6 +227,7 @@ impl Congestion {
     /// Whether the controller reads delivery-rate samples
     /// ([`AckSample::rate`]): NewReno does not, so the socket skips
     /// computing them for it.
+    #[cfg(any(feature = "cubic", feature = "bbr"))]
     #[inline]
     pub(crate) fn reads_rate_samples(&self) -> bool {
         !matches!(self, Congestion::NewReno(_))
