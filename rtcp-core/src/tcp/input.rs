@@ -111,8 +111,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             _ => self.flags.set(Flags::TS_OK, false),
         }
-        self.cc =
-            super::congestion::Congestion::new(self.config.congestion, self.mss(), self.last_rx());
+        self.cc
+            .restart(self.config.congestion, self.mss(), self.last_rx());
     }
 
     /// The shift that lets the whole receive buffer be advertised.
