@@ -285,6 +285,21 @@ impl SocketConfig {
         }
     }
 
+    /// [`RtoConfig::initial`].
+    pub(crate) fn rto_initial(&self) -> Duration {
+        self.rto_initial.get()
+    }
+
+    /// [`RtoConfig::min`].
+    pub(crate) fn rto_min(&self) -> Duration {
+        self.rto_min.get()
+    }
+
+    /// [`RtoConfig::max`].
+    pub(crate) fn rto_max(&self) -> Duration {
+        self.rto_max.get()
+    }
+
     /// [`TcpConfig::msl`].
     pub(crate) fn msl(&self) -> Duration {
         self.msl.get()

@@ -160,9 +160,27 @@ impl RttEstimator {
     /// The RTO to arm now, with backoff applied (§5.5), capped at the
     /// maximum of `bounds`.
     pub fn rto(&self, bounds: &RtoConfig) -> Duration {
-        let base = self.base_rto(bounds);
+        let base = match self.computed_rto() {
+            Some(computed) => computed.max(bounds.min),
+            None => bounds.initial,
+        };
+        self.backed_off(base).min(bounds.max)
+    }
+
+    /// SRTT + max(G, 4·RTTVAR) (§2.3), before any bound applies; `None`
+    /// until the first sample (then the initial RTO holds, §2.1).
+    pub(crate) fn computed_rto(&self) -> Option<Duration> {
+        self.has_sample.then(|| {
+            let rto = u64::from(self.srtt8 / 8) + u64::from(GRANULARITY_US.max(self.rttvar4));
+            Duration::from_micros(rto)
+        })
+    }
+
+    /// `base` doubled once per backoff (§5.5), saturating. Capping the
+    /// result at the maximum once is the same as capping `base` first
+    /// too: a base above the maximum only grows.
+    pub(crate) fn backed_off(&self, base: Duration) -> Duration {
         base.saturating_mul(1u64 << self.backoff.min(MAX_BACKOFF))
-            .min(bounds.max)
     }
 
     /// A retransmission timer expired: double the RTO (§5.5).
@@ -244,5 +262,38 @@ mod tests {
             Some(Duration::from_micros(u64::from(u32::MAX / 8)))
         );
         assert!(r.rto(&bounds) >= Duration::from_secs(536));
+    }
+
+    proptest::proptest! {
+        /// `rto` caps once, after the backoff: the same as clamping the
+        /// base into the bounds first (`base_rto`, which the persist timer
+        /// uses) and capping again, for any samples, backoff and bounds,
+        /// including an initial RTO above the maximum.
+        #[test]
+        fn capping_once_is_capping_twice(
+            samples in proptest::collection::vec(0u64..1u64 << 40, 0..5),
+            backoffs in 0u8..25,
+            initial in 0u64..1u64 << 36,
+            min in 0u64..1u64 << 36,
+            max in 0u64..1u64 << 36,
+        ) {
+            let bounds = RtoConfig {
+                initial: Duration::from_micros(initial),
+                min: Duration::from_micros(min),
+                max: Duration::from_micros(max),
+            };
+            let mut r = RttEstimator::new();
+            for s in samples {
+                r.sample(Duration::from_micros(s));
+            }
+            for _ in 0..backoffs {
+                r.back_off();
+            }
+            let twice = r
+                .base_rto(&bounds)
+                .saturating_mul(1u64 << r.backoff.min(MAX_BACKOFF))
+                .min(bounds.max);
+            proptest::prop_assert_eq!(r.rto(&bounds), twice);
+        }
     }
 }

@@ -633,7 +633,18 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// (flash, issue 9: its `u64` clamps were inlined at each caller).
     #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub fn rto(&self) -> crate::time::Duration {
-        self.rtt.rto(&self.config.rto())
+        // `RttEstimator::rto` with the bounds unpacked one at a time, only
+        // those this estimate needs: it runs each time the retransmission
+        // timer is armed, several times per connection, and each unpacking
+        // is a table load and a multiplication.
+        let config = &self.config;
+        let base = match self.rtt.computed_rto() {
+            Some(computed) => computed.max(config.rto_min()),
+            None => config.rto_initial(),
+        };
+        let rto = self.rtt.backed_off(base).min(config.rto_max());
+        debug_assert_eq!(rto, self.rtt.rto(&config.rto()));
+        rto
     }
 
     /// Current slow-start threshold in bytes (RFC 5681).
