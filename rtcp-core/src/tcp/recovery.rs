@@ -828,18 +828,27 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.delivered = self.rec.delivered.wrapping_add(delivered as Delivered);
             self.rec.delivered_at = now;
         }
+        // The RTT sample of this ACK: the newest delivered record's, unless
+        // it was retransmitted (Karn, RFC 6298 §3) or merged (its send time
+        // is its latest part's). Taken once, for the floor here and the
+        // controller below. Without send times there is none.
         #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
+        let rtt = newest
+            .filter(|p| !p.has(RETRANSMITTED) && !p.has(COALESCED))
+            .map(|p| Duration::from_micros(u64::from(low32(now).wrapping_sub(p.sent_at))));
+        #[cfg(not(any(feature = "rack", feature = "cubic", feature = "bbr")))]
+        let rtt = None;
+        #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
+        if let Some(rtt) = rtt {
+            self.rec.min_rtt = Some(self.rec.min_rtt.map_or(rtt, |m| m.min(rtt)));
+        }
+        #[cfg(any(feature = "cubic", feature = "bbr"))]
         if let Some(p) = newest {
-            let rtt = Duration::from_micros(u64::from(low32(now).wrapping_sub(p.sent_at)));
-            if !p.has(RETRANSMITTED) && !p.has(COALESCED) {
-                self.rec.min_rtt = Some(self.rec.min_rtt.map_or(rtt, |m| m.min(rtt)));
-            }
             // NewReno reads no rate sample, so none is computed for it
             // (about 130 instructions per ACK). After a switch to a
             // controller that reads them (`set_congestion`) the first
             // sample may span the whole flight so far, an underestimate
             // once; the samples after it are exact again.
-            #[cfg(any(feature = "cubic", feature = "bbr"))]
             if self.cc.reads_rate_samples() {
                 rate = self.rate_sample(now, &p);
             }
@@ -873,13 +882,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
         // 8. Tell the controller.
         let acked = (ack - prior_una).min(self.snd_max - prior_una);
-        #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
-        let rtt = newest
-            .filter(|p| !p.has(RETRANSMITTED) && !p.has(COALESCED))
-            .map(|p| Duration::from_micros(u64::from(low32(now).wrapping_sub(p.sent_at))));
-        // Without send times there is no sample; NewReno reads none.
-        #[cfg(not(any(feature = "rack", feature = "cubic", feature = "bbr")))]
-        let rtt = None;
         let sample = AckSample {
             now,
             delivered,
