@@ -778,23 +778,31 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     /// Eighth step: once RCV.NXT reaches the peer's FIN, consume it.
+    ///
+    /// Inline: every segment that passes the ACK step asks, and most find
+    /// no FIN due; the test costs less than the call around it.
+    #[inline]
     fn consume_fin_if_due(&mut self, now: Instant) {
-        if self.rcv_fin() != Some(self.rcv_nxt) || self.flags.get(Flags::RX_FIN_RECEIVED) {
-            return;
+        if self.rcv_fin() == Some(self.rcv_nxt) && !self.flags.get(Flags::RX_FIN_RECEIVED) {
+            self.consume_fin(now);
         }
+    }
+
+    /// RCV.NXT reached the peer's FIN: it is consumed (§3.10.7.4 eighth
+    /// check).
+    fn consume_fin(&mut self, now: Instant) {
         self.rcv_nxt += 1;
         self.flags.set(Flags::RX_FIN_RECEIVED, true);
         // RFC 1122 §4.2.3.2 lets the ACK of a FIN be delayed like any
         // other: the application, told of the close, often closes too, and
-        // its FIN then carries the ACK (`TcpConfig::delay_fin_ack`).
-        if let (State::Established, Some(delay), true) = (
-            self.state,
-            self.config.ack_delay(),
-            self.config.delay_fin_ack(),
-        ) {
-            self.state = State::CloseWait;
-            self.arm_ack_timer(now, delay);
-            return;
+        // its FIN then carries the ACK (`TcpConfig::delay_fin_ack`). The
+        // state and the switch are tested before the delay is decoded.
+        if self.state == State::Established && self.config.delay_fin_ack() {
+            if let Some(delay) = self.config.ack_delay() {
+                self.state = State::CloseWait;
+                self.arm_ack_timer(now, delay);
+                return;
+            }
         }
         self.flags.set(Flags::ACK_NOW, true);
         match self.state {

@@ -735,6 +735,28 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let mss = self.mss();
         let advanced = ack > prior_una;
         let prior_lost = self.rec.log.lost_bytes();
+        // A clean cumulative ACK, the common case: it moves SND.UNA, has no
+        // SACK blocks (so no D-SACK either), and finds no recovery episode,
+        // no marks in the log, no undo mark and no outstanding probe. Of
+        // the steps below only the delivery walk (RACK's RFC 8985 §6.2
+        // per-segment update, RTT and rate samples), ECN (RFC 3168
+        // §6.1.2), the controller and the timers then have anything to
+        // do: D-SACK and Eifel undo need an undo mark, loss detection
+        // needs SACKed or lost bytes or duplicate ACKs (an advancing ACK
+        // resets their count, RFC 5681 §3.2), and the episode, probe and
+        // PRR steps need their state. Skipping them is what makes it
+        // cheap; the outcome is the same.
+        #[cfg(feature = "rack")]
+        let no_probe = self.rec.tlp_high.is_none();
+        #[cfg(not(feature = "rack"))]
+        let no_probe = true;
+        let clean = advanced
+            && seg.options.sack_count == 0
+            && prior_lost == 0
+            && self.rec.log.sacked_bytes() == 0
+            && no_probe
+            && !self.flags.get(Flags::RECOVERING)
+            && self.rec.undo_until().is_none();
 
         // 1. Walk the log: cumulative part, then SACK blocks.
         let mut delivered = 0usize;
@@ -777,7 +799,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if advanced {
                 rec.log.on_cumulative_ack(ack, &mut visit);
             }
-            if sack {
+            if sack && !clean {
                 let count = usize::from(seg.options.sack_count);
                 for (k, block) in seg.options.sack_blocks.iter().take(count).enumerate() {
                     if is_dsack(seg, k, ack) {
@@ -806,18 +828,27 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.delivered = self.rec.delivered.wrapping_add(delivered as Delivered);
             self.rec.delivered_at = now;
         }
+        // The RTT sample of this ACK: the newest delivered record's, unless
+        // it was retransmitted (Karn, RFC 6298 §3) or merged (its send time
+        // is its latest part's). Taken once, for the floor here and the
+        // controller below. Without send times there is none.
         #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
+        let rtt = newest
+            .filter(|p| !p.has(RETRANSMITTED) && !p.has(COALESCED))
+            .map(|p| Duration::from_micros(u64::from(low32(now).wrapping_sub(p.sent_at))));
+        #[cfg(not(any(feature = "rack", feature = "cubic", feature = "bbr")))]
+        let rtt = None;
+        #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
+        if let Some(rtt) = rtt {
+            self.rec.min_rtt = Some(self.rec.min_rtt.map_or(rtt, |m| m.min(rtt)));
+        }
+        #[cfg(any(feature = "cubic", feature = "bbr"))]
         if let Some(p) = newest {
-            let rtt = Duration::from_micros(u64::from(low32(now).wrapping_sub(p.sent_at)));
-            if !p.has(RETRANSMITTED) && !p.has(COALESCED) {
-                self.rec.min_rtt = Some(self.rec.min_rtt.map_or(rtt, |m| m.min(rtt)));
-            }
             // NewReno reads no rate sample, so none is computed for it
             // (about 130 instructions per ACK). After a switch to a
             // controller that reads them (`set_congestion`) the first
             // sample may span the whole flight so far, an underestimate
             // once; the samples after it are exact again.
-            #[cfg(any(feature = "cubic", feature = "bbr"))]
             if self.cc.reads_rate_samples() {
                 rate = self.rate_sample(now, &p);
             }
@@ -830,6 +861,80 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.app_limited_until = 0;
             self.rec.app_limited = false;
         }
+
+        let (newly_lost, ece) = if clean {
+            // RFC 5681 §3.2: an ACK that moves SND.UNA ends a run of
+            // duplicates.
+            self.dup_acks = 0;
+            (0, self.ecn_on_ack(now, seg))
+        } else {
+            self.on_ack_for_loss(
+                now,
+                seg,
+                prior_una,
+                duplicate,
+                prior_lost,
+                delivered,
+                (dsack_segments, episode_dsacks),
+                stats,
+            )
+        };
+
+        // 8. Tell the controller.
+        let acked = (ack - prior_una).min(self.snd_max - prior_una);
+        let sample = AckSample {
+            now,
+            delivered,
+            acked,
+            in_flight: self.pipe(),
+            mss,
+            rtt,
+            min_rtt: self.rec.min_rtt(),
+            srtt: self.rtt.srtt(),
+            rate,
+            // An ECN-Echo ACK does not grow the window (RFC 3168 §6.1.2).
+            in_recovery: self.in_fast_recovery() || ece,
+            newly_lost,
+        };
+        if delivered > 0 || acked > 0 {
+            self.cc.on_ack(&sample);
+        }
+
+        // 9. Timers: the probe is rescheduled by forward progress.
+        #[cfg(feature = "rack")]
+        {
+            if advanced && self.rec.tlp_high.is_none() {
+                self.arm_tlp(now);
+            }
+            if self.snd_una >= self.snd_max {
+                self.rec.tlp_deadline = Deadline::NONE;
+                self.rec.rack_deadline = Deadline::NONE;
+            }
+        }
+    }
+
+    /// Steps 3 to 7 of `on_ack_for_recovery`, which a clean cumulative ACK
+    /// skips: undo, loss detection, recovery episodes, ECN-Echo, the tail
+    /// loss probe's outcome and PRR's quota. Returns the bytes newly marked
+    /// lost and whether the ACK carried an ECN-Echo that counts.
+    #[allow(clippy::too_many_arguments)]
+    fn on_ack_for_loss(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr,
+        prior_una: SeqNumber,
+        duplicate: bool,
+        prior_lost: usize,
+        delivered: usize,
+        (dsack_segments, episode_dsacks): (u32, u32),
+        stats: &mut TcpStats,
+    ) -> (usize, bool) {
+        let ack = seg.ack_number;
+        let mss = self.mss();
+        let advanced = ack > prior_una;
+        // (Only PRR's quota reads what this ACK delivered.)
+        #[cfg(not(feature = "prr"))]
+        let _ = delivered;
 
         // 3. Spurious retransmissions: D-SACK, or timestamps (Eifel).
         if dsack_segments > 0 {
@@ -966,44 +1071,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.prr_quota = sndcnt;
         }
 
-        // 8. Tell the controller.
-        let acked = (ack - prior_una).min(self.snd_max - prior_una);
-        #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
-        let rtt = newest
-            .filter(|p| !p.has(RETRANSMITTED) && !p.has(COALESCED))
-            .map(|p| Duration::from_micros(u64::from(low32(now).wrapping_sub(p.sent_at))));
-        // Without send times there is no sample; NewReno reads none.
-        #[cfg(not(any(feature = "rack", feature = "cubic", feature = "bbr")))]
-        let rtt = None;
-        let sample = AckSample {
-            now,
-            delivered,
-            acked,
-            in_flight: self.pipe(),
-            mss,
-            rtt,
-            min_rtt: self.rec.min_rtt(),
-            srtt: self.rtt.srtt(),
-            rate,
-            // An ECN-Echo ACK does not grow the window (RFC 3168 §6.1.2).
-            in_recovery: self.in_fast_recovery() || ece,
-            newly_lost,
-        };
-        if delivered > 0 || acked > 0 {
-            self.cc.on_ack(&sample);
-        }
-
-        // 9. Timers: the probe is rescheduled by forward progress.
-        #[cfg(feature = "rack")]
-        {
-            if advanced && self.rec.tlp_high.is_none() {
-                self.arm_tlp(now);
-            }
-            if self.snd_una >= self.snd_max {
-                self.rec.tlp_deadline = Deadline::NONE;
-                self.rec.rack_deadline = Deadline::NONE;
-            }
-        }
+        (newly_lost, ece)
     }
 
     /// RACK (or RFC 6675 IsLost) over the whole log.
