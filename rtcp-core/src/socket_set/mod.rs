@@ -654,7 +654,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             sock.timers.stall_since = sock.timers.stamp_ms(now);
         }
         self.index(i, key);
-        self.reschedule(i);
+        // Our SYN is owed (SYN-SENT, SND.NXT = ISS): due now without
+        // asking `poll_at`.
+        self.reschedule_at(i, Some(PollAt::Now));
         Ok(())
     }
 
@@ -948,7 +950,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             ls.children = ls.children.saturating_add(1);
         }
         self.index(c, Key { local, remote });
-        self.reschedule(c);
+        // A new child owes its SYN-ACK (SYN-RECEIVED, SND.NXT = ISS): due
+        // now without asking `poll_at`.
+        self.reschedule_at(c, Some(PollAt::Now));
         None
     }
 
