@@ -189,30 +189,24 @@ impl Stack for Rtcp {
     }
 
     fn send_with<F: FnOnce(&mut [u8]) -> usize>(&mut self, c: RHandle, f: F) -> usize {
-        match self.sockets.with(c, |s| {
-            s.send_with(|buf| {
+        self.sockets
+            .send_with(c, |buf| {
                 let n = f(buf);
                 (n, n)
             })
-        }) {
-            Ok(Ok(n)) => n,
-            _ => 0,
-        }
+            .unwrap_or(0)
     }
 
     fn recv_with<F: FnOnce(&[u8]) -> usize>(&mut self, c: RHandle, f: F) -> usize {
-        match self.sockets.with(c, |s| {
-            s.recv_with(|data| {
+        self.sockets
+            .recv_with(c, |data| {
                 if data.is_empty() {
                     return (0, 0);
                 }
                 let n = f(data);
                 (n, n)
             })
-        }) {
-            Ok(Ok(n)) => n,
-            _ => 0,
-        }
+            .unwrap_or(0)
     }
 
     fn close(&mut self, c: RHandle) {

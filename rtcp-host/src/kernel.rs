@@ -848,15 +848,18 @@ impl<B: Backend> Kernel<B> {
                     let _ = reply.send(Ok(Vec::new()));
                     return None;
                 }
-                let r = self.sockets.with(h, |s| {
-                    let n = s.recv_queue().min(max);
+                // `SocketSet::recv`, not `with`: a parked read is retried on
+                // every turn of the loop, and a retry that finds nothing
+                // leaves the socket's deadline alone.
+                let r = self.sockets.get(h).map(|s| s.recv_queue().min(max));
+                let r = r.and_then(|n| {
                     let mut buf = vec![0u8; n];
-                    s.recv_slice(&mut buf).map(|got| {
+                    self.sockets.recv(h, &mut buf).map(|got| {
                         buf.truncate(got);
                         buf
                     })
                 });
-                match r.and_then(|r| r) {
+                match r {
                     Ok(buf) => {
                         let _ = reply.send(Ok(buf));
                         None
@@ -884,25 +887,24 @@ impl<B: Backend> Kernel<B> {
                 deadline,
                 reply,
             } => {
-                let r = self.sockets.with(h, |s| {
-                    let mut err = None;
-                    while done < data.len() {
-                        match s.send_slice(data.get(done..).unwrap_or_default()) {
-                            Ok(n) => done += n,
-                            Err(e) => {
-                                err = Some(e);
-                                break;
-                            }
+                // `SocketSet::send`, which reschedules only when it queued
+                // something (a parked write is retried on every turn).
+                let mut err = None;
+                while done < data.len() {
+                    match self.sockets.send(h, data.get(done..).unwrap_or_default()) {
+                        Ok(n) => done += n,
+                        Err(e) => {
+                            err = Some(e);
+                            break;
                         }
                     }
-                    err
-                });
-                match r {
-                    Ok(None) => {
+                }
+                match err {
+                    None => {
                         let _ = reply.send(Ok(done));
                         None
                     }
-                    Ok(Some(TcpError::WouldBlock)) if expired => {
+                    Some(TcpError::WouldBlock) if expired => {
                         let _ = reply.send(if done > 0 {
                             Ok(done)
                         } else {
@@ -910,14 +912,14 @@ impl<B: Backend> Kernel<B> {
                         });
                         None
                     }
-                    Ok(Some(TcpError::WouldBlock)) => Some(Parked::Write {
+                    Some(TcpError::WouldBlock) => Some(Parked::Write {
                         h,
                         data,
                         done,
                         deadline,
                         reply,
                     }),
-                    Ok(Some(e)) | Err(e) => {
+                    Some(e) => {
                         let _ = reply.send(if done > 0 { Ok(done) } else { Err(io_error(e)) });
                         None
                     }

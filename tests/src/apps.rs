@@ -38,6 +38,9 @@ pub struct Sender {
     pub close_when_done: bool,
     /// Shutdown issued.
     pub closed: bool,
+    /// Queue through `SocketSet::send_with`, in chunks of varying size,
+    /// instead of `send`.
+    pub zero_copy: bool,
 }
 
 impl Sender {
@@ -50,6 +53,7 @@ impl Sender {
             sent: 0,
             close_when_done: true,
             closed: false,
+            zero_copy: false,
         }
     }
 
@@ -57,7 +61,21 @@ impl Sender {
     pub fn pump(&mut self, sim: &mut Sim, data: &[u8]) -> Result<(), TcpError> {
         let sockets = &mut sim.hosts[self.host].sockets;
         while self.sent < data.len() {
-            match sockets.send(self.handle, &data[self.sent..]) {
+            let rest = &data[self.sent..];
+            let queued = if self.zero_copy {
+                // Chunks of 1 to 2,999 bytes, so that some calls fill the
+                // buffer and some do not.
+                let chunk = 1 + (self.sent * 7_919) % 2_999;
+                sockets.send_with(self.handle, |buf| {
+                    let n = buf.len().min(rest.len()).min(chunk);
+                    buf[..n].copy_from_slice(&rest[..n]);
+                    (n, n)
+                })
+            } else {
+                sockets.send(self.handle, rest)
+            };
+            match queued {
+                Ok(0) => break,
                 Ok(n) => self.sent += n,
                 Err(TcpError::WouldBlock) => break,
                 Err(e) => return Err(e),
@@ -82,6 +100,9 @@ pub struct Receiver {
     pub received: usize,
     /// End of stream seen.
     pub eof: bool,
+    /// Read through `SocketSet::recv_with`, in chunks of varying size,
+    /// instead of `recv`.
+    pub zero_copy: bool,
 }
 
 impl Receiver {
@@ -92,6 +113,7 @@ impl Receiver {
             handle,
             received: 0,
             eof: false,
+            zero_copy: false,
         }
     }
 
@@ -118,7 +140,23 @@ impl Receiver {
         let sockets = &mut sim.hosts[self.host].sockets;
         let mut buf = [0u8; 16384];
         loop {
-            match sockets.recv(self.handle, &mut buf) {
+            let read = if self.zero_copy {
+                // Chunks of 1 to 1,999 bytes: small reads leave the window
+                // update to a later one (`SocketSet::recv_with` reschedules
+                // only then).
+                let chunk = 1 + (self.received * 104_729) % 1_999;
+                match sockets.recv_with(self.handle, |data| {
+                    let n = data.len().min(chunk);
+                    buf[..n].copy_from_slice(&data[..n]);
+                    (n, n)
+                }) {
+                    Ok(0) if !sockets.get(self.handle)?.is_eof() => Err(TcpError::WouldBlock),
+                    other => other,
+                }
+            } else {
+                sockets.recv(self.handle, &mut buf)
+            };
+            match read {
                 Ok(0) => {
                     self.eof = true;
                     return Ok(());

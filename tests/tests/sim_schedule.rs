@@ -7,7 +7,9 @@
 //! caught up before the poll returns: here lossy, reordering two-way
 //! transfers (windows of segments for one connection in one poll) check,
 //! after every step of the simulator, that the table's `poll_at` is the
-//! earliest of its sockets' own `poll_at`s. `RTCP_SEEDS=n` runs more seeds.
+//! earliest of its sockets' own `poll_at`s. The applications' sends and
+//! reads, which skip the reschedule when they changed nothing it depends
+//! on, are checked the same way. `RTCP_SEEDS=n` runs more seeds.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -73,8 +75,13 @@ fn checked_transfer(seed: u64) -> u64 {
     let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
     let up = Stream::new(seed, 300_000);
     let down = Stream::new(seed + 1, 100_000);
+    // The client reads and writes in place (`send_with`, `recv_with`),
+    // the server through copies (`send`, `recv`): both reschedule only
+    // when a call changed something the deadline depends on.
     let mut c_tx = Sender::new(0, client);
+    c_tx.zero_copy = true;
     let mut c_rx = Receiver::new(0, client);
+    c_rx.zero_copy = true;
     let mut server: Option<(Sender, Receiver)> = None;
     let mut checked = 0u64;
     let done = sim.run_sliced(Duration::from_secs(600), |sim| {
@@ -113,5 +120,96 @@ fn deadline_index_matches_the_sockets_after_every_poll() {
     let mut checked = 0;
     for_seeds("sim_schedule", 6, |seed| checked += checked_transfer(seed));
     // The check must actually have run, on both hosts, many times.
+    assert!(checked > 1_000, "only {checked} checks ran");
+}
+
+/// Request and reply, one at a time, over a clean link: each request is
+/// queued (`send_with`) on a connection that has been idle, waiting only
+/// for the peer, so only the send itself can make it due. The deadline
+/// index must agree with the sockets after every step, and every round
+/// must finish within a few round trips (no timer standing in for a missed
+/// reschedule).
+fn checked_ping_pong(seed: u64) -> u64 {
+    let mut rng = Rng::new(seed ^ 0x9091);
+    let cfg = [HostConfig::default(), HostConfig::default()];
+    let mut sim = Sim::new(seed, &cfg);
+    let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
+    let mut server = None;
+    sim.run_until(Duration::from_secs(5), |sim| {
+        server = server.or_else(|| sim.hosts[1].sockets.accept(listener).ok());
+        server.is_some()
+    });
+    let server = server.unwrap_or_else(|| panic!("seed {seed}: no connection"));
+    let mut checked = 0u64;
+    for round in 0..40 {
+        let len = 1 + rng.below(3_000) as usize;
+        let request = Stream::new(seed + round, len);
+        let start = sim.now;
+        let (mut queued, mut echoed, mut answered) = (0, 0, 0);
+        let mut buf = vec![0u8; len];
+        let done = sim.run_until(Duration::from_secs(1), |sim| {
+            for (i, host) in sim.hosts.iter().enumerate() {
+                if let Some(earliest) = earliest_visible(&host.sockets) {
+                    assert_eq!(
+                        host.sockets.poll_at(),
+                        earliest,
+                        "seed {seed}, round {round}: host {i}'s deadline index disagrees"
+                    );
+                    checked += 1;
+                }
+            }
+            let rest = &request.bytes()[queued..];
+            queued += sim.hosts[0]
+                .sockets
+                .send_with(client, |b| {
+                    let n = b.len().min(rest.len());
+                    b[..n].copy_from_slice(&rest[..n]);
+                    (n, n)
+                })
+                .unwrap_or(0);
+            // The server echoes whatever arrived (`recv`, `send`).
+            let s = &mut sim.hosts[1].sockets;
+            let mut tmp = [0u8; 4096];
+            if let Ok(n) = s.recv(server, &mut tmp) {
+                assert_eq!(
+                    s.send(server, &tmp[..n]).unwrap_or(0),
+                    n,
+                    "echo did not fit"
+                );
+                echoed += n;
+            }
+            let got = sim.hosts[0]
+                .sockets
+                .recv_with(client, |d| {
+                    let n = d.len().min(len - answered);
+                    buf[answered..answered + n].copy_from_slice(&d[..n]);
+                    (n, n)
+                })
+                .unwrap_or(0);
+            answered += got;
+            answered == len
+        });
+        assert!(done, "seed {seed}, round {round}: no reply ({queued} queued, {echoed} echoed, {answered} back)");
+        assert_eq!(
+            buf,
+            request.bytes(),
+            "seed {seed}, round {round}: wrong reply"
+        );
+        // A handful of round trips on the default link, not a timer.
+        assert!(
+            sim.now - start < Duration::from_millis(200),
+            "seed {seed}, round {round}: the reply took {:?}",
+            sim.now - start
+        );
+    }
+    checked
+}
+
+#[test]
+fn sends_and_reads_keep_the_deadline_index_in_step() {
+    let mut checked = 0;
+    for_seeds("sim_schedule_ping_pong", 4, |seed| {
+        checked += checked_ping_pong(seed)
+    });
     assert!(checked > 1_000, "only {checked} checks ran");
 }

@@ -144,7 +144,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
     }
 
-    fn window_update_due(&self) -> bool {
+    pub(crate) fn window_update_due(&self) -> bool {
         if !matches!(
             self.state,
             State::Established | State::FinWait1 | State::FinWait2

@@ -575,24 +575,13 @@ fn sim_transfer(
         sim.poll_hosts();
     }
     let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
-    let mut sender = Sender {
-        host: 0,
-        handle: client,
-        sent: 0,
-        close_when_done: true,
-        closed: false,
-    };
+    let mut sender = Sender::new(0, client);
     let mut receiver: Option<Receiver> = None;
     let ok = sim.run_until(timeout, |sim| {
         sender.pump(sim, data).expect("sender failed");
         if receiver.is_none() {
             if let Ok(h) = sim.hosts[1].sockets.accept(listener) {
-                receiver = Some(Receiver {
-                    host: 1,
-                    handle: h,
-                    received: 0,
-                    eof: false,
-                });
+                receiver = Some(Receiver::new(1, h));
             }
         }
         if let Some(r) = receiver.as_mut() {
