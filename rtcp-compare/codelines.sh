@@ -22,7 +22,7 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 for stack in rtcp smoltcp; do
   valgrind --tool=callgrind --dump-instr=yes --dump-line=no \
-    --toggle-collect='rtcp_compare::conn_case*' --callgrind-out-file="$OUT/$stack" \
+    --toggle-collect='rtcp_compare::conn_case' --callgrind-out-file="$OUT/$stack" \
     "$BIN" --only conn --case 0 --mib "$N" --runs 1 --stack "$stack" >/dev/null 2>&1
 done
 
