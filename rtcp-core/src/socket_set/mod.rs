@@ -856,11 +856,21 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             self.free(i);
             return Ok(());
         }
+        // A socket already due now stays due after a close, which only
+        // adds a FIN to what it has to send (unless the close ends the
+        // connection outright, in SYN-SENT with nothing queued): its
+        // `poll_at` need not be worked out again (the application closes
+        // right after its last send in a request-reply exchange).
+        let due_now = self.deadline(i) == Instant::ZERO;
+        let mut known = None;
         if let Some(s) = self.slot_mut(i) {
             let _ = s.socket.shutdown_send();
             s.owner = Owner::Orphan;
+            if due_now && s.socket.state != State::Closed {
+                known = Some(PollAt::Now);
+            }
         }
-        self.reschedule(i);
+        self.reschedule_at(i, known);
         Ok(())
     }
 
