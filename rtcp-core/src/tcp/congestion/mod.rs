@@ -224,6 +224,18 @@ impl Congestion {
         }
     }
 
+    /// The NewReno controller, if that is the one running: the socket
+    /// tells it of an ACK without building an `AckSample` (it reads three
+    /// of the sample's eleven fields).
+    #[inline]
+    pub(crate) fn as_newreno_mut(&mut self) -> Option<&mut NewReno> {
+        match self {
+            Congestion::NewReno(c) => Some(c),
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
+            _ => None,
+        }
+    }
+
     /// Whether the controller reads delivery-rate samples
     /// ([`AckSample::rate`]): NewReno does not, so the socket skips
     /// computing them for it.

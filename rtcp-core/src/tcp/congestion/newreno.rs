@@ -36,6 +36,27 @@ impl NewReno {
         }
     }
 
+    /// `on_ack` with the only three fields of the `AckSample` NewReno
+    /// reads: the socket calls it directly and skips building the sample
+    /// (issue 9).
+    #[inline]
+    pub(crate) fn on_acked(&mut self, acked: usize, mss: usize, in_recovery: bool) {
+        if in_recovery || acked == 0 {
+            return;
+        }
+        if self.cwnd < self.ssthresh {
+            // Slow start with appropriate byte counting, L = 2 (RFC 3465).
+            self.cwnd = self.cwnd.saturating_add(acked.min(2 * mss));
+        } else {
+            // Congestion avoidance: one SMSS per cwnd of data acknowledged.
+            self.avoidance_acked = self.avoidance_acked.saturating_add(acked);
+            if self.avoidance_acked >= self.cwnd {
+                self.avoidance_acked -= self.cwnd;
+                self.cwnd = self.cwnd.saturating_add(mss);
+            }
+        }
+    }
+
     fn save_for_undo(&mut self) {
         #[cfg(feature = "undo")]
         {
@@ -54,21 +75,7 @@ impl CongestionControl for NewReno {
     }
 
     fn on_ack(&mut self, ack: &AckSample) {
-        if ack.in_recovery || ack.acked == 0 {
-            return;
-        }
-        let mss = ack.mss;
-        if self.cwnd < self.ssthresh {
-            // Slow start with appropriate byte counting, L = 2 (RFC 3465).
-            self.cwnd = self.cwnd.saturating_add(ack.acked.min(2 * mss));
-        } else {
-            // Congestion avoidance: one SMSS per cwnd of data acknowledged.
-            self.avoidance_acked = self.avoidance_acked.saturating_add(ack.acked);
-            if self.avoidance_acked >= self.cwnd {
-                self.avoidance_acked -= self.cwnd;
-                self.cwnd = self.cwnd.saturating_add(mss);
-            }
-        }
+        self.on_acked(ack.acked, ack.mss, ack.in_recovery);
     }
 
     fn on_congestion_event(&mut self, _now: Instant, in_flight: usize, mss: usize) {
