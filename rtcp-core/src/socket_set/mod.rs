@@ -830,7 +830,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// once a window update is due (RFC 9293 §3.8.6.2.2; `window_update_due`).
     /// Skipping the reschedule (the socket's `poll_at`) in the other cases
     /// saves about 540 instructions per call in the connection-rate
-    /// benchmark (BENCHMARKS.md "Session 14: sends and reads").
+    /// benchmark (BENCHMARKS.md, "Session 14: the application's calls").
     fn rescheduled_if(&mut self, i: u16, changed: bool, before: Option<PollAt>) {
         if changed {
             self.reschedule(i);
