@@ -730,7 +730,8 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         let socket = self.socket_in_use(i)?;
         let before = Self::checked_deadline(socket);
         let n = socket.send_slice(data)?;
-        self.rescheduled_if(i, n > 0, before);
+        let changed = n > 0 && socket.may_send_data();
+        self.rescheduled_if(i, changed, before);
         Ok(n)
     }
 
@@ -765,7 +766,8 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             queued = n;
             (n, r)
         })?;
-        self.rescheduled_if(i, queued > 0, before);
+        let changed = queued > 0 && socket.may_send_data();
+        self.rescheduled_if(i, changed, before);
         Ok(r)
     }
 
@@ -825,7 +827,11 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     /// After a send or a read: reschedule slot `i` if `changed`. A send
     /// that queued nothing and a read that took nothing leave the socket
-    /// as it was (their checks only read it), and reading only ever opens
+    /// as it was (their checks only read it), nor does data queued before
+    /// the handshake is over (SYN-SENT, SYN-RECEIVED: what the socket
+    /// sends then, and its persist and keep-alive timers, read the send
+    /// queue only once it may send data, and the change of state that
+    /// lets it reschedules it), and reading only ever opens
     /// the receive window, which matters to the socket's deadline only
     /// once a window update is due (RFC 9293 §3.8.6.2.2; `window_update_due`).
     /// Skipping the reschedule (the socket's `poll_at`) in the other cases

@@ -217,7 +217,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         None
     }
 
-    fn may_send_data(&self) -> bool {
+    pub(crate) fn may_send_data(&self) -> bool {
         matches!(
             self.state,
             State::Established
