@@ -892,13 +892,15 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         // adds a FIN to what it has to send (unless the close ends the
         // connection outright, in SYN-SENT with nothing queued): its
         // `poll_at` need not be worked out again (the application closes
-        // right after its last send in a request-reply exchange).
+        // right after its last send in a request-reply exchange). Nor
+        // when the FIN can go at once (`fin_due_now`: the side that
+        // closes second, everything it sent acknowledged).
         let due_now = self.deadline(i) == Instant::ZERO;
         let mut known = None;
         if let Some(s) = self.slot_mut(i) {
             let _ = s.socket.shutdown_send();
             s.owner = Owner::Orphan;
-            if due_now && s.socket.state != State::Closed {
+            if (due_now && s.socket.state != State::Closed) || s.socket.fin_due_now() {
                 known = Some(PollAt::Now);
             }
         }

@@ -228,6 +228,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         )
     }
 
+    /// Our FIN is due now, whatever the windows: the send side was shut
+    /// (`shutdown_send`), the FIN has not gone yet, everything queued before
+    /// it has, and no pacing release holds segments back. `data_plan`
+    /// then plans the FIN alone (a FIN needs no window, §3.10.4), or a
+    /// resend that comes first, so `poll_at` is `PollAt::Now`; a `close`
+    /// that ends a request-reply exchange knows its deadline without it.
+    pub(crate) fn fin_due_now(&self) -> bool {
+        self.may_send_data()
+            && self.flags.get(Flags::TX_CLOSED)
+            && self.fin_seq().is_none()
+            && self.snd_nxt - self.snd_una >= self.tx.len()
+            && self.rec.next_send_at().is_none()
+    }
+
     /// Unsent data waits for the window and nothing is in flight to bring
     /// an ACK that would open it: the persist timer must run (§3.8.6.1).
     fn persist_needed(&self) -> bool {
