@@ -213,3 +213,58 @@ fn sends_and_reads_keep_the_deadline_index_in_step() {
     });
     assert!(checked > 1_000, "only {checked} checks ran");
 }
+
+/// A close while the peer's window holds data back: the FIN waits behind
+/// that data, so the socket is not due now (`close` schedules a FIN as due
+/// now without asking `poll_at` only when everything before it has gone,
+/// `fin_due_now`; with debug assertions `reschedule_at` checks that claim).
+/// Once the peer reads, the data and then the FIN arrive.
+#[test]
+fn a_close_behind_a_closed_window_is_not_due_now() {
+    let cfg = [HostConfig::default(), HostConfig::default()];
+    let mut sim = Sim::new(7, &cfg);
+    let (listener, client) = listen_and_connect(&mut sim, 1, 0, 80);
+    let mut server = None;
+    sim.run_until(Duration::from_secs(5), |sim| {
+        server = server.or_else(|| sim.hosts[1].sockets.accept(listener).ok());
+        server.is_some()
+    });
+    let server = server.expect("no connection");
+    // Fill the server's receive buffer (it does not read) and the client's
+    // send buffer behind it, until the client sits on a zero window with
+    // data queued.
+    let data = Stream::new(7, 200 * 1024);
+    let mut queued = 0;
+    let stuck = sim.run_until(Duration::from_secs(5), |sim| {
+        queued += sim.hosts[0]
+            .sockets
+            .send(client, &data.bytes()[queued..])
+            .unwrap_or(0);
+        let s = sim.hosts[0].sockets.get(client).expect("client");
+        s.send_window() == 0
+            && s.send_queue() > 0
+            && sim.hosts[0].sockets.poll_at() != Some(Instant::ZERO)
+    });
+    assert!(stuck, "the client never waited on a zero window");
+    sim.hosts[0].sockets.close(client).expect("close");
+    assert_ne!(
+        sim.hosts[0].sockets.poll_at(),
+        Some(Instant::ZERO),
+        "a FIN behind data the window holds back was scheduled as due now"
+    );
+    // The server reads everything, then sees the FIN.
+    let mut got = Vec::new();
+    let done = sim.run_until(Duration::from_secs(60), |sim| {
+        let mut buf = [0u8; 8192];
+        let s = &mut sim.hosts[1].sockets;
+        loop {
+            match s.recv(server, &mut buf) {
+                Ok(0) => return true,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(_) => return false,
+            }
+        }
+    });
+    assert!(done, "no FIN after {} of {queued} bytes", got.len());
+    assert_eq!(got, &data.bytes()[..queued]);
+}
