@@ -736,7 +736,8 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         let before = Self::checked_deadline(socket);
         let n = socket.send_slice(data)?;
         let changed = n > 0 && socket.may_send_data();
-        self.rescheduled_if(i, changed, before);
+        let known = Self::sent_now(socket, changed);
+        self.rescheduled_if(i, changed, known, before);
         Ok(n)
     }
 
@@ -772,7 +773,8 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             (n, r)
         })?;
         let changed = queued > 0 && socket.may_send_data();
-        self.rescheduled_if(i, changed, before);
+        let known = Self::sent_now(socket, changed);
+        self.rescheduled_if(i, changed, known, before);
         Ok(r)
     }
 
@@ -795,7 +797,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             (n, r)
         })?;
         let due = taken > 0 && socket.window_update_due();
-        self.rescheduled_if(i, due, before);
+        self.rescheduled_if(i, due, None, before);
         Ok(r)
     }
 
@@ -812,7 +814,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         let before = Self::checked_deadline(socket);
         let n = socket.recv_slice(buf)?;
         let due = n > 0 && socket.window_update_due();
-        self.rescheduled_if(i, due, before);
+        self.rescheduled_if(i, due, None, before);
         Ok(n)
     }
 
@@ -844,6 +846,14 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         }
     }
 
+    /// After a send that `changed` the socket: `PollAt::Now` when the data
+    /// can go at once (`data_due_now`: nothing in flight, the windows take
+    /// all of it), without working out the rest of `poll_at` (a request or
+    /// a reply on an idle connection); `None` otherwise.
+    fn sent_now(socket: &TcpSocket<'a, LOG>, changed: bool) -> Option<PollAt> {
+        (changed && socket.data_due_now()).then_some(PollAt::Now)
+    }
+
     /// With debug assertions (tests, fuzzing), the socket's `poll_at`
     /// before a send or a read, for `rescheduled_if` to check; `None`
     /// otherwise, at no cost.
@@ -863,9 +873,16 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// Skipping the reschedule (the socket's `poll_at`) in the other cases
     /// saves about 540 instructions per call in the connection-rate
     /// benchmark (BENCHMARKS.md, "Session 14: the application's calls").
-    fn rescheduled_if(&mut self, i: u16, changed: bool, before: Option<PollAt>) {
+    /// `known` is the socket's `poll_at` when the caller has it.
+    fn rescheduled_if(
+        &mut self,
+        i: u16,
+        changed: bool,
+        known: Option<PollAt>,
+        before: Option<PollAt>,
+    ) {
         if changed {
-            self.reschedule(i);
+            self.reschedule_at(i, known);
         } else if let Some(before) = before {
             // Fuzzing runs with debug assertions: it checks the shortcut.
             debug_assert_eq!(self.slot(i).map(|s| s.socket.poll_at()), Some(before));

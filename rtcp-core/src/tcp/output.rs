@@ -242,6 +242,24 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             && self.rec.next_send_at().is_none()
     }
 
+    /// New data is due now: nothing is in flight and the peer's window
+    /// and the congestion window both take everything queued, with no
+    /// pacing release holding it back. `data_plan` then plans data (Nagle
+    /// and sender SWS avoidance let a segment go when nothing is
+    /// unacknowledged and it carries all that is queued, §3.7.4,
+    /// §3.8.6.2.1; a full one always goes), or a resend, a tail loss probe
+    /// or a window probe ahead of it, so `poll_at` is `PollAt::Now`.
+    /// (`congestion_room` only grows with its limited-transmit allowance,
+    /// so its value without one is a lower bound.)
+    pub(crate) fn data_due_now(&self) -> bool {
+        self.may_send_data()
+            && self.flight() == 0
+            && self.fin_seq().is_none()
+            && !self.tx.is_empty()
+            && self.rec.next_send_at().is_none()
+            && self.tx.len() <= self.snd_wnd.min(self.congestion_room(0))
+    }
+
     /// Unsent data waits for the window and nothing is in flight to bring
     /// an ACK that would open it: the persist timer must run (§3.8.6.1).
     fn persist_needed(&self) -> bool {
