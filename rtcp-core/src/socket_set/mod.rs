@@ -743,7 +743,8 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     /// Queue data written in place by `f` (see [`TcpSocket::send_with`]).
     /// Like [`send`](Self::send), and unlike [`with`](Self::with), it
-    /// reschedules the socket only when `f` queued something.
+    /// reschedules the socket only when `f` queued something (and the
+    /// handshake is over: see `rescheduled_if`).
     ///
     /// ```
     /// # use rtcp_core::socket_set::{SocketSet, SocketSlot};
