@@ -247,9 +247,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Our FIN is due now, whatever the windows: the send side was shut
     /// (`shutdown_send`), the FIN has not gone yet, everything queued before
     /// it has, and no pacing release holds segments back. `data_plan`
-    /// then plans the FIN alone (a FIN needs no window, §3.10.4), or a
-    /// resend that comes first, so `poll_at` is `PollAt::Now`; a `close`
-    /// that ends a request-reply exchange knows its deadline without it.
+    /// then plans the FIN alone (`data_plan_full` sends a FIN without data
+    /// whatever the windows), or a resend or probe that comes first, so
+    /// `poll_at` is `PollAt::Now`; a `close` that ends a request-reply
+    /// exchange knows its deadline without it.
     pub(crate) fn fin_due_now(&self) -> bool {
         self.may_send_data()
             && self.flags.get(Flags::TX_CLOSED)
