@@ -1177,6 +1177,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 };
                 match result {
                     Ok(Dispatched::Sent) => sent += 1,
+                    Ok(Dispatched::SentLast(_)) => {
+                        sent += 1;
+                        break;
+                    }
                     _ => break,
                 }
                 if sent >= budget {
@@ -1185,7 +1189,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             }
             match result {
                 // The socket said when it next needs us: no second plan.
-                Ok(Dispatched::Idle(next)) => self.reschedule_at(i, Some(next)),
+                Ok(Dispatched::Idle(next) | Dispatched::SentLast(next)) => {
+                    self.reschedule_at(i, Some(next));
+                }
                 Err(EmitError::Exhausted) => {
                     self.reschedule(i);
                     break;
