@@ -10,6 +10,7 @@
 # Needs Debian's Rust (rustup's thumbv7em std is not reachable here):
 #     apt-get install -y rustc-web cargo-web rust-web-src
 #     apt-get install -y rust-web-llvm lld-NN   # rust-lld; NN = LLVM major of /usr/bin/rustc -vV
+# (Where no rust-web-llvm is offered: lld-NN and the rust-lld shim in rtcp-firmware/README.md.)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 

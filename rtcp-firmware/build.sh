@@ -25,7 +25,7 @@ sysroot=$([ -x /usr/bin/rustc ] && /usr/bin/rustc --print sysroot || echo /usr)
 # package does not depend on: run it to be sure the link resolves.
 llvm_major=$([ -x /usr/bin/rustc ] && /usr/bin/rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p' || echo NN)
 rust-lld -flavor gnu --version >/dev/null 2>&1 \
-  || missing+=("a working rust-lld (apt-get install rust-web-llvm lld-$llvm_major)")
+  || missing+=("a working rust-lld (apt-get install rust-web-llvm lld-$llvm_major; or, where no rust-web-llvm is offered, lld-$llvm_major and the shim in rtcp-firmware/README.md)")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "rtcp-firmware/build.sh: cannot build, missing:" >&2
   for m in "${missing[@]}"; do echo "  - $m" >&2; done

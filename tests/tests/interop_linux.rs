@@ -29,8 +29,24 @@ const MIB64: usize = 64 << 20;
 /// Seconds any one command may take before it is killed.
 const LIMIT: &str = "300";
 
-/// The transfers run one at a time: two cores, and honest throughput figures.
-static SERIAL: Mutex<()> = Mutex::new(());
+/// The tests run one at a time, across processes too: two cores and
+/// honest throughput figures, and the namespaces have fixed names
+/// (`rti1-a`, ...), so two `cargo test` runs at once (two worktrees, say)
+/// would tear down each other's labs. An exclusive lock on a file in the
+/// temporary directory, held until the returned file is dropped; the
+/// kernel releases it if the process dies.
+fn serial() -> std::fs::File {
+    let path = std::env::temp_dir().join("rtcp-interop-linux.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    file.lock()
+        .unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
+    file
+}
 
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
@@ -367,7 +383,7 @@ fn bulk_64mib_both_ways() {
     if !root_or_skip("bulk_64mib_both_ways") {
         return;
     }
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = serial();
     let lab = Lab::up("rti1");
     let file = TestFile::new("bulk", MIB64, 1);
     // Linux sends and closes first; the rtcp server closes after EOF.
@@ -381,7 +397,7 @@ fn bulk_both_ways_through_pnet_datalink() {
     if !root_or_skip("bulk_both_ways_through_pnet_datalink") {
         return;
     }
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = serial();
     // The lab turns offloads off, which this backend needs.
     let lab = Lab::up("rti8");
     let file = TestFile::new("pnet", 16 << 20, 8);
@@ -442,7 +458,7 @@ fn bulk_64mib_both_ways_with_offloads_on() {
     if !root_or_skip("bulk_64mib_both_ways_with_offloads_on") {
         return;
     }
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = serial();
     let lab = Lab::up("rti6");
     lab.offloads_on();
     let file = TestFile::new("offload", MIB64, 5);
@@ -465,7 +481,7 @@ fn sixteen_concurrent_connections_into_one_listener() {
     if !root_or_skip("sixteen_concurrent_connections_into_one_listener") {
         return;
     }
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = serial();
     let lab = Lab::up("rti2");
     let files: Vec<TestFile> = (0..16)
         .map(|i| TestFile::new(&format!("c{i}"), 4 << 20, 100 + i))
@@ -479,7 +495,7 @@ fn bulk_64mib_both_ways_with_loss_and_reordering() {
     if !root_or_skip("bulk_64mib_both_ways_with_loss_and_reordering") {
         return;
     }
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = serial();
     let lab = Lab::up("rti3");
     let file = TestFile::new("lossy", MIB64, 3);
     let faults = ["--loss", "2%", "--reorder", "2%", "--seed", "7"];
@@ -543,7 +559,7 @@ fn refused_both_ways_and_ping() {
     if !root_or_skip("refused_both_ways_and_ping") {
         return;
     }
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = serial();
     let lab = Lab::up("rti4");
     let file = TestFile::new("small", 1 << 20, 4);
     // rtcp connects to a closed Linux port: a one-line "refused" error.
@@ -602,7 +618,7 @@ fn tap_backend_with_linux_in_the_same_namespace_and_pcap() {
     if !root_or_skip("tap_backend_with_linux_in_the_same_namespace_and_pcap") {
         return;
     }
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = serial();
     let bin = host_bin();
     let ns = Netns("rti5".into());
     let _ = Command::new("ip").args(["netns", "del", &ns.0]).output();

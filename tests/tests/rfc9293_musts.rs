@@ -119,7 +119,7 @@ impl Seg {
     /// The TCP bytes, checksum filled.
     fn tcp_bytes(&self) -> Vec<u8> {
         let mut opts = self.opts.clone();
-        while opts.len() % 4 != 0 {
+        while !opts.len().is_multiple_of(4) {
             opts.push(0);
         }
         let hlen = 20 + opts.len();

@@ -102,7 +102,7 @@ fn a_window_with_more_holes_than_ranges_still_completes() {
         }
         let n = counter.get() + 1;
         counter.set(n);
-        if (10..=22).contains(&n) && n % 2 == 0 {
+        if (10..=22).contains(&n) && n.is_multiple_of(2) {
             Fault::Drop
         } else {
             Fault::Pass

@@ -93,7 +93,7 @@ fn run(seed: u64, prediction: bool, len: usize, back: usize, reader: Reader) -> 
         let Some((s_tx, s_rx)) = server.as_mut() else {
             return false;
         };
-        if matches!(reader, Reader::Eager) || turn % 4 == 0 {
+        if matches!(reader, Reader::Eager) || turn.is_multiple_of(4) {
             s_rx.pump(sim, up.bytes()).expect("server recv");
         }
         if answer_at_once || s_rx.eof {

@@ -731,20 +731,16 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     /// Queue data for sending (see [`TcpSocket::send_slice`]).
     pub fn send(&mut self, h: SocketHandle, data: &[u8]) -> Result<usize, TcpError> {
-        let i = self.check(h)?;
-        let socket = self.socket_in_use(i)?;
-        let before = Self::checked_deadline(socket);
-        let n = socket.send_slice(data)?;
-        let changed = n > 0 && socket.may_send_data();
-        let known = Self::sent_now(socket, changed);
-        self.rescheduled_if(i, changed, known, before);
-        Ok(n)
+        self.with_if_changed(h, |s| {
+            let n = s.send_slice(data)?;
+            Ok((n, n > 0 && s.may_send_data()))
+        })
     }
 
     /// Queue data written in place by `f` (see [`TcpSocket::send_with`]).
     /// Like [`send`](Self::send), and unlike [`with`](Self::with), it
     /// reschedules the socket only when `f` queued something (and the
-    /// handshake is over: see `rescheduled_if`).
+    /// handshake is over: see `with_if_changed`).
     ///
     /// ```
     /// # use rtcp_core::socket_set::{SocketSet, SocketSlot};
@@ -764,19 +760,15 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         h: SocketHandle,
         f: impl FnOnce(&mut [u8]) -> (usize, R),
     ) -> Result<R, TcpError> {
-        let i = self.check(h)?;
-        let mut queued = 0;
-        let socket = self.socket_in_use(i)?;
-        let before = Self::checked_deadline(socket);
-        let r = socket.send_with(|buf| {
-            let (n, r) = f(buf);
-            queued = n;
-            (n, r)
-        })?;
-        let changed = queued > 0 && socket.may_send_data();
-        let known = Self::sent_now(socket, changed);
-        self.rescheduled_if(i, changed, known, before);
-        Ok(r)
+        self.with_if_changed(h, |s| {
+            let mut queued = 0;
+            let r = s.send_with(|buf| {
+                let (n, r) = f(buf);
+                queued = n;
+                (n, r)
+            })?;
+            Ok((r, queued > 0 && s.may_send_data()))
+        })
     }
 
     /// Read received data in place: `f` sees contiguous received bytes
@@ -788,18 +780,15 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         h: SocketHandle,
         f: impl FnOnce(&[u8]) -> (usize, R),
     ) -> Result<R, TcpError> {
-        let i = self.check(h)?;
-        let mut taken = 0;
-        let socket = self.socket_in_use(i)?;
-        let before = Self::checked_deadline(socket);
-        let r = socket.recv_with(|data| {
-            let (n, r) = f(data);
-            taken = n;
-            (n, r)
-        })?;
-        let due = taken > 0 && socket.window_update_due();
-        self.rescheduled_if(i, due, None, before);
-        Ok(r)
+        self.with_if_changed(h, |s| {
+            let mut taken = 0;
+            let r = s.recv_with(|data| {
+                let (n, r) = f(data);
+                taken = n;
+                (n, r)
+            })?;
+            Ok((r, taken > 0 && s.window_update_due()))
+        })
     }
 
     /// Queue urgent data (see [`TcpSocket::send_urgent`]).
@@ -810,20 +799,49 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// Read received data (see [`TcpSocket::recv_slice`]). It reschedules
     /// the socket only when the read makes a window update due.
     pub fn recv(&mut self, h: SocketHandle, buf: &mut [u8]) -> Result<usize, TcpError> {
-        let i = self.check(h)?;
-        let socket = self.socket_in_use(i)?;
-        let before = Self::checked_deadline(socket);
-        let n = socket.recv_slice(buf)?;
-        let due = n > 0 && socket.window_update_due();
-        self.rescheduled_if(i, due, None, before);
-        Ok(n)
+        self.with_if_changed(h, |s| {
+            let n = s.recv_slice(buf)?;
+            Ok((n, n > 0 && s.window_update_due()))
+        })
     }
 
-    /// The socket behind a checked index, as `with` hands it to the user.
-    fn socket_in_use(&mut self, i: u16) -> Result<&mut TcpSocket<'a, LOG>, TcpError> {
+    /// A send or a read: `op` acts on the socket behind `h` and says
+    /// whether the call may have moved the socket's deadline; the table
+    /// reschedules the socket only then. A send that queued nothing and a
+    /// read that took nothing leave the socket as it was (their checks
+    /// only read it), nor does data queued before the handshake is over
+    /// (SYN-SENT, SYN-RECEIVED: what the socket sends then, and its
+    /// persist and keep-alive timers, read the send queue only once it
+    /// may send data, and the change of state that lets it reschedules
+    /// it), and reading only ever opens the receive window,
+    /// which matters to the socket's deadline only once a window update is
+    /// due (RFC 9293 §3.8.6.2.2; `window_update_due`). Skipping the
+    /// reschedule (the socket's `poll_at`) in the other cases saves about
+    /// 540 instructions per call in the connection-rate benchmark
+    /// (BENCHMARKS.md, "Session 14: the application's calls, and a
+    /// counting fix").
+    fn with_if_changed<R>(
+        &mut self,
+        h: SocketHandle,
+        op: impl FnOnce(&mut TcpSocket<'a, LOG>) -> Result<(R, bool), TcpError>,
+    ) -> Result<R, TcpError> {
+        let i = self.check(h)?;
         let slot = self.slot_mut(i).ok_or(TcpError::InvalidHandle)?;
         slot.fresh = false;
-        Ok(&mut slot.socket)
+        // With debug assertions (tests, fuzzing), the deadline before the
+        // call, to check the shortcut against; at no cost otherwise.
+        let before = cfg!(debug_assertions).then(|| slot.socket.poll_at());
+        let (r, changed) = op(&mut slot.socket)?;
+        if changed {
+            // Due now without the rest of `poll_at` when queued data can
+            // go at once (`data_due_now`: nothing in flight, the windows
+            // take all of it; a request or a reply on an idle connection).
+            let known = slot.socket.data_due_now().then_some(PollAt::Now);
+            self.reschedule_at(i, known);
+        } else if let Some(before) = before {
+            debug_assert_eq!(self.slot(i).map(|s| s.socket.poll_at()), Some(before));
+        }
+        Ok(r)
     }
 
     /// With debug assertions (tests, fuzzing), checks that slot `i` is
@@ -844,49 +862,6 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 deadline == wanted || (wanted == Instant::ZERO && deadline != Instant::MAX),
                 "slot {i} scheduled at {deadline:?}, its poll_at says {wanted:?}"
             );
-        }
-    }
-
-    /// After a send that `changed` the socket: `PollAt::Now` when the data
-    /// can go at once (`data_due_now`: nothing in flight, the windows take
-    /// all of it), without working out the rest of `poll_at` (a request or
-    /// a reply on an idle connection); `None` otherwise.
-    fn sent_now(socket: &TcpSocket<'a, LOG>, changed: bool) -> Option<PollAt> {
-        (changed && socket.data_due_now()).then_some(PollAt::Now)
-    }
-
-    /// With debug assertions (tests, fuzzing), the socket's `poll_at`
-    /// before a send or a read, for `rescheduled_if` to check; `None`
-    /// otherwise, at no cost.
-    fn checked_deadline(socket: &TcpSocket<'a, LOG>) -> Option<PollAt> {
-        cfg!(debug_assertions).then(|| socket.poll_at())
-    }
-
-    /// After a send or a read: reschedule slot `i` if `changed`. A send
-    /// that queued nothing and a read that took nothing leave the socket
-    /// as it was (their checks only read it), nor does data queued before
-    /// the handshake is over (SYN-SENT, SYN-RECEIVED: what the socket
-    /// sends then, and its persist and keep-alive timers, read the send
-    /// queue only once it may send data, and the change of state that
-    /// lets it reschedules it), and reading only ever opens
-    /// the receive window, which matters to the socket's deadline only
-    /// once a window update is due (RFC 9293 §3.8.6.2.2; `window_update_due`).
-    /// Skipping the reschedule (the socket's `poll_at`) in the other cases
-    /// saves about 540 instructions per call in the connection-rate
-    /// benchmark (BENCHMARKS.md, "Session 14: the application's calls").
-    /// `known` is the socket's `poll_at` when the caller has it.
-    fn rescheduled_if(
-        &mut self,
-        i: u16,
-        changed: bool,
-        known: Option<PollAt>,
-        before: Option<PollAt>,
-    ) {
-        if changed {
-            self.reschedule_at(i, known);
-        } else if let Some(before) = before {
-            // Fuzzing runs with debug assertions: it checks the shortcut.
-            debug_assert_eq!(self.slot(i).map(|s| s.socket.poll_at()), Some(before));
         }
     }
 

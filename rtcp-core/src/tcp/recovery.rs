@@ -193,16 +193,23 @@ impl<const LOG: usize> RecoveryState<LOG> {
     /// (`predict.rs`) relies on it.
     #[cfg(feature = "header-prediction")]
     pub(crate) fn is_idle(&self, snd_una: SeqNumber) -> bool {
+        self.nothing_marked_or_probed()
+            && self.undo_until().is_none_or(|u| snd_una <= u)
+            && self.rack_deadline().is_none()
+            && self.tlp_deadline().is_none()
+    }
+
+    /// No byte in the send log is marked lost or SACKed, and no tail loss
+    /// probe is outstanding (RFC 8985 §7): what both header prediction
+    /// (`is_idle`) and the clean-ACK shortcut of `on_ack_for_recovery`
+    /// need before they may skip loss detection.
+    #[inline]
+    pub(crate) fn nothing_marked_or_probed(&self) -> bool {
         #[cfg(feature = "rack")]
         let no_probe = self.tlp_high.is_none();
         #[cfg(not(feature = "rack"))]
         let no_probe = true;
-        self.log.lost_bytes() == 0
-            && self.log.sacked_bytes() == 0
-            && no_probe
-            && self.undo_until().is_none_or(|u| snd_una <= u)
-            && self.rack_deadline().is_none()
-            && self.tlp_deadline().is_none()
+        self.log.lost_bytes() == 0 && self.log.sacked_bytes() == 0 && no_probe
     }
 
     /// Fresh state.
@@ -746,15 +753,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // resets their count, RFC 5681 §3.2), and the episode, probe and
         // PRR steps need their state. Skipping them is what makes it
         // cheap; the outcome is the same.
-        #[cfg(feature = "rack")]
-        let no_probe = self.rec.tlp_high.is_none();
-        #[cfg(not(feature = "rack"))]
-        let no_probe = true;
         let clean = advanced
             && seg.options.sack_count == 0
-            && prior_lost == 0
-            && self.rec.log.sacked_bytes() == 0
-            && no_probe
+            && self.rec.nothing_marked_or_probed()
             && !self.flags.get(Flags::RECOVERING)
             && self.rec.undo_until().is_none();
 

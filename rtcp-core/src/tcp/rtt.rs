@@ -154,26 +154,38 @@ impl RttEstimator {
     // in the firmware build); inlined on 64-bit hosts as before.
     #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub fn base_rto(&self, bounds: &RtoConfig) -> Duration {
-        if !self.has_sample {
-            return bounds.initial.min(bounds.max);
+        match self.computed_rto() {
+            Some(computed) => computed.max(bounds.min).min(bounds.max),
+            None => bounds.initial.min(bounds.max),
         }
-        let rto = u64::from(self.srtt8 / 8) + u64::from(GRANULARITY_US.max(self.rttvar4));
-        Duration::from_micros(rto).max(bounds.min).min(bounds.max)
     }
 
     /// The RTO to arm now, with backoff applied (§5.5), capped at the
     /// maximum of `bounds`.
     pub fn rto(&self, bounds: &RtoConfig) -> Duration {
+        self.rto_from(|| bounds.initial, || bounds.min, || bounds.max)
+    }
+
+    /// [`rto`](Self::rto) with each bound supplied on demand, for a
+    /// caller whose bounds are packed (the socket's configuration): only
+    /// those this estimate needs are unpacked.
+    #[inline]
+    pub(crate) fn rto_from(
+        &self,
+        initial: impl FnOnce() -> Duration,
+        min: impl FnOnce() -> Duration,
+        max: impl FnOnce() -> Duration,
+    ) -> Duration {
         let base = match self.computed_rto() {
-            Some(computed) => computed.max(bounds.min),
-            None => bounds.initial,
+            Some(computed) => computed.max(min()),
+            None => initial(),
         };
-        self.backed_off(base).min(bounds.max)
+        self.backed_off(base).min(max())
     }
 
     /// SRTT + max(G, 4·RTTVAR) (§2.3), before any bound applies; `None`
     /// until the first sample (then the initial RTO holds, §2.1).
-    pub(crate) fn computed_rto(&self) -> Option<Duration> {
+    fn computed_rto(&self) -> Option<Duration> {
         self.has_sample.then(|| {
             let rto = u64::from(self.srtt8 / 8) + u64::from(GRANULARITY_US.max(self.rttvar4));
             Duration::from_micros(rto)
@@ -183,7 +195,7 @@ impl RttEstimator {
     /// `base` doubled once per backoff (§5.5), saturating. Capping the
     /// result at the maximum once is the same as capping `base` first
     /// too: a base above the maximum only grows.
-    pub(crate) fn backed_off(&self, base: Duration) -> Duration {
+    fn backed_off(&self, base: Duration) -> Duration {
         base.saturating_mul(1u64 << self.backoff.min(MAX_BACKOFF))
     }
 

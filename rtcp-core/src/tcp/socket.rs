@@ -629,20 +629,22 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rtt.srtt()
     }
 
-    /// The current retransmission timeout. Out of line on 32-bit targets
-    /// (flash, issue 9: its `u64` clamps were inlined at each caller).
-    #[cfg_attr(target_pointer_width = "32", inline(never))]
+    /// The current retransmission timeout. Out of line: on 32-bit targets
+    /// its `u64` clamps were inlined at each caller (flash, issue 9), and on
+    /// 64-bit hosts inlined it cost the connection-rate benchmark about 30
+    /// instructions per connection.
+    #[inline(never)]
     pub fn rto(&self) -> crate::time::Duration {
-        // `RttEstimator::rto` with the bounds unpacked one at a time, only
-        // those this estimate needs: it runs each time the retransmission
-        // timer is armed, several times per connection, and each unpacking
-        // is a table load and a multiplication.
+        // The bounds unpacked one at a time, only those this estimate
+        // needs: it runs each time the retransmission timer is armed,
+        // several times per connection, and each unpacking is a table load
+        // and a multiplication.
         let config = &self.config;
-        let base = match self.rtt.computed_rto() {
-            Some(computed) => computed.max(config.rto_min()),
-            None => config.rto_initial(),
-        };
-        let rto = self.rtt.backed_off(base).min(config.rto_max());
+        let rto = self.rtt.rto_from(
+            || config.rto_initial(),
+            || config.rto_min(),
+            || config.rto_max(),
+        );
         debug_assert_eq!(rto, self.rtt.rto(&config.rto()));
         rto
     }

@@ -344,7 +344,7 @@ fn bulk(
                     }
                     let o = (recvd % PERIOD as u64) as usize;
                     let exp = &pat[o..o + n];
-                    let v = if reads % 16 == 0 {
+                    let v = if reads.is_multiple_of(16) {
                         assert!(data == exp, "stream corrupted at {recvd}");
                         n
                     } else {

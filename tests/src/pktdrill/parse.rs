@@ -292,7 +292,7 @@ fn parse_u32(s: &str, line: usize) -> Result<u32, ParseError> {
 
 /// Bytes written as hex digits, two per byte.
 fn parse_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len())
