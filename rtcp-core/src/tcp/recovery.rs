@@ -629,6 +629,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let tlp = false;
         if seq < self.snd_max {
             self.rec.fast_rexmit_owed = false;
+            // In fast recovery a resend of nothing marked lost, other than
+            // a probe, is the episode's rescue (`rescue_plan`).
+            if !tlp && self.rec.log.lost_bytes() == 0 && self.in_fast_recovery() {
+                self.flags.set(Flags::RESCUED, true);
+            }
             self.rec.log.on_retransmit(seq, len, snapshot);
             if !tlp {
                 self.rec.undo.note_resend();
@@ -948,7 +953,15 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if dsack_segments > 0 {
             #[cfg(feature = "rack")]
             {
-                self.rec.rack.on_dsack(self.snd_una, self.snd_max);
+                // A rescue retransmission (`rescue_plan`, RFC 6675 §4 rule
+                // 4) duplicates its segment by design: the one-segment
+                // D-SACK it draws says nothing about reordering, and
+                // widening RACK's window on it (RFC 8985 §6.2 step 4)
+                // would slow every later detection.
+                let rescue_echo = self.flags.get(Flags::RESCUED) && dsack_segments == 1;
+                if !rescue_echo {
+                    self.rec.rack.on_dsack(self.snd_una, self.snd_max);
+                }
                 if self.rec.tlp_high.is_some() && self.rec.tlp_retrans {
                     self.rec.tlp_dsacked = true;
                 }
@@ -1128,6 +1141,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.set_recover(Some(self.snd_max));
         self.rec.after_rto = false;
         self.rec.fast_rexmit_owed = true;
+        self.flags.set(Flags::RESCUED, false);
         self.cc.on_congestion_event(now, flight, mss);
         #[cfg(feature = "prr")]
         {
