@@ -310,7 +310,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             && !fin_wanted
             && !self.rec.send_tlp()
             && self.rec.log.first_lost().is_none()
-            && !self.rescue_possible()
         {
             return None;
         }
@@ -399,7 +398,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     probe: false,
                 });
             }
-            return self.rescue_plan(room, payload_mss);
+            return None;
         }
         // Sender SWS avoidance (§3.8.6.2.1) with Nagle (§3.7.4): a full
         // segment goes; a short one only when nothing is unacknowledged (or
@@ -440,61 +439,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             fin,
             probe: false,
         })
-    }
-
-    /// RFC 6675 §4 NextSeg rule (4), the rescue retransmission, when one
-    /// segment's worth of data is all that is not SACKed and it has
-    /// already been resent: in fast recovery, with nothing marked lost
-    /// (rule 1), no new data allowed out (rule 2: the peer's window is
-    /// full, or nothing is queued) and so nothing for rule 3, that segment
-    /// goes once more, once per episode, when the congestion state allows
-    /// a segment (an ACK's PRR quota). Without it a lost retransmission
-    /// that was the last thing sent waits for the RTO: RACK (RFC 8985
-    /// §6.2) detects a lost retransmission only when a segment sent after
-    /// it is delivered, none can be sent, and no tail loss probe is
-    /// scheduled in recovery (§7.2).
-    ///
-    /// Narrower than rule 4, which resends the highest unSACKed segment
-    /// whatever lies below it: with two holes the rescue of the upper one
-    /// would restamp the segment whose delivery tells RACK that the lower
-    /// one's retransmission was lost (a delivery that soon after the
-    /// restamp reads as an ambiguous RTT and is ignored), trading a RACK
-    /// detection for an RTO. With one hole there is no such segment.
-    #[cfg(feature = "sack")]
-    fn rescue_plan(&self, room: usize, payload_mss: usize) -> Option<Plan> {
-        use super::scoreboard::{RETRANSMITTED, SACKED};
-        if room == 0
-            || self.flags.get(Flags::RESCUED)
-            || !self.in_fast_recovery()
-            || !self.sack_enabled()
-            || self.rec.log.lost_bytes() != 0
-        {
-            return None;
-        }
-        let unsacked = (self.snd_max - self.snd_una).saturating_sub(self.rec.log.sacked_bytes());
-        if unsacked == 0 || unsacked > payload_mss {
-            return None;
-        }
-        let hole = self.rec.log.iter().find(|r| !r.has(SACKED))?;
-        if !hole.has(RETRANSMITTED) || hole.len() != unsacked {
-            return None;
-        }
-        self.resend_plan(hole.start, hole.end, payload_mss)
-    }
-
-    /// In recovery with this episode's rescue not yet sent: `rescue_plan`
-    /// may have something even when everything queued is out.
-    #[inline]
-    fn rescue_possible(&self) -> bool {
-        cfg!(feature = "sack")
-            && self.flags.get(Flags::RECOVERING)
-            && !self.flags.get(Flags::RESCUED)
-    }
-
-    /// No rescue retransmission without SACK (RFC 6675 needs it).
-    #[cfg(not(feature = "sack"))]
-    fn rescue_plan(&self, _room: usize, _payload_mss: usize) -> Option<Plan> {
-        None
     }
 
     /// A retransmission of `[start, end)` (sequence space, possibly ending
