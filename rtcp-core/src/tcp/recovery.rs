@@ -954,7 +954,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 // duplicates its segment by design: the one-segment
                 // D-SACK it draws says nothing about reordering, and
                 // widening RACK's window on it (RFC 8985 §6.2 step 4)
-                // would slow every later detection.
+                // would slow every later detection. (Only the flag is
+                // kept: until the next episode any one-segment D-SACK is
+                // taken for the rescue's.)
                 let rescue_echo = self.flags.get(Flags::RESCUED) && dsack_segments == 1;
                 if !rescue_echo {
                     self.rec.rack.on_dsack(self.snd_una, self.snd_max);
@@ -1123,9 +1125,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// no tail loss probe is scheduled in recovery (§7.2), so a lost
     /// retransmission there waited for the RTO. Rule (4) lets the segment
     /// go again, once per episode, from the next ACK on; it goes later
-    /// here, when RACK's own deadline for it (`RACK.rtt + reo_wnd` after
-    /// it was sent) has passed without it being acknowledged, so a
-    /// retransmission that arrived costs nothing. It is then marked lost
+    /// here, when RACK's own deadline for it (`RACK.rtt` plus the larger
+    /// of `reo_wnd` and a quarter of the minimum RTT after it was sent)
+    /// has passed without it being acknowledged, so a retransmission that
+    /// arrived costs nothing. It is then marked lost
     /// and resent like any other (taking the congestion state's room).
     ///
     /// Only when one segment's worth is unSACKed: with two holes a rescue
