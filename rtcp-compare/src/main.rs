@@ -737,9 +737,18 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn bench_loss(t: &mut Table, o: &Opts) {
     let pat = pattern();
-    let seeds: u64 = if o.quick { 1 } else { 3 };
+    // `RTCP_LOSS_SEEDS=N` and `RTCP_LOSS_DELAYS=µs,µs` widen or narrow the
+    // sweep (rare events such as timeouts need many seeds); the defaults
+    // are the table's. `RTCP_LOSS_VERBOSE=1` prints each seed's timeouts.
+    let env_u64 = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    let seeds: u64 = env_u64("RTCP_LOSS_SEEDS").unwrap_or(if o.quick { 1 } else { 3 });
     let total: u64 = if o.quick { 1 << 20 } else { 8 << 20 };
-    for &delay in &[0u64, 50, 5_000] {
+    let delays: Vec<u64> = std::env::var("RTCP_LOSS_DELAYS").map_or_else(
+        |_| vec![0, 50, 5_000],
+        |v| v.split(',').filter_map(|d| d.trim().parse().ok()).collect(),
+    );
+    let verbose = std::env::var_os("RTCP_LOSS_VERBOSE").is_some();
+    for &delay in &delays {
         for &buf in &[64usize << 10, 256 << 10] {
             let run = |stack: &str| -> Option<Vec<Lossy>> {
                 o.run(stack).then(|| {
@@ -756,6 +765,20 @@ fn bench_loss(t: &mut Table, o: &Opts) {
             };
             let r = run("rtcp");
             let s = run("smoltcp");
+            if verbose {
+                for (name, v) in [("rtcp", &r), ("smoltcp", &s)] {
+                    for (seed, l) in v.iter().flatten().enumerate() {
+                        if l.timeouts > 0 || l.own_timeouts.unwrap_or(0) > 0 {
+                            eprintln!(
+                                "{name} delay {delay} µs buf {} KiB seed {seed}: timeouts {} (own {:?})",
+                                buf >> 10,
+                                l.timeouts,
+                                l.own_timeouts
+                            );
+                        }
+                    }
+                }
+            }
             let per_gib = |v: &Option<Vec<Lossy>>, f: &dyn Fn(&Lossy) -> u64| {
                 v.as_ref().map(|v| {
                     v.iter().map(f).sum::<u64>() as f64 * (1u64 << 30) as f64

@@ -27,6 +27,8 @@ use super::rack::Rack;
 use super::scoreboard::APP_LIMITED;
 #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
 use super::scoreboard::RETRANSMITTED;
+#[cfg(feature = "rack")]
+use super::scoreboard::SACKED;
 use super::scoreboard::{SendLog, SentRecord, COALESCED, LOG_CAPACITY};
 use super::socket::{Flags, TcpSocket};
 use super::undo::Undo;
@@ -948,7 +950,17 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if dsack_segments > 0 {
             #[cfg(feature = "rack")]
             {
-                self.rec.rack.on_dsack(self.snd_una, self.snd_max);
+                // A rescue retransmission (`rescue`, RFC 6675 §4 rule 4)
+                // duplicates its segment by design: the one-segment
+                // D-SACK it draws says nothing about reordering, and
+                // widening RACK's window on it (RFC 8985 §6.2 step 4)
+                // would slow every later detection. (Only the flag is
+                // kept: until the next episode any one-segment D-SACK is
+                // taken for the rescue's.)
+                let rescue_echo = self.flags.get(Flags::RESCUED) && dsack_segments == 1;
+                if !rescue_echo {
+                    self.rec.rack.on_dsack(self.snd_una, self.snd_max);
+                }
                 if self.rec.tlp_high.is_some() && self.rec.tlp_retrans {
                     self.rec.tlp_dsacked = true;
                 }
@@ -1094,6 +1106,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 many_sacked,
             );
             let (_, timer) = self.rec.rack.detect_loss(&mut self.rec.log, now, reo);
+            let timer = self.rescue(now, reo, timer);
             self.rec.rack_deadline = timer.into();
         }
         #[cfg(not(feature = "rack"))]
@@ -1101,6 +1114,82 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             let _ = now;
             self.rec.log.mark_lost_by_sack(usize::from(DUP_THRESH), mss);
         }
+    }
+
+    /// RFC 6675 §4 NextSeg rule (4), the rescue retransmission, for the
+    /// one case RACK cannot see: in fast recovery, a retransmission that
+    /// is all that is left unSACKed. RACK (RFC 8985 §6.2) deems a
+    /// retransmission lost only when a segment sent after it is
+    /// delivered; when the peer's window is full (its left edge waits for
+    /// this very segment) or nothing more is queued, none can be sent, and
+    /// no tail loss probe is scheduled in recovery (§7.2), so a lost
+    /// retransmission there waited for the RTO. Rule (4) lets the segment
+    /// go again, once per episode, from the next ACK on; it goes later
+    /// here, when RACK's own deadline for it (`RACK.rtt` plus the larger
+    /// of `reo_wnd` and a quarter of the minimum RTT after it was sent)
+    /// has passed without it being acknowledged, so a retransmission that
+    /// arrived costs nothing. It is then marked lost
+    /// and resent like any other (taking the congestion state's room).
+    ///
+    /// Only when one segment's worth is unSACKed: with two holes a rescue
+    /// of the upper one (rule 4 picks the highest) would restamp the
+    /// segment whose delivery lets RACK find the lower one's lost
+    /// retransmission, trading a RACK detection for an RTO.
+    /// Returns the reordering timer, moved earlier to this deadline.
+    #[cfg(feature = "rack")]
+    fn rescue(&mut self, now: Instant, reo: Duration, timer: Option<Instant>) -> Option<Instant> {
+        if self.flags.get(Flags::RESCUED)
+            || !self.in_fast_recovery()
+            || self.rec.log.lost_bytes() != 0
+            || !self.rec.rack.valid
+        {
+            return timer;
+        }
+        let unsacked = (self.snd_max - self.snd_una).saturating_sub(self.rec.log.sacked_bytes());
+        if unsacked == 0 || unsacked > self.payload_mss() {
+            return timer;
+        }
+        let Some((i, hole)) = self
+            .rec
+            .log
+            .iter()
+            .enumerate()
+            .find(|(_, r)| !r.has(SACKED))
+            .map(|(i, r)| (i, *r))
+        else {
+            return timer;
+        };
+        if !hole.has(RETRANSMITTED) || hole.len() != unsacked {
+            return timer;
+        }
+        let waited = u64::from(low32(now).wrapping_sub(hole.sent_at));
+        // RACK's settling time outside recovery (a quarter of the minimum
+        // RTT) at least: in recovery the window is zero, and a
+        // retransmission queued behind a full window's serialization
+        // would otherwise be resent needlessly.
+        let quarter = self.rec.min_rtt.map_or(Duration::ZERO, |m| {
+            Duration::from_micros(m.total_micros() / 4)
+        });
+        let due = self
+            .rec
+            .rack
+            .rtt
+            .saturating_add(reo.max(quarter))
+            .total_micros();
+        if waited < due {
+            let at = now + Duration::from_micros(due - waited);
+            return Some(timer.map_or(at, |t| t.min(at)));
+        }
+        self.rec.log.mark_lost(i);
+        self.flags.set(Flags::RESCUED, true);
+        // One segment may go whatever PRR's quota (RFC 6675 (C) sends
+        // while pipe < cwnd, and the pipe holds nothing else): from the
+        // timer there is no ACK to grant it.
+        #[cfg(feature = "prr")]
+        {
+            self.rec.prr_quota = self.rec.prr_quota.max(self.mss());
+        }
+        timer
     }
 
     /// RACK's reordering timer fired (RFC 8985 §6.3).
@@ -1128,6 +1217,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.set_recover(Some(self.snd_max));
         self.rec.after_rto = false;
         self.rec.fast_rexmit_owed = true;
+        self.flags.set(Flags::RESCUED, false);
         self.cc.on_congestion_event(now, flight, mss);
         #[cfg(feature = "prr")]
         {

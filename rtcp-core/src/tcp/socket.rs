@@ -216,6 +216,10 @@ impl Flags {
     pub(crate) const RST_OWED: u16 = 1 << 12;
     /// Negative advice for IP is due with the next segment (MUST-20, R1).
     pub(crate) const ADVISE_IP: u16 = 1 << 13;
+    /// This fast-recovery episode's rescue retransmission (RFC 6675 §4
+    /// NextSeg rule 4) has been used (its segment marked lost to be sent
+    /// again): at most one per episode (`recovery.rs` `rescue`).
+    pub(crate) const RESCUED: u16 = 1 << 14;
 
     /// Whether `flag` is set.
     #[inline]
