@@ -512,11 +512,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         }
         // Fuzzing runs with debug assertions: it checks the shortcut.
         debug_assert!(known.is_none() || known == self.slot(i).map(|s| s.socket.poll_at()));
-        let deadline = match known.or_else(|| self.slot(i).map(|s| s.socket.poll_at())) {
-            Some(PollAt::Now) => Instant::ZERO,
-            Some(PollAt::Time(t)) => t,
-            _ => Instant::MAX,
-        };
+        let deadline = table_deadline(known.or_else(|| self.slot(i).map(|s| s.socket.poll_at())));
         if deadline == Instant::MAX {
             self.unschedule(i);
         } else {
@@ -851,11 +847,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// `EmitError::Unaddressable`), which a reschedule would undo early.
     fn check_deadline(&self, i: u16) {
         if cfg!(debug_assertions) {
-            let wanted = match self.slot(i).map(|s| s.socket.poll_at()) {
-                Some(PollAt::Now) => Instant::ZERO,
-                Some(PollAt::Time(t)) => t,
-                _ => Instant::MAX,
-            };
+            let wanted = table_deadline(self.slot(i).map(|s| s.socket.poll_at()));
             let deadline = self.deadline(i);
             // Fuzzing runs with debug assertions: it checks the shortcut.
             debug_assert!(
@@ -1240,6 +1232,17 @@ pub(crate) fn reset_for(seg: &TcpRepr) -> Option<ResetReply> {
             seq: SeqNumber(0),
             ack: Some(seg.seq_number + len),
         })
+    }
+}
+
+/// A socket's `poll_at` as the schedule keeps it: `Instant::ZERO` for due
+/// now (the ready queue), `Instant::MAX` for no deadline (or no socket).
+#[inline]
+fn table_deadline(poll_at: Option<PollAt>) -> Instant {
+    match poll_at {
+        Some(PollAt::Now) => Instant::ZERO,
+        Some(PollAt::Time(t)) => t,
+        _ => Instant::MAX,
     }
 }
 
