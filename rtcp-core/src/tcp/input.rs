@@ -733,6 +733,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// `payload` starts at RCV.NXT and nothing is held out of order: it
     /// goes straight after what the user has not read yet, RCV.NXT moves
     /// past it, and its ACK is scheduled.
+    ///
+    /// Inline on 64-bit hosts: header prediction calls it for every
+    /// in-order segment, and the call (the socket's registers saved and
+    /// restored around it) cost about 20 instructions a segment (bulk
+    /// receive, `BENCHMARKS.md` "Session 16: bulk receive"); out of line on
+    /// 32-bit targets (flash: two callers).
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
     pub(super) fn take_in_order(&mut self, now: Instant, payload: &[u8]) {
         self.rx.write_unallocated(0, payload);
         self.rx.enqueue_unallocated(payload.len());
