@@ -916,7 +916,15 @@ impl<'a> TcpRepr<'a> {
     /// to size the frame (it is not free: every emitted segment used to
     /// compute it three times). `Error::BufferTooSmall`, with nothing
     /// written, when `segment` is not that long.
-    #[inline]
+    ///
+    /// Always inlined on 64-bit hosts: with `#[inline]` alone it stayed a
+    /// call from the frame writer, and inlined the options test, the
+    /// checksum setup and the length checks fold into the per-piece loop
+    /// (bulk −57 Ir per KiB, about 80 a segment; connections −190,
+    /// `BENCHMARKS.md` "Session 16: bulk"). 32-bit targets keep the hint
+    /// only (flash).
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline)]
     pub(crate) fn emit_segment(
         &self,
         segment: &mut [u8],
