@@ -247,6 +247,11 @@ fn write_bytes<const N: usize>(bytes: &mut [u8], at: usize, value: [u8; N]) {
 /// through the general [`sum::data`], and not at all when there are none.
 /// The fixed header is 20 bytes, so what follows keeps its 16-bit word
 /// alignment.
+///
+/// Always inlined on 64-bit hosts, where its one caller on the receive
+/// path is `verify_checksum` inside `parse_into`: the call cost more than
+/// the sum's setup (`BENCHMARKS.md`, "Session 16: bulk").
+#[cfg_attr(target_pointer_width = "64", inline(always))]
 fn segment_sum(src: &Ipv4Address, dst: &Ipv4Address, segment: &[u8]) -> u16 {
     let len = u32::try_from(segment.len()).unwrap_or(u32::MAX);
     let pseudo = u64::from(u32::from_be_bytes(src.0))
