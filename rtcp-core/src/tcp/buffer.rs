@@ -81,6 +81,7 @@ impl<'a> RingBuffer<'a> {
 
     /// Write `data` at `offset` bytes past the end of the stored data,
     /// without making it readable; returns how many bytes fit.
+    #[cfg_attr(target_pointer_width = "64", inline)]
     pub fn write_unallocated(&mut self, offset: usize, data: &[u8]) -> usize {
         let free = self.window();
         if offset >= free {
