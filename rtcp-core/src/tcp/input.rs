@@ -763,13 +763,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // segment whatever its size, which meets that and keeps
         // small-segment senders (Nagle waiting for our ACK) from stalling a
         // whole delay per segment.
-        match self.config.ack_delay() {
-            Some(delay)
-                if self.unacked_segs < 2 && self.unacked_bytes < 2 * usize::from(self.rcv_mss) =>
-            {
-                self.arm_ack_timer(now, delay)
+        //
+        // The delay is decoded only when the timer is to start: the first
+        // segment of each pair, not every segment.
+        if self.config.delays_acks()
+            && self.unacked_segs < 2
+            && self.unacked_bytes < 2 * usize::from(self.rcv_mss)
+        {
+            if self.timers.ack.is_none() {
+                if let Some(delay) = self.config.ack_delay() {
+                    self.arm_ack_timer(now, delay);
+                }
             }
-            _ => self.flags.set(Flags::ACK_NOW, true),
+        } else {
+            self.flags.set(Flags::ACK_NOW, true);
         }
     }
 
