@@ -735,10 +735,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// past it, and its ACK is scheduled.
     ///
     /// Inline on 64-bit hosts: header prediction calls it for every
-    /// in-order segment, and the call (the socket's registers saved and
-    /// restored around it) cost about 20 instructions a segment (bulk
-    /// receive, `BENCHMARKS.md` "Session 16: bulk receive"); out of line on
-    /// 32-bit targets (flash: two callers).
+    /// in-order segment (−51 Ir per connection; in bulk the call only
+    /// moved to `RingBuffer::write_unallocated`, which is inline too now:
+    /// `BENCHMARKS.md` "Session 16: bulk"). 32-bit targets leave it to the
+    /// compiler (flash: two callers).
     #[cfg_attr(target_pointer_width = "64", inline(always))]
     pub(super) fn take_in_order(&mut self, now: Instant, payload: &[u8]) {
         self.rx.write_unallocated(0, payload);
