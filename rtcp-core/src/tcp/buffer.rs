@@ -81,6 +81,10 @@ impl<'a> RingBuffer<'a> {
 
     /// Write `data` at `offset` bytes past the end of the stored data,
     /// without making it readable; returns how many bytes fit.
+    ///
+    /// Inline on 64-bit hosts: every in-order segment received comes here
+    /// (bulk −12 Ir per KiB, `BENCHMARKS.md` "Session 16: bulk").
+    #[cfg_attr(target_pointer_width = "64", inline)]
     pub fn write_unallocated(&mut self, offset: usize, data: &[u8]) -> usize {
         let free = self.window();
         if offset >= free {

@@ -257,6 +257,14 @@ impl SocketConfig {
         self.switch(DELAY_FIN_ACK)
     }
 
+    /// Whether ACKs may be delayed ([`TcpConfig::ack_delay`] is set),
+    /// without decoding the delay: the in-order receive path asks on every
+    /// segment and needs the delay only when it starts the timer.
+    #[inline]
+    pub(crate) fn delays_acks(&self) -> bool {
+        self.switch(HAS_ACK_DELAY)
+    }
+
     /// [`TcpConfig::ack_delay`].
     pub(crate) fn ack_delay(&self) -> Option<Duration> {
         self.switch(HAS_ACK_DELAY).then(|| self.ack_delay.get())

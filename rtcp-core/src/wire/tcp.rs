@@ -247,6 +247,11 @@ fn write_bytes<const N: usize>(bytes: &mut [u8], at: usize, value: [u8; N]) {
 /// through the general [`sum::data`], and not at all when there are none.
 /// The fixed header is 20 bytes, so what follows keeps its 16-bit word
 /// alignment.
+///
+/// Always inlined on 64-bit hosts, where its one caller on the receive
+/// path is `verify_checksum` inside `parse_into`: the call cost more than
+/// the sum's setup (`BENCHMARKS.md`, "Session 16: bulk").
+#[cfg_attr(target_pointer_width = "64", inline(always))]
 fn segment_sum(src: &Ipv4Address, dst: &Ipv4Address, segment: &[u8]) -> u16 {
     let len = u32::try_from(segment.len()).unwrap_or(u32::MAX);
     let pseudo = u64::from(u32::from_be_bytes(src.0))
@@ -916,7 +921,15 @@ impl<'a> TcpRepr<'a> {
     /// to size the frame (it is not free: every emitted segment used to
     /// compute it three times). `Error::BufferTooSmall`, with nothing
     /// written, when `segment` is not that long.
-    #[inline]
+    ///
+    /// Always inlined on 64-bit hosts: with `#[inline]` alone it stayed a
+    /// call from the frame writer, and inlined the options test, the
+    /// checksum setup and the length checks fold into the per-piece loop
+    /// (bulk −57 Ir per KiB, about 80 a segment; connections −190,
+    /// `BENCHMARKS.md` "Session 16: bulk"). 32-bit targets keep the hint
+    /// only (flash).
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline)]
     pub(crate) fn emit_segment(
         &self,
         segment: &mut [u8],
