@@ -371,6 +371,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.slots.get_mut(usize::from(i))
     }
 
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn check(&self, h: SocketHandle) -> Result<u16, TcpError> {
         match self.slot(h.index) {
             Some(s) if s.generation == h.generation && s.owner == Owner::User => Ok(h.index),

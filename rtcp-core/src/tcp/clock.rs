@@ -224,7 +224,8 @@ impl Timers {
     }
 
     /// Whether `t` is set and at or before `now` (a deadline that is due).
-    #[inline]
+    #[cfg_attr(not(target_pointer_width = "32"), inline)]
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(crate) fn due(&self, t: Tick, now: Instant) -> bool {
         self.get(t).is_some_and(|d| now >= d)
     }
