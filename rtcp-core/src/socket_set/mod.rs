@@ -833,7 +833,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             // Due now without the rest of `poll_at` when queued data can
             // go at once (`data_due_now`: nothing in flight, the windows
             // take all of it; a request or a reply on an idle connection).
-            let known = slot.socket.data_due_now().then_some(PollAt::Now);
+            // (Not on 32-bit targets, flash: `reschedule_at` works the
+            // same deadline out from `poll_at`.)
+            let known = (cfg!(target_pointer_width = "64") && slot.socket.data_due_now())
+                .then_some(PollAt::Now);
             self.reschedule_at(i, known);
         } else if let Some(before) = before {
             debug_assert_eq!(self.slot(i).map(|s| s.socket.poll_at()), Some(before));
