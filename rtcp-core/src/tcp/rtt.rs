@@ -102,6 +102,13 @@ impl Default for RttEstimator {
     }
 }
 
+/// `base` doubled `backoff` times (§5.5, at most [`MAX_BACKOFF`]),
+/// saturating. Capping the result at the maximum once is the same as
+/// capping `base` first too: a base above the maximum only grows.
+fn backed_off(base: Duration, backoff: u8) -> Duration {
+    base.saturating_mul(1u64 << backoff.min(MAX_BACKOFF))
+}
+
 impl RttEstimator {
     /// An estimator with no samples yet.
     pub const fn new() -> RttEstimator {
@@ -163,15 +170,18 @@ impl RttEstimator {
     /// The RTO to arm now, with backoff applied (§5.5), capped at the
     /// maximum of `bounds`.
     pub fn rto(&self, bounds: &RtoConfig) -> Duration {
-        self.rto_from(|| bounds.initial, || bounds.min, || bounds.max)
+        self.rto_from(self.backoff, || bounds.initial, || bounds.min, || bounds.max)
     }
 
     /// [`rto`](Self::rto) with each bound supplied on demand, for a
     /// caller whose bounds are packed (the socket's configuration): only
-    /// those this estimate needs are unpacked.
+    /// those this estimate needs are unpacked. `backoff` is this
+    /// estimator's own count, or the persist timer's (§3.8.6.1), which
+    /// backs off the same way.
     #[inline]
     pub(crate) fn rto_from(
         &self,
+        backoff: u8,
         initial: impl FnOnce() -> Duration,
         min: impl FnOnce() -> Duration,
         max: impl FnOnce() -> Duration,
@@ -180,7 +190,7 @@ impl RttEstimator {
             Some(computed) => computed.max(min()),
             None => initial(),
         };
-        self.backed_off(base).min(max())
+        backed_off(base, backoff).min(max())
     }
 
     /// SRTT + max(G, 4·RTTVAR) (§2.3), before any bound applies; `None`
@@ -192,11 +202,10 @@ impl RttEstimator {
         })
     }
 
-    /// `base` doubled once per backoff (§5.5), saturating. Capping the
-    /// result at the maximum once is the same as capping `base` first
-    /// too: a base above the maximum only grows.
-    fn backed_off(&self, base: Duration) -> Duration {
-        base.saturating_mul(1u64 << self.backoff.min(MAX_BACKOFF))
+    /// Number of consecutive backoffs, as [`rto_from`](Self::rto_from)
+    /// takes it.
+    pub(crate) fn backoff(&self) -> u8 {
+        self.backoff
     }
 
     /// A retransmission timer expired: double the RTO (§5.5).
