@@ -680,6 +680,8 @@ impl TcpOptions {
     /// after the other options, the first ones first. With timestamps that
     /// is at most three (RFC 2018 §3); the rest are silently left out, the
     /// engine putting the most important block first (RFC 2018 §4).
+    // Out of line on 32-bit targets (flash, issue 9: three inlined copies).
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub fn emitted_sack_count(&self) -> usize {
         let room = MAX_OPTIONS_LEN.saturating_sub(self.len_without_sack());
         // NOP NOP kind length, then 8 bytes per block.
