@@ -252,6 +252,7 @@ impl Interface {
 
     /// Process every received frame and send everything due. Returns whether
     /// anything was received or sent.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub fn poll<D: Device, const LOG: usize>(
         &mut self,
         now: Instant,
