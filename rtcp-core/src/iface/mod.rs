@@ -132,7 +132,11 @@ pub struct Interface {
 enum Reply<'p> {
     /// A request goes to the broadcast address, a reply to its target.
     Arp(ArpRepr),
-    Icmp(Ipv4Address, Icmpv4Repr<'p>),
+    /// An echo reply (RFC 792) to this address: its identifier, sequence
+    /// number and data. Only the fields: the message is built where it is
+    /// written, so the writer has one kind of ICMP message to emit (flash,
+    /// issue 9).
+    Echo(Ipv4Address, u16, u16, &'p [u8]),
     /// Source, final destination, the RST, and the return route of the
     /// segment it answers (RFC 1122 §3.2.1.8 (c): replies take it).
     TcpReset(
@@ -141,6 +145,16 @@ enum Reply<'p> {
         TcpRepr<'static>,
         Option<SourceRoute>,
     ),
+}
+
+/// The echo reply to an echo request with these fields (RFC 792: the
+/// same identifier, sequence number and data).
+fn echo_reply(ident: u16, seq_no: u16, data: &[u8]) -> Icmpv4Repr<'_> {
+    Icmpv4Repr::EchoReply {
+        ident,
+        seq_no,
+        data,
+    }
 }
 
 impl Interface {
@@ -238,6 +252,7 @@ impl Interface {
 
     /// Process every received frame and send everything due. Returns whether
     /// anything was received or sent.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub fn poll<D: Device, const LOG: usize>(
         &mut self,
         now: Instant,
@@ -474,12 +489,8 @@ impl Interface {
                         seq_no,
                         data,
                     }) => {
-                        let reply = Icmpv4Repr::EchoReply {
-                            ident,
-                            seq_no,
-                            data,
-                        };
-                        self.send_reply(now, src_mac, Reply::Icmp(ip.src_addr, reply), tx);
+                        let reply = Reply::Echo(ip.src_addr, ident, seq_no, data);
+                        self.send_reply(now, src_mac, reply, tx);
                     }
                     // Without the `icmp-errors` feature errors are counted
                     // and otherwise ignored.
@@ -664,8 +675,9 @@ impl Interface {
                 }
                 None
             }
-            Reply::Icmp(dst, icmp) => {
+            Reply::Echo(dst, ident, seq_no, data) => {
                 count(&mut self.stats.icmp_echo_replies);
+                let icmp = echo_reply(*ident, *seq_no, data);
                 Some(self.ip_repr(*dst, IpProtocol::Icmp, icmp.buffer_len()))
             }
             Reply::TcpReset(src, dst, rst, back) => {
@@ -717,8 +729,9 @@ impl Interface {
                 (Reply::Arp(arp), _) => arp.emit(&mut ArpPacket::new_unchecked(payload)),
                 (_, Some(ip)) => {
                     self.write_ipv4(payload, ip, options, |body| match &reply {
-                        Reply::Icmp(_, icmp) => {
-                            icmp.emit(&mut Icmpv4Packet::new_unchecked(body), icmp_mode);
+                        Reply::Echo(_, ident, seq_no, data) => {
+                            echo_reply(*ident, *seq_no, data)
+                                .emit(&mut Icmpv4Packet::new_unchecked(body), icmp_mode);
                         }
                         Reply::TcpReset(src, dst, rst, _) => {
                             let mut packet = TcpPacket::new_unchecked(body);

@@ -378,6 +378,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.slots.get_mut(usize::from(i))
     }
 
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn check(&self, h: SocketHandle) -> Result<u16, TcpError> {
         match self.slot(h.index) {
             Some(s) if s.generation == h.generation && s.owner == Owner::User => Ok(h.index),
@@ -841,7 +842,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             // Due now without the rest of `poll_at` when queued data can
             // go at once (`data_due_now`: nothing in flight, the windows
             // take all of it; a request or a reply on an idle connection).
-            let known = slot.socket.data_due_now().then_some(PollAt::Now);
+            // (Not on 32-bit targets, flash: `reschedule_at` works the
+            // same deadline out from `poll_at`.)
+            let known = (cfg!(target_pointer_width = "64") && slot.socket.data_due_now())
+                .then_some(PollAt::Now);
             self.reschedule_at(i, known);
         } else if let Some(before) = before {
             debug_assert_eq!(self.slot(i).map(|s| s.socket.poll_at()), Some(before));

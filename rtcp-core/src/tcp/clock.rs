@@ -103,6 +103,7 @@ impl MsTick {
     /// The same time after the epoch moved `shift_ms` forward; none stays
     /// none, and a time more than `i32::MAX` ms before the new epoch is
     /// kept as that.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn shifted(self, shift_ms: u64) -> MsTick {
         if self.is_none() {
             return self;
@@ -224,7 +225,8 @@ impl Timers {
     }
 
     /// Whether `t` is set and at or before `now` (a deadline that is due).
-    #[inline]
+    #[cfg_attr(not(target_pointer_width = "32"), inline)]
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(crate) fn due(&self, t: Tick, now: Instant) -> bool {
         self.get(t).is_some_and(|d| now >= d)
     }

@@ -815,13 +815,22 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             return Ok(Dispatched::Idle(next));
         };
         if plan == Plan::ArmPersist {
-            let backoff = 1u64 << self.persist_backoff.min(6);
-            let bounds = self.config.rto();
-            let rto = self
-                .rtt
-                .base_rto(&bounds)
-                .saturating_mul(backoff)
-                .min(bounds.max);
+            // RFC 9293 §3.8.6.1: the probes back off as retransmissions do
+            // (RFC 6298 §5.5), here at most 64-fold.
+            let rto = if cfg!(target_pointer_width = "32") {
+                // The same value through the function the retransmission
+                // timer uses (flash, issue 9): the bounds' clamps commute
+                // with the doubling.
+                self.rto_backed_off(self.persist_backoff.min(6))
+            } else {
+                let backoff = 1u64 << self.persist_backoff.min(6);
+                let bounds = self.config.rto();
+                self.rtt
+                    .base_rto(&bounds)
+                    .saturating_mul(backoff)
+                    .min(bounds.max)
+            };
+            debug_assert_eq!(rto, self.rto_backed_off(self.persist_backoff.min(6)));
             self.timers.persist = self.timers.tick(now + rto, now);
             return Ok(Dispatched::Idle(self.poll_at()));
         }
@@ -939,7 +948,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         #[cfg(not(feature = "tso"))]
         let _ = sent;
         self.commit(now, plan, edge, stats);
-        if self.quiet_after(plan) {
+        // Not on 32-bit targets (flash, issue 9): there the next call
+        // plans, finds nothing and answers `Idle` with the same deadline.
+        if cfg!(target_pointer_width = "64") && self.quiet_after(plan) {
             // What the next `send_next` at this `now` would find: nothing
             // planned and nothing paced (`quiet_after` wants no pacing
             // release), so only the timers remain.

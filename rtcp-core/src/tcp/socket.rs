@@ -646,21 +646,43 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// The current retransmission timeout. Out of line: on 32-bit targets
     /// its `u64` clamps were inlined at each caller (flash, issue 9), and on
     /// 64-bit hosts inlined it cost the connection-rate benchmark about 30
-    /// instructions per connection.
-    #[inline(never)]
+    /// instructions per connection. (On 32-bit targets the out-of-line
+    /// part is [`rto_backed_off`](Self::rto_backed_off), which the persist
+    /// timer shares.)
+    #[cfg_attr(target_pointer_width = "64", inline(never))]
+    #[cfg_attr(target_pointer_width = "32", inline)]
     pub fn rto(&self) -> crate::time::Duration {
+        #[cfg(target_pointer_width = "32")]
+        let rto = self.rto_backed_off(self.rtt.backoff());
         // The bounds unpacked one at a time, only those this estimate
         // needs: it runs each time the retransmission timer is armed,
         // several times per connection, and each unpacking is a table load
         // and a multiplication.
+        #[cfg(not(target_pointer_width = "32"))]
+        let rto = {
+            let config = &self.config;
+            self.rtt.rto_from(
+                || config.rto_initial(),
+                || config.rto_min(),
+                || config.rto_max(),
+            )
+        };
+        debug_assert_eq!(rto, self.rtt.rto(&self.config.rto()));
+        rto
+    }
+
+    /// The RTO doubled `backoff` times (RFC 6298 §5.5), within the
+    /// configured bounds: the retransmission timer's with its own count,
+    /// the persist timer's with the probes' (RFC 9293 §3.8.6.1).
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
+    pub(crate) fn rto_backed_off(&self, backoff: u8) -> crate::time::Duration {
         let config = &self.config;
-        let rto = self.rtt.rto_from(
+        self.rtt.rto_from_with_backoff(
+            backoff,
             || config.rto_initial(),
             || config.rto_min(),
             || config.rto_max(),
-        );
-        debug_assert_eq!(rto, self.rtt.rto(&config.rto()));
-        rto
+        )
     }
 
     /// Current slow-start threshold in bytes (RFC 5681).

@@ -476,6 +476,7 @@ struct OptionWriter<'b> {
 }
 
 impl OptionWriter<'_> {
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn put(&mut self, bytes: &[u8]) -> Result<()> {
         let end = self
             .pos
@@ -541,11 +542,16 @@ impl TcpOptions {
         // RFC 7323 Appendix A's layout, NOP NOP TS: what every segment of a
         // connection with timestamps and no SACK blocks carries. One compare
         // recognises it (header prediction's half of option parsing).
+        // Not on 32-bit targets, where the general walk reads the same
+        // (flash, issue 9).
+        #[cfg(not(target_pointer_width = "32"))]
         if let Ok([KIND_NOP, KIND_NOP, KIND_TIMESTAMP, 10, value @ ..]) =
             <[u8; 12]>::try_from(bytes)
         {
             options.timestamp = Some((read_u32(&value, 0), read_u32(&value, 4)));
-        } else if !bytes.is_empty() {
+            return Ok(());
+        }
+        if !bytes.is_empty() {
             *options = TcpOptions::parse_general(bytes)?;
         }
         Ok(())
@@ -679,6 +685,8 @@ impl TcpOptions {
     /// after the other options, the first ones first. With timestamps that
     /// is at most three (RFC 2018 §3); the rest are silently left out, the
     /// engine putting the most important block first (RFC 2018 §4).
+    // Out of line on 32-bit targets (flash, issue 9: three inlined copies).
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub fn emitted_sack_count(&self) -> usize {
         let room = MAX_OPTIONS_LEN.saturating_sub(self.len_without_sack());
         // NOP NOP kind length, then 8 bytes per block.
@@ -688,6 +696,9 @@ impl TcpOptions {
 
     /// Length of the emitted options in bytes: a multiple of 4, at most 40.
     pub fn len(&self) -> usize {
+        // The common case first, on hosts; on 32-bit targets the general
+        // sum below gives the same 12 (flash, issue 9).
+        #[cfg(not(target_pointer_width = "32"))]
         if self.only_timestamp().is_some() {
             return 12;
         }
@@ -706,6 +717,9 @@ impl TcpOptions {
     /// `Error::BufferTooSmall` when `out` is shorter; nothing past
     /// `len()` is touched.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize> {
+        // Not on 32-bit targets, where `emit_general` writes the same
+        // bytes (flash, issue 9).
+        #[cfg(not(target_pointer_width = "32"))]
         if let Some((tsval, tsecr)) = self.only_timestamp() {
             // Every segment of an established connection with timestamps
             // and nothing to SACK: RFC 7323 Appendix A's NOP NOP TS, in one
@@ -1083,6 +1097,8 @@ mod option_fast_path_tests {
             let parsed = TcpOptions::parse(&fast).unwrap();
             prop_assert_eq!(parsed, TcpOptions::parse(&general).unwrap());
             prop_assert_eq!(parsed.timestamp, Some((tsval, tsecr)));
+            // What 32-bit targets, which skip the shortcut, run instead.
+            prop_assert_eq!(TcpOptions::parse_general(&fast).unwrap(), parsed);
         }
 
         /// The timestamp-only shortcut writes what the general writer
@@ -1094,6 +1110,8 @@ mod option_fast_path_tests {
             let n = options.emit(&mut fast).unwrap();
             prop_assert_eq!(n, options.emit_general(&mut general).unwrap());
             prop_assert_eq!(n, options.len());
+            // The sum 32-bit targets compute instead of the shortcut's 12.
+            prop_assert_eq!(n, options.len_without_sack() + options.emitted_sack_count());
             prop_assert_eq!(&fast[..], &general[..]);
             prop_assert_eq!(TcpOptions::parse(&fast[..n]).unwrap(), options);
             prop_assert!(options.emit(&mut fast[..11]).is_err());
