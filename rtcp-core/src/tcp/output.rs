@@ -946,6 +946,16 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.set_pacing_held(false);
             // Fuzzing runs with debug assertions: it checks the shortcut.
             debug_assert_eq!(self.plan_paced(false, tso_max), None);
+            if self.state == State::TimeWait && self.timers.due(self.timers.timewait, now) {
+                // The ACK that TIME-WAIT owed is out and its 2 MSL are
+                // over already (a zero MSL): close now, as `handle_timers`
+                // would on the socket's next visit at this same `now`
+                // (one visit and one trip through the schedule fewer per
+                // connection, issue 9). `commit` cleared ACK_NOW, and
+                // `quiet_after` wants no RST owed, as that path does.
+                self.reset();
+                self.state = State::Closed;
+            }
             return Ok(Dispatched::SentLast(self.timer_poll_at()));
         }
         Ok(Dispatched::Sent)
