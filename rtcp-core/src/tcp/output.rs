@@ -581,6 +581,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         earliest.map_or(PollAt::Ingress, PollAt::Time)
     }
 
+    /// No timer is armed (a reset socket's timers; debug checks).
+    pub(crate) fn timers_idle(&self) -> bool {
+        self.timer_poll_at() == PollAt::Ingress
+    }
+
     /// Fire whatever timers have expired (RFC 6298 §5, §3.8.6.1, §3.8.4).
     fn handle_timers(&mut self, now: Instant, stats: &mut TcpStats) {
         if self.timers.due(self.timers.timewait, now) && !self.flags.get(Flags::ACK_NOW) {
@@ -589,8 +594,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // one, §3.10.7.4) goes out first: with a short MSL (0 in a
             // benchmark) the deadline may already be due when we enter
             // TIME-WAIT, and without that ACK the peer is left in LAST-ACK.
-            self.reset();
-            self.state = State::Closed;
+            self.finish();
             return;
         }
         // R2 (§3.8.3, MUST-20): give up on data or a SYN unacknowledged for
@@ -953,8 +957,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 // (one visit and one trip through the schedule fewer per
                 // connection, issue 9). `commit` cleared ACK_NOW, and
                 // `quiet_after` wants no RST owed, as that path does.
-                self.reset();
-                self.state = State::Closed;
+                self.finish();
             }
             return Ok(Dispatched::SentLast(self.timer_poll_at()));
         }
