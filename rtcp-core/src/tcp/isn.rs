@@ -61,19 +61,26 @@ impl IsnGenerator {
         local: (Ipv4Address, u16),
         remote: (Ipv4Address, u16),
     ) -> (SeqNumber, u32) {
-        // The 4-tuple as 12 bytes, addresses and ports in network order,
-        // hashed as SipHash's two message words directly: the same value as
-        // `hash` of those 12 bytes (`tuple_words_match_the_byte_hash`), but
-        // without the generic path's tail copy (a `memcpy` call) and chunk
-        // loop, about 40 instructions of each connection's setup (issue 9).
+        // The 4-tuple as 12 bytes, addresses and ports in network order.
         let [a0, a1, a2, a3] = local.0 .0;
         let [p0, p1] = local.1.to_be_bytes();
         let [b0, b1, b2, b3] = remote.0 .0;
         let [q0, q1] = remote.1.to_be_bytes();
-        let m0 = u64::from_le_bytes([a0, a1, a2, a3, p0, p1, b0, b1]);
-        // The last word carries the message length (12) in its top byte.
-        let m1 = u64::from_le_bytes([b2, b3, q0, q1, 0, 0, 0, 12]);
-        let h = siphash24_words(self.k0, self.k1, m0, m1);
+        let h = if cfg!(target_pointer_width = "64") {
+            // Hashed as SipHash's two message words directly: the same
+            // value as `hash` of the 12 bytes
+            // (`tuple_words_match_the_byte_hash`), without the generic
+            // path's tail copy (a `memcpy` call) and chunk loop, about 20
+            // instructions of each connection's setup (issue 9). Not on
+            // 32-bit targets, where the second path cost about 140 bytes
+            // of flash (`footprint/measure.sh`).
+            let m0 = u64::from_le_bytes([a0, a1, a2, a3, p0, p1, b0, b1]);
+            // The last word carries the message length (12) in its top byte.
+            let m1 = u64::from_le_bytes([b2, b3, q0, q1, 0, 0, 0, 12]);
+            siphash24_words(self.k0, self.k1, m0, m1)
+        } else {
+            self.hash(&[a0, a1, a2, a3, p0, p1, b0, b1, b2, b3, q0, q1])
+        };
         let f = h as u32;
         // M: a 4 µs tick (RFC 9293 §3.4.1), truncated to 32 bits on purpose.
         let m = (now.total_micros() / 4) as u32;
