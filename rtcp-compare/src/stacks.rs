@@ -21,10 +21,10 @@ pub struct NodeCfg {
     pub small: usize,
     /// Disable Nagle's algorithm.
     pub nodelay: bool,
-    /// Connection-rate runs: rtcp's MSL is set to 1 ms (TIME-WAIT 2 ms);
-    /// smoltcp's TIME-WAIT (10 s, fixed) is ended by the
-    /// application, which aborts the socket and puts it back into the
-    /// listening pool.
+    /// Connection-rate runs: rtcp's MSL is set to zero, so TIME-WAIT ends
+    /// at once (it was 1 ms until session 8); smoltcp's TIME-WAIT (10 s,
+    /// fixed) is ended by the application, which aborts the socket and
+    /// puts it back into the listening pool.
     pub short_time_wait: bool,
 }
 

@@ -927,6 +927,128 @@ fn full_table_drops_syn_until_a_slot_frees() {
     assert_eq!(hosts, [1, 2, 3, 4]);
 }
 
+/// One request-reply exchange from host 1 to the listener on host 0, the
+/// server closing first so that its end goes to TIME-WAIT. With `hold` the
+/// server only shuts its side down and keeps the handle (returned); else it
+/// closes. `None` in the outer option: the exchange did not finish in 5 s.
+fn exchange_server_closes_first(
+    sim: &mut Sim,
+    listener: SocketHandle,
+    hold: bool,
+) -> Option<Option<SocketHandle>> {
+    let server_ip = sim.hosts[0].ip();
+    let client_ip = sim.hosts[1].ip();
+    let c = sim.hosts[1].sockets.open().unwrap();
+    let now = sim.now;
+    sim.hosts[1]
+        .sockets
+        .connect(
+            now,
+            c,
+            Endpoint::new(client_ip, 0),
+            Endpoint::new(server_ip, 80),
+        )
+        .unwrap();
+    sim.hosts[1].sockets.send(c, b"req").unwrap();
+    let mut server: Option<SocketHandle> = None;
+    let (mut request, mut reply) = (Vec::new(), Vec::new());
+    let (mut answered, mut client_done) = (false, false);
+    let ok = sim.run_until(Duration::from_secs(5), |sim| {
+        if server.is_none() {
+            server = sim.hosts[0].sockets.accept(listener).ok();
+        }
+        if let (Some(s), false) = (server, answered) {
+            drain(sim, 0, s, &mut request);
+            if request == b"req" {
+                sim.hosts[0].sockets.send(s, b"rep").unwrap();
+                if hold {
+                    sim.hosts[0].sockets.shutdown(s).unwrap();
+                } else {
+                    sim.hosts[0].sockets.close(s).unwrap();
+                }
+                answered = true;
+            }
+        }
+        if !client_done && drain(sim, 1, c, &mut reply) {
+            sim.hosts[1].sockets.close(c).unwrap();
+            client_done = true;
+        }
+        // Done once the client's LAST-ACK is over: its slot is free.
+        client_done && sim.hosts[1].sockets.in_use() == 0
+    });
+    if !ok {
+        return None;
+    }
+    assert_eq!(reply, b"rep");
+    Some(server.filter(|_| hold))
+}
+
+/// A server with a listener and three more slots, one of them held in
+/// TIME-WAIT by the application, serves six connections that it closes
+/// first. Returns how many finished, the server's counters, and the held
+/// socket's handle.
+fn serve_six_with_time_wait(recycle: bool) -> (usize, Sim, SocketHandle) {
+    let server_cfg = HostConfig {
+        slots: 4,
+        ..HostConfig::default()
+    };
+    let mut sim = Sim::new(63, &[server_cfg, HostConfig::default()]);
+    sim.hosts[0].sockets.set_time_wait_recycling(recycle);
+    let server_ip = sim.hosts[0].ip();
+    let listener = sim.hosts[0].sockets.open().unwrap();
+    sim.hosts[0]
+        .sockets
+        .listen(listener, Endpoint::new(server_ip, 80), 4)
+        .unwrap();
+    // The first connection's TIME-WAIT is the oldest, but its handle is
+    // still the application's: it must never be recycled.
+    let held = exchange_server_closes_first(&mut sim, listener, true)
+        .expect("first exchange")
+        .unwrap();
+    assert_eq!(state(&sim, 0, held), State::TimeWait);
+    let mut finished = 1;
+    for _ in 1..6 {
+        if exchange_server_closes_first(&mut sim, listener, false).is_none() {
+            break;
+        }
+        finished += 1;
+    }
+    (finished, sim, held)
+}
+
+#[test]
+fn full_table_recycles_the_oldest_orphan_in_time_wait() {
+    let (finished, mut sim, held) = serve_six_with_time_wait(true);
+    assert_eq!(finished, 6);
+    let server = sim.hosts[0].sockets.stats();
+    // Two free slots took connections 2 and 3; 4, 5 and 6 each took the
+    // slot of the connection before last, still in TIME-WAIT (2 MSL is
+    // four minutes; all six took well under a second).
+    assert_eq!(server.time_wait_recycled, 3);
+    assert_eq!(server.table_full, 0);
+    assert_eq!(sim.hosts[1].sockets.stats().timeouts, 0, "no SYN waited");
+    // The application's own TIME-WAIT socket was left alone.
+    assert_eq!(state(&sim, 0, held), State::TimeWait);
+    // An active open recycles too.
+    let h = sim.hosts[0].sockets.open().unwrap();
+    assert_eq!(sim.hosts[0].sockets.stats().time_wait_recycled, 4);
+    assert_eq!(state(&sim, 0, h), State::Closed);
+    assert_eq!(state(&sim, 0, held), State::TimeWait);
+}
+
+#[test]
+fn full_table_keeps_time_wait_unless_recycling_is_on() {
+    let (finished, mut sim, held) = serve_six_with_time_wait(false);
+    // The held socket and two closed ones fill the table for 2 MSL: the
+    // fourth connection's SYNs are dropped (RFC 9293 §3.6.1, MUST-13).
+    assert_eq!(finished, 3);
+    let server = sim.hosts[0].sockets.stats();
+    assert!(server.table_full > 0);
+    assert_eq!(server.time_wait_recycled, 0);
+    assert_eq!(state(&sim, 0, held), State::TimeWait);
+    assert_eq!(sim.hosts[0].sockets.open().err(), Some(TcpError::TableFull));
+}
+
 #[test]
 fn full_backlog_drops_syn_until_accept() {
     let mut sim = Sim::new(

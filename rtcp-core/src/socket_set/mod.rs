@@ -18,6 +18,9 @@
 //! When the table or a backlog is full an incoming SYN is dropped silently
 //! and counted ([`TcpStats::backlog_full`], [`TcpStats::table_full`]): the
 //! peer retransmits its SYN and gets in once a slot frees up, as with Linux.
+//! Connections in TIME-WAIT hold their slots for 2 MSL; with
+//! [`SocketSet::set_time_wait_recycling`] a full table gives the oldest of
+//! them to the new connection instead (`recycle.rs`).
 
 use crate::tcp::ip::IpParams;
 use crate::tcp::isn::IsnGenerator;
@@ -37,6 +40,7 @@ use index::HEADS_PER_SLOT;
 use managed::ManagedSlice;
 
 mod index;
+mod recycle;
 mod schedule;
 
 const NONE: u16 = u16::MAX;
@@ -261,6 +265,8 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) tso_max: usize,
     /// The interface's address and prefix, once it has polled us.
     pub(crate) subnet: Option<Ipv4Cidr>,
+    /// A full table recycles the oldest TIME-WAIT slot (`recycle.rs`).
+    recycle_time_wait: bool,
     stats: TcpStats,
 }
 
@@ -334,6 +340,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             #[cfg(feature = "tso")]
             tso_max: 0,
             subnet: None,
+            recycle_time_wait: false,
             stats: TcpStats::default(),
         }
     }
@@ -428,7 +435,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     /// Take a free slot for a new socket (CLOSED, default configuration).
     pub fn open(&mut self) -> Result<SocketHandle, TcpError> {
-        let i = self.alloc(Owner::User).ok_or(TcpError::TableFull)?;
+        let i = self
+            .alloc_or_recycle(Owner::User)
+            .ok_or(TcpError::TableFull)?;
         let slot = self.slot_mut(i).ok_or(TcpError::TableFull)?;
         slot.socket.reset();
         slot.socket.forget_past();
@@ -1065,7 +1074,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         }
         let listener_config = self.slot(l).map(|s| s.socket.config);
         let listener_route = self.slot(l).map(|s| s.socket.route).unwrap_or_default();
-        let Some(c) = self.alloc(Owner::Child { listener: l }) else {
+        let Some(c) = self.alloc_or_recycle(Owner::Child { listener: l }) else {
             crate::count(&mut self.stats.table_full);
             return None;
         };

@@ -383,6 +383,9 @@ pub struct TcpStats {
     pub backlog_full: u64,
     /// SYNs dropped because the socket table was full.
     pub table_full: u64,
+    /// TIME-WAIT connections whose slot went to a new connection because
+    /// the table was full (`SocketSet::set_time_wait_recycling`).
+    pub time_wait_recycled: u64,
     /// RSTs sent for segments that matched no socket (§3.10.7.1).
     pub resets_sent: u64,
     /// Segments taken by header prediction (in-order data on a connection

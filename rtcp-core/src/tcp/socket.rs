@@ -510,6 +510,16 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// The RST owed to the peer, if one is.
     #[inline]
+    /// When TIME-WAIT ends, for a socket in TIME-WAIT; `None` in any
+    /// other state. The table recycles the one that ends first when it
+    /// is full (`SocketSet::set_time_wait_recycling`).
+    pub(crate) fn time_wait_end(&self) -> Option<crate::time::Instant> {
+        if self.state != State::TimeWait {
+            return None;
+        }
+        self.timers.get(self.timers.timewait).get()
+    }
+
     pub(crate) fn pending_rst(&self) -> Option<PendingReset> {
         self.flags.get(Flags::RST_OWED).then_some(PendingReset {
             seq: self.rst_seq,
