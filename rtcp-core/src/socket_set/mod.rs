@@ -514,6 +514,13 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 }
             }
         }
+        // A CLOSED socket the table keeps was reset (`TcpSocket::finish`
+        // skips that only for an orphan with no RST owed, freed above): no
+        // timer of its last connection is left.
+        debug_assert!(
+            state != State::Closed || self.slot(i).is_none_or(|s| s.socket.timers_idle()),
+            "a CLOSED socket kept in the table was not reset"
+        );
         if let Owner::Child { listener } = owner {
             let queued = self.slot(i).is_some_and(|s| s.queued);
             if !queued && !matches!(state, State::SynReceived | State::Closed) {
@@ -898,6 +905,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         if let Some(s) = self.slot_mut(i) {
             let _ = s.socket.shutdown_send();
             s.owner = Owner::Orphan;
+            s.socket.flags.set(Flags::ORPHANED, true);
             if (due_now && s.socket.state != State::Closed) || s.socket.fin_due_now() {
                 known = Some(PollAt::Now);
             }
@@ -917,6 +925,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         if let Some(s) = self.slot_mut(i) {
             s.socket.abort();
             s.owner = Owner::Orphan;
+            s.socket.flags.set(Flags::ORPHANED, true);
         }
         self.reschedule(i);
         Ok(())
@@ -932,6 +941,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 if let Some(s) = self.slot_mut(c) {
                     s.socket.abort();
                     s.owner = Owner::Orphan;
+                    s.socket.flags.set(Flags::ORPHANED, true);
                     s.queued = false;
                 }
                 self.reschedule(c);

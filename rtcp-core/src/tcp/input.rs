@@ -369,10 +369,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 }
                 _ => {
                     // TIME-WAIT: both sides are done; just close.
-                    let error = self.error;
-                    self.reset();
-                    self.error = error;
-                    self.state = State::Closed;
+                    self.finish();
                 }
             }
             return;
@@ -553,10 +550,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 self.enter_time_wait(now);
             }
             State::LastAck if fin_acked => {
-                let error = self.error;
-                self.reset();
-                self.error = error;
-                self.state = State::Closed;
+                self.finish();
                 return false;
             }
             State::TimeWait if seg.flags.fin() => {

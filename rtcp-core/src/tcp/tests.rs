@@ -405,6 +405,43 @@ fn eof_survives_the_close() {
     assert_eq!(h.sock.recv_slice(&mut buf), Ok(0));
 }
 
+/// With a zero MSL, TIME-WAIT ends as soon as its ACK of the peer's FIN is
+/// out: `send_next` closes the socket right after that ACK instead of on a
+/// second visit at the same instant, and must leave it exactly as that
+/// visit (`handle_timers`: `reset`, CLOSED) would, with nothing due.
+#[test]
+fn zero_msl_time_wait_closes_as_its_ack_leaves() {
+    use super::output::PollAt;
+    use super::TcpConfig;
+    let mut h = Harness::established(TcpOptions::default());
+    h.sock.set_config(TcpConfig {
+        msl: Duration::ZERO,
+        ..h.sock.config()
+    });
+    h.sock.shutdown_send().unwrap();
+    let out = h.drain();
+    let our_fin = out.iter().find(|s| s.flags.fin()).expect("our FIN");
+    let fin = peer_seg(TcpFlags::ACK | TcpFlags::FIN, IRS + 1, our_fin.seq + 1);
+    h.input(&fin);
+    assert_eq!(h.sock.state(), State::TimeWait);
+    // One visit (`drain` would carry on and make the second).
+    let mut ack = None;
+    let r = h
+        .sock
+        .dispatch_next(h.now, &mut h.stats, 0, |_, repr| {
+            ack = Some(repr.ack_number);
+            Ok::<usize, ()>(0)
+        })
+        .unwrap();
+    assert_eq!(ack, Some(IRS + 2), "the ACK of the FIN");
+    assert_eq!(r, Dispatched::SentLast(PollAt::Ingress));
+    assert_eq!(h.sock.state(), State::Closed);
+    // Already reset: resetting again changes nothing.
+    let closed = scrubbed(&h.sock);
+    h.sock.reset();
+    assert_eq!(scrubbed(&h.sock), closed);
+}
+
 /// The SYN-ACK to a SYN carrying text acknowledges the SYN alone
 /// (§3.10.7.2: <ACK=RCV.NXT>, RCV.NXT = SEG.SEQ+1); the text is resent.
 #[test]

@@ -581,6 +581,21 @@ impl TcpOptions {
             options.window_scale = Some(shift);
             return Ok(options);
         }
+        // The same without window scale: our SYN-ACK when neither side
+        // scales (`syn_options`).
+        #[cfg(not(target_pointer_width = "32"))]
+        if let Ok(
+            [KIND_MSS, 4, m0, m1, KIND_SACK_PERMITTED, 2, KIND_TIMESTAMP, 10, v0, v1, v2, v3, e0, e1, e2, e3],
+        ) = <[u8; 16]>::try_from(bytes)
+        {
+            options.mss = Some(u16::from_be_bytes([m0, m1]));
+            options.sack_permitted = true;
+            options.timestamp = Some((
+                u32::from_be_bytes([v0, v1, v2, v3]),
+                u32::from_be_bytes([e0, e1, e2, e3]),
+            ));
+            return Ok(options);
+        }
         let mut rest = bytes;
         while let Some((&kind, after_kind)) = rest.split_first() {
             match kind {
@@ -749,21 +764,20 @@ impl TcpOptions {
     fn emit_general(&self, out: &mut [u8]) -> Result<usize> {
         // Not on 32-bit targets (flash; see `parse_general`).
         #[cfg(not(target_pointer_width = "32"))]
-        if let (Some(mss), Some((tsval, tsecr)), true, Some(shift), 0) = (
+        if let (Some(mss), Some((tsval, tsecr)), true, 0) = (
             self.mss,
             self.timestamp,
             self.sack_permitted,
-            self.window_scale,
             self.sack_count,
         ) {
-            // A SYN with every option we offer, in the layout the general
-            // case below writes, in one store (issue 9: about fifty
-            // instructions per SYN).
+            // A SYN with every option we offer, or a SYN-ACK with all but
+            // window scaling (offered back only when a side scales), in
+            // the layout the general case below writes, in one store
+            // (issue 9: about fifty instructions per SYN).
             let [m0, m1] = mss.to_be_bytes();
             let [v0, v1, v2, v3] = tsval.to_be_bytes();
             let [e0, e1, e2, e3] = tsecr.to_be_bytes();
-            let dst = out.get_mut(..20).ok_or(Error::BufferTooSmall)?;
-            dst.copy_from_slice(&[
+            let head = [
                 KIND_MSS,
                 4,
                 m0,
@@ -780,11 +794,19 @@ impl TcpOptions {
                 e1,
                 e2,
                 e3,
-                KIND_NOP,
-                KIND_WINDOW_SCALE,
-                3,
-                shift,
-            ]);
+            ];
+            let Some(shift) = self.window_scale else {
+                let dst = out.first_chunk_mut::<16>().ok_or(Error::BufferTooSmall)?;
+                *dst = head;
+                return Ok(16);
+            };
+            let dst = out.first_chunk_mut::<20>().ok_or(Error::BufferTooSmall)?;
+            let (first, ws) = dst
+                .split_first_chunk_mut::<16>()
+                .ok_or(Error::BufferTooSmall)?;
+            *first = head;
+            let ws = ws.first_chunk_mut::<4>().ok_or(Error::BufferTooSmall)?;
+            *ws = [KIND_NOP, KIND_WINDOW_SCALE, 3, shift];
             return Ok(20);
         }
         let len = self.len();
@@ -1295,6 +1317,30 @@ mod tests {
         // A corrupted copy is not taken for the layout.
         let mut bad = linux;
         bad[17] = 4;
+        assert_eq!(TcpOptions::parse(&bad), Err(Error::BadOption));
+
+        // Without window scale (our SYN-ACK when neither side scales).
+        let short = [2, 4, 0x05, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 5, 6, 7, 8];
+        let short_shuffled = [
+            8, 10, 1, 2, 3, 4, 5, 6, 7, 8, 1, 1, 4, 2, 2, 4, 0x05, 0xb4, 0, 0,
+        ];
+        let b = TcpOptions::parse(&short).unwrap();
+        assert_eq!(b, TcpOptions::parse(&short_shuffled).unwrap());
+        assert_eq!(
+            b,
+            TcpOptions {
+                window_scale: None,
+                ..a
+            }
+        );
+        let mut out = [0u8; 40];
+        assert_eq!(b.emit(&mut out), Ok(16));
+        assert_eq!(out[..16], short);
+        assert_eq!(out[16..], [0u8; 24], "nothing written past the options");
+        assert_eq!(b.len(), 16);
+        assert_eq!(b.emit(&mut [0u8; 15]), Err(Error::BufferTooSmall));
+        let mut bad = short;
+        bad[5] = 3;
         assert_eq!(TcpOptions::parse(&bad), Err(Error::BadOption));
     }
 
