@@ -668,12 +668,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rtt.srtt()
     }
 
-    /// The current retransmission timeout. Out of line: on 32-bit targets
-    /// its `u64` clamps were inlined at each caller (flash, issue 9), and on
-    /// 64-bit hosts inlined it cost the connection-rate benchmark about 30
-    /// instructions per connection. (On 32-bit targets the out-of-line
-    /// part is [`rto_backed_off`](Self::rto_backed_off), which the persist
-    /// timer shares.)
+    /// The retransmission timeout to arm now (RFC 6298), with backoff
+    /// applied (§5.5) and capped at the configured maximum.
+    // Out of line: on 32-bit targets its `u64` clamps were inlined at each
+    // caller (flash, issue 9), and on 64-bit hosts inlined it cost the
+    // connection-rate benchmark about 30 instructions per connection. (On
+    // 32-bit targets the out-of-line part is `rto_backed_off`, which the
+    // persist timer shares.)
     #[cfg_attr(target_pointer_width = "64", inline(never))]
     #[cfg_attr(target_pointer_width = "32", inline)]
     pub fn rto(&self) -> crate::time::Duration {
