@@ -10,7 +10,7 @@
 //! children need no allocation: a SYN takes a free slot, buffers and all.
 //!
 //! With the `large-table` feature (a default) nothing here scans the table
-//! per packet: demultiplexing is a hash lookup (the bucket heads and chain
+//! per packet (except a full table recycling TIME-WAIT, `recycle.rs`): demultiplexing is a hash lookup (the bucket heads and chain
 //! links live inside the slots), the next deadline is the top of a binary
 //! heap (also spread over the slots), free slots form a linked list, and a
 //! listener's established children queue in an intrusive list. Without it

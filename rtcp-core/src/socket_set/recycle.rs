@@ -11,15 +11,31 @@
 //!
 //! With recycling on, a new connection that finds no free slot (an `open`,
 //! or a SYN for a listener) takes the slot of the closed connection whose
-//! TIME-WAIT ends first, as lwIP does when it runs out of control blocks
-//! and as Linux does past `tcp_max_tw_buckets`. Only orphans are taken: a
-//! socket whose handle the application still holds is never recycled. The
-//! protection given up is partly kept by other means: ISNs grow with time
-//! (RFC 6528), so a new incarnation of the same connection starts above
-//! the old one's sequence space, and timestamps (RFC 7323 PAWS) reject old
-//! duplicates where both ends use them.
+//! TIME-WAIT ends first, as lwIP does when it runs out of control blocks.
+//! (Linux, past `tcp_max_tw_buckets`, instead lets the connection closing
+//! at that moment skip TIME-WAIT.) Only orphans are taken: a socket whose
+//! handle the application still holds is never recycled, nor one that
+//! still owes the peer an ACK (for a retransmitted FIN) while another
+//! can go.
+//!
+//! What is given up: a delayed segment of the recycled connection can be
+//! taken for part of a new connection with the same two endpoints.
+//! Timestamps (RFC 7323 PAWS) reject such old duplicates where both ends
+//! use them and the peer's timestamp clock runs on across connections;
+//! nothing else does in general (RFC 6528 ISNs advance 250,000 a second,
+//! so a connection that moved more than that per second leaves its
+//! sequence numbers ahead of the next ISN). The risk is highest for an
+//! application that `open`s, recycling a slot, and `connect`s from a
+//! fixed local port to the same peer as the recycled connection: the
+//! 4-tuple is then reused at once.
+//!
+//! Cost: finding the victim scans the table, only when it is full and
+//! recycling is on. A SYN that then finds nothing to recycle (the table
+//! full of live connections) scans too, so under a SYN flood against a
+//! full table each SYN costs a pass over the slots.
 
 use super::{Owner, SocketSet};
+use crate::tcp::socket::Flags;
 
 impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// Let a new connection take the slot of the connection longest in
@@ -85,7 +101,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// The orphaned TIME-WAIT connection whose 2 MSL ends first. A scan,
     /// but only when the table is full and recycling is on.
     fn oldest_time_wait(&self) -> Option<u16> {
-        let mut best: Option<(crate::time::Instant, u16)> = None;
+        let mut best: Option<((bool, crate::time::Instant), u16)> = None;
         for (i, slot) in self.slots.iter().enumerate().take(self.capacity()) {
             if slot.owner != Owner::Orphan {
                 continue;
@@ -93,8 +109,11 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             let Some(end) = slot.socket.time_wait_end() else {
                 continue;
             };
-            if best.is_none_or(|(b, _)| end < b) {
-                best = Some((end, u16::try_from(i).ok()?));
+            // One that owes an ACK (the peer retransmitted its FIN) goes
+            // last: taken, its peer's next FIN would draw a RST.
+            let key = (slot.socket.flags.get(Flags::ACK_NOW), end);
+            if best.is_none_or(|(b, _)| key < b) {
+                best = Some((key, u16::try_from(i).ok()?));
             }
         }
         best.map(|(_, i)| i)

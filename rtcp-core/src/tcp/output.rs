@@ -61,7 +61,9 @@ pub(crate) enum Dispatched {
     /// `poll_at` would say, found without planning a second time).
     Idle(PollAt),
     /// A segment left and nothing more is due: what `Sent` and then
-    /// `Idle` from the next call would say, without that call's plan.
+    /// `Idle` from the next call would say, without that call's plan. (A
+    /// zero-MSL TIME-WAIT whose ACK this was is CLOSED already, which the
+    /// next call's timers would have done.)
     SentLast(PollAt),
 }
 

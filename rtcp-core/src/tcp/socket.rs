@@ -508,8 +508,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.flags.set(Flags::RCV_FIN_SEEN, true);
     }
 
-    /// The RST owed to the peer, if one is.
-    #[inline]
     /// When TIME-WAIT ends, for a socket in TIME-WAIT; `None` in any
     /// other state. The table recycles the one that ends first when it
     /// is full (`SocketSet::set_time_wait_recycling`).
@@ -520,6 +518,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.timers.get(self.timers.timewait).get()
     }
 
+    /// The RST owed to the peer, if one is.
+    #[inline]
     pub(crate) fn pending_rst(&self) -> Option<PendingReset> {
         self.flags.get(Flags::RST_OWED).then_some(PendingReset {
             seq: self.rst_seq,
@@ -670,11 +670,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// The retransmission timeout to arm now (RFC 6298), with backoff
     /// applied (§5.5) and capped at the configured maximum.
-    // Out of line: on 32-bit targets its `u64` clamps were inlined at each
-    // caller (flash, issue 9), and on 64-bit hosts inlined it cost the
-    // connection-rate benchmark about 30 instructions per connection. (On
-    // 32-bit targets the out-of-line part is `rto_backed_off`, which the
-    // persist timer shares.)
+    // Out of line on 64-bit hosts: inlined it cost the connection-rate
+    // benchmark about 30 instructions per connection. On 32-bit targets
+    // its `u64` clamps were inlined at each caller (flash, issue 9), so
+    // there it is a thin inline call to `rto_backed_off`, the out-of-line
+    // part, which the persist timer shares.
     #[cfg_attr(target_pointer_width = "64", inline(never))]
     #[cfg_attr(target_pointer_width = "32", inline)]
     pub fn rto(&self) -> crate::time::Duration {

@@ -87,7 +87,8 @@ impl TcpFrame<'_, '_> {
         // Each field as one array copy: assembled into one 34-byte array,
         // the destination MAC went byte by byte (about 10 instructions a
         // segment more, issue 9).
-        // (Lengths the compiler checks: `fixed` is FIXED_LEN long.)
+        // (`fixed` is FIXED_LEN long, so the optimizer removes these
+        // length checks.)
         let (dst, rest) = fixed
             .split_first_chunk_mut::<6>()
             .ok_or(Error::BufferTooSmall)?;
