@@ -119,3 +119,43 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         best.map(|(_, i)| i)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_slots::small_slots;
+    use super::super::*;
+
+    /// Take a slot for `owner` and put its socket in TIME-WAIT until
+    /// `end` µs, owing the peer an ACK or not.
+    fn in_time_wait(set: &mut SocketSet<'_, 2>, owner: Owner, end: u64, owes_ack: bool) -> u16 {
+        let i = set.alloc(owner).expect("a free slot");
+        let slot = set.slot_mut(i).expect("the slot just taken");
+        slot.socket.state = State::TimeWait;
+        let timers = &mut slot.socket.timers;
+        timers.timewait = timers.tick(Instant::from_micros(end), Instant::ZERO);
+        slot.socket.flags.set(Flags::ACK_NOW, owes_ack);
+        i
+    }
+
+    /// The victims in order: orphans only, the earliest end first, one
+    /// that owes an ACK last, and none once only the application's own
+    /// TIME-WAIT socket is left; nothing at all with recycling off.
+    #[test]
+    fn recycles_orphans_earliest_end_first_and_those_owing_an_ack_last() {
+        let mut bufs = [[0u8; 8]; 8];
+        let mut slots = small_slots::<4>(&mut bufs);
+        let mut set = SocketSet::new(&mut slots[..], [1; 16]);
+        let owes_ack = in_time_wait(&mut set, Owner::Orphan, 100, true);
+        let late = in_time_wait(&mut set, Owner::Orphan, 300, false);
+        let early = in_time_wait(&mut set, Owner::Orphan, 200, false);
+        let held = in_time_wait(&mut set, Owner::User, 50, false);
+        assert_eq!(set.alloc_or_recycle(Owner::User), None, "off by default");
+        set.set_time_wait_recycling(true);
+        for want in [early, late, owes_ack] {
+            assert_eq!(set.alloc_or_recycle(Owner::User), Some(want));
+        }
+        assert_eq!(set.alloc_or_recycle(Owner::User), None);
+        assert_eq!(set.stats().time_wait_recycled, 3);
+        assert_eq!(set.slot(held).map(|s| s.owner), Some(Owner::User));
+    }
+}
