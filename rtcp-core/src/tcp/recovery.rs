@@ -1368,6 +1368,11 @@ mod mul_div_tests {
         (u128::from(a) * u128::from(b)).div_ceil(u128::from(c.max(1)))
     }
 
+    /// The reference saturated at `usize::MAX`, as the functions are.
+    fn saturated(a: u32, b: u32, c: u32) -> usize {
+        usize::try_from(reference(a, b, c)).unwrap_or(usize::MAX)
+    }
+
     #[test]
     fn edges() {
         assert_eq!(mul_div_ceil_bitwise(0, 5, 3), 0);
@@ -1377,12 +1382,21 @@ mod mul_div_tests {
         assert_eq!(mul_div_ceil(7, 3, 0), 21);
         let big = u32::MAX;
         assert_eq!(
-            mul_div_ceil_bitwise(big, big, big) as u128,
-            reference(big, big, big)
+            mul_div_ceil_bitwise(big, big, big),
+            saturated(big, big, big)
         );
+        // (2^32 - 1)^2 / (2^32 - 2) rounds up to 2^32 + 1: exact on a 64-bit
+        // target, saturated to u32::MAX on a 32-bit one.
+        assert_eq!(reference(big, big, big - 1), (1u128 << 32) + 1);
         assert_eq!(
-            mul_div_ceil_bitwise(big, big, big - 1) as u128,
-            reference(big, big, big - 1)
+            mul_div_ceil_bitwise(big, big, big - 1),
+            saturated(big, big, big - 1)
+        );
+        #[cfg(target_pointer_width = "32")]
+        assert_eq!(mul_div_ceil_bitwise(big, big, big - 1), usize::MAX);
+        assert_eq!(
+            mul_div_ceil(big as usize, big as usize, big as usize - 1),
+            saturated(big, big, big - 1)
         );
     }
 
@@ -1392,8 +1406,7 @@ mod mul_div_tests {
         #[test]
         fn agrees_with_u128(a: u32, b: u32, c: u32, small in 0u32..70_000) {
             for (a, b) in [(a, b), (small, b), (a, small), (small, small / 3)] {
-                let want = reference(a, b, c);
-                let want = usize::try_from(want).unwrap_or(usize::MAX);
+                let want = saturated(a, b, c);
                 prop_assert_eq!(mul_div_ceil_bitwise(a, b, c), want);
                 prop_assert_eq!(mul_div_ceil(a as usize, b as usize, c as usize), want);
             }
