@@ -822,21 +822,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         };
         if plan == Plan::ArmPersist {
             // RFC 9293 §3.8.6.1: the probes back off as retransmissions do
-            // (RFC 6298 §5.5), here at most 64-fold.
-            let rto = if cfg!(target_pointer_width = "32") {
-                // The same value through the function the retransmission
-                // timer uses (flash, issue 9): the bounds' clamps commute
-                // with the doubling.
-                self.rto_backed_off(self.persist_backoff.min(6))
-            } else {
-                let backoff = 1u64 << self.persist_backoff.min(6);
-                let bounds = self.config.rto();
-                self.rtt
-                    .base_rto(&bounds)
-                    .saturating_mul(backoff)
-                    .min(bounds.max)
-            };
-            debug_assert_eq!(rto, self.rto_backed_off(self.persist_backoff.min(6)));
+            // (RFC 6298 §5.5), here at most 64-fold, through the function
+            // the retransmission timer uses.
+            let rto = self.rto_backed_off(self.persist_backoff.min(6));
             self.timers.persist = self.timers.tick(now + rto, now);
             return Ok(Dispatched::Idle(self.poll_at()));
         }

@@ -176,11 +176,7 @@ impl RttEstimator {
         min: impl FnOnce() -> Duration,
         max: impl FnOnce() -> Duration,
     ) -> Duration {
-        let base = match self.computed_rto() {
-            Some(computed) => computed.max(min()),
-            None => initial(),
-        };
-        self.backed_off(base).min(max())
+        doubled(self.raised_base(initial, min), self.backoff).min(max())
     }
 
     /// [`rto_from`](Self::rto_from) doubled `backoff` times instead of
@@ -196,12 +192,21 @@ impl RttEstimator {
         min: impl FnOnce() -> Duration,
         max: impl FnOnce() -> Duration,
     ) -> Duration {
-        let base = match self.computed_rto() {
+        doubled(self.raised_base(initial, min), backoff).min(max())
+    }
+
+    /// The RTO before backoff and the maximum: the computed one raised to
+    /// the minimum, or the initial one before any sample (§2.1).
+    #[inline(always)]
+    fn raised_base(
+        &self,
+        initial: impl FnOnce() -> Duration,
+        min: impl FnOnce() -> Duration,
+    ) -> Duration {
+        match self.computed_rto() {
             Some(computed) => computed.max(min()),
             None => initial(),
-        };
-        base.saturating_mul(1u64 << backoff.min(MAX_BACKOFF))
-            .min(max())
+        }
     }
 
     /// Number of consecutive backoffs (for
@@ -220,13 +225,6 @@ impl RttEstimator {
         })
     }
 
-    /// `base` doubled once per backoff (§5.5), saturating. Capping the
-    /// result at the maximum once is the same as capping `base` first
-    /// too: a base above the maximum only grows.
-    fn backed_off(&self, base: Duration) -> Duration {
-        base.saturating_mul(1u64 << self.backoff.min(MAX_BACKOFF))
-    }
-
     /// A retransmission timer expired: double the RTO (§5.5).
     pub fn back_off(&mut self) {
         self.backoff = (self.backoff + 1).min(MAX_BACKOFF);
@@ -241,6 +239,14 @@ impl RttEstimator {
     pub fn reset_backoff(&mut self) {
         self.backoff = 0;
     }
+}
+
+/// `base` doubled `backoff` times (§5.5, at most `MAX_BACKOFF`),
+/// saturating. Capping the result at the maximum once is the same as
+/// capping `base` first too: a base above the maximum only grows.
+#[inline(always)]
+fn doubled(base: Duration, backoff: u8) -> Duration {
+    base.saturating_mul(1u64 << backoff.min(MAX_BACKOFF))
 }
 
 #[cfg(test)]
@@ -310,8 +316,9 @@ mod tests {
 
     proptest::proptest! {
         /// `rto` caps once, after the backoff: the same as clamping the
-        /// base into the bounds first (`base_rto`, which the persist timer
-        /// uses) and capping again, for any samples, backoff and bounds,
+        /// base into the bounds first (`base_rto`, the persist timer's
+        /// formula until session 16) and capping again, for any samples,
+        /// backoff and bounds,
         /// including an initial RTO above the maximum.
         #[test]
         fn capping_once_is_capping_twice(
