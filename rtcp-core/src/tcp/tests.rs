@@ -405,6 +405,64 @@ fn eof_survives_the_close() {
     assert_eq!(h.sock.recv_slice(&mut buf), Ok(0));
 }
 
+/// An established connection that the peer closes first and the
+/// application, having let go of it (`ORPHANED`), closes second: once
+/// its FIN is acknowledged (LAST-ACK → CLOSED) `finish` skips `reset`.
+fn orphan_that_skipped_its_reset() -> Harness {
+    let mut h = Harness::established(full_options());
+    let mut fin = data(IRS + 1, b"bye");
+    fin.flags |= TcpFlags::FIN;
+    fin.options.timestamp = Some((1002, 0));
+    h.input(&fin);
+    assert_eq!(h.sock.send_slice(b"reply").unwrap(), 5);
+    h.sock.flags.set(Flags::ORPHANED, true);
+    h.sock.shutdown_send().unwrap();
+    h.advance(Duration::from_millis(3));
+    let out = h.drain();
+    let our_fin = out.iter().find(|s| s.flags.fin()).expect("our FIN");
+    let fin_acked = our_fin.seq + our_fin.payload.len() + 1;
+    let mut ack = peer_seg(TcpFlags::ACK, IRS + 5, fin_acked);
+    ack.options.timestamp = Some((1003, 0));
+    h.input(&ack);
+    assert_eq!(h.sock.state(), State::Closed);
+    // The reset was skipped: the old connection's state is still there.
+    assert_eq!(h.sock.snd_una, fin_acked);
+    assert!(h.sock.flags.get(Flags::ORPHANED));
+    h
+}
+
+/// The slot of an orphan that skipped its reset (`finish`) holds the old
+/// connection's state until its next owner takes it; both ways a slot is
+/// taken again (`accept_syn` for a listener's child, `reset` and
+/// `forget_past` for `open`) must leave exactly what they leave in a
+/// socket that never carried a connection.
+#[test]
+fn next_owner_of_an_orphan_that_skipped_its_reset_starts_fresh() {
+    // Buffers of the harness's sizes: the window scale follows them.
+    let (mut rx, mut tx) = (vec![0u8; 65536], vec![0u8; 65536]);
+    let mut fresh = TcpSocket::<LOG_CAPACITY>::with_log(&mut rx[..], &mut tx[..]);
+
+    // `open`.
+    let mut h = orphan_that_skipped_its_reset();
+    fresh.set_config(h.sock.config());
+    fresh.local = h.sock.local;
+    fresh.remote = h.sock.remote;
+    assert_ne!(scrubbed(&h.sock), scrubbed(&fresh), "state left behind");
+    h.sock.reset();
+    h.sock.forget_past();
+    assert_eq!(scrubbed(&h.sock), scrubbed(&fresh), "open");
+
+    // A listener's child, from a SYN with every option.
+    let mut h = orphan_that_skipped_its_reset();
+    let mut syn = peer_seg(TcpFlags::SYN, IRS + 100_000, SeqNumber(0));
+    syn.options = full_options();
+    let now = h.now + Duration::from_secs(1);
+    let iss = ISS + 200_000;
+    h.sock.accept_syn(now, LOCAL, REMOTE, &syn, iss, 7, 1460);
+    fresh.accept_syn(now, LOCAL, REMOTE, &syn, iss, 7, 1460);
+    assert_eq!(scrubbed(&h.sock), scrubbed(&fresh), "accept_syn");
+}
+
 /// With a zero MSL, TIME-WAIT ends as soon as its ACK of the peer's FIN is
 /// out: `send_next` closes the socket right after that ACK instead of on a
 /// second visit at the same instant, and must leave it exactly as that
