@@ -81,6 +81,12 @@ impl End {
         ))
     }
 
+    /// Queue a frame of `len` bytes that `f` writes (the floor stack,
+    /// which has no device traits to go through).
+    pub fn emit(&mut self, len: usize, f: impl FnOnce(&mut [u8])) {
+        self.tx_token().put(len, f);
+    }
+
     /// Return a frame's buffer to the pool (a frame the link dropped).
     pub fn recycle(&self, f: Frame) {
         self.pool.borrow_mut().push(f.buf);

@@ -6,8 +6,10 @@
 //! cargo run --release -p rtcp-compare -- --quick # smoke run (CI)
 //! ```
 //!
-//! Options: `--only bulk,idle,conn,loss,size` picks parts; `--stack rtcp` or
-//! `--stack smoltcp` runs one stack (for callgrind); `--mib N` sets the bulk
+//! Options: `--only bulk,idle,conn,loss,size` picks parts; `--stack rtcp`,
+//! `--stack smoltcp` or `--stack floor` runs one stack (for callgrind; the
+//! floor, `floor.rs`, the least work any stack could do, runs only on the
+//! bulk rows, and its figure goes in their notes); `--mib N` sets the bulk
 //! transfer size (MiB; for `conn`, the number of connections), `--runs N`
 //! the bulk runs, `--case I` picks one bulk (0-3), idle-K (0-4) or
 //! connection (0-1) row; `--cc newreno|cubic|bbr` sets rtcp's congestion
@@ -28,9 +30,11 @@
     clippy::cast_precision_loss
 )]
 
+mod floor;
 mod link;
 mod stacks;
 
+use floor::Floor;
 use link::{Link, LinkCfg, Pool, Rng};
 use stacks::{NodeCfg, Rtcp, Smol, Stack};
 use std::cell::RefCell;
@@ -355,6 +359,19 @@ fn bench_bulk(t: &mut Table, o: &Opts) {
         let s = o
             .run("smoltcp")
             .then(|| bulk_case::<Smol>(&cfg, total, runs, &pat));
+        // The floor (`floor.rs`): what any stack could reach here.
+        let floor = o
+            .run("floor")
+            .then(|| bulk_case::<Floor>(&cfg, total, runs, &pat));
+        let floor_note = match (&floor, &s) {
+            (Some((f, _)), Some((sm, _))) => format!(
+                "; floor {:.2} GB/s = {:.2}× smoltcp",
+                gbps(f),
+                gbps(f) / gbps(sm)
+            ),
+            (Some((f, _)), None) => format!("; floor {:.2} GB/s", gbps(f)),
+            _ => String::new(),
+        };
         let runs_s = |x: &Option<(Bulk, Vec<f64>)>| {
             x.as_ref().map_or("–".into(), |(_, all)| {
                 all.iter()
@@ -373,7 +390,7 @@ fn bench_bulk(t: &mut Table, o: &Opts) {
             s.as_ref().map(|x| gbps(&x.0)),
             "GB/s",
             format!(
-                "best of {runs} × {} MiB; runs rtcp {} / smoltcp {} GB/s; {:.0}%/{:.0}% of bytes compared",
+                "best of {runs} × {} MiB; runs rtcp {} / smoltcp {} GB/s; {:.0}%/{:.0}% of bytes compared{floor_note}",
                 total >> 20,
                 runs_s(&r),
                 runs_s(&s),
@@ -898,7 +915,7 @@ fn main() {
                 let _ = stacks::RTCP_CC.set(cc);
             }
             _ => {
-                eprintln!("usage: rtcp-compare [--quick] [--only bulk,idle,conn,loss,size] [--stack rtcp|smoltcp] [--mib N] [--runs N] [--case I] [--cc newreno|cubic|bbr]");
+                eprintln!("usage: rtcp-compare [--quick] [--only bulk,idle,conn,loss,size] [--stack rtcp|smoltcp|floor] [--mib N] [--runs N] [--case I] [--cc newreno|cubic|bbr]");
                 std::process::exit(2);
             }
         }
