@@ -65,10 +65,14 @@ impl<'a> RingBuffer<'a> {
             index
         } else if index - cap < cap {
             index - cap
-        } else if cap == 0 {
-            0
         } else {
-            index % cap
+            // No caller gets here (see above): out of the usual path's way.
+            crate::cold_path();
+            if cap == 0 {
+                0
+            } else {
+                index % cap
+            }
         }
     }
 

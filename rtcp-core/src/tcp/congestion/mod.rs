@@ -258,7 +258,10 @@ impl Congestion {
             (Congestion::Bbr(c), CongestionAlgorithm::Bbr) => *c = Bbr::new(mss, now),
             // A change of kind (unreachable with NewReno alone compiled in).
             #[allow(unreachable_patterns)]
-            (this, _) => *this = Congestion::new(algorithm, mss, now),
+            (this, _) => {
+                crate::cold_path();
+                *this = Congestion::new(algorithm, mss, now);
+            }
         }
     }
 
