@@ -328,3 +328,31 @@ impl CongestionControl for Congestion {
         with_controller!(self, c => c.on_idle_restart(now, mss))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `restart` gives the controller `Congestion::new` would, of the same
+    /// kind or of another (the socket's next connection may be configured
+    /// with a different algorithm).
+    #[test]
+    fn restart_matches_new_whatever_the_kind() {
+        let now = Instant::from_secs(3);
+        let kinds = [
+            CongestionAlgorithm::NewReno,
+            #[cfg(feature = "cubic")]
+            CongestionAlgorithm::Cubic,
+            #[cfg(feature = "bbr")]
+            CongestionAlgorithm::Bbr,
+        ];
+        for from in kinds {
+            for to in kinds {
+                let mut c = Congestion::new(from, 536, now);
+                c.restart(to, 1460, now);
+                assert_eq!(c.algorithm(), to);
+                assert_eq!(c.window(), Congestion::new(to, 1460, now).window());
+            }
+        }
+    }
+}
