@@ -12,6 +12,18 @@
 # A 32 KiB L1i holds 512 lines; code that runs once per connection and
 # spans more than that is fetched again for every connection. The line
 # count moves a little with code placement; the instruction count does not.
+#
+# Which lines miss depends on where they fall: a 32 KiB 8-way cache (the one
+# simprof.sh simulates) has 64 sets of 8 lines, a line's set is bits 6-11
+# of its address, and code that runs in the same order every connection
+# misses on every line of a set holding more than 8 of them and on none of
+# a set holding 8 or fewer (LRU). The last columns count those lines, a
+# prediction of simprof.sh's L1i misses for this row (session 17: 434
+# predicted, 440 simulated at 303b129), and the same count expected if the
+# lines fell into sets at random (Poisson), which moves with the number of
+# lines only: a change that moves a few lines can move the simulated misses
+# by ±30 through placement alone, so read small changes off the expected
+# column.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install -y valgrind)" >&2; exit 1; }
@@ -27,7 +39,7 @@ for stack in rtcp smoltcp; do
 done
 
 python3 - "$OUT" "$N" <<'PY'
-import collections, re, sys
+import collections, math, re, sys
 out, n = sys.argv[1], int(sys.argv[2])
 
 def instruction_counts(path):
@@ -63,8 +75,18 @@ def instruction_counts(path):
             owner[addr] = fn
     return cost, owner
 
-print(f"| stack | instructions run >= {n} times | 64-byte lines holding them | top functions (lines) |")
-print("|---|---|---|---|")
+def expected_overfull(lines, sets=64, ways=8):
+    """Lines in sets holding more than `ways`, lines spread at random."""
+    lam, p, total = lines / sets, math.exp(-lines / sets), 0.0
+    for k in range(1, 4 * ways + int(4 * lines / sets)):
+        p *= lam / k
+        if k > ways:
+            total += k * p
+    return total * sets
+
+print(f"| stack | instructions run >= {n} times | 64-byte lines holding them | top functions (lines) "
+      "| lines in 8-way sets holding > 8 (predicted L1i misses) | the same, lines placed at random |")
+print("|---|---|---|---|---|---|")
 for stack in ("rtcp", "smoltcp"):
     cost, owner = instruction_counts(f"{out}/{stack}")
     hot = [a for a, c in cost.items() if c >= n]
@@ -73,6 +95,9 @@ for stack in ("rtcp", "smoltcp"):
         lines.setdefault(a >> 6, owner[a])
     top = collections.Counter(lines.values()).most_common(4)
     short = lambda f: re.sub(r'<[^<>]*>', '', re.sub(r'<[^<>]*>', '', f)).split('::')[-1]
+    per_set = collections.Counter(line % 64 for line in lines)
+    overfull = sum(k for k in per_set.values() if k > 8)
     print(f"| {stack} | {len(hot):,} | {len(lines)} ({len(lines) * 64 / 1024:.1f} KiB) | "
-          + ", ".join(f"{short(f)} {k}" for f, k in top) + " |")
+          + ", ".join(f"{short(f)} {k}" for f, k in top)
+          + f" | {overfull} | {expected_overfull(len(lines)):.0f} |")
 PY

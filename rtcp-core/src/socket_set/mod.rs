@@ -799,10 +799,12 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                     self.reschedule_at(i, Some(next));
                 }
                 Err(EmitError::Exhausted) => {
+                    crate::cold_path();
                     self.reschedule(i);
                     break;
                 }
                 Err(EmitError::Unaddressable(retry)) => {
+                    crate::cold_path();
                     self.reschedule(i);
                     // Not before the neighbour may have answered (a slot
                     // out of the schedule reads `Instant::MAX`, never

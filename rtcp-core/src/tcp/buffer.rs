@@ -65,10 +65,14 @@ impl<'a> RingBuffer<'a> {
             index
         } else if index - cap < cap {
             index - cap
-        } else if cap == 0 {
-            0
         } else {
-            index % cap
+            // No caller gets here (see above): out of the usual path's way.
+            crate::cold_path();
+            if cap == 0 {
+                0
+            } else {
+                index % cap
+            }
         }
     }
 
@@ -193,6 +197,20 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// `wrap` past twice the capacity (no caller passes that; the
+    /// fallback, laid out out of the way, still reduces modulo it), and a
+    /// zero capacity.
+    #[test]
+    fn wrap_reduces_any_position() {
+        let mut storage = [0u8; 8];
+        let rb = RingBuffer::new(&mut storage[..]);
+        assert_eq!(rb.wrap(5), 5);
+        assert_eq!(rb.wrap(13), 5);
+        assert_eq!(rb.wrap(8 * 3 + 5), 5);
+        let mut none = [0u8; 0];
+        let empty = RingBuffer::new(&mut none[..]);
+        assert_eq!(empty.wrap(7), 0);
+    }
     #[test]
     fn wraps_and_reads_back() {
         let mut storage = [0u8; 8];

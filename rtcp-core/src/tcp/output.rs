@@ -389,11 +389,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         };
         let room = self.congestion_room(limited);
         // Lost segments first, oldest first (RFC 6675 NextSeg rule 1).
-        if let Some((_, lost)) = self.rec.log.first_lost() {
-            if room > 0 {
-                if let Some(plan) = self.resend_plan(lost.start, lost.end, payload_mss) {
-                    return Some(plan);
-                }
+        // (`lost_bytes` is zero exactly when `first_lost` finds none.)
+        if self.rec.log.lost_bytes() > 0 && room > 0 {
+            if let Some(plan) = self.lost_plan(payload_mss) {
+                return Some(plan);
             }
         }
         let offset = self.snd_nxt - self.snd_una;
@@ -404,26 +403,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let avail = self.tx.len() - offset;
         let usable = self.snd_wnd.saturating_sub(self.flight()).min(room);
         if self.rec.send_tlp() {
-            // Tail loss probe (RFC 8985 §7.3): new data if the peer's window
-            // takes it, else the last segment again; the congestion window
-            // does not apply.
-            let rwnd_room = self.snd_wnd.saturating_sub(self.flight());
-            if avail > 0 && rwnd_room > 0 {
-                let len = avail.min(payload_mss).min(rwnd_room);
-                let len = self.tx.contiguous_at(offset, len).len();
-                let fin_wanted = self.flags.get(Flags::TX_CLOSED) && self.fin_seq().is_none();
-                return Some(Plan::Data {
-                    seq: self.snd_nxt,
-                    len,
-                    fin: fin_wanted && len == avail,
-                    probe: false,
-                });
-            }
-            if let Some(last) = self.rec.log.last() {
-                let start = last.start.max(last.end - payload_mss.min(last.len()));
-                if let Some(plan) = self.resend_plan(start, last.end, payload_mss) {
-                    return Some(plan);
-                }
+            if let Some(plan) = self.tlp_plan(offset, avail, payload_mss) {
+                return Some(plan);
             }
         }
         if self.flags.get(Flags::FORCE_PROBE) && avail > 0 {
@@ -496,6 +477,40 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             fin,
             probe: false,
         })
+    }
+
+    /// `data_plan_full`'s first step when something is marked lost: the
+    /// first lost record's resend. Out of line and cold on 64-bit hosts,
+    /// with `tlp_plan`: a connection without loss never runs them, and
+    /// inline their code sat between the steps it does run, spreading
+    /// them over more 64-byte code lines (instruction cache;
+    /// BENCHMARKS.md, "Session 17: connection rate").
+    #[cfg_attr(target_pointer_width = "64", cold, inline(never))]
+    fn lost_plan(&self, payload_mss: usize) -> Option<Plan> {
+        let (_, lost) = self.rec.log.first_lost()?;
+        self.resend_plan(lost.start, lost.end, payload_mss)
+    }
+
+    /// Tail loss probe (RFC 8985 §7.3): new data if the peer's window
+    /// takes it, else the last segment again; the congestion window does
+    /// not apply. `offset` and `avail` as in `data_plan_full`.
+    #[cfg_attr(target_pointer_width = "64", cold, inline(never))]
+    fn tlp_plan(&self, offset: usize, avail: usize, payload_mss: usize) -> Option<Plan> {
+        let rwnd_room = self.snd_wnd.saturating_sub(self.flight());
+        if avail > 0 && rwnd_room > 0 {
+            let len = avail.min(payload_mss).min(rwnd_room);
+            let len = self.tx.contiguous_at(offset, len).len();
+            let fin_wanted = self.flags.get(Flags::TX_CLOSED) && self.fin_seq().is_none();
+            return Some(Plan::Data {
+                seq: self.snd_nxt,
+                len,
+                fin: fin_wanted && len == avail,
+                probe: false,
+            });
+        }
+        let last = self.rec.log.last()?;
+        let start = last.start.max(last.end - payload_mss.min(last.len()));
+        self.resend_plan(start, last.end, payload_mss)
     }
 
     /// A retransmission of `[start, end)` (sequence space, possibly ending
@@ -591,6 +606,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Fire whatever timers have expired (RFC 6298 §5, §3.8.6.1, §3.8.4).
     fn handle_timers(&mut self, now: Instant, stats: &mut TcpStats) {
         if self.timers.due(self.timers.timewait, now) && !self.flags.get(Flags::ACK_NOW) {
+            crate::cold_path();
             // 2 MSL are over: the connection is gone (§3.10.8). An ACK still
             // owed (of the FIN that brought us here, or of a retransmitted
             // one, §3.10.7.4) goes out first: with a short MSL (0 in a
@@ -603,6 +619,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // the user timeout, however far retransmission got (it may never
         // have left at all, when the neighbour does not answer ARP).
         if self.user_timeout_at().is_some_and(|t| now >= t) {
+            crate::cold_path();
             let synced = self.state.is_synchronized();
             // An ICMP soft error seen meanwhile says more than "timed out"
             // (RFC 1122 §4.2.3.9).
@@ -611,6 +628,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             return;
         }
         if self.timers.due(self.timers.rtx, now) {
+            crate::cold_path();
             self.timers.rtx = Tick::NONE;
             crate::count(&mut stats.timeouts);
             net_debug!(
@@ -644,12 +662,15 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 _ => self.on_retransmission_timeout(now),
             }
         } else if self.rec.tlp_deadline().is_some_and(|d| now >= d) {
+            crate::cold_path();
             self.rec.probe_timer_fired(self.snd_max > self.snd_una);
         }
         if self.rec.rack_deadline().is_some_and(|d| now >= d) {
+            crate::cold_path();
             self.on_rack_timer(now, stats);
         }
         if self.timers.due(self.timers.persist, now) {
+            crate::cold_path();
             self.timers.persist = Tick::NONE;
             self.persist_backoff = self.persist_backoff.saturating_add(1);
             self.flags.set(Flags::FORCE_PROBE, true);
@@ -660,6 +681,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         if let Some(ka) = self.config.keep_alive() {
             if self.keepalive_at().is_some_and(|d| now >= d) {
+                crate::cold_path();
                 if self.keepalive_probes >= ka.count {
                     self.fail(TcpError::TimedOut, true);
                     return;

@@ -1385,3 +1385,45 @@ fn app_limited_mark_across_the_32_bit_boundary() {
         assert_eq!(h.sock.rec.app_limited, !lower_mark);
     }
 }
+
+// ----- Tail loss probe (RFC 8985 §7.3) -----
+
+/// A tail loss probe sends a segment of new data when there is some and
+/// the peer's window takes it, even where the congestion window holds it
+/// back, and resends the last segment only otherwise.
+#[cfg(feature = "rack")]
+#[test]
+fn a_tail_loss_probe_sends_new_data_when_the_window_takes_it() {
+    let mut h = Harness::established(TcpOptions {
+        sack_permitted: true,
+        ..TcpOptions::default()
+    });
+    // An RTT sample (20 ms), so that the probe timer can be armed.
+    assert_eq!(h.sock.send_slice(b"x"), Ok(1));
+    assert_eq!(h.drain().len(), 1);
+    h.advance(Duration::from_millis(20));
+    h.input(&peer_seg(TcpFlags::ACK, IRS + 1, ISS + 2));
+    assert!(h.sock.srtt().is_some());
+    // More than the congestion window: part of it stays unsent.
+    let queued: &'static [u8] = Vec::leak(vec![7u8; 10 * 1460]);
+    assert_eq!(h.sock.send_slice(queued), Ok(queued.len()));
+    let first = h.drain();
+    assert!(!first.is_empty());
+    let sent_to = h.sock.snd_max;
+    assert!(sent_to - (ISS + 2) < queued.len(), "all of it went at once");
+    // Nothing is acknowledged: the probe goes after 2 x SRTT, long before
+    // the retransmission timer, with the next new segment.
+    let mut probe = Vec::new();
+    for _ in 0..20 {
+        h.advance(Duration::from_millis(10));
+        probe = h.drain();
+        if !probe.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(h.stats.tail_loss_probes, 1, "{:?}", h.stats);
+    assert_eq!(h.stats.timeouts, 0);
+    assert_eq!(probe.len(), 1, "{probe:?}");
+    assert_eq!(probe[0].seq, sent_to, "the probe resent old data");
+    assert!(!probe[0].payload.is_empty());
+}

@@ -258,7 +258,10 @@ impl Congestion {
             (Congestion::Bbr(c), CongestionAlgorithm::Bbr) => *c = Bbr::new(mss, now),
             // A change of kind (unreachable with NewReno alone compiled in).
             #[allow(unreachable_patterns)]
-            (this, _) => *this = Congestion::new(algorithm, mss, now),
+            (this, _) => {
+                crate::cold_path();
+                *this = Congestion::new(algorithm, mss, now);
+            }
         }
     }
 
@@ -323,5 +326,33 @@ impl CongestionControl for Congestion {
     }
     fn on_idle_restart(&mut self, now: Instant, mss: usize) {
         with_controller!(self, c => c.on_idle_restart(now, mss))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `restart` gives the controller `Congestion::new` would, of the same
+    /// kind or of another (the socket's next connection may be configured
+    /// with a different algorithm).
+    #[test]
+    fn restart_matches_new_whatever_the_kind() {
+        let now = Instant::from_secs(3);
+        let kinds = [
+            CongestionAlgorithm::NewReno,
+            #[cfg(feature = "cubic")]
+            CongestionAlgorithm::Cubic,
+            #[cfg(feature = "bbr")]
+            CongestionAlgorithm::Bbr,
+        ];
+        for from in kinds {
+            for to in kinds {
+                let mut c = Congestion::new(from, 536, now);
+                c.restart(to, 1460, now);
+                assert_eq!(c.algorithm(), to);
+                assert_eq!(c.window(), Congestion::new(to, 1460, now).window());
+            }
+        }
     }
 }
