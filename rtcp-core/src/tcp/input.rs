@@ -282,7 +282,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.flags.get(Flags::TS_OK) && !flags.rst() {
             if let Some((tsval, _)) = seg.options.timestamp {
                 if (tsval.wrapping_sub(self.ts_recent) as i32) < 0 {
-                    crate::cold_path();
                     crate::count(&mut stats.paws_dropped);
                     self.flags.set(Flags::ACK_NOW, true);
                     return;
@@ -312,7 +311,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // A zero-window probe carrying data at RCV.NXT is still ACKed (the
         // ACK tells the current window); RST segments are never ACKed.
         if !acceptable {
-            crate::cold_path();
             if wnd == 0 && seq == self.rcv_nxt && !flags.rst() && !flags.syn() {
                 // "If the RCV.WND is zero, no segments will be acceptable,
                 // but special allowance should be made to accept valid
@@ -347,7 +345,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // Second: the RST bit (RFC 5961 §3.2: exactly RCV.NXT resets,
         // anything else in the window draws a challenge ACK).
         if flags.rst() {
-            crate::cold_path();
             if seq != self.rcv_nxt {
                 self.challenge_ack(now, stats);
                 return;
@@ -382,7 +379,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // (In SYN-RECEIVED a retransmitted SYN of the peer is answered the
         // same way: the ACK carries our SYN's acknowledgment state.)
         if flags.syn() {
-            crate::cold_path();
             // (IRS is RCV.NXT - 1 in SYN-RECEIVED: see `TcpSocket`.)
             if self.state == State::SynReceived && seq + 1 == self.rcv_nxt {
                 // Retransmitted SYN: resend our SYN-ACK.
@@ -418,7 +414,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // the user once per run of urgent data. The urgent octets stay
         // inline (RFC 6093 §5); see `urgent.rs`.
         if flags.urg() {
-            crate::cold_path();
             self.receive_urgent(seg);
         }
 
@@ -469,7 +464,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT.
         let lower = self.snd_una - self.max_snd_wnd.max(1);
         if ack > self.snd_max || ack < lower {
-            crate::cold_path();
             self.flags.set(Flags::ACK_NOW, true);
             if self.state == State::SynReceived {
                 self.set_pending_rst(Some(ack));
@@ -490,7 +484,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 self.on_handshake_rtt(now, seg);
                 let syn_text = usize::from(self.syn_text);
                 if syn_text > 0 {
-                    crate::cold_path();
                     // The text queued with a simultaneous-open SYN is taken
                     // now (§3.10.7.3), as if it had just arrived in order.
                     self.rx.enqueue_unallocated(syn_text);
@@ -511,7 +504,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     self.state = State::FinWait1;
                 }
             } else {
-                crate::cold_path();
                 self.set_pending_rst(Some(ack));
                 return false;
             }
