@@ -1065,6 +1065,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     /// Fail the connection with `error` (timeout, reset) and move to CLOSED.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(crate) fn fail(&mut self, error: TcpError, send_rst: bool) {
         if send_rst && self.state != State::Closed {
             self.set_pending_rst(Some(self.snd_nxt));
