@@ -434,7 +434,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             // free slot's socket (no handle, no index entry, no deadline),
             // and `open` or `accept_syn` resets it for its next connection.
             slot.socket.set_pending_rst(None);
-            slot.socket.state = State::Closed;
+            slot.socket.hot.state = State::Closed;
             slot.next = head;
             self.free_head = i;
         }
@@ -497,8 +497,8 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     fn reschedule_at(&mut self, i: u16, known: Option<PollAt>) {
         let Some(slot) = self.slot(i) else { return };
         let owner = slot.owner;
-        let state = slot.socket.state;
-        let has_rst = slot.socket.flags.get(Flags::RST_OWED);
+        let state = slot.socket.hot.state;
+        let has_rst = slot.socket.hot.flags.get(Flags::RST_OWED);
         if owner == Owner::Free {
             return;
         }
@@ -590,13 +590,13 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 if let Some(back) = back {
                     // RFC 1122 §4.2.3.8: a later source route overrides the
                     // saved one, unless the application set it (MUST-52).
-                    if slot.socket.state != State::Listen {
+                    if slot.socket.hot.state != State::Listen {
                         slot.socket.route.received(back);
                     }
                 }
-                let before = slot.socket.state;
+                let before = slot.socket.hot.state;
                 slot.socket.process_with_ecn(now, seg, ecn, stats);
-                let after = slot.socket.state;
+                let after = slot.socket.hot.state;
                 if after != before {
                     net_debug!(
                         "tcp {} <- {}: {} -> {}",
@@ -768,7 +768,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             let Some(slot) = self.slots.get_mut(usize::from(i)) else {
                 break;
             };
-            if slot.socket.state == State::SynSent && slot.socket.snd_max == slot.socket.iss {
+            if slot.socket.hot.state == State::SynSent && slot.socket.snd_max == slot.socket.iss {
                 // Our first SYN: advertise the MSS of the device it leaves by,
                 // which may not have been known when connect() was called.
                 slot.socket.local_mss = crate::tcp::socket::saturate_mss(self.local_mss);
