@@ -99,6 +99,9 @@ impl IsnGenerator {
 /// least `8 * (N - 1)`): little-endian, the last one padded with zeros and
 /// the length in its top byte. For constant messages, worked out at compile
 /// time, so a caller hashes words without linking the byte path.
+// Indexing: evaluated in constants (a message too long for `N` words is a
+// compile error there) and by tests; `get` is not usable in a `const fn`.
+#[allow(clippy::indexing_slicing)]
 pub(crate) const fn words<const N: usize>(data: &[u8]) -> [u64; N] {
     let mut w = [0u64; N];
     let mut i = 0;
