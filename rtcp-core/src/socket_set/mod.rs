@@ -221,7 +221,18 @@ pub(crate) struct ResetReply {
 }
 
 /// The socket table.
+// Field order: without `large-table`, 32-bit targets keep this order
+// (`repr(C)`), so that the slots and the four `u16` indices every call
+// reads come first, where Thumb's 2-byte loads reach them (halfwords
+// within 62 bytes, words within 124), then the 8-aligned ISN key and
+// counters (at offset 16, no padding). Left to the compiler the slots came
+// after the 120-byte counters (flash, issue 9). Hosts and the heap-indexed
+// table keep the compiler's order.
 #[derive(Debug)]
+#[cfg_attr(
+    all(target_pointer_width = "32", not(feature = "large-table")),
+    repr(C)
+)]
 pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     slots: ManagedSlice<'a, SocketSlot<'a, LOG>>,
     free_head: u16,
@@ -253,10 +264,11 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     /// cache and TLB miss per frame).
     #[cfg(feature = "large-table")]
     last_found: Cell<u16>,
-    isn: IsnGenerator,
     #[cfg(feature = "large-table")]
     hash_seed: u64,
     next_ephemeral: u16,
+    isn: IsnGenerator,
+    stats: TcpStats,
     default_config: crate::tcp::config::SocketConfig,
     pub(crate) local_mss: usize,
     /// The device's TCP segmentation offload limit (0: none), set by the
@@ -270,7 +282,6 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) subnet: Option<Ipv4Cidr>,
     /// A full table recycles the oldest TIME-WAIT slot (`recycle.rs`).
     recycle_time_wait: bool,
-    stats: TcpStats,
 }
 
 impl<'a, const LOG: usize> SocketSet<'a, LOG> {
