@@ -354,14 +354,19 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         // `poll_at` need not be worked out again (the application closes
         // right after its last send in a request-reply exchange). Nor
         // when the FIN can go at once (`fin_due_now`: the side that
-        // closes second, everything it sent acknowledged).
-        let due_now = self.deadline(i) == Instant::ZERO;
+        // closes second, everything it sent acknowledged). (Not on 32-bit
+        // targets, flash: `reschedule_at` works the same deadline out from
+        // `poll_at`.)
+        let shortcut = cfg!(target_pointer_width = "64");
+        let due_now = shortcut && self.deadline(i) == Instant::ZERO;
         let mut known = None;
         if let Some(s) = self.slot_mut(i) {
             let _ = s.socket.shutdown_send();
             s.owner = Owner::Orphan;
             s.socket.hot.flags.set(Flags::ORPHANED, true);
-            if (due_now && s.socket.hot.state != State::Closed) || s.socket.fin_due_now() {
+            if (due_now && s.socket.hot.state != State::Closed)
+                || (shortcut && s.socket.fin_due_now())
+            {
                 known = Some(PollAt::Now);
             }
         }
