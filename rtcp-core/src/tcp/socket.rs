@@ -46,7 +46,7 @@ pub const DEFAULT_MSS: usize = 536;
 #[cfg_attr(
     all(
         target_pointer_width = "32",
-        not(any(feature = "rack", feature = "cubic", feature = "bbr"))
+        not(any(feature = "cubic", feature = "bbr"))
     ),
     repr(C)
 )]
@@ -57,10 +57,12 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     // 4-byte one. So the most-used small fields (`Hot`) come first, then the
     // timers, then the sequence-space words the segment paths read most;
     // the rest by alignment, widest first, so that there is no padding
-    // between fields. The firmware builds without `rack`, `cubic` or `bbr`
-    // lay the socket out in this order (`repr(C)`: no field is aligned to
-    // more than 4 bytes there but `hot` and `timers`, which come first);
-    // the others, and 64-bit hosts, leave the order to the compiler.
+    // between fields. 32-bit builds without `cubic` or `bbr` lay the socket
+    // out in this order (`repr(C)`): no field is aligned to more than 4
+    // bytes there but `hot` and `timers`, which come first, and with `rack`
+    // the recovery state (its send times), which then follows them, a
+    // multiple of 8 bytes long. Other builds, and 64-bit hosts, leave the
+    // order to the compiler.
     /// The most-used small fields, first in the socket (`Hot`).
     pub(crate) hot: Hot,
     /// Retransmission, persist, delayed-ACK and TIME-WAIT timers and the
@@ -68,6 +70,10 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// and the last receipt (keep-alive) and the start of a stall (the
     /// user timeout) in milliseconds (`clock.rs`).
     pub(crate) timers: Timers,
+    /// Scoreboard, RACK-TLP, PRR, undo and rate-sampling state.
+    // With `rack`, 8-aligned (its send times): right after the timers.
+    #[cfg(feature = "rack")]
+    pub(crate) rec: RecoveryState<LOG>,
 
     // --- words: send and receive sequence space (RFC 9293 §3.3.1) first ---
     // (IRS is not kept: it is only read in SYN-RECEIVED, where it is
@@ -122,6 +128,7 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) rtt: RttEstimator,
     pub(crate) cc: Congestion,
     /// Scoreboard, RACK-TLP, PRR, undo and rate-sampling state.
+    #[cfg(not(feature = "rack"))]
     pub(crate) rec: RecoveryState<LOG>,
     /// SND.UP and RCV.UP (RFC 9293 §3.8.5).
     pub(crate) urgent: Urgent,
