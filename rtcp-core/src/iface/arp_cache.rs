@@ -52,6 +52,7 @@ impl Default for ArpCache {
 }
 
 impl ArpCache {
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn position(&self, ip: Ipv4Address) -> Option<usize> {
         self.entries.iter().position(|e| match e {
             Entry::Resolved { ip: a, .. } | Entry::Pending { ip: a, .. } => *a == ip,

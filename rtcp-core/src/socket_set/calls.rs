@@ -24,7 +24,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         if local.port == 0 {
             return Err(TcpError::InvalidEndpoint);
         }
-        if self.slot(i).map(|s| s.socket.state) != Some(State::Closed) {
+        if self.slot(i).map(|s| s.socket.hot.state) != Some(State::Closed) {
             return Err(TcpError::InvalidState);
         }
         let key = Key {
@@ -39,7 +39,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             s.socket.reset();
             s.socket.forget_past();
             s.socket.local = local;
-            s.socket.state = State::Listen;
+            s.socket.hot.state = State::Listen;
             s.socket.backlog = u16::try_from(backlog.max(1)).unwrap_or(u16::MAX);
         }
         self.index(i, key);
@@ -66,7 +66,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         if remote.port == 0 || remote.addr.is_unspecified() || broadcast {
             return Err(TcpError::InvalidEndpoint);
         }
-        if self.slot(i).map(|s| s.socket.state) != Some(State::Closed) {
+        if self.slot(i).map(|s| s.socket.hot.state) != Some(State::Closed) {
             return Err(TcpError::InvalidState);
         }
         // RFC 9293 §3.9.1.1 (MUST-44): an unspecified local address means
@@ -118,7 +118,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 0
             };
             sock.set_rcv_shift(shift);
-            sock.state = State::SynSent;
+            sock.hot.state = State::SynSent;
             sock.timers.stall_since = sock.timers.stamp_ms(now);
         }
         self.index(i, key);
@@ -160,7 +160,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// `Err(WouldBlock)` when none is ready.
     pub fn accept(&mut self, listener: SocketHandle) -> Result<SocketHandle, TcpError> {
         let l = self.check(listener)?;
-        if self.slot(l).map(|s| s.socket.state) != Some(State::Listen) {
+        if self.slot(l).map(|s| s.socket.hot.state) != Some(State::Listen) {
             return Err(TcpError::InvalidState);
         }
         {
@@ -342,7 +342,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// reaches CLOSED. A listener's unaccepted children are reset.
     pub fn close(&mut self, h: SocketHandle) -> Result<(), TcpError> {
         let i = self.check(h)?;
-        let state = self.slot(i).map_or(State::Closed, |s| s.socket.state);
+        let state = self.slot(i).map_or(State::Closed, |s| s.socket.hot.state);
         if state == State::Listen {
             self.close_listener(i);
             self.free(i);
@@ -354,14 +354,19 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         // `poll_at` need not be worked out again (the application closes
         // right after its last send in a request-reply exchange). Nor
         // when the FIN can go at once (`fin_due_now`: the side that
-        // closes second, everything it sent acknowledged).
-        let due_now = self.deadline(i) == Instant::ZERO;
+        // closes second, everything it sent acknowledged). (Not on 32-bit
+        // targets, flash: `reschedule_at` works the same deadline out from
+        // `poll_at`.)
+        let shortcut = cfg!(target_pointer_width = "64");
+        let due_now = shortcut && self.deadline(i) == Instant::ZERO;
         let mut known = None;
         if let Some(s) = self.slot_mut(i) {
             let _ = s.socket.shutdown_send();
             s.owner = Owner::Orphan;
-            s.socket.flags.set(Flags::ORPHANED, true);
-            if (due_now && s.socket.state != State::Closed) || s.socket.fin_due_now() {
+            s.socket.hot.flags.set(Flags::ORPHANED, true);
+            if (due_now && s.socket.hot.state != State::Closed)
+                || (shortcut && s.socket.fin_due_now())
+            {
                 known = Some(PollAt::Now);
             }
         }
@@ -372,7 +377,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// Reset the connection (RST) and release the handle.
     pub fn abort(&mut self, h: SocketHandle) -> Result<(), TcpError> {
         let i = self.check(h)?;
-        if self.slot(i).map(|s| s.socket.state) == Some(State::Listen) {
+        if self.slot(i).map(|s| s.socket.hot.state) == Some(State::Listen) {
             self.close_listener(i);
             self.free(i);
             return Ok(());
@@ -380,7 +385,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         if let Some(s) = self.slot_mut(i) {
             s.socket.abort();
             s.owner = Owner::Orphan;
-            s.socket.flags.set(Flags::ORPHANED, true);
+            s.socket.hot.flags.set(Flags::ORPHANED, true);
         }
         self.reschedule(i);
         Ok(())
@@ -396,7 +401,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 if let Some(s) = self.slot_mut(c) {
                     s.socket.abort();
                     s.owner = Owner::Orphan;
-                    s.socket.flags.set(Flags::ORPHANED, true);
+                    s.socket.hot.flags.set(Flags::ORPHANED, true);
                     s.queued = false;
                 }
                 self.reschedule(c);

@@ -221,7 +221,18 @@ pub(crate) struct ResetReply {
 }
 
 /// The socket table.
+// Field order: without `large-table`, 32-bit targets keep this order
+// (`repr(C)`), so that the slots and the four `u16` indices every call
+// reads come first, where Thumb's 2-byte loads reach them (halfwords
+// within 62 bytes, words within 124), then the 8-aligned ISN key and
+// counters (at offset 16, no padding). Left to the compiler the slots came
+// after the 120-byte counters (flash, issue 9). Hosts and the heap-indexed
+// table keep the compiler's order.
 #[derive(Debug)]
+#[cfg_attr(
+    all(target_pointer_width = "32", not(feature = "large-table")),
+    repr(C)
+)]
 pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     slots: ManagedSlice<'a, SocketSlot<'a, LOG>>,
     free_head: u16,
@@ -253,10 +264,11 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     /// cache and TLB miss per frame).
     #[cfg(feature = "large-table")]
     last_found: Cell<u16>,
-    isn: IsnGenerator,
     #[cfg(feature = "large-table")]
     hash_seed: u64,
     next_ephemeral: u16,
+    isn: IsnGenerator,
+    stats: TcpStats,
     default_config: crate::tcp::config::SocketConfig,
     pub(crate) local_mss: usize,
     /// The device's TCP segmentation offload limit (0: none), set by the
@@ -270,7 +282,6 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) subnet: Option<Ipv4Cidr>,
     /// A full table recycles the oldest TIME-WAIT slot (`recycle.rs`).
     recycle_time_wait: bool,
-    stats: TcpStats,
 }
 
 impl<'a, const LOG: usize> SocketSet<'a, LOG> {
@@ -317,7 +328,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             slot.next = if i + 1 < len { (i + 1) as u16 } else { NONE };
         }
         let isn = IsnGenerator::new(secret);
-        let hash_seed = isn.hash(b"rtcp socket table") | 1;
+        // `hash(b"rtcp socket table")`, from its words worked out at compile
+        // time (no byte path in a firmware; `isn::words`).
+        const SEED_WORDS: [u64; 3] = crate::tcp::isn::words(b"rtcp socket table");
+        let hash_seed = isn.hash_words(&SEED_WORDS) | 1;
         SocketSet {
             slots,
             free_head: if len > 0 { 0 } else { NONE },
@@ -431,7 +445,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             // free slot's socket (no handle, no index entry, no deadline),
             // and `open` or `accept_syn` resets it for its next connection.
             slot.socket.set_pending_rst(None);
-            slot.socket.state = State::Closed;
+            slot.socket.hot.state = State::Closed;
             slot.next = head;
             self.free_head = i;
         }
@@ -494,8 +508,8 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     fn reschedule_at(&mut self, i: u16, known: Option<PollAt>) {
         let Some(slot) = self.slot(i) else { return };
         let owner = slot.owner;
-        let state = slot.socket.state;
-        let has_rst = slot.socket.flags.get(Flags::RST_OWED);
+        let state = slot.socket.hot.state;
+        let has_rst = slot.socket.hot.flags.get(Flags::RST_OWED);
         if owner == Owner::Free {
             return;
         }
@@ -587,13 +601,13 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 if let Some(back) = back {
                     // RFC 1122 §4.2.3.8: a later source route overrides the
                     // saved one, unless the application set it (MUST-52).
-                    if slot.socket.state != State::Listen {
+                    if slot.socket.hot.state != State::Listen {
                         slot.socket.route.received(back);
                     }
                 }
-                let before = slot.socket.state;
+                let before = slot.socket.hot.state;
                 slot.socket.process_with_ecn(now, seg, ecn, stats);
-                let after = slot.socket.state;
+                let after = slot.socket.hot.state;
                 if after != before {
                     net_debug!(
                         "tcp {} <- {}: {} -> {}",
@@ -765,7 +779,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             let Some(slot) = self.slots.get_mut(usize::from(i)) else {
                 break;
             };
-            if slot.socket.state == State::SynSent && slot.socket.snd_max == slot.socket.iss {
+            if slot.socket.hot.state == State::SynSent && slot.socket.snd_max == slot.socket.iss {
                 // Our first SYN: advertise the MSS of the device it leaves by,
                 // which may not have been known when connect() was called.
                 slot.socket.local_mss = crate::tcp::socket::saturate_mss(self.local_mss);

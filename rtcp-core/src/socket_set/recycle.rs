@@ -111,7 +111,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             };
             // One that owes an ACK (the peer retransmitted its FIN) goes
             // last: taken, its peer's next FIN would draw a RST.
-            let key = (slot.socket.flags.get(Flags::ACK_NOW), end);
+            let key = (slot.socket.hot.flags.get(Flags::ACK_NOW), end);
             if best.is_none_or(|(b, _)| key < b) {
                 best = Some((key, u16::try_from(i).ok()?));
             }
@@ -130,10 +130,10 @@ mod tests {
     fn in_time_wait(set: &mut SocketSet<'_, 2>, owner: Owner, end: u64, owes_ack: bool) -> u16 {
         let i = set.alloc(owner).expect("a free slot");
         let slot = set.slot_mut(i).expect("the slot just taken");
-        slot.socket.state = State::TimeWait;
+        slot.socket.hot.state = State::TimeWait;
         let timers = &mut slot.socket.timers;
         timers.timewait = timers.tick(Instant::from_micros(end), Instant::ZERO);
-        slot.socket.flags.set(Flags::ACK_NOW, owes_ack);
+        slot.socket.hot.flags.set(Flags::ACK_NOW, owes_ack);
         i
     }
 

@@ -112,6 +112,7 @@ impl<'a> RingBuffer<'a> {
     }
 
     /// Make `count` bytes written by [`write_unallocated`](Self::write_unallocated) readable.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub fn enqueue_unallocated(&mut self, count: usize) {
         self.length = (self.length + count).min(self.capacity());
     }

@@ -209,7 +209,7 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
     /// An ECN-Echo ACK on an ECN connection (see `ecn_on_ack`).
     fn ecn_echo(&mut self, now: Instant) {
         let fresh_window = self.ecn.reduced_until.is_none_or(|h| self.snd_una > h);
-        if !self.flags.get(Flags::RECOVERING) && fresh_window {
+        if !self.hot.flags.get(Flags::RECOVERING) && fresh_window {
             let mss = self.mss();
             let cwnd = self.cc.window();
             if cwnd > 2 * mss {

@@ -59,7 +59,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.max_snd_wnd = self.snd_wnd;
         self.snd_wl1 = seg.seq_number;
         self.snd_wl2 = iss;
-        self.state = State::SynReceived;
+        self.hot.state = State::SynReceived;
         self.timers.stall_since = self.timers.stamp_ms(now);
         self.arm_keepalive(now);
         // Text on a SYN to a listener is not taken here: the SYN-ACK
@@ -91,25 +91,26 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             Some(shift) if self.config.window_scaling() => {
                 self.set_snd_shift(shift.min(MAX_WINDOW_SHIFT));
                 self.set_rcv_shift(self.wanted_rcv_shift());
-                self.flags.set(Flags::WS_OK, true);
+                self.hot.flags.set(Flags::WS_OK, true);
             }
             _ => {
                 self.set_snd_shift(0);
                 self.set_rcv_shift(0);
-                self.flags.set(Flags::WS_OK, false);
+                self.hot.flags.set(Flags::WS_OK, false);
             }
         }
         #[cfg(feature = "sack")]
         {
-            self.flags
+            self.hot
+                .flags
                 .set(Flags::SACK_OK, self.config.sack() && opts.sack_permitted);
         }
         match opts.timestamp {
             Some((tsval, _)) if self.config.timestamps() => {
-                self.flags.set(Flags::TS_OK, true);
+                self.hot.flags.set(Flags::TS_OK, true);
                 self.ts_recent = tsval;
             }
-            _ => self.flags.set(Flags::TS_OK, false),
+            _ => self.hot.flags.set(Flags::TS_OK, false),
         }
         self.cc
             .restart(self.config.congestion, self.mss(), self.last_rx());
@@ -127,7 +128,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Process one segment addressed to this connection. `local_mss` is the
     /// MSS the interface can carry.
     pub(crate) fn process(&mut self, now: Instant, seg: &TcpRepr, stats: &mut TcpStats) {
-        match self.state {
+        match self.hot.state {
             State::Closed | State::Listen => {}
             State::SynSent => self.process_syn_sent(now, seg, stats),
             _ => {
@@ -179,7 +180,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         if self.snd_una > self.iss {
             // Our SYN is acknowledged: ESTABLISHED, and ACK the peer's SYN.
-            self.state = State::Established;
+            self.hot.state = State::Established;
             self.snd_nxt = self.snd_nxt.max(self.snd_una);
             // SND.WND <- SEG.WND (unscaled in a SYN), SND.WL1/WL2 (§3.10.7.3).
             self.snd_wnd = usize::from(seg.window_len);
@@ -191,11 +192,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.timers.stall_since = MsTick::NONE;
             self.rto_retries = 0;
             self.rtt.reset_backoff();
-            self.flags.set(Flags::ACK_NOW, true);
+            self.hot.flags.set(Flags::ACK_NOW, true);
             self.arm_keepalive(now);
-            if self.flags.get(Flags::TX_CLOSED) {
+            if self.hot.flags.get(Flags::TX_CLOSED) {
                 // The user shut down while the handshake was in progress.
-                self.state = State::FinWait1;
+                self.hot.state = State::FinWait1;
             }
             // "Continue processing at the sixth step": text and FIN that
             // came with the SYN-ACK are taken, not left for a resend.
@@ -206,7 +207,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
         } else {
             // Simultaneous open: SYN-RECEIVED, send <SYN,ACK> (same ISS).
-            self.state = State::SynReceived;
+            self.hot.state = State::SynReceived;
             self.snd_wnd = usize::from(seg.window_len);
             self.max_snd_wnd = self.snd_wnd;
             self.snd_wl1 = seg.seq_number;
@@ -230,7 +231,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if seg.ack_number > seq {
                 self.rtt.sample(now - sent);
             }
-        } else if let (true, Some((_, ecr))) = (self.flags.get(Flags::TS_OK), seg.options.timestamp)
+        } else if let (true, Some((_, ecr))) =
+            (self.hot.flags.get(Flags::TS_OK), seg.options.timestamp)
         {
             self.sample_ts_rtt(now, ecr);
         }
@@ -268,7 +270,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         if self.challenge_tokens > 0 {
             self.challenge_tokens -= 1;
-            self.flags.set(Flags::ACK_NOW, true);
+            self.hot.flags.set(Flags::ACK_NOW, true);
             crate::count(&mut stats.challenge_acks);
         }
     }
@@ -279,11 +281,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let seg_len = seg.payload.len() + usize::from(flags.syn()) + usize::from(flags.fin());
 
         // RFC 7323 §5.3 PAWS, before the sequence number check.
-        if self.flags.get(Flags::TS_OK) && !flags.rst() {
+        if self.hot.flags.get(Flags::TS_OK) && !flags.rst() {
             if let Some((tsval, _)) = seg.options.timestamp {
                 if (tsval.wrapping_sub(self.ts_recent) as i32) < 0 {
                     crate::count(&mut stats.paws_dropped);
-                    self.flags.set(Flags::ACK_NOW, true);
+                    self.hot.flags.set(Flags::ACK_NOW, true);
                     return;
                 }
             }
@@ -329,13 +331,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             crate::count(&mut stats.unacceptable);
             if !flags.rst() {
                 if seg_len > 0 || self.oow_ack_allowed(now) {
-                    self.flags.set(Flags::ACK_NOW, true);
+                    self.hot.flags.set(Flags::ACK_NOW, true);
                 }
                 if !seg.payload.is_empty() && seq + seg.payload.len() <= self.rcv_nxt {
                     // Old data again: report it in a D-SACK (RFC 2883).
                     self.note_duplicate(seq, seq + seg.payload.len());
                 }
-                if self.state == State::TimeWait {
+                if self.hot.state == State::TimeWait {
                     self.restart_time_wait(now);
                 }
             }
@@ -349,7 +351,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 self.challenge_ack(now, stats);
                 return;
             }
-            match self.state {
+            match self.hot.state {
                 State::SynReceived => {
                     // Passive open goes back to LISTEN: for us the child is
                     // dropped. An active open was refused.
@@ -380,7 +382,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // same way: the ACK carries our SYN's acknowledgment state.)
         if flags.syn() {
             // (IRS is RCV.NXT - 1 in SYN-RECEIVED: see `TcpSocket`.)
-            if self.state == State::SynReceived && seq + 1 == self.rcv_nxt {
+            if self.hot.state == State::SynReceived && seq + 1 == self.rcv_nxt {
                 // Retransmitted SYN: resend our SYN-ACK.
                 self.snd_nxt = self.iss;
                 return;
@@ -396,13 +398,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if !self.process_ack(now, seg, stats) {
             return;
         }
-        if self.state == State::TimeWait && seq != self.rcv_nxt {
+        if self.hot.state == State::TimeWait && seq != self.rcv_nxt {
             // §3.10.7.4 TIME-WAIT: what arrives here is taken for a resent
             // FIN and acknowledged. A segment beyond RCV.NXT is not the
             // peer's current state (as with out-of-order data, RFC 5681
             // §4.2): tell it ours. One at RCV.NXT (a bare ACK of our FIN)
             // needs no answer.
-            self.flags.set(Flags::ACK_NOW, true);
+            self.hot.flags.set(Flags::ACK_NOW, true);
         }
 
         self.update_ts_recent(seg);
@@ -419,7 +421,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
         // Seventh: segment text.
         if !seg.payload.is_empty() {
-            match self.state {
+            match self.hot.state {
                 State::Established | State::FinWait1 | State::FinWait2 => {
                     self.receive_text(now, seg, stats);
                 }
@@ -438,7 +440,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             } else if fin_at > self.rcv_nxt {
                 // FIN beyond a hole: remember it until the hole fills.
                 self.set_rcv_fin(fin_at);
-                self.flags.set(Flags::ACK_NOW, true);
+                self.hot.flags.set(Flags::ACK_NOW, true);
             }
         }
         self.consume_fin_if_due(now);
@@ -448,7 +450,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// LAST-ACK and TIME-WAIT the peer has sent its FIN: the URG is ignored.
     fn receive_urgent(&mut self, seg: &TcpRepr) {
         if matches!(
-            self.state,
+            self.hot.state,
             State::Established | State::FinWait1 | State::FinWait2
         ) {
             let read = self.rcv_nxt - self.rx.len();
@@ -464,19 +466,19 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT.
         let lower = self.snd_una - self.max_snd_wnd.max(1);
         if ack > self.snd_max || ack < lower {
-            self.flags.set(Flags::ACK_NOW, true);
-            if self.state == State::SynReceived {
+            self.hot.flags.set(Flags::ACK_NOW, true);
+            if self.hot.state == State::SynReceived {
                 self.set_pending_rst(Some(ack));
-                self.flags.set(Flags::ACK_NOW, false);
+                self.hot.flags.set(Flags::ACK_NOW, false);
             }
             return false;
         }
 
-        if self.state == State::SynReceived {
+        if self.hot.state == State::SynReceived {
             // §3.10.7.4 SYN-RECEIVED: SND.UNA < SEG.ACK =< SND.NXT enters
             // ESTABLISHED; otherwise <SEQ=SEG.ACK><CTL=RST>.
             if ack > self.snd_una {
-                self.state = State::Established;
+                self.hot.state = State::Established;
                 self.snd_wnd = usize::from(seg.window_len) << self.snd_shift();
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seg.seq_number;
@@ -489,19 +491,19 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     self.rx.enqueue_unallocated(syn_text);
                     self.rcv_nxt += syn_text;
                     self.unacked_bytes += syn_text;
-                    self.unacked_segs = self.unacked_segs.saturating_add(1);
+                    self.hot.unacked_segs = self.hot.unacked_segs.saturating_add(1);
                     self.syn_text = 0;
                     match self.config.ack_delay() {
                         Some(delay) if self.timers.ack.is_none() => {
                             self.timers.ack = self.timers.tick(now + delay.min(MAX_ACK_DELAY), now);
                         }
                         Some(_) => {}
-                        None => self.flags.set(Flags::ACK_NOW, true),
+                        None => self.hot.flags.set(Flags::ACK_NOW, true),
                     }
                 }
-                if self.flags.get(Flags::TX_CLOSED) {
+                if self.hot.flags.get(Flags::TX_CLOSED) {
                     // The user closed during the handshake.
-                    self.state = State::FinWait1;
+                    self.hot.state = State::FinWait1;
                 }
             } else {
                 self.set_pending_rst(Some(ack));
@@ -524,7 +526,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if ack > self.snd_una {
             self.on_new_ack(now, seg, ack);
         }
-        if self.state.is_synchronized() {
+        if self.hot.state.is_synchronized() {
             self.on_ack_for_recovery(now, seg, was_una, duplicate, stats);
         }
 
@@ -542,9 +544,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
         // State-specific ACK processing.
         let fin_acked = self.fin_acked();
-        match self.state {
+        match self.hot.state {
             State::FinWait1 if fin_acked => {
-                self.state = State::FinWait2;
+                self.hot.state = State::FinWait2;
             }
             State::Closing if fin_acked => {
                 self.enter_time_wait(now);
@@ -555,7 +557,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             State::TimeWait if seg.flags.fin() => {
                 // A retransmitted FIN: ACK it and restart the 2 MSL wait.
-                self.flags.set(Flags::ACK_NOW, true);
+                self.hot.flags.set(Flags::ACK_NOW, true);
                 self.restart_time_wait(now);
             }
             _ => {}
@@ -567,7 +569,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let acked = ack - self.snd_una;
         // Progress: an earlier ICMP soft error no longer applies, the count
         // toward R1 starts again, and urgent mode may be over.
-        self.soft_error = None;
+        self.hot.soft_error = None;
         self.rto_retries = 0;
         self.urgent.on_ack(ack);
         // Remove acknowledged data from the send buffer. The SYN and the FIN
@@ -582,7 +584,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
 
         // RTT: timestamps (RFC 7323 §4) or one timed segment (Karn's rule).
-        if let (true, Some((_, ecr))) = (self.flags.get(Flags::TS_OK), seg.options.timestamp) {
+        if let (true, Some((_, ecr))) = (self.hot.flags.get(Flags::TS_OK), seg.options.timestamp) {
             if ecr != 0 {
                 self.sample_ts_rtt(now, ecr);
             }
@@ -638,7 +640,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let offset = seq - self.rcv_nxt;
         let room = self.rx.window();
         if offset >= room {
-            self.flags.set(Flags::ACK_NOW, true);
+            self.hot.flags.set(Flags::ACK_NOW, true);
             return;
         }
         let payload = payload
@@ -646,7 +648,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             .unwrap_or(&[]);
         if payload.is_empty() {
             // A duplicate: ACK at once so the peer stops retransmitting.
-            self.flags.set(Flags::ACK_NOW, true);
+            self.hot.flags.set(Flags::ACK_NOW, true);
             return;
         }
         if offset == 0 && !duplicate && self.assembler.is_empty() {
@@ -670,7 +672,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // The peer retransmitted something we had: tell it at once, so
             // the D-SACK can undo a spurious retransmission (RFC 2883 §4;
             // like the immediate ACK for out-of-order data, RFC 5681 §4.2).
-            self.flags.set(Flags::ACK_NOW, true);
+            self.hot.flags.set(Flags::ACK_NOW, true);
         }
         let had_holes = !self.assembler.is_empty();
         match self.assembler.add(offset, payload.len()) {
@@ -682,8 +684,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     // Out of order, or filling a hole: ACK at once, one ACK
                     // per such segment (RFC 5681 §4.2) even when several
                     // arrive in one poll, so the sender sees its duplicates.
-                    self.flags.set(Flags::ACK_NOW, true);
-                    self.acks_owed = self.acks_owed.saturating_add(1).min(MAX_ACKS_OWED);
+                    self.hot.flags.set(Flags::ACK_NOW, true);
+                    self.hot.acks_owed = self.hot.acks_owed.saturating_add(1).min(MAX_ACKS_OWED);
                 } else {
                     debug_assert_eq!(advance, payload.len());
                     self.schedule_in_order_ack(now, advance);
@@ -691,7 +693,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             Err(_) => {
                 crate::count(&mut stats.ooo_dropped);
-                self.flags.set(Flags::ACK_NOW, true);
+                self.hot.flags.set(Flags::ACK_NOW, true);
             }
         }
     }
@@ -718,7 +720,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// RFC 7323 §4.3: an acceptable segment that covers Last.ACK.sent
     /// updates TS.Recent.
     pub(super) fn update_ts_recent(&mut self, seg: &TcpRepr) {
-        if let (true, Some((tsval, _))) = (self.flags.get(Flags::TS_OK), seg.options.timestamp) {
+        if let (true, Some((tsval, _))) = (self.hot.flags.get(Flags::TS_OK), seg.options.timestamp)
+        {
             if seg.seq_number <= self.last_ack_sent {
                 self.ts_recent = tsval;
             }
@@ -746,7 +749,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// delay the ACK or send it now.
     pub(super) fn schedule_in_order_ack(&mut self, now: Instant, len: usize) {
         self.unacked_bytes += len;
-        self.unacked_segs = self.unacked_segs.saturating_add(1);
+        self.hot.unacked_segs = self.hot.unacked_segs.saturating_add(1);
         // "Full-sized" is what the peer actually sends, which is less than
         // our MSS when it carries options.
         let rcv_mss = usize::from(self.rcv_mss)
@@ -762,7 +765,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // The delay is decoded only when the timer is to start: the first
         // segment of each pair, not every segment.
         if self.config.delays_acks()
-            && self.unacked_segs < 2
+            && self.hot.unacked_segs < 2
             && self.unacked_bytes < 2 * usize::from(self.rcv_mss)
         {
             if self.timers.ack.is_none() {
@@ -771,7 +774,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 }
             }
         } else {
-            self.flags.set(Flags::ACK_NOW, true);
+            self.hot.flags.set(Flags::ACK_NOW, true);
         }
     }
 
@@ -792,7 +795,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// no FIN due; the test costs less than the call around it.
     #[inline]
     fn consume_fin_if_due(&mut self, now: Instant) {
-        if self.rcv_fin() == Some(self.rcv_nxt) && !self.flags.get(Flags::RX_FIN_RECEIVED) {
+        if self.rcv_fin() == Some(self.rcv_nxt) && !self.hot.flags.get(Flags::RX_FIN_RECEIVED) {
             self.consume_fin(now);
         }
     }
@@ -801,27 +804,27 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// check).
     fn consume_fin(&mut self, now: Instant) {
         self.rcv_nxt += 1;
-        self.flags.set(Flags::RX_FIN_RECEIVED, true);
+        self.hot.flags.set(Flags::RX_FIN_RECEIVED, true);
         // RFC 1122 §4.2.3.2 lets the ACK of a FIN be delayed like any
         // other: the application, told of the close, often closes too, and
         // its FIN then carries the ACK (`TcpConfig::delay_fin_ack`). The
         // state and the switch are tested before the delay is decoded.
-        if self.state == State::Established && self.config.delay_fin_ack() {
+        if self.hot.state == State::Established && self.config.delay_fin_ack() {
             if let Some(delay) = self.config.ack_delay() {
-                self.state = State::CloseWait;
+                self.hot.state = State::CloseWait;
                 self.arm_ack_timer(now, delay);
                 return;
             }
         }
-        self.flags.set(Flags::ACK_NOW, true);
-        match self.state {
-            State::SynReceived | State::Established => self.state = State::CloseWait,
+        self.hot.flags.set(Flags::ACK_NOW, true);
+        match self.hot.state {
+            State::SynReceived | State::Established => self.hot.state = State::CloseWait,
             State::FinWait1 => {
                 let fin_acked = self.fin_acked();
                 if fin_acked {
                     self.enter_time_wait(now);
                 } else {
-                    self.state = State::Closing;
+                    self.hot.state = State::Closing;
                 }
             }
             State::FinWait2 => self.enter_time_wait(now),
@@ -830,7 +833,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     fn enter_time_wait(&mut self, now: Instant) {
-        self.state = State::TimeWait;
+        self.hot.state = State::TimeWait;
         self.timers.rtx = Tick::NONE;
         self.timers.persist = Tick::NONE;
         self.timers.stall_since = MsTick::NONE;

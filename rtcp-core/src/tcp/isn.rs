@@ -66,21 +66,17 @@ impl IsnGenerator {
         let [p0, p1] = local.1.to_be_bytes();
         let [b0, b1, b2, b3] = remote.0 .0;
         let [q0, q1] = remote.1.to_be_bytes();
-        let h = if cfg!(target_pointer_width = "64") {
-            // Hashed as SipHash's two message words directly: the same
-            // value as `hash` of the 12 bytes
-            // (`tuple_words_match_the_byte_hash`), without the generic
-            // path's tail copy (a `memcpy` call) and chunk loop, about 20
-            // instructions of each connection's setup (issue 9). Not on
-            // 32-bit targets, where the second path cost about 140 bytes
-            // of flash (`footprint/measure.sh`).
-            let m0 = u64::from_le_bytes([a0, a1, a2, a3, p0, p1, b0, b1]);
-            // The last word carries the message length (12) in its top byte.
-            let m1 = u64::from_le_bytes([b2, b3, q0, q1, 0, 0, 0, 12]);
-            siphash24_words(self.k0, self.k1, m0, m1)
-        } else {
-            self.hash(&[a0, a1, a2, a3, p0, p1, b0, b1, b2, b3, q0, q1])
-        };
+        // Hashed as SipHash's two message words directly: the same value
+        // as `hash` of the 12 bytes (`tuple_words_match_the_byte_hash`),
+        // without the generic path's tail copy and chunk loop (about 20
+        // instructions of each connection's setup, issue 9). On 32-bit
+        // targets the byte path is then not linked at all: the table's
+        // seed is hashed from words too (`SocketSet::new`,
+        // `table_seed_words_match_the_byte_hash`; flash).
+        let m0 = u64::from_le_bytes([a0, a1, a2, a3, p0, p1, b0, b1]);
+        // The last word carries the message length (12) in its top byte.
+        let m1 = u64::from_le_bytes([b2, b3, q0, q1, 0, 0, 0, 12]);
+        let h = siphash24_words(self.k0, self.k1, &[m0, m1]);
         let f = h as u32;
         // M: a 4 µs tick (RFC 9293 §3.4.1), truncated to 32 bits on purpose.
         let m = (now.total_micros() / 4) as u32;
@@ -91,6 +87,30 @@ impl IsnGenerator {
     pub fn hash(&self, data: &[u8]) -> u64 {
         siphash24(self.k0, self.k1, data)
     }
+
+    /// `hash` of a message already cut into SipHash's little-endian words,
+    /// the last one carrying the tail and the length byte ([`words`]).
+    pub(crate) fn hash_words(&self, words: &[u64]) -> u64 {
+        siphash24_words(self.k0, self.k1, words)
+    }
+}
+
+/// The `N` SipHash message words of `data` (at most `8 * N - 1` bytes, at
+/// least `8 * (N - 1)`): little-endian, the last one padded with zeros and
+/// the length in its top byte. For constant messages, worked out at compile
+/// time, so a caller hashes words without linking the byte path.
+// Indexing: evaluated in constants (a message too long for `N` words is a
+// compile error there) and by tests; `get` is not usable in a `const fn`.
+#[allow(clippy::indexing_slicing)]
+pub(crate) const fn words<const N: usize>(data: &[u8]) -> [u64; N] {
+    let mut w = [0u64; N];
+    let mut i = 0;
+    while i < data.len() {
+        w[i / 8] |= (data[i] as u64) << (8 * (i % 8));
+        i += 1;
+    }
+    w[N - 1] |= (data.len() as u64 & 0xff) << 56;
+    w
 }
 
 fn siphash24(k0: u64, k1: u64, data: &[u8]) -> u64 {
@@ -113,12 +133,15 @@ fn siphash24(k0: u64, k1: u64, data: &[u8]) -> u64 {
     siphash_finish(v)
 }
 
-/// SipHash-2-4 of a message given as its two final words (a message of 8
-/// to 15 bytes: `m1` holds the tail and the length byte).
-fn siphash24_words(k0: u64, k1: u64, m0: u64, m1: u64) -> u64 {
+/// SipHash-2-4 of a message given as its words (the last one holds the
+/// tail and the length byte). Out of line on 32-bit targets, where its two
+/// callers (the ISN and the table's seed) share it.
+#[cfg_attr(target_pointer_width = "32", inline(never))]
+fn siphash24_words(k0: u64, k1: u64, words: &[u64]) -> u64 {
     let mut v = siphash_init(k0, k1);
-    compress(&mut v, m0);
-    compress(&mut v, m1);
+    for &m in words {
+        compress(&mut v, m);
+    }
     siphash_finish(v)
 }
 
@@ -173,6 +196,28 @@ fn rounds(v0: &mut u64, v1: &mut u64, v2: &mut u64, v3: &mut u64, n: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_seed_words_match_the_byte_hash() {
+        let g = IsnGenerator::new(core::array::from_fn(|i| (i * 7 + 3) as u8));
+        let msg = b"rtcp socket table";
+        assert_eq!(g.hash_words(&words::<3>(msg)), g.hash(msg));
+        // Every length from one word to just under three, and the reference
+        // vector's 15 bytes.
+        let data: [u8; 23] = core::array::from_fn(|i| (i * 31 + 1) as u8);
+        for n in 8..16 {
+            let d = &data[..n];
+            assert_eq!(g.hash_words(&words::<2>(d)), g.hash(d), "{n} bytes");
+        }
+        for n in 16..24 {
+            let d = &data[..n];
+            assert_eq!(g.hash_words(&words::<3>(d)), g.hash(d), "{n} bytes");
+        }
+        let key: [u8; 16] = core::array::from_fn(|i| i as u8);
+        let msg: [u8; 15] = core::array::from_fn(|i| i as u8);
+        let g = IsnGenerator::new(key);
+        assert_eq!(g.hash_words(&words::<2>(&msg)), 0xa129_ca61_49be_45e5);
+    }
 
     #[test]
     fn siphash_reference_vector() {

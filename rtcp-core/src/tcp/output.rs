@@ -80,7 +80,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // IP options (a source route) come out of the segment too
         // (RFC 9293 §3.7.1, MUST-16: Eff.snd.MSS subtracts IPoptionsize).
         let opts = self.route.option_len()
-            + if self.flags.get(Flags::TS_OK) {
+            + if self.hot.flags.get(Flags::TS_OK) {
                 TS_OPTION_LEN
             } else {
                 0
@@ -94,7 +94,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     fn sack_block_limit(&self) -> usize {
-        if self.flags.get(Flags::TS_OK) {
+        if self.hot.flags.get(Flags::TS_OK) {
             3
         } else {
             MAX_SACK_BLOCKS
@@ -105,13 +105,17 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     #[inline]
     pub(crate) fn fin_seq(&self) -> Option<SeqNumber> {
         // Nothing is sent past the FIN, and SND.MAX never moves back.
-        self.flags.get(Flags::FIN_SENT).then(|| self.snd_max - 1)
+        self.hot
+            .flags
+            .get(Flags::FIN_SENT)
+            .then(|| self.snd_max - 1)
     }
 
     /// End of the last less-than-full segment sent, if any (Minshall).
     #[inline]
     fn small_end(&self) -> Option<SeqNumber> {
-        self.flags
+        self.hot
+            .flags
             .get(Flags::SMALL_SENT)
             .then_some(self.small_end_at)
     }
@@ -151,9 +155,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     pub(crate) fn window_update_due(&self) -> bool {
         if !matches!(
-            self.state,
+            self.hot.state,
             State::Established | State::FinWait1 | State::FinWait2
-        ) || self.flags.get(Flags::RX_FIN_RECEIVED)
+        ) || self.hot.flags.get(Flags::RX_FIN_RECEIVED)
         {
             return false;
         }
@@ -179,13 +183,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if let Some(rst) = self.pending_rst() {
             return Some(Plan::Reset(rst));
         }
-        match self.state {
+        match self.hot.state {
             State::Closed | State::Listen | State::TimeWait => {
                 return self
+                    .hot
                     .flags
                     .get(Flags::ACK_NOW)
                     .then_some(Plan::Ack)
-                    .filter(|_| self.state == State::TimeWait);
+                    .filter(|_| self.hot.state == State::TimeWait);
             }
             State::SynSent => {
                 return (self.snd_nxt == self.iss).then_some(Plan::Syn);
@@ -198,7 +203,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 if self.snd_nxt == self.iss {
                     return Some(Plan::Syn);
                 }
-                return self.flags.get(Flags::ACK_NOW).then_some(Plan::Ack);
+                return self.hot.flags.get(Flags::ACK_NOW).then_some(Plan::Ack);
             }
             _ => {}
         }
@@ -220,13 +225,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if let Some(plan) = self.data_plan(tso_max).filter(|_| !paced) {
             return Some(plan);
         }
-        if self.flags.get(Flags::SEND_KEEPALIVE) {
+        if self.hot.flags.get(Flags::SEND_KEEPALIVE) {
             return Some(Plan::KeepAlive);
         }
         // New urgent data is announced at once, by a bare ACK when no data
         // can carry it (closed window, Nagle), as BSD does (§3.8.5).
-        if self.flags.get(Flags::ACK_NOW)
-            || self.acks_owed > 0
+        if self.hot.flags.get(Flags::ACK_NOW)
+            || self.hot.acks_owed > 0
             || self.window_update_due()
             || self.urgent.announce_due()
         {
@@ -240,7 +245,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     pub(crate) fn may_send_data(&self) -> bool {
         matches!(
-            self.state,
+            self.hot.state,
             State::Established
                 | State::FinWait1
                 | State::CloseWait
@@ -258,7 +263,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// exchange knows its deadline without it.
     pub(crate) fn fin_due_now(&self) -> bool {
         self.may_send_data()
-            && self.flags.get(Flags::TX_CLOSED)
+            && self.hot.flags.get(Flags::TX_CLOSED)
             && self.fin_seq().is_none()
             && self.snd_nxt - self.snd_una >= self.tx.len()
             && self.rec.next_send_at().is_none()
@@ -361,8 +366,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // resent: no plan, decided before the window arithmetic. The
         // common case after most segments of a short connection (its ACKs,
         // its FIN exchange), where this plan runs from `poll_at` too.
-        let fin_wanted =
-            self.flags.get(Flags::TX_CLOSED) && self.fin_seq().is_none_or(|f| self.snd_nxt <= f);
+        let fin_wanted = self.hot.flags.get(Flags::TX_CLOSED)
+            && self.fin_seq().is_none_or(|f| self.snd_nxt <= f);
         if self.snd_nxt - self.snd_una >= self.tx.len()
             && !fin_wanted
             && !self.rec.send_tlp()
@@ -382,7 +387,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let payload_mss = self.payload_mss();
         // Limited transmit (RFC 3042): each of the first two duplicate ACKs
         // lets one new segment out beyond the congestion window.
-        let limited = if !self.flags.get(Flags::RECOVERING) && self.dup_acks < 3 {
+        let limited = if !self.hot.flags.get(Flags::RECOVERING) && self.dup_acks < 3 {
             usize::from(self.dup_acks) * self.mss()
         } else {
             0
@@ -407,7 +412,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 return Some(plan);
             }
         }
-        if self.flags.get(Flags::FORCE_PROBE) && avail > 0 {
+        if self.hot.flags.get(Flags::FORCE_PROBE) && avail > 0 {
             // Zero-window probe (§3.8.6.1): one byte regardless of the window.
             let len = usable.clamp(1, payload_mss).min(avail);
             let len = self.tx.contiguous_at(offset, len).len().max(1);
@@ -500,7 +505,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if avail > 0 && rwnd_room > 0 {
             let len = avail.min(payload_mss).min(rwnd_room);
             let len = self.tx.contiguous_at(offset, len).len();
-            let fin_wanted = self.flags.get(Flags::TX_CLOSED) && self.fin_seq().is_none();
+            let fin_wanted = self.hot.flags.get(Flags::TX_CLOSED) && self.fin_seq().is_none();
             return Some(Plan::Data {
                 seq: self.snd_nxt,
                 len,
@@ -563,18 +568,18 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// cheap part of `plan_paced`, checked first because after most input
     /// it decides (the plan is then an ACK, a RST or our SYN).
     fn reply_owed(&self) -> bool {
-        if self.flags.get(Flags::RST_OWED) {
+        if self.hot.flags.get(Flags::RST_OWED) {
             return true;
         }
-        match self.state {
+        match self.hot.state {
             State::Closed | State::Listen => false,
             State::SynSent => self.snd_nxt == self.iss,
-            State::SynReceived => self.snd_nxt == self.iss || self.flags.get(Flags::ACK_NOW),
-            State::TimeWait => self.flags.get(Flags::ACK_NOW),
+            State::SynReceived => self.snd_nxt == self.iss || self.hot.flags.get(Flags::ACK_NOW),
+            State::TimeWait => self.hot.flags.get(Flags::ACK_NOW),
             _ => {
-                self.flags.get(Flags::ACK_NOW)
-                    || self.acks_owed > 0
-                    || self.flags.get(Flags::SEND_KEEPALIVE)
+                self.hot.flags.get(Flags::ACK_NOW)
+                    || self.hot.acks_owed > 0
+                    || self.hot.flags.get(Flags::SEND_KEEPALIVE)
             }
         }
     }
@@ -605,7 +610,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Fire whatever timers have expired (RFC 6298 §5, §3.8.6.1, §3.8.4).
     fn handle_timers(&mut self, now: Instant, stats: &mut TcpStats) {
-        if self.timers.due(self.timers.timewait, now) && !self.flags.get(Flags::ACK_NOW) {
+        if self.timers.due(self.timers.timewait, now) && !self.hot.flags.get(Flags::ACK_NOW) {
             crate::cold_path();
             // 2 MSL are over: the connection is gone (§3.10.8). An ACK still
             // owed (of the FIN that brought us here, or of a retransmitted
@@ -620,10 +625,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // have left at all, when the neighbour does not answer ARP).
         if self.user_timeout_at().is_some_and(|t| now >= t) {
             crate::cold_path();
-            let synced = self.state.is_synchronized();
+            let synced = self.hot.state.is_synchronized();
             // An ICMP soft error seen meanwhile says more than "timed out"
             // (RFC 1122 §4.2.3.9).
-            let error = self.soft_error.unwrap_or(TcpError::TimedOut);
+            let error = self.hot.soft_error.unwrap_or(TcpError::TimedOut);
             self.fail(error, synced);
             return;
         }
@@ -634,7 +639,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             net_debug!(
                 "tcp {}: retransmission timeout in {}, {} bytes in flight",
                 self.local.port,
-                self.state,
+                self.hot.state,
                 (self.snd_max - self.snd_una)
             );
             self.rtt.back_off();
@@ -644,14 +649,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // advice) must not leave the connection without a timer.
             self.timers.rtx = self.timers.tick(now + self.rto(), now);
             self.untime();
-            self.flags.set(Flags::FORCE_PROBE, false);
+            self.hot.flags.set(Flags::FORCE_PROBE, false);
             // R1 (§3.8.3, MUST-20): from the R1-th timeout of the same
             // segment on, tell IP its route may be bad (RFC 1122 §3.3.1.4).
             self.rto_retries = self.rto_retries.saturating_add(1);
             if self.rto_retries >= self.config.r1.max(1) {
-                self.flags.set(Flags::ADVISE_IP, true);
+                self.hot.flags.set(Flags::ADVISE_IP, true);
             }
-            match self.state {
+            match self.hot.state {
                 State::SynSent | State::SynReceived => {
                     self.dup_acks = 0;
                     self.set_recover(None);
@@ -673,11 +678,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             crate::cold_path();
             self.timers.persist = Tick::NONE;
             self.persist_backoff = self.persist_backoff.saturating_add(1);
-            self.flags.set(Flags::FORCE_PROBE, true);
+            self.hot.flags.set(Flags::FORCE_PROBE, true);
         }
         if self.timers.due(self.timers.ack, now) {
             self.timers.ack = Tick::NONE;
-            self.flags.set(Flags::ACK_NOW, true);
+            self.hot.flags.set(Flags::ACK_NOW, true);
         }
         if let Some(ka) = self.config.keep_alive() {
             if self.keepalive_at().is_some_and(|d| now >= d) {
@@ -687,7 +692,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     return;
                 }
                 self.keepalive_probes += 1;
-                self.flags.set(Flags::SEND_KEEPALIVE, true);
+                self.hot.flags.set(Flags::SEND_KEEPALIVE, true);
             }
         }
     }
@@ -700,7 +705,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let ka = self.config.keep_alive()?;
         let idle = self.snd_una == self.snd_max && self.tx.is_empty();
         let open = matches!(
-            self.state,
+            self.hot.state,
             State::Established | State::CloseWait | State::FinWait2
         );
         (open && idle).then(|| {
@@ -715,7 +720,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// it into the segment cost a store-forwarding stall on every segment.
     #[inline]
     fn add_options(&self, now: Instant, opts: &mut TcpOptions) {
-        if self.flags.get(Flags::TS_OK) {
+        if self.hot.flags.get(Flags::TS_OK) {
             opts.timestamp = Some((self.ts_now(now), self.ts_recent));
         }
         if self.sack_enabled() && (!self.assembler.is_empty() || self.rec.dsack().is_some()) {
@@ -727,14 +732,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     #[inline(never)]
     fn syn_options(&self, now: Instant) -> TcpOptions {
         let offer_ws = self.config.window_scaling()
-            && (self.state == State::SynSent || self.snd_shift() > 0 || self.rcv_shift() > 0);
+            && (self.hot.state == State::SynSent || self.snd_shift() > 0 || self.rcv_shift() > 0);
         let offer_ts = self.config.timestamps()
-            && (self.state == State::SynSent || self.flags.get(Flags::TS_OK));
+            && (self.hot.state == State::SynSent || self.hot.flags.get(Flags::TS_OK));
         TcpOptions {
             mss: Some(self.local_mss),
             window_scale: offer_ws.then(|| self.wanted_rcv_shift()),
             sack_permitted: self.config.sack()
-                && (self.state == State::SynSent || self.sack_enabled()),
+                && (self.hot.state == State::SynSent || self.sack_enabled()),
             timestamp: offer_ts.then(|| (self.ts_now(now), self.ts_recent)),
             ..TcpOptions::default()
         }
@@ -880,7 +885,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             Plan::Syn => {
                 repr.seq_number = self.iss;
                 repr.options = self.syn_options(now);
-                if self.state == State::SynSent {
+                if self.hot.state == State::SynSent {
                     repr.flags = TcpFlags::SYN;
                     repr.ack_number = SeqNumber(0);
                 } else {
@@ -930,7 +935,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 EcnSegment::Control
             },
         );
-        let negative_advice = self.flags.take(Flags::ADVISE_IP);
+        let negative_advice = self.hot.flags.take(Flags::ADVISE_IP);
         // Only `new_data_limit` makes a segment longer than one MSS.
         #[cfg(feature = "tso")]
         let segment_size = {
@@ -973,7 +978,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.set_pacing_held(false);
             // Fuzzing runs with debug assertions: it checks the shortcut.
             debug_assert_eq!(self.plan_paced(false, tso_max), None);
-            if self.state == State::TimeWait && self.timers.due(self.timers.timewait, now) {
+            if self.hot.state == State::TimeWait && self.timers.due(self.timers.timewait, now) {
                 // The ACK that TIME-WAIT owed is out and its 2 MSL are
                 // over already (a zero MSL): close now, as `handle_timers`
                 // would on the socket's next visit at this same `now`
@@ -1000,21 +1005,21 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// `false` may still mean nothing is due.
     fn quiet_after(&self, plan: Plan) -> bool {
         if matches!(plan, Plan::Reset(_))
-            || self.flags.get(Flags::RST_OWED)
+            || self.hot.flags.get(Flags::RST_OWED)
             || self.rec.next_send_at().is_some()
         {
             return false;
         }
-        match self.state {
+        match self.hot.state {
             State::SynSent | State::SynReceived | State::TimeWait => true,
             State::Closed | State::Listen => false,
             _ => {
-                let fin_wanted = self.flags.get(Flags::TX_CLOSED)
+                let fin_wanted = self.hot.flags.get(Flags::TX_CLOSED)
                     && self.fin_seq().is_none_or(|f| self.snd_nxt <= f);
                 matches!(plan, Plan::Data { .. })
                     && self.flight() > 0
-                    && self.acks_owed == 0
-                    && !self.flags.get(Flags::SEND_KEEPALIVE)
+                    && self.hot.acks_owed == 0
+                    && !self.hot.flags.get(Flags::SEND_KEEPALIVE)
                     && self.snd_nxt - self.snd_una >= self.tx.len()
                     && !fin_wanted
                     && !self.rec.send_tlp()
@@ -1041,7 +1046,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// window that really shrank, the peer drops the ACK and answers with
     /// its own, which we accept: nothing is stuck.
     fn pure_ack_seq(&self) -> SeqNumber {
-        if !self.state.is_synchronized() {
+        if !self.hot.state.is_synchronized() {
             return self.snd_nxt;
         }
         self.snd_max
@@ -1065,18 +1070,21 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // SND.UP when it is ahead.
         self.rec.clear_dsack();
         self.urgent.announced();
-        self.flags.set(Flags::ACK_NOW, false);
-        self.acks_owed = self.acks_owed.saturating_sub(1);
+        self.hot.flags.set(Flags::ACK_NOW, false);
+        self.hot.acks_owed = self.hot.acks_owed.saturating_sub(1);
         self.timers.ack = Tick::NONE;
         self.unacked_bytes = 0;
-        self.unacked_segs = 0;
+        self.hot.unacked_segs = 0;
         self.last_ack_sent = self.rcv_nxt;
         self.rcv_adv = self.rcv_adv.max(edge);
         let idle_for = now - self.timers.instant(self.timers.last_send);
         self.timers.last_send = self.timers.tick(now, now);
         match plan {
             Plan::Syn => {
-                if self.snd_max == self.iss && !self.flags.get(Flags::TS_OK) && self.timing_none() {
+                if self.snd_max == self.iss
+                    && !self.hot.flags.get(Flags::TS_OK)
+                    && self.timing_none()
+                {
                     self.time_segment(self.iss, now);
                 } else if self.snd_max != self.iss {
                     crate::count(&mut stats.retransmissions);
@@ -1113,23 +1121,23 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                         // Karn: a retransmitted segment may not be timed.
                         self.untime();
                     }
-                } else if !self.flags.get(Flags::TS_OK) && self.timing_none() && len > 0 {
+                } else if !self.hot.flags.get(Flags::TS_OK) && self.timing_none() && len > 0 {
                     self.time_segment(seq, now);
                 }
                 // (A super-segment's last piece may be the short one.)
                 if len > 0 && seq >= self.snd_max && is_short(len, self.payload_mss()) {
                     self.small_end_at = seq + len;
-                    self.flags.set(Flags::SMALL_SENT, true);
+                    self.hot.flags.set(Flags::SMALL_SENT, true);
                 }
                 self.snd_nxt = self.snd_nxt.max(end);
                 if probe {
-                    self.flags.set(Flags::FORCE_PROBE, false);
+                    self.hot.flags.set(Flags::FORCE_PROBE, false);
                 }
                 self.on_data_sent(now, seq, end - seq, stats);
                 self.snd_max = self.snd_max.max(end);
                 if fin {
                     // From here `fin_seq` is SND.MAX - 1.
-                    self.flags.set(Flags::FIN_SENT, true);
+                    self.hot.flags.set(Flags::FIN_SENT, true);
                 }
                 #[cfg(any(feature = "cubic", feature = "bbr"))]
                 if self.snd_nxt - self.snd_una >= self.tx.len() {
@@ -1138,7 +1146,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 }
                 self.arm_rtx_with(now, rto);
             }
-            Plan::KeepAlive => self.flags.set(Flags::SEND_KEEPALIVE, false),
+            Plan::KeepAlive => self.hot.flags.set(Flags::SEND_KEEPALIVE, false),
             _ => {}
         }
     }

@@ -46,7 +46,7 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
         // every test below without branches before combining them (about
         // 15 instructions a segment, issue 9).
         let plain = seg.flags == TcpFlags::ACK || seg.flags == TcpFlags::ACK | TcpFlags::PSH;
-        if !plain || !matches!(self.state, State::Established | State::FinWait2) {
+        if !plain || !matches!(self.hot.state, State::Established | State::FinWait2) {
             return false;
         }
         let len = seg.payload.len();
@@ -56,7 +56,7 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
             && len <= self.rx.window()
             && len <= self.rcv_adv.checked_since(self.rcv_nxt).unwrap_or(0);
         // PAWS (RFC 7323 §5.3) passes.
-        let fresh = !self.flags.get(Flags::TS_OK)
+        let fresh = !self.hot.flags.get(Flags::TS_OK)
             || seg
                 .options
                 .timestamp
@@ -67,14 +67,14 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
         let quiet_sender = seg.ack_number == self.snd_una
             && self.snd_max == self.snd_una
             && seg.options.sack_count == 0
-            && !self.flags.get(Flags::RECOVERING)
+            && !self.hot.flags.get(Flags::RECOVERING)
             && self.dup_acks == 0
             && self.rec.is_idle(self.snd_una);
         // Reassembly and FIN bookkeeping are empty, and the URG step has
         // nothing to do.
         let plain_receiver = self.assembler.is_empty()
-            && !self.flags.get(Flags::RCV_FIN_SEEN)
-            && !self.flags.get(Flags::RX_FIN_RECEIVED);
+            && !self.hot.flags.get(Flags::RCV_FIN_SEEN)
+            && !self.hot.flags.get(Flags::RX_FIN_RECEIVED);
         in_order && fresh && quiet_sender && plain_receiver
     }
 }

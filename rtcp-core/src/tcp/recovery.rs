@@ -560,7 +560,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// In fast recovery (not slow start after an RTO).
     pub(crate) fn in_fast_recovery(&self) -> bool {
-        self.flags.get(Flags::RECOVERING) && !self.rec.after_rto
+        self.hot.flags.get(Flags::RECOVERING) && !self.rec.after_rto
     }
 
     /// Bytes the congestion state lets out now.
@@ -634,7 +634,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.log.on_retransmit(seq, len, snapshot);
             if !tlp {
                 self.rec.undo.note_resend();
-                if self.rec.retrans_tsval().is_none() && self.flags.get(Flags::TS_OK) {
+                if self.rec.retrans_tsval().is_none() && self.hot.flags.get(Flags::TS_OK) {
                     self.rec.set_retrans_tsval(Some(self.ts_now(now)));
                     self.rec.set_retrans_seq(Some(seq));
                 }
@@ -711,7 +711,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     #[cfg(feature = "rack")]
     pub(crate) fn arm_tlp(&mut self, now: Instant) {
         let allowed = self.sack_enabled()
-            && !self.flags.get(Flags::RECOVERING)
+            && !self.hot.flags.get(Flags::RECOVERING)
             && self.rec.tlp_high.is_none()
             && self.snd_max > self.snd_una;
         let Some(srtt) = self.rtt.srtt().filter(|_| allowed) else {
@@ -760,7 +760,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             && advanced
             && seg.options.sack_count == 0
             && self.rec.nothing_marked_or_probed()
-            && !self.flags.get(Flags::RECOVERING)
+            && !self.hot.flags.get(Flags::RECOVERING)
             && self.rec.undo_until().is_none();
 
         // 1. Walk the log: cumulative part, then SACK blocks.
@@ -959,7 +959,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 // would slow every later detection. (Only the flag is
                 // kept: until the next episode any one-segment D-SACK is
                 // taken for the rescue's.)
-                let rescue_echo = self.flags.get(Flags::RESCUED) && dsack_segments == 1;
+                let rescue_echo = self.hot.flags.get(Flags::RESCUED) && dsack_segments == 1;
                 if !rescue_echo {
                     self.rec.rack.on_dsack(self.snd_una, self.snd_max);
                 }
@@ -987,7 +987,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if advanced
             && covers_first_resend
             && self.rec.undo_until().is_some()
-            && self.flags.get(Flags::TS_OK)
+            && self.hot.flags.get(Flags::TS_OK)
         {
             self.rec.set_retrans_seq(None);
             if let (Some(tsval), Some((_, ecr))) = (self.rec.retrans_tsval(), seg.options.timestamp)
@@ -1020,7 +1020,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let head_coarse = self.rec.log.get(0).is_some_and(|r| r.has(COALESCED));
         if !self.sack_enabled() || !cfg!(feature = "rack") || head_coarse {
             let no_sack_info = !sack_driven || head_coarse;
-            let three_dup_acks = !self.flags.get(Flags::RECOVERING) && self.dup_acks >= DUP_THRESH;
+            let three_dup_acks =
+                !self.hot.flags.get(Flags::RECOVERING) && self.dup_acks >= DUP_THRESH;
             let partial_ack =
                 self.in_fast_recovery() && advanced && self.recover().is_some_and(|r| ack < r);
             if no_sack_info && (three_dup_acks || partial_ack) {
@@ -1042,7 +1043,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 self.exit_recovery(now);
             }
         }
-        if !self.flags.get(Flags::RECOVERING) && self.rec.log.lost_bytes() > 0 {
+        if !self.hot.flags.get(Flags::RECOVERING) && self.rec.log.lost_bytes() > 0 {
             self.enter_fast_recovery(now, stats);
         }
         // ECN-Echo (RFC 3168 §6.1.2): a reduction without a loss.
@@ -1052,7 +1053,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // that repaired a loss (no D-SACK for it) still means congestion.
         #[cfg(feature = "rack")]
         if let Some(high) = self.rec.tlp_high {
-            if self.flags.get(Flags::RECOVERING) {
+            if self.hot.flags.get(Flags::RECOVERING) {
                 self.rec.tlp_high = None;
             } else if ack >= high {
                 self.rec.tlp_high = None;
@@ -1104,7 +1105,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             let reo = self.rec.rack.reo_wnd(
                 self.rec.min_rtt,
                 self.rtt.srtt(),
-                self.flags.get(Flags::RECOVERING),
+                self.hot.flags.get(Flags::RECOVERING),
                 many_sacked,
             );
             let (_, timer) = self.rec.rack.detect_loss(&mut self.rec.log, now, reo);
@@ -1140,7 +1141,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Returns the reordering timer, moved earlier to this deadline.
     #[cfg(feature = "rack")]
     fn rescue(&mut self, now: Instant, reo: Duration, timer: Option<Instant>) -> Option<Instant> {
-        if self.flags.get(Flags::RESCUED)
+        if self.hot.flags.get(Flags::RESCUED)
             || !self.in_fast_recovery()
             || self.rec.log.lost_bytes() != 0
             || !self.rec.rack.valid
@@ -1183,7 +1184,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             return Some(timer.map_or(at, |t| t.min(at)));
         }
         self.rec.log.mark_lost(i);
-        self.flags.set(Flags::RESCUED, true);
+        self.hot.flags.set(Flags::RESCUED, true);
         // One segment may go whatever PRR's quota (RFC 6675 (C) sends
         // while pipe < cwnd, and the pipe holds nothing else): from the
         // timer there is no ACK to grant it.
@@ -1208,7 +1209,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         {
             self.rec.lost_total += self.rec.log.lost_bytes().saturating_sub(prior) as u64;
         }
-        if !self.flags.get(Flags::RECOVERING) && self.rec.log.lost_bytes() > 0 {
+        if !self.hot.flags.get(Flags::RECOVERING) && self.rec.log.lost_bytes() > 0 {
             self.enter_fast_recovery(now, stats);
         }
     }
@@ -1219,7 +1220,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.set_recover(Some(self.snd_max));
         self.rec.after_rto = false;
         self.rec.fast_rexmit_owed = true;
-        self.flags.set(Flags::RESCUED, false);
+        self.hot.flags.set(Flags::RESCUED, false);
         self.cc.on_congestion_event(now, flight, mss);
         #[cfg(feature = "prr")]
         {
@@ -1308,7 +1309,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.rec.set_retrans_tsval(None);
         self.rec.set_retrans_seq(None);
         self.cc.on_spurious_congestion(now);
-        if self.flags.get(Flags::RECOVERING) {
+        if self.hot.flags.get(Flags::RECOVERING) {
             self.rec.log.clear_lost();
             self.set_recover(None);
             self.rec.after_rto = false;

@@ -43,56 +43,97 @@ pub const DEFAULT_MSS: usize = 536;
 /// windows, never wrong) through
 /// [`SocketSlot::with_log`](crate::socket_set::SocketSlot::with_log).
 #[derive(Debug)]
+#[cfg_attr(
+    all(
+        target_pointer_width = "32",
+        not(any(feature = "cubic", feature = "bbr"))
+    ),
+    repr(C)
+)]
 pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
-    /// The configuration, packed (`config.rs`).
-    pub(crate) config: SocketConfig,
-    pub(crate) state: State,
-    pub(crate) local: Endpoint,
-    pub(crate) remote: Endpoint,
-    pub(crate) error: Option<TcpError>,
-    /// The last ICMP soft error (RFC 9293 §3.9.2.2), reported if the
-    /// connection then times out.
-    pub(crate) soft_error: Option<TcpError>,
+    // Field order (flash, issue 9): on a 32-bit Arm target an `ldr`/`str`
+    // reaches a word within 124 bytes of a base register, a halfword within
+    // 62 and a byte within 31 with a 2-byte instruction, and farther with a
+    // 4-byte one. So the most-used small fields (`Hot`) come first, then the
+    // timers, then the sequence-space words the segment paths read most;
+    // the rest by alignment, widest first, so that there is no padding
+    // between fields. 32-bit builds without `cubic` or `bbr` lay the socket
+    // out in this order (`repr(C)`): no field is aligned to more than 4
+    // bytes there but `hot` and `timers`, which come first, and with `rack`
+    // the recovery state (its send times), which then follows them, a
+    // multiple of 8 bytes long. Other builds, and 64-bit hosts, leave the
+    // order to the compiler.
+    /// The most-used small fields, first in the socket (`Hot`).
+    pub(crate) hot: Hot,
+    /// Retransmission, persist, delayed-ACK and TIME-WAIT timers and the
+    /// last-send, challenge-ACK and out-of-window-ACK times, 32 bits each,
+    /// and the last receipt (keep-alive) and the start of a stall (the
+    /// user timeout) in milliseconds (`clock.rs`).
+    pub(crate) timers: Timers,
+    /// Scoreboard, RACK-TLP, PRR, undo and rate-sampling state.
+    // With `rack`, 8-aligned (its send times): right after the timers.
+    #[cfg(feature = "rack")]
+    pub(crate) rec: RecoveryState<LOG>,
 
-    // --- send sequence space (RFC 9293 §3.3.1) ---
-    pub(crate) iss: SeqNumber,
+    // --- words: send and receive sequence space (RFC 9293 §3.3.1) first ---
+    // (IRS is not kept: it is only read in SYN-RECEIVED, where it is
+    // RCV.NXT - 1, since a SYN's text waits in `syn_text` until the
+    // connection is established.)
+    pub(crate) rcv_nxt: SeqNumber,
     pub(crate) snd_una: SeqNumber,
     pub(crate) snd_nxt: SeqNumber,
     /// Highest sequence number sent (SND.NXT can be rewound by an RTO).
     pub(crate) snd_max: SeqNumber,
     /// Send window in bytes (scaled).
     pub(crate) snd_wnd: usize,
+    /// Right edge of the window last advertised (never moved left).
+    pub(crate) rcv_adv: SeqNumber,
     /// Largest window the peer ever offered (for RFC 5961 §5.2 and SWS).
     pub(crate) max_snd_wnd: usize,
     pub(crate) snd_wl1: SeqNumber,
     pub(crate) snd_wl2: SeqNumber,
-    /// The window shifts (RFC 7323 §2.3, each at most 14), one per
-    /// nibble: the low one applied to the peer's window field
-    /// (`snd_shift`), the high one to ours (`rcv_shift`). One byte rather
-    /// than two (issue 9, per-connection state).
-    pub(crate) shifts: u8,
-
-    // --- receive sequence space ---
-    // (IRS is not kept: it is only read in SYN-RECEIVED, where it is
-    // RCV.NXT - 1, since a SYN's text waits in `syn_text` until the
-    // connection is established.)
-    pub(crate) rcv_nxt: SeqNumber,
-    /// Right edge of the window last advertised (never moved left).
-    pub(crate) rcv_adv: SeqNumber,
+    /// Last ACK number we sent (for RFC 7323 TS.Recent update).
+    pub(crate) last_ack_sent: SeqNumber,
     /// Sequence number of the peer's FIN (`rcv_fin`), recorded when it
     /// arrived (possibly ahead of a hole): valid only when `rcv_fin_seen`.
     /// A value and a flag rather than an `Option<SeqNumber>` (8 bytes), so
     /// that the flag packs with the socket's other one-bit state in `flags`
     /// (issue 9, per-connection state).
     pub(crate) rcv_fin_at: SeqNumber,
-    /// Last ACK number we sent (for RFC 7323 TS.Recent update).
-    pub(crate) last_ack_sent: SeqNumber,
-
+    pub(crate) iss: SeqNumber,
+    pub(crate) ts_recent: u32,
+    pub(crate) ts_offset: u32,
+    /// Sequence number of a RST owed to the peer (`pending_rst`): valid
+    /// only when `rst_owed`. Every RST a connection sends on its own is
+    /// `<SEQ=x><CTL=RST>` (RFC 9293 §3.10.5 ABORT, §3.10.7.3 and §3.10.7.4
+    /// for an unacceptable ACK), so no ACK number is kept: a value and a
+    /// flag in 5 bytes where an `Option` with an optional ACK took 12.
+    pub(crate) rst_seq: SeqNumber,
+    /// Recovery point (RFC 6582 "recover", RFC 6675 RecoveryPoint;
+    /// `recover`): valid only while `recovering`, a value and a flag for
+    /// the same reason as `rcv_fin_at`'s.
+    pub(crate) recover_at: SeqNumber,
+    /// Bytes received since we last sent an ACK.
+    pub(crate) unacked_bytes: usize,
+    /// The segment timed for an RTT sample when timestamps are off (its
+    /// send time is `timers.rtt_sent`; `rtt.rs`).
+    pub(crate) rtt_seq: SeqNumber,
+    /// End of the last less-than-full segment sent (Minshall's Nagle;
+    /// `small_end`): valid only when `small_sent`, a value and a flag for
+    /// the same reason as `rcv_fin_at`'s.
+    pub(crate) small_end_at: SeqNumber,
     pub(crate) tx: RingBuffer<'a>,
     pub(crate) rx: RingBuffer<'a>,
     pub(crate) assembler: Assembler,
+    pub(crate) rtt: RttEstimator,
+    pub(crate) cc: Congestion,
+    /// Scoreboard, RACK-TLP, PRR, undo and rate-sampling state.
+    #[cfg(not(feature = "rack"))]
+    pub(crate) rec: RecoveryState<LOG>,
+    /// SND.UP and RCV.UP (RFC 9293 §3.8.5).
+    pub(crate) urgent: Urgent,
 
-    // --- options ---
+    // --- halfwords ---
     /// Our MSS (from the interface MTU), advertised in our SYN.
     /// A `u16` (saturated, `saturate_mss`): the MSS option is 16 bits, and
     /// an IPv4 MTU is below 2^16, so every real value is exact.
@@ -101,76 +142,66 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     /// A `u16`: the MSS option is 16 bits, and an ICMP report only ever
     /// lowers it.
     pub(crate) remote_mss: u16,
-    pub(crate) ts_recent: u32,
-    pub(crate) ts_offset: u32,
-
-    // --- timers and recovery ---
-    pub(crate) rtt: RttEstimator,
-    pub(crate) cc: Congestion,
-    /// Retransmission, persist, delayed-ACK and TIME-WAIT timers and the
-    /// last-send, challenge-ACK and out-of-window-ACK times, 32 bits each,
-    /// and the last receipt (keep-alive) and the start of a stall (the
-    /// user timeout) in milliseconds (`clock.rs`).
-    pub(crate) timers: Timers,
-    pub(crate) persist_backoff: u8,
-    pub(crate) keepalive_probes: u8,
-    /// The segment timed for an RTT sample when timestamps are off (its
-    /// send time is `timers.rtt_sent`; `rtt.rs`).
-    pub(crate) rtt_seq: SeqNumber,
-    pub(crate) dup_acks: u8,
-    /// Recovery point (RFC 6582 "recover", RFC 6675 RecoveryPoint;
-    /// `recover`): valid only while `recovering`, a value and a flag for
-    /// the same reason as `rcv_fin_at`'s.
-    pub(crate) recover_at: SeqNumber,
-    /// Scoreboard, RACK-TLP, PRR, undo and rate-sampling state.
-    pub(crate) rec: RecoveryState<LOG>,
-
-    // --- what to send next ---
-    /// Immediate ACKs still owed, one per out-of-order segment (beyond the
-    /// one `ack_now` stands for).
-    pub(crate) acks_owed: u8,
     /// Largest payload the peer has sent in order (its effective MSS).
     /// A `u16` (saturated): an IPv4 datagram carries less than 64 KiB.
     pub(crate) rcv_mss: u16,
-    /// End of the last less-than-full segment sent (Minshall's Nagle;
-    /// `small_end`): valid only when `small_sent`, a value and a flag for
-    /// the same reason as `rcv_fin_at`'s.
-    pub(crate) small_end_at: SeqNumber,
-    /// Bytes received since we last sent an ACK.
-    pub(crate) unacked_bytes: usize,
-    /// In-order data segments received since we last sent an ACK.
-    pub(crate) unacked_segs: u8,
     /// Text that came with the peer's SYN in a simultaneous open, written
     /// at RCV.NXT in the receive buffer but not yet accepted: RFC 9293
     /// §3.10.7.3 queues it "for processing after the ESTABLISHED state has
     /// been reached".
     /// A `u16`: it is at most one segment's payload (saturated anyway).
     pub(crate) syn_text: u16,
-    /// Sequence number of a RST owed to the peer (`pending_rst`): valid
-    /// only when `rst_owed`. Every RST a connection sends on its own is
-    /// `<SEQ=x><CTL=RST>` (RFC 9293 §3.10.5 ABORT, §3.10.7.3 and §3.10.7.4
-    /// for an unacceptable ACK), so no ACK number is kept: a value and a
-    /// flag in 5 bytes where an `Option` with an optional ACK took 12.
-    pub(crate) rst_seq: SeqNumber,
     pub(crate) challenge_tokens: u16,
-
-    // --- listening ---
     /// Saturated at `u16::MAX`, more than a table has slots (indices are
     /// `u16`), so no larger backlog could ever be reached.
     pub(crate) backlog: u16,
+    pub(crate) local: Endpoint,
+    pub(crate) remote: Endpoint,
+    /// The configuration, packed (`config.rs`).
+    pub(crate) config: SocketConfig,
 
-    // --- urgent data, IP options, negative advice ---
-    /// SND.UP and RCV.UP (RFC 9293 §3.8.5).
-    pub(crate) urgent: Urgent,
-    /// The source route segments take (RFC 9293 §3.9.2.1).
-    pub(crate) route: RouteState,
+    // --- bytes ---
+    pub(crate) persist_backoff: u8,
+    pub(crate) keepalive_probes: u8,
+    pub(crate) dup_acks: u8,
     /// Retransmission timeouts in a row without progress (R1, §3.8.3).
     pub(crate) rto_retries: u8,
+    /// The source route segments take (RFC 9293 §3.9.2.1).
+    pub(crate) route: RouteState,
     /// ECN (RFC 3168 §6.1); empty without the `ecn` feature.
     #[cfg_attr(not(feature = "ecn"), allow(dead_code))]
     pub(crate) ecn: EcnState,
+}
+
+/// The socket's most-used small fields, in one 8-byte block that the
+/// 32-bit firmware layout puts first in the socket (`TcpSocket`'s field
+/// order): a byte within 31 bytes of the base, or a halfword within 62, is
+/// read and written with a 2-byte Thumb instruction rather than a 4-byte
+/// one, and the flags and the state alone are read or written at some 170
+/// places. Left to the compiler they came after every wider field, at
+/// offsets 324 and 335 of the minimal build's socket (flash, issue 9).
+/// The same fields as before, so the socket is no larger. `repr(C)` keeps
+/// the order written here (the state at offset 0, the flags at 2).
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub(crate) struct Hot {
+    pub(crate) state: State,
+    /// The window shifts (RFC 7323 §2.3, each at most 14), one per
+    /// nibble: the low one applied to the peer's window field
+    /// (`snd_shift`), the high one to ours (`rcv_shift`). One byte rather
+    /// than two (issue 9, per-connection state).
+    pub(crate) shifts: u8,
     /// The one-bit state, packed into one `u16` (`Flags`; issue 9).
     pub(crate) flags: Flags,
+    /// Immediate ACKs still owed, one per out-of-order segment (beyond the
+    /// one `ack_now` stands for).
+    pub(crate) acks_owed: u8,
+    /// In-order data segments received since we last sent an ACK.
+    pub(crate) unacked_segs: u8,
+    pub(crate) error: Option<TcpError>,
+    /// The last ICMP soft error (RFC 9293 §3.9.2.2), reported if the
+    /// connection then times out.
+    pub(crate) soft_error: Option<TcpError>,
 }
 
 /// The socket's one-bit state in one `u16` rather than a byte per `bool`:
@@ -284,12 +315,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         tx_buffer: impl Into<ManagedSlice<'a, u8>>,
     ) -> TcpSocket<'a, LOG> {
         TcpSocket {
+            hot: Hot {
+                flags: Flags::NONE,
+                state: State::Closed,
+                shifts: 0,
+                acks_owed: 0,
+                unacked_segs: 0,
+                error: None,
+                soft_error: None,
+            },
+            persist_backoff: 0,
+            keepalive_probes: 0,
             config: SocketConfig::default(),
-            state: State::Closed,
             local: Endpoint::default(),
             remote: Endpoint::default(),
-            error: None,
-            soft_error: None,
             iss: SeqNumber(0),
             snd_una: SeqNumber(0),
             snd_nxt: SeqNumber(0),
@@ -298,7 +337,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             max_snd_wnd: 0,
             snd_wl1: SeqNumber(0),
             snd_wl2: SeqNumber(0),
-            shifts: 0,
             rcv_nxt: SeqNumber(0),
             rcv_adv: SeqNumber(0),
             rcv_fin_at: SeqNumber(0),
@@ -313,17 +351,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             rtt: RttEstimator::new(),
             cc: Congestion::NewReno(NewReno::new(DEFAULT_MSS)),
             timers: Timers::new(),
-            persist_backoff: 0,
-            keepalive_probes: 0,
             rtt_seq: SeqNumber(0),
             dup_acks: 0,
             recover_at: SeqNumber(0),
             rec: RecoveryState::new(),
-            acks_owed: 0,
             rcv_mss: 0,
             small_end_at: SeqNumber(0),
             unacked_bytes: 0,
-            unacked_segs: 0,
             syn_text: 0,
             rst_seq: SeqNumber(0),
             challenge_tokens: 0,
@@ -332,7 +366,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             route: RouteState::default(),
             rto_retries: 0,
             ecn: EcnState::default(),
-            flags: Flags::NONE,
         }
     }
 
@@ -348,8 +381,20 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// against `new`.
     pub(crate) fn reset(&mut self) {
         let TcpSocket {
+            hot:
+                Hot {
+                    state,
+                    shifts,
+                    flags,
+                    acks_owed,
+                    unacked_segs,
+                    // Kept: see `error` below.
+                    error: _,
+                    soft_error,
+                },
+            persist_backoff,
+            keepalive_probes,
             config: _,
-            state,
             // A RST still owed to the peer goes out even though we are
             // closed; the endpoints stay for it.
             local: _,
@@ -359,9 +404,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // new connection clears it in `forget_past`, a reset discards
             // it in `fail`), and so do the error and an orderly end of
             // stream (read as EOF after CLOSED).
-            error: _,
             rx: _,
-            soft_error,
             iss,
             snd_una,
             snd_nxt,
@@ -370,7 +413,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             max_snd_wnd,
             snd_wl1,
             snd_wl2,
-            shifts,
             rcv_nxt,
             rcv_adv,
             rcv_fin_at,
@@ -384,17 +426,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             rtt,
             cc,
             timers,
-            persist_backoff,
-            keepalive_probes,
             rtt_seq,
             dup_acks,
             recover_at,
             rec,
-            acks_owed,
             rcv_mss,
             small_end_at,
             unacked_bytes,
-            unacked_segs,
             syn_text,
             challenge_tokens,
             backlog,
@@ -402,7 +440,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             route,
             rto_retries,
             ecn,
-            flags,
         } = self;
         *state = State::Closed;
         // Kept, for the reasons given with the kept fields above: a RST
@@ -464,39 +501,43 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// (`SocketSet::reschedule_at`).
     #[inline(never)]
     pub(crate) fn finish(&mut self) {
-        if self.flags.get(Flags::ORPHANED) && !self.flags.get(Flags::RST_OWED) {
-            self.state = State::Closed;
+        if self.hot.flags.get(Flags::ORPHANED) && !self.hot.flags.get(Flags::RST_OWED) {
+            self.hot.state = State::Closed;
             return;
         }
         self.reset();
-        self.state = State::Closed;
+        self.hot.state = State::Closed;
     }
 
     /// Forget how the previous connection in this slot ended (its error and
     /// end of stream), before a new one starts.
     pub(crate) fn forget_past(&mut self) {
-        self.error = None;
-        self.flags.set(Flags::RX_FIN_RECEIVED, false);
+        self.hot.error = None;
+        self.hot.flags.set(Flags::RX_FIN_RECEIVED, false);
         self.rx.clear();
     }
 
     /// The recovery point (RFC 6582 "recover"), while in loss recovery.
     #[inline]
     pub(crate) fn recover(&self) -> Option<SeqNumber> {
-        self.flags.get(Flags::RECOVERING).then_some(self.recover_at)
+        self.hot
+            .flags
+            .get(Flags::RECOVERING)
+            .then_some(self.recover_at)
     }
 
     /// Enter loss recovery with this recovery point (`Some`), or leave it.
     #[inline]
     pub(crate) fn set_recover(&mut self, recover: Option<SeqNumber>) {
-        self.flags.set(Flags::RECOVERING, recover.is_some());
+        self.hot.flags.set(Flags::RECOVERING, recover.is_some());
         self.recover_at = recover.unwrap_or(SeqNumber(0));
     }
 
     /// Sequence number of the peer's FIN, once it has arrived.
     #[inline]
     pub(crate) fn rcv_fin(&self) -> Option<SeqNumber> {
-        self.flags
+        self.hot
+            .flags
             .get(Flags::RCV_FIN_SEEN)
             .then_some(self.rcv_fin_at)
     }
@@ -505,14 +546,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     #[inline]
     pub(crate) fn set_rcv_fin(&mut self, fin: SeqNumber) {
         self.rcv_fin_at = fin;
-        self.flags.set(Flags::RCV_FIN_SEEN, true);
+        self.hot.flags.set(Flags::RCV_FIN_SEEN, true);
     }
 
     /// When TIME-WAIT ends, for a socket in TIME-WAIT; `None` in any
     /// other state. The table recycles the one that ends first when it
     /// is full (`SocketSet::set_time_wait_recycling`).
     pub(crate) fn time_wait_end(&self) -> Option<crate::time::Instant> {
-        if self.state != State::TimeWait {
+        if self.hot.state != State::TimeWait {
             return None;
         }
         self.timers.get(self.timers.timewait).get()
@@ -521,7 +562,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// The RST owed to the peer, if one is.
     #[inline]
     pub(crate) fn pending_rst(&self) -> Option<PendingReset> {
-        self.flags.get(Flags::RST_OWED).then_some(PendingReset {
+        self.hot.flags.get(Flags::RST_OWED).then_some(PendingReset {
             seq: self.rst_seq,
             ack: None,
         })
@@ -530,7 +571,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Owe the peer `<SEQ=seq><CTL=RST>` (`Some`), or forget the one owed.
     #[inline]
     pub(crate) fn set_pending_rst(&mut self, seq: Option<SeqNumber>) {
-        self.flags.set(Flags::RST_OWED, seq.is_some());
+        self.hot.flags.set(Flags::RST_OWED, seq.is_some());
         self.rst_seq = seq.unwrap_or(SeqNumber(0));
     }
 
@@ -538,7 +579,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// The connection state.
     pub fn state(&self) -> State {
-        self.state
+        self.hot.state
     }
 
     /// The local endpoint.
@@ -553,13 +594,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Why the connection failed, if it did (like `SO_ERROR`, not cleared).
     pub fn error(&self) -> Option<TcpError> {
-        self.error
+        self.hot.error
     }
 
     /// The last ICMP error reported for this connection that did not end it
     /// (network or host unreachable), like Linux's `SO_ERROR` soft errors.
     pub fn soft_error(&self) -> Option<TcpError> {
-        self.soft_error
+        self.hot.soft_error
     }
 
     /// The configuration. The socket keeps it packed, so this is a copy
@@ -622,7 +663,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// controllers' state.
     pub fn set_congestion(&mut self, algorithm: super::congestion::CongestionAlgorithm) {
         self.config.congestion = algorithm;
-        if self.state.is_synchronized() && self.cc.algorithm() != algorithm {
+        if self.hot.state.is_synchronized() && self.cc.algorithm() != algorithm {
             self.cc = Congestion::new(algorithm, self.mss(), self.last_rx());
         }
     }
@@ -730,32 +771,32 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// The shift applied to the peer's window field (RFC 7323 §2.3).
     #[inline]
     pub(crate) fn snd_shift(&self) -> u8 {
-        self.shifts & 0x0f
+        self.hot.shifts & 0x0f
     }
 
     /// The shift applied to the window we advertise (RFC 7323 §2.3).
     #[inline]
     pub(crate) fn rcv_shift(&self) -> u8 {
-        self.shifts >> 4
+        self.hot.shifts >> 4
     }
 
     /// Set the send shift; callers clamp it to `MAX_WINDOW_SHIFT` (14),
     /// which fits a nibble.
     #[inline]
     pub(crate) fn set_snd_shift(&mut self, shift: u8) {
-        self.shifts = (self.shifts & 0xf0) | (shift & 0x0f);
+        self.hot.shifts = (self.hot.shifts & 0xf0) | (shift & 0x0f);
     }
 
     /// Set the receive shift (at most `MAX_WINDOW_SHIFT`, as for the send
     /// shift).
     #[inline]
     pub(crate) fn set_rcv_shift(&mut self, shift: u8) {
-        self.shifts = (self.shifts & 0x0f) | (shift << 4);
+        self.hot.shifts = (self.hot.shifts & 0x0f) | (shift << 4);
     }
 
     pub(crate) fn sack_enabled(&self) -> bool {
         #[cfg(feature = "sack")]
-        return self.flags.get(Flags::SACK_OK);
+        return self.hot.flags.get(Flags::SACK_OK);
         #[cfg(not(feature = "sack"))]
         false
     }
@@ -764,9 +805,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// diagnostics (what `TCP_INFO`'s `tcpi_options` reports).
     pub fn negotiated_options(&self) -> NegotiatedOptions {
         NegotiatedOptions {
-            timestamps: self.flags.get(Flags::TS_OK),
+            timestamps: self.hot.flags.get(Flags::TS_OK),
             sack: self.sack_enabled(),
             window_scale: self
+                .hot
                 .flags
                 .get(Flags::WS_OK)
                 .then_some((self.snd_shift(), self.rcv_shift())),
@@ -791,9 +833,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Whether the connection is open in a state where data can be queued.
     pub fn may_send(&self) -> bool {
-        !self.flags.get(Flags::TX_CLOSED)
+        !self.hot.flags.get(Flags::TX_CLOSED)
             && matches!(
-                self.state,
+                self.hot.state,
                 State::SynSent | State::SynReceived | State::Established | State::CloseWait
             )
     }
@@ -802,7 +844,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     pub fn may_recv(&self) -> bool {
         !self.rx.is_empty()
             || matches!(
-                self.state,
+                self.hot.state,
                 State::SynSent
                     | State::SynReceived
                     | State::Established
@@ -823,12 +865,15 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// The peer has closed its side and everything it sent has been read.
     pub fn is_eof(&self) -> bool {
-        self.rx.is_empty() && self.flags.get(Flags::RX_FIN_RECEIVED)
+        self.rx.is_empty() && self.hot.flags.get(Flags::RX_FIN_RECEIVED)
     }
 
     /// An established connection, or one closing in an orderly way.
     pub fn is_active(&self) -> bool {
-        !matches!(self.state, State::Closed | State::Listen | State::TimeWait)
+        !matches!(
+            self.hot.state,
+            State::Closed | State::Listen | State::TimeWait
+        )
     }
 
     // ----- data transfer (RFC 9293 §3.10.2, §3.10.3) -----
@@ -855,12 +900,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     fn check_send(&self) -> Result<(), TcpError> {
-        if let Some(e) = self.error {
+        if let Some(e) = self.hot.error {
             return Err(e);
         }
-        match self.state {
+        match self.hot.state {
             State::Closed | State::Listen => Err(TcpError::NotConnected),
-            _ if self.flags.get(Flags::TX_CLOSED) => Err(TcpError::SendClosed),
+            _ if self.hot.flags.get(Flags::TX_CLOSED) => Err(TcpError::SendClosed),
             State::SynSent | State::SynReceived | State::Established | State::CloseWait => Ok(()),
             _ => Err(TcpError::SendClosed),
         }
@@ -922,7 +967,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Sequence number of the next octet `recv` will return.
     fn read_seq(&self) -> SeqNumber {
-        self.rcv_nxt - self.rx.len() - usize::from(self.flags.get(Flags::RX_FIN_RECEIVED))
+        self.rcv_nxt - self.rx.len() - usize::from(self.hot.flags.get(Flags::RX_FIN_RECEIVED))
     }
 
     /// Whether the peer has announced urgent data that the application has
@@ -955,13 +1000,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     fn check_recv(&self) -> Result<(), TcpError> {
-        if !self.rx.is_empty() || self.flags.get(Flags::RX_FIN_RECEIVED) {
+        if !self.rx.is_empty() || self.hot.flags.get(Flags::RX_FIN_RECEIVED) {
             return Ok(());
         }
-        if let Some(e) = self.error {
+        if let Some(e) = self.hot.error {
             return Err(e);
         }
-        match self.state {
+        match self.hot.state {
             State::Closed | State::Listen => Err(TcpError::NotConnected),
             _ => Err(TcpError::WouldBlock),
         }
@@ -971,29 +1016,29 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Shut the send side down: a FIN follows whatever is queued.
     pub fn shutdown_send(&mut self) -> Result<(), TcpError> {
-        match self.state {
+        match self.hot.state {
             State::Closed | State::Listen => Err(TcpError::NotConnected),
             State::SynSent if self.tx.is_empty() => {
                 // Nothing to deliver: the connection simply goes away (§3.10.4).
                 self.reset();
-                self.state = State::Closed;
+                self.hot.state = State::Closed;
                 Ok(())
             }
             State::SynSent => {
                 // Data is queued: deliver it, then the FIN, once established.
-                self.flags.set(Flags::TX_CLOSED, true);
+                self.hot.flags.set(Flags::TX_CLOSED, true);
                 Ok(())
             }
             State::SynReceived | State::Established => {
-                self.flags.set(Flags::TX_CLOSED, true);
-                if self.state == State::Established {
-                    self.state = State::FinWait1;
+                self.hot.flags.set(Flags::TX_CLOSED, true);
+                if self.hot.state == State::Established {
+                    self.hot.state = State::FinWait1;
                 }
                 Ok(())
             }
             State::CloseWait => {
-                self.flags.set(Flags::TX_CLOSED, true);
-                self.state = State::LastAck;
+                self.hot.flags.set(Flags::TX_CLOSED, true);
+                self.hot.state = State::LastAck;
                 Ok(())
             }
             // Already closing: "error: connection closing" is not worth
@@ -1005,7 +1050,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Abort: send a RST if synchronized and drop everything (§3.10.5).
     pub fn abort(&mut self) {
         let synced = matches!(
-            self.state,
+            self.hot.state,
             State::SynReceived
                 | State::Established
                 | State::FinWait1
@@ -1016,7 +1061,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.set_pending_rst(Some(self.snd_nxt));
         }
         self.reset();
-        self.state = State::Closed;
+        self.hot.state = State::Closed;
     }
 
     /// An ICMP error quoting one of our segments (RFC 9293 §3.9.2.2). It is
@@ -1045,7 +1090,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     }
                 }
             }
-            IcmpError::Unreachable { code: 2 | 3, .. } if self.state == State::SynSent => {
+            IcmpError::Unreachable { code: 2 | 3, .. } if self.hot.state == State::SynSent => {
                 // Protocol or port unreachable for our SYN: nobody is there
                 // (RFC 1122 §4.2.3.9 hard error).
                 self.fail(TcpError::ConnectionRefused, false);
@@ -1054,27 +1099,28 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 code: 0 | 6 | 9 | 11,
                 ..
             } => {
-                self.soft_error = Some(TcpError::NetworkUnreachable);
+                self.hot.soft_error = Some(TcpError::NetworkUnreachable);
             }
             IcmpError::Unreachable { .. } | IcmpError::TimeExceeded => {
                 // Codes 1, 5 and the rest: soft errors (SHLD-25): tell the
                 // application, keep the connection.
-                self.soft_error = Some(TcpError::HostUnreachable);
+                self.hot.soft_error = Some(TcpError::HostUnreachable);
             }
         }
     }
 
     /// Fail the connection with `error` (timeout, reset) and move to CLOSED.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(crate) fn fail(&mut self, error: TcpError, send_rst: bool) {
-        if send_rst && self.state != State::Closed {
+        if send_rst && self.hot.state != State::Closed {
             self.set_pending_rst(Some(self.snd_nxt));
         }
-        self.error = Some(error);
+        self.hot.error = Some(error);
         // A reset connection reports its error, not end of stream, and its
         // unread data is gone (as with BSD sockets).
         self.rx.clear();
-        self.flags.set(Flags::RX_FIN_RECEIVED, false);
+        self.hot.flags.set(Flags::RX_FIN_RECEIVED, false);
         self.reset();
-        self.state = State::Closed;
+        self.hot.state = State::Closed;
     }
 }

@@ -415,7 +415,7 @@ fn orphan_that_skipped_its_reset() -> Harness {
     fin.options.timestamp = Some((1002, 0));
     h.input(&fin);
     assert_eq!(h.sock.send_slice(b"reply").unwrap(), 5);
-    h.sock.flags.set(Flags::ORPHANED, true);
+    h.sock.hot.flags.set(Flags::ORPHANED, true);
     h.sock.shutdown_send().unwrap();
     h.advance(Duration::from_millis(3));
     let out = h.drain();
@@ -427,7 +427,7 @@ fn orphan_that_skipped_its_reset() -> Harness {
     assert_eq!(h.sock.state(), State::Closed);
     // The reset was skipped: the old connection's state is still there.
     assert_eq!(h.sock.snd_una, fin_acked);
-    assert!(h.sock.flags.get(Flags::ORPHANED));
+    assert!(h.sock.hot.flags.get(Flags::ORPHANED));
     h
 }
 
@@ -537,7 +537,7 @@ fn data_on_syn_ack_is_taken() {
         now: Instant::from_secs(1),
         tso_max: 0,
     };
-    h.sock.state = State::SynSent;
+    h.sock.hot.state = State::SynSent;
     h.sock.local = LOCAL;
     h.sock.remote = REMOTE;
     (h.sock.iss, h.sock.snd_una, h.sock.snd_nxt, h.sock.snd_max) = (ISS, ISS, ISS + 1, ISS + 1);
@@ -686,7 +686,7 @@ fn icmp_port_unreachable_refuses_a_connect() {
     let rx: &'static mut [u8] = Vec::leak(vec![0u8; 1024]);
     let tx: &'static mut [u8] = Vec::leak(vec![0u8; 1024]);
     let mut sock = TcpSocket::new(rx, tx);
-    sock.state = State::SynSent;
+    sock.hot.state = State::SynSent;
     (sock.iss, sock.snd_una, sock.snd_nxt, sock.snd_max) = (ISS, ISS, ISS + 1, ISS + 1);
     sock.on_icmp_error(
         ISS,
@@ -763,14 +763,14 @@ fn value_and_flag_sequence_numbers_round_trip() {
     for v in [SeqNumber(0), SeqNumber(1), SeqNumber(u32::MAX), ISS] {
         sock.set_recover(Some(v));
         assert_eq!(sock.recover(), Some(v));
-        assert!(sock.flags.get(Flags::RECOVERING));
+        assert!(sock.hot.flags.get(Flags::RECOVERING));
         sock.set_rcv_fin(v);
         assert_eq!(sock.rcv_fin(), Some(v));
         sock.set_pending_rst(Some(v));
         assert_eq!(sock.pending_rst().map(|r| (r.seq, r.ack)), Some((v, None)));
         sock.set_recover(None);
         assert_eq!(sock.recover(), None);
-        assert!(!sock.flags.get(Flags::RECOVERING));
+        assert!(!sock.hot.flags.get(Flags::RECOVERING));
     }
     sock.set_recover(Some(ISS));
     sock.reset();

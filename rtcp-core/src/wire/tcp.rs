@@ -133,7 +133,7 @@ pub struct SackBlock {
 
 /// The options of a TCP segment, by meaning. Unknown options are skipped on
 /// parse; emit writes the known ones (padded with NOPs to a 4-byte boundary).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TcpOptions {
     /// Maximum segment size (kind 2).
@@ -148,6 +148,23 @@ pub struct TcpOptions {
     pub sack_count: u8,
     /// Timestamps (kind 8): (TSval, TSecr).
     pub timestamp: Option<(u32, u32)>,
+}
+
+/// No options. Out of line on 32-bit targets (flash: five inlined copies of
+/// the 40-byte value in the firmware build).
+impl Default for TcpOptions {
+    #[cfg_attr(not(target_pointer_width = "32"), inline)]
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
+    fn default() -> TcpOptions {
+        TcpOptions {
+            mss: None,
+            window_scale: None,
+            sack_permitted: false,
+            sack_blocks: [SackBlock::default(); MAX_SACK_BLOCKS],
+            sack_count: 0,
+            timestamp: None,
+        }
+    }
 }
 
 /// The minimum TCP header length.
