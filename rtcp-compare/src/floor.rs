@@ -223,13 +223,16 @@ impl Stack for Floor {
             sent_any = true;
         }
         // One cumulative ACK for what arrived, or a window update once
-        // reading has opened two segments (RFC 9293 §3.8.6.2.2's rule).
+        // reading has opened two segments or half the buffer: fewer
+        // updates than RFC 9293 §3.8.6.2.2's min(buffer / 2, MSS) sends,
+        // and never too few for the sender to go on.
         let edge = self.rcv_nxt.wrapping_add(self.rcv_wnd() as u32);
         let opened = edge.wrapping_sub(self.advertised_edge) as usize;
-        if !sent_any && (self.acked != self.rcv_nxt || opened >= 2 * self.mss) {
+        let update = opened >= (2 * self.mss).min(self.rx.len() / 2);
+        if !sent_any && (self.acked != self.rcv_nxt || update) {
             self.emit(self.snd_una.wrapping_add(self.in_flight as u32), 0, 0);
         }
-        if sent_any || self.acked != self.rcv_nxt || opened >= 2 * self.mss {
+        if sent_any || self.acked != self.rcv_nxt || update {
             self.acked = self.rcv_nxt;
             self.advertised_edge = edge;
         }

@@ -235,8 +235,7 @@ impl Duration {
     pub const fn total_millis(self) -> u64 {
         div_rem_small(self.micros, 1000).0
     }
-    /// `self * n`, saturating. Out of line on 32-bit targets, where a
-    /// saturating `u64` product is a dozen instructions (flash, issue 9).
+    /// `self * n`, saturating.
     pub const fn saturating_mul(self, n: u64) -> Duration {
         Duration {
             micros: self.micros.saturating_mul(n),

@@ -99,10 +99,15 @@ impl IsnGenerator {
 /// least `8 * (N - 1)`): little-endian, the last one padded with zeros and
 /// the length in its top byte. For constant messages, worked out at compile
 /// time, so a caller hashes words without linking the byte path.
-// Indexing: evaluated in constants (a message too long for `N` words is a
-// compile error there) and by tests; `get` is not usable in a `const fn`.
+// Indexing: evaluated in constants (a message of the wrong length for `N`
+// words is a compile error there) and by tests; `get` is not usable in a
+// `const fn`.
 #[allow(clippy::indexing_slicing)]
 pub(crate) const fn words<const N: usize>(data: &[u8]) -> [u64; N] {
+    // Exactly `N` words: one more byte would overwrite the length byte,
+    // eight fewer would hash a zero word too (both silently, outside a
+    // constant); in a constant this is a compile error.
+    assert!(data.len() / 8 + 1 == N, "the message needs another N");
     let mut w = [0u64; N];
     let mut i = 0;
     while i < data.len() {
@@ -217,6 +222,14 @@ mod tests {
         let msg: [u8; 15] = core::array::from_fn(|i| i as u8);
         let g = IsnGenerator::new(key);
         assert_eq!(g.hash_words(&words::<2>(&msg)), 0xa129_ca61_49be_45e5);
+    }
+
+    /// A message of sixteen bytes needs three words: with two, its length
+    /// byte would land on its last data byte.
+    #[test]
+    #[should_panic(expected = "another N")]
+    fn words_refuses_a_message_of_the_wrong_length() {
+        let _ = words::<2>(&[1u8; 16]);
     }
 
     #[test]

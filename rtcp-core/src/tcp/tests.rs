@@ -1390,7 +1390,8 @@ fn app_limited_mark_across_the_32_bit_boundary() {
 
 /// A tail loss probe sends a segment of new data when there is some and
 /// the peer's window takes it, even where the congestion window holds it
-/// back, and resends the last segment only otherwise.
+/// back (the other branch, resending the last segment, is
+/// `tests/scripts/rfc8985-tlp-lost-tail.pkt`).
 #[cfg(feature = "rack")]
 #[test]
 fn a_tail_loss_probe_sends_new_data_when_the_window_takes_it() {
