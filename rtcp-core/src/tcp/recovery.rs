@@ -1265,6 +1265,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// The retransmission timer expired: everything not SACKed is lost
     /// (RFC 6675 §5.1, RFC 8985 §6.3), slow start from one segment.
+    ///
+    /// Out of line on 32-bit targets: a rare path that fat LTO inlined into
+    /// the timer handler, which came out larger (Cortex-M4 −20 B, issue 9).
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(crate) fn on_retransmission_timeout(&mut self, now: Instant) {
         let mss = self.mss();
         let flight = self.snd_max - self.snd_una;
