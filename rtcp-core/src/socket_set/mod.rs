@@ -225,7 +225,9 @@ pub(crate) struct ResetReply {
 // (`repr(C)`), so that the slots and the four `u16` indices every call
 // reads come first, where Thumb's 2-byte loads reach them (halfwords
 // within 62 bytes, words within 124), then the 8-aligned ISN key and
-// counters (at offset 16, no padding). Left to the compiler the slots came
+// counters (at offset 16, no padding, where `ManagedSlice` is 8 bytes as
+// in a no_std build; managed's `std` feature makes it 12, and 4 bytes of
+// padding follow it). Left to the compiler the slots came
 // after the 120-byte counters (flash, issue 9). Hosts and the heap-indexed
 // table keep the compiler's order.
 #[derive(Debug)]
