@@ -59,8 +59,8 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     // the rest by alignment, widest first, so that there is no padding
     // between fields. 32-bit builds without `cubic` or `bbr` lay the socket
     // out in this order (`repr(C)`): no field is aligned to more than 4
-    // bytes there but `timers` (8), which follows the 8-byte `hot` (2),
-    // and with `rack` the recovery state (its send times), which then
+    // bytes there but `timers` (8-aligned), which follows `hot` (8 bytes,
+    // 2-aligned), and with `rack` the recovery state (its send times), which then
     // follows them, a multiple of 8 bytes long. One exception: with `ecn`
     // and `source-route` (neither in a firmware row measured so far) a
     // byte of padding precedes the 4-aligned `ecn`. Other builds, and
