@@ -15,11 +15,18 @@
 //! both stacks run on, so `floor / smoltcp` is the largest ratio any stack
 //! could reach on the bulk rows, and `rtcp / floor` how far rtcp is from
 //! it. Only `--only bulk` runs it.
+//!
+//! `Floor<true>` (`--stack floor-zc`) also drops the receiver's copy: it
+//! keeps each accepted frame and lets the application read the payload in
+//! place, as a stack whose device lends it the frame's buffer for good
+//! would (lwIP's pbuf chains). That bounds what changing rtcp's `Device`
+//! contract to zero-copy receive could buy.
 
-use crate::link::{End, Pool};
+use crate::link::{End, Frame, Pool};
 use crate::stacks::{ip, mac, NodeCfg, Stack};
 use rtcp_core::wire::checksum;
 use rtcp_core::wire::{IpProtocol, Ipv4Address};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 /// Window scale both ends assume (RFC 7323 §2.3, without the option).
@@ -29,9 +36,10 @@ const HEADERS: usize = 14 + 20 + 20;
 const PORT_A: u16 = 40_000;
 const PORT_B: u16 = 80;
 
-/// One end of the floor's single connection.
+/// One end of the floor's single connection; `ZERO_COPY` keeps received
+/// frames instead of copying their payload into a receive buffer.
 #[derive(Debug)]
-pub struct Floor {
+pub struct Floor<const ZERO_COPY: bool = false> {
     end: End,
     me: usize,
     mss: usize,
@@ -44,10 +52,14 @@ pub struct Floor {
     snd_una: u32,
     /// The peer's window (bytes) from its last ACK.
     snd_wnd: usize,
-    /// Receive buffer: `rx_len` bytes from `rx_head`.
+    /// Receive buffer: `rx_len` bytes from `rx_head` (`ZERO_COPY`: the
+    /// buffer is empty and the bytes are in `held`; `rx_cap` is the window).
     rx: Vec<u8>,
     rx_head: usize,
     rx_len: usize,
+    rx_cap: usize,
+    /// `ZERO_COPY`: accepted frames and the unread part of each payload.
+    held: VecDeque<(Frame, usize, usize)>,
     rcv_nxt: u32,
     /// What our last ACK said: acknowledged up to, window right edge.
     acked: u32,
@@ -62,7 +74,7 @@ fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-impl Floor {
+impl<const ZERO_COPY: bool> Floor<ZERO_COPY> {
     fn peer(&self) -> usize {
         1 - self.me
     }
@@ -76,13 +88,15 @@ impl Floor {
     }
 
     fn rcv_wnd(&self) -> usize {
-        self.rx.len() - self.rx_len
+        self.rx_cap - self.rx_len
     }
 
-    /// Check one frame's headers and checksums; take its ACK and payload.
-    /// The clean link carries only the peer's frames, so one that fails a
-    /// check is a bug in the floor: it stops the run rather than stall it.
-    fn input(&mut self, f: &[u8]) {
+    /// Check one frame's headers and checksums; take its ACK, and return
+    /// where its payload lies in the frame if it is the next in order and
+    /// fits the window (the caller stores it). The clean link carries only
+    /// the peer's frames, so one that fails a check is a bug in the floor:
+    /// it stops the run rather than stall it.
+    fn input(&mut self, f: &[u8]) -> Option<(usize, usize)> {
         assert!(
             f.len() >= HEADERS && be16(f, 12) == 0x0800 && f[14] == 0x45 && f[23] == 6,
             "floor: not an IPv4 TCP frame"
@@ -111,17 +125,23 @@ impl Floor {
             self.snd_una = ack;
             self.snd_wnd = usize::from(be16(seg, 14)) << WINDOW_SHIFT;
         }
-        let payload = &seg[offset.min(seg.len())..];
-        if payload.is_empty() || seq != self.rcv_nxt || payload.len() > self.rcv_wnd() {
-            return;
+        let (start, end) = (34 + offset.min(seg.len()), 14 + total);
+        let len = end - start;
+        if len == 0 || seq != self.rcv_nxt || len > self.rcv_wnd() {
+            return None;
         }
+        self.rcv_nxt = self.rcv_nxt.wrapping_add(len as u32);
+        Some((start, end))
+    }
+
+    /// Copy an accepted payload into the receive ring.
+    fn store(&mut self, payload: &[u8]) {
         let cap = self.rx.len();
         let at = (self.rx_head + self.rx_len) % cap;
         let first = payload.len().min(cap - at);
         self.rx[at..at + first].copy_from_slice(&payload[..first]);
         self.rx[..payload.len() - first].copy_from_slice(&payload[first..]);
         self.rx_len += payload.len();
-        self.rcv_nxt = self.rcv_nxt.wrapping_add(payload.len() as u32);
     }
 
     /// Queue one frame: headers, then `payload_len` bytes from the send
@@ -177,11 +197,11 @@ impl Floor {
     }
 }
 
-impl Stack for Floor {
+impl<const ZERO_COPY: bool> Stack for Floor<ZERO_COPY> {
     type Conn = ();
-    const NAME: &'static str = "floor";
+    const NAME: &'static str = if ZERO_COPY { "floor-zc" } else { "floor" };
 
-    fn new(idx: usize, cfg: &NodeCfg, pool: Rc<Pool>, _now: u64) -> Floor {
+    fn new(idx: usize, cfg: &NodeCfg, pool: Rc<Pool>, _now: u64) -> Self {
         Floor {
             end: End::new(pool, cfg.mtu),
             me: idx,
@@ -192,9 +212,11 @@ impl Stack for Floor {
             in_flight: 0,
             snd_una: 0,
             snd_wnd: cfg.big,
-            rx: vec![0; cfg.big],
+            rx: vec![0; if ZERO_COPY { 0 } else { cfg.big }],
             rx_head: 0,
             rx_len: 0,
+            rx_cap: cfg.big,
+            held: VecDeque::new(),
             rcv_nxt: 0,
             acked: 0,
             advertised_edge: cfg.big as u32,
@@ -207,8 +229,17 @@ impl Stack for Floor {
 
     fn poll(&mut self, _now: u64) {
         while let Some(frame) = self.end.rx.pop_front() {
-            self.input(frame.bytes());
-            self.end.recycle(frame);
+            match self.input(frame.bytes()) {
+                Some((start, end)) if ZERO_COPY => {
+                    self.rx_len += end - start;
+                    self.held.push_back((frame, start, end));
+                }
+                Some((start, end)) => {
+                    self.store(&frame.bytes()[start..end]);
+                    self.end.recycle(frame);
+                }
+                None => self.end.recycle(frame),
+            }
         }
         // Data, as far as the peer's window allows.
         let mut sent_any = false;
@@ -228,7 +259,7 @@ impl Stack for Floor {
         // and never too few for the sender to go on.
         let edge = self.rcv_nxt.wrapping_add(self.rcv_wnd() as u32);
         let opened = edge.wrapping_sub(self.advertised_edge) as usize;
-        let update = opened >= (2 * self.mss).min(self.rx.len() / 2);
+        let update = opened >= (2 * self.mss).min(self.rx_cap / 2);
         if !sent_any && (self.acked != self.rcv_nxt || update) {
             self.emit(self.snd_una.wrapping_add(self.in_flight as u32), 0, 0);
         }
@@ -265,6 +296,20 @@ impl Stack for Floor {
     }
 
     fn recv_with<F: FnOnce(&[u8]) -> usize>(&mut self, _c: (), f: F) -> usize {
+        if ZERO_COPY {
+            let Some((frame, start, end)) = self.held.front_mut() else {
+                return 0;
+            };
+            let n = f(&frame.bytes()[*start..*end]);
+            *start += n;
+            self.rx_len -= n;
+            if start == end {
+                if let Some((frame, _, _)) = self.held.pop_front() {
+                    self.end.recycle(frame);
+                }
+            }
+            return n;
+        }
         let ready = self.rx_len.min(self.rx.len() - self.rx_head);
         if ready == 0 {
             return 0;

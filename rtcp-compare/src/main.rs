@@ -7,9 +7,10 @@
 //! ```
 //!
 //! Options: `--only bulk,idle,conn,loss,size` picks parts; `--stack rtcp`,
-//! `--stack smoltcp` or `--stack floor` runs one stack (for callgrind; the
-//! floor, `floor.rs`, the least work any stack could do, runs only on the
-//! bulk rows, and its figure goes in their notes); `--mib N` sets the bulk
+//! `--stack smoltcp`, `--stack floor` or `--stack floor-zc` runs one stack
+//! (for callgrind; the floor, `floor.rs`, the least work any stack could
+//! do, and its zero-copy-receive variant run only on the bulk rows, and
+//! their figures go in those rows' notes); `--mib N` sets the bulk
 //! transfer size (MiB; for `conn`, the number of connections), `--runs N`
 //! the bulk runs, `--case I` picks one bulk (0-3), idle-K (0-4) or
 //! connection (0-1) row; `--cc newreno|cubic|bbr` sets rtcp's congestion
@@ -363,15 +364,22 @@ fn bench_bulk(t: &mut Table, o: &Opts) {
         let floor = o
             .run("floor")
             .then(|| bulk_case::<Floor>(&cfg, total, runs, &pat));
-        let floor_note = match (&floor, &s) {
+        // The floor with zero-copy receive: what a `Device` contract that
+        // lends frames to the socket could reach.
+        let floor_zc = o
+            .run("floor-zc")
+            .then(|| bulk_case::<Floor<true>>(&cfg, total, runs, &pat));
+        let floor_note = |name: &str, floor: &Option<(Bulk, Vec<f64>)>| match (floor, &s) {
             (Some((f, _)), Some((sm, _))) => format!(
-                "; floor {:.2} GB/s = {:.2}× smoltcp",
+                "; {name} {:.2} GB/s = {:.2}× smoltcp",
                 gbps(f),
                 gbps(f) / gbps(sm)
             ),
-            (Some((f, _)), None) => format!("; floor {:.2} GB/s", gbps(f)),
+            (Some((f, _)), None) => format!("; {name} {:.2} GB/s", gbps(f)),
             _ => String::new(),
         };
+        let floor_note =
+            floor_note("floor", &floor) + &floor_note("zero-copy-receive floor", &floor_zc);
         let runs_s = |x: &Option<(Bulk, Vec<f64>)>| {
             x.as_ref().map_or("–".into(), |(_, all)| {
                 all.iter()
@@ -915,7 +923,7 @@ fn main() {
                 let _ = stacks::RTCP_CC.set(cc);
             }
             _ => {
-                eprintln!("usage: rtcp-compare [--quick] [--only bulk,idle,conn,loss,size] [--stack rtcp|smoltcp|floor] [--mib N] [--runs N] [--case I] [--cc newreno|cubic|bbr]");
+                eprintln!("usage: rtcp-compare [--quick] [--only bulk,idle,conn,loss,size] [--stack rtcp|smoltcp|floor|floor-zc] [--mib N] [--runs N] [--case I] [--cc newreno|cubic|bbr]");
                 std::process::exit(2);
             }
         }
