@@ -182,6 +182,40 @@ fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
+/// The one's-complement sum (RFC 1071) of a TCP segment and its IPv4
+/// pseudo-header (RFC 9293 §3.1), folded, not inverted: the pseudo-header
+/// as two 32-bit address words plus protocol and length, the fixed header
+/// as five 32-bit words (`checksum::ipv4_header`: the same shape as an
+/// IPv4 header), and the few bytes after it (options, one byte of data) as
+/// 32-bit words, in straight-line code. The general `checksum::data` has a
+/// setup that costs more than these short inputs (rtcp sums them the same
+/// way); longer rests still go to it.
+fn segment_sum(src: [u8; 4], dst: [u8; 4], seg: &[u8]) -> u16 {
+    let (fixed, rest) = seg
+        .split_first_chunk::<20>()
+        .expect("floor: segment shorter than a TCP header");
+    let mut acc = u64::from(u32::from_be_bytes(src))
+        + u64::from(u32::from_be_bytes(dst))
+        + u64::from(u8::from(IpProtocol::Tcp))
+        + seg.len() as u64
+        + u64::from(checksum::ipv4_header(fixed));
+    if rest.len() > 24 {
+        acc += u64::from(checksum::data(rest));
+    } else {
+        let mut words = rest.chunks_exact(4);
+        for w in &mut words {
+            acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+        }
+        let mut tail = [0u8; 4];
+        tail[..words.remainder().len()].copy_from_slice(words.remainder());
+        acc += u64::from(u32::from_be_bytes(tail));
+    }
+    let acc = (acc & 0xffff_ffff) + (acc >> 32);
+    let acc = (acc & 0xffff) + (acc >> 16);
+    let acc = (acc & 0xffff) + (acc >> 16);
+    ((acc & 0xffff) + (acc >> 16)) as u16
+}
+
 /// What the options of one segment say (the floor takes only these).
 #[derive(Debug, Default, Clone, Copy)]
 struct Opts {
@@ -237,13 +271,15 @@ impl ConnFloor {
         let i = self.free.pop()?;
         let b = self.bucket(rip, rport, lport);
         let t = &mut self.tcbs[usize::from(i)];
-        *t = Tcb {
-            remote_ip: rip,
-            remote_port: rport,
-            local_port: lport,
-            chain: self.heads[b],
-            ..EMPTY
-        };
+        // Field by field: the buffers need no clearing (the lengths say
+        // what is in them), and a whole-struct copy is a memcpy.
+        t.remote_ip = rip;
+        t.remote_port = rport;
+        t.local_port = lport;
+        t.chain = self.heads[b];
+        (t.tx_len, t.rx_len) = (0, 0);
+        (t.fin_queued, t.fin_sent) = (false, false);
+        (t.owed, t.listed) = (Owed::No, false);
         self.heads[b] = i;
         self.in_use += 1;
         Some(i)
@@ -252,16 +288,19 @@ impl ConnFloor {
     /// The connection is over (CLOSED, or TIME-WAIT of no length): out of
     /// the index, back on the free list.
     fn release(&mut self, i: u16) {
-        let t = self.tcbs[usize::from(i)];
-        let b = self.bucket(t.remote_ip, t.remote_port, t.local_port);
+        let t = &self.tcbs[usize::from(i)];
+        let (b, chain) = (
+            self.bucket(t.remote_ip, t.remote_port, t.local_port),
+            t.chain,
+        );
         if self.heads[b] == i {
-            self.heads[b] = t.chain;
+            self.heads[b] = chain;
         } else {
             let mut p = self.heads[b];
             while self.tcbs[usize::from(p)].chain != i {
                 p = self.tcbs[usize::from(p)].chain;
             }
-            self.tcbs[usize::from(p)].chain = t.chain;
+            self.tcbs[usize::from(p)].chain = chain;
         }
         self.tcbs[usize::from(i)].state = St::Free;
         self.free.push(i);
@@ -306,15 +345,9 @@ impl ConnFloor {
             "floor: bad IPv4 header"
         );
         let seg = &f[34..14 + total];
-        let src = Ipv4Address::new(f[26], f[27], f[28], f[29]);
-        let pseudo = checksum::pseudo_header_v4(
-            &src,
-            &Ipv4Address(self.my_ip),
-            IpProtocol::Tcp,
-            seg.len() as u32,
-        );
+        let src = [f[26], f[27], f[28], f[29]];
         assert!(
-            checksum::combine(&[pseudo, checksum::data(seg)]) == 0xffff,
+            seg.len() >= 20 && segment_sum(src, self.my_ip, seg) == 0xffff,
             "floor: bad TCP checksum"
         );
         let (rport, lport) = (be16(seg, 0), be16(seg, 2));
@@ -568,13 +601,7 @@ impl ConnFloor {
             buf[46..54].copy_from_slice(&[((20 + olen) as u8 / 4) << 4, flags, w0, w1, 0, 0, 0, 0]);
             buf[54..54 + olen].copy_from_slice(&opts[..olen]);
             buf[54 + olen..len].copy_from_slice(data);
-            let pseudo = checksum::pseudo_header_v4(
-                &Ipv4Address(src),
-                &Ipv4Address(dst),
-                IpProtocol::Tcp,
-                tcp_len as u32,
-            );
-            let sum = !checksum::combine(&[pseudo, checksum::data(&buf[34..len])]);
+            let sum = !segment_sum(src, dst, &buf[34..len]);
             buf[50..52].copy_from_slice(&sum.to_be_bytes());
         });
         t.snd_nxt = t.snd_nxt.wrapping_add(advance);
