@@ -216,6 +216,19 @@ fn segment_sum(src: [u8; 4], dst: [u8; 4], seg: &[u8]) -> u16 {
     ((acc & 0xffff) + (acc >> 16)) as u16
 }
 
+/// The fields of one checked segment that the floor reads.
+#[derive(Debug)]
+struct Segment<'f> {
+    rip: u32,
+    rport: u16,
+    lport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    opts: Opts,
+    payload: &'f [u8],
+}
+
 /// What the options of one segment say (the floor takes only these).
 #[derive(Debug, Default, Clone, Copy)]
 struct Opts {
@@ -324,10 +337,11 @@ impl ConnFloor {
         (isn.0, ts)
     }
 
-    /// Check one frame and take what it says. The clean link carries only
-    /// the peer's frames, so one that fails a check is a bug in the floor:
-    /// it stops the run rather than let the floor skip work.
-    fn input(&mut self, f: &[u8]) {
+    /// Check one frame's Ethernet, IPv4 and TCP headers and checksums, and
+    /// read the segment's fields. The clean link carries only the peer's
+    /// frames, so one that fails a check is a bug in the floor: it stops
+    /// the run rather than let the floor skip work.
+    fn parse<'f>(&self, f: &'f [u8]) -> Segment<'f> {
         assert!(
             f.len() >= HEADERS
                 && f[..6] == mac(self.me)
@@ -350,15 +364,34 @@ impl ConnFloor {
             seg.len() >= 20 && segment_sum(src, self.my_ip, seg) == 0xffff,
             "floor: bad TCP checksum"
         );
-        let (rport, lport) = (be16(seg, 0), be16(seg, 2));
-        let (seq, ack) = (be32(seg, 4), be32(seg, 8));
         let off = usize::from(seg[12] >> 4) * 4;
         assert!(off >= 20 && off <= seg.len(), "floor: bad data offset");
         let flags = seg[13];
         assert!(flags & RST == 0, "floor: RST");
-        let opts = parse_options(&seg[20..off]);
-        let payload = &seg[off..];
-        let rip = be32(f, 26);
+        Segment {
+            rip: u32::from_be_bytes(src),
+            rport: be16(seg, 0),
+            lport: be16(seg, 2),
+            seq: be32(seg, 4),
+            ack: be32(seg, 8),
+            flags,
+            opts: parse_options(&seg[20..off]),
+            payload: &seg[off..],
+        }
+    }
+
+    /// Take what one frame says (its checks in `parse`).
+    fn input(&mut self, f: &[u8]) {
+        let Segment {
+            rip,
+            rport,
+            lport,
+            seq,
+            ack,
+            flags,
+            opts,
+            payload,
+        } = self.parse(f);
 
         let Some(i) = self.lookup(rip, rport, lport) else {
             // A SYN to the listener (RFC 9293 §3.10.7.2): a new connection
