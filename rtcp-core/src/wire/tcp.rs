@@ -732,8 +732,13 @@ impl TcpOptions {
         // The common case first, on hosts; on 32-bit targets the general
         // sum below gives the same 12 (flash, issue 9).
         #[cfg(not(target_pointer_width = "32"))]
-        if self.only_timestamp().is_some() {
-            return 12;
+        if self.mss.is_none()
+            && self.window_scale.is_none()
+            && !self.sack_permitted
+            && self.sack_count == 0
+        {
+            // NOP NOP TS, or nothing (a connection without timestamps).
+            return if self.timestamp.is_some() { 12 } else { 0 };
         }
         let sack = self.emitted_sack_count();
         let sack_len = if sack == 0 { 0 } else { 4 + 8 * sack };
