@@ -29,15 +29,15 @@
 //! The SYN and SYN-ACK carry one option, the MSS (RFC 9293 §3.7.1, SHLD-5:
 //! without it the peer must assume 536). Window scaling, SACK-permitted and
 //! timestamps are optional (RFC 7323, RFC 2018); rtcp sends all of them.
-//! With `RTCP_FLOOR_OPTIONS=rtcp` the floor sends rtcp's exact options as
-//! well (MSS, SACK-permitted, timestamps and window scale in the SYN; MSS,
+//! With `RTCP_FLOOR_OPTIONS=rtcp` the floor sends rtcp's exact options instead
+//! (MSS, SACK-permitted, timestamps and window scale in the SYN; MSS,
 //! SACK-permitted and timestamps in the SYN-ACK; timestamps, echoed, on
 //! every other segment, with the per-connection offset from the same
 //! hash), so that their cost can be read off separately.
 //!
 //! An ACK for data or a FIN waits for the next poll, where the application
 //! has usually answered and the ACK rides on its data or FIN (a delayed ACK
-//! whose timer is one poll); the ACK of a SYN, and the last ACK, go at
+//! whose timer is one poll); the ACK of a SYN-ACK, and the last ACK, go at
 //! once. The frames on the wire are then the same six per connection that
 //! rtcp exchanges here (SYN; SYN-ACK; ACK with the request byte; reply byte
 //! with FIN; the client's FIN; the last ACK). TIME-WAIT lasts no time, as
