@@ -8,9 +8,10 @@
 //!
 //! Options: `--only bulk,idle,conn,loss,size` picks parts; `--stack rtcp`,
 //! `--stack smoltcp`, `--stack floor` or `--stack floor-zc` runs one stack
-//! (for callgrind; the floor, `floor.rs`, the least work any stack could
-//! do, and its zero-copy-receive variant run only on the bulk rows, and
-//! their figures go in those rows' notes); `--mib N` sets the bulk
+//! (for callgrind; the floors, the least work any stack could do, run only
+//! on the bulk rows, `floor.rs` and its zero-copy-receive variant
+//! `floor-zc`, and on the connection rows, `floor_conn.rs`, and their
+//! figures go in those rows' notes); `--mib N` sets the bulk
 //! transfer size (MiB; for `conn`, the number of connections), `--runs N`
 //! the bulk runs, `--case I` picks one bulk (0-3), idle-K (0-4) or
 //! connection (0-1) row; `--cc newreno|cubic|bbr` sets rtcp's congestion
@@ -32,10 +33,12 @@
 )]
 
 mod floor;
+mod floor_conn;
 mod link;
 mod stacks;
 
 use floor::Floor;
+use floor_conn::ConnFloor;
 use link::{Link, LinkCfg, Pool, Rng};
 use stacks::{NodeCfg, Rtcp, Smol, Stack};
 use std::cell::RefCell;
@@ -619,6 +622,16 @@ fn bench_conn(t: &mut Table, o: &Opts) {
         }
         let r = o.run("rtcp").then(|| conn_case::<Rtcp>(clients, n));
         let s = o.run("smoltcp").then(|| conn_case::<Smol>(clients, n));
+        // The connection floor (`floor_conn.rs`): what any stack could
+        // reach here.
+        let floor = o.run("floor").then(|| conn_case::<ConnFloor>(clients, n));
+        let floor_note = match (&floor, &s) {
+            (Some(f), Some(sm)) => {
+                format!("; floor {:.0} conn/s = {:.2}× smoltcp", f.0, f.0 / sm.0)
+            }
+            (Some(f), None) => format!("; floor {:.0} conn/s", f.0),
+            _ => String::new(),
+        };
         t.add(
             format!(
                 "connections/s, {} (setup, 1 B each way, teardown)",
@@ -632,7 +645,7 @@ fn bench_conn(t: &mut Table, o: &Opts) {
             s.map(|x| x.0),
             "conn/s",
             format!(
-                "{n} connections; pump rounds/conn rtcp {} smoltcp {}; smoltcp server: pool of listening sockets, TIME-WAIT ended by abort",
+                "{n} connections; pump rounds/conn rtcp {} smoltcp {}; smoltcp server: pool of listening sockets, TIME-WAIT ended by abort{floor_note}",
                 r.map_or("–".into(), |x| format!("{:.1}", x.1 as f64 / n as f64)),
                 s.map_or("–".into(), |x| format!("{:.1}", x.1 as f64 / n as f64)),
             ),

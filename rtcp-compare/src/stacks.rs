@@ -130,6 +130,14 @@ impl Stack for Rtcp {
             congestion: RTCP_CC.get().copied().unwrap_or_default(),
             ..TcpConfig::default()
         };
+        if std::env::var("RTCP_COMPARE_OPTIONS").is_ok_and(|v| v == "mss") {
+            // For measurement only: the SYN carries the MSS alone, as the
+            // connection floor's does (`floor_conn.rs`), and no segment
+            // carries timestamps (RFC 7323 and RFC 2018 are optional).
+            tcp.window_scaling = false;
+            tcp.timestamps = false;
+            tcp.sack = false;
+        }
         if cfg.short_time_wait {
             // TIME-WAIT ends as soon as its ACK is out (smoltcp's
             // application aborts its TIME-WAIT sockets instead).

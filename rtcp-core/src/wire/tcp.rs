@@ -732,8 +732,13 @@ impl TcpOptions {
         // The common case first, on hosts; on 32-bit targets the general
         // sum below gives the same 12 (flash, issue 9).
         #[cfg(not(target_pointer_width = "32"))]
-        if self.only_timestamp().is_some() {
-            return 12;
+        if self.mss.is_none()
+            && self.window_scale.is_none()
+            && !self.sack_permitted
+            && self.sack_count == 0
+        {
+            // NOP NOP TS, or nothing (a connection without timestamps).
+            return if self.timestamp.is_some() { 12 } else { 0 };
         }
         let sack = self.emitted_sack_count();
         let sack_len = if sack == 0 { 0 } else { 4 + 8 * sack };
@@ -753,7 +758,16 @@ impl TcpOptions {
         // Not on 32-bit targets, where `emit_general` writes the same
         // bytes (flash, issue 9).
         #[cfg(not(target_pointer_width = "32"))]
-        if let Some((tsval, tsecr)) = self.only_timestamp() {
+        if self.mss.is_none()
+            && self.window_scale.is_none()
+            && !self.sack_permitted
+            && self.sack_count == 0
+        {
+            let Some((tsval, tsecr)) = self.timestamp else {
+                // No option at all: every segment after the SYN of a
+                // connection without timestamps (RFC 7323 is optional).
+                return Ok(0);
+            };
             // Every segment of an established connection with timestamps
             // and nothing to SACK: RFC 7323 Appendix A's NOP NOP TS, in one
             // store.
@@ -1849,6 +1863,27 @@ mod tests {
             assert_eq!(options.emit(&mut out), Err(Error::BufferTooSmall));
             assert!(out.iter().all(|&b| b == 0xee));
         }
+    }
+
+    /// The no-option shortcut of `emit` (every segment after the SYN of a
+    /// connection without timestamps) says what the general writer says,
+    /// and writes nothing, even into an empty buffer.
+    #[test]
+    fn no_option_emit_matches_the_general_writer() {
+        let options = TcpOptions::default();
+        let (mut fast, mut general) = ([0xeeu8; 40], [0xeeu8; 40]);
+        assert_eq!(options.emit(&mut fast), Ok(0));
+        assert_eq!(options.emit_general(&mut general), Ok(0));
+        assert_eq!(fast, general);
+        assert!(fast.iter().all(|&b| b == 0xee));
+        assert_eq!(options.emit(&mut []), Ok(0));
+        // One field set leaves the shortcut: the general writer's bytes.
+        let mss = TcpOptions {
+            mss: Some(1460),
+            ..TcpOptions::default()
+        };
+        assert_eq!(mss.emit(&mut fast), Ok(4));
+        assert_eq!(fast[..4], [2, 4, 0x05, 0xb4]);
     }
 
     #[test]
