@@ -283,6 +283,7 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     /// The interface's address and prefix, once it has polled us.
     pub(crate) subnet: Option<Ipv4Cidr>,
     /// A full table recycles the oldest TIME-WAIT slot (`recycle.rs`).
+    #[cfg(feature = "time-wait-recycling")]
     recycle_time_wait: bool,
 }
 
@@ -359,6 +360,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             #[cfg(feature = "tso")]
             tso_max: 0,
             subnet: None,
+            #[cfg(feature = "time-wait-recycling")]
             recycle_time_wait: false,
             stats: TcpStats::default(),
         }
