@@ -331,7 +331,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             slot.next = if i + 1 < len { (i + 1) as u16 } else { NONE };
         }
         let isn = IsnGenerator::new(secret);
-        let hash_seed = isn.table_seed() | 1;
+        // `hash(b"rtcp socket table")`, from its words worked out at compile
+        // time (no byte path in a firmware; `isn::words`).
+        const SEED_WORDS: [u64; 3] = crate::tcp::isn::words(b"rtcp socket table");
+        let hash_seed = isn.hash_words(&SEED_WORDS) | 1;
         SocketSet {
             slots,
             free_head: if len > 0 { 0 } else { NONE },
