@@ -708,15 +708,14 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         if !flags.syn() {
             return None;
         }
-        let (backlog, children) = self.slot(l).map_or((0, 0), |s| {
-            (usize::from(s.socket.backlog), usize::from(s.children))
-        });
-        if children >= backlog {
+        let Some((listener_config, listener_route)) = self
+            .slot(l)
+            .filter(|s| s.children < s.socket.backlog)
+            .map(|s| (s.socket.config, s.socket.route))
+        else {
             crate::count(&mut self.stats.backlog_full);
             return None;
-        }
-        let listener_config = self.slot(l).map(|s| s.socket.config);
-        let listener_route = self.slot(l).map(|s| s.socket.route).unwrap_or_default();
+        };
         let Some(c) = self.alloc_or_recycle(Owner::Child { listener: l }) else {
             crate::count(&mut self.stats.table_full);
             return None;
@@ -726,9 +725,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 .isn_and_ts_offset(now, (local.addr, local.port), (remote.addr, remote.port));
         let local_mss = self.local_mss;
         if let Some(s) = self.slot_mut(c) {
-            if let Some(config) = listener_config {
-                s.socket.config = config;
-            }
+            s.socket.config = listener_config;
             // The listener's route (the application's) is inherited; else
             // the SYN's return route is saved (RFC 1122 §4.2.3.8, MUST-53).
             s.socket.route = listener_route;
