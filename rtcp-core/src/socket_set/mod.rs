@@ -560,20 +560,18 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     }
 
     fn enqueue_accept(&mut self, listener: u16, child: u16) {
-        let tail = self.slot(listener).map_or(NONE, |l| l.accept_tail);
         if let Some(c) = self.slot_mut(child) {
             c.queued = true;
             c.next = NONE;
         }
+        let Some(l) = self.slot_mut(listener) else {
+            return;
+        };
+        let tail = core::mem::replace(&mut l.accept_tail, child);
         if tail == NONE {
-            if let Some(l) = self.slot_mut(listener) {
-                l.accept_head = child;
-            }
+            l.accept_head = child;
         } else if let Some(t) = self.slot_mut(tail) {
             t.next = child;
-        }
-        if let Some(l) = self.slot_mut(listener) {
-            l.accept_tail = child;
         }
     }
 
