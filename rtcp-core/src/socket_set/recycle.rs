@@ -35,7 +35,7 @@
 //! recycling is on. A SYN that then finds nothing to recycle (the table
 //! full of live connections) scans too, so under a SYN flood against a
 //! full table each SYN costs a pass over the slots. Without the feature
-//! none of this is compiled (about 0.3 KB of Cortex-M4 flash, and the
+//! none of this is compiled (about 0.2 KB of Cortex-M4 flash, and the
 //! table's switch): a full table keeps every TIME-WAIT for its 2 MSL, and
 //! [`SocketSet::set_time_wait_recycling`]`(true)` returns
 //! [`TcpError::Unsupported`].
