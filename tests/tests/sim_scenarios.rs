@@ -993,7 +993,10 @@ fn serve_six_with_time_wait(recycle: bool) -> (usize, Sim, SocketHandle) {
         ..HostConfig::default()
     };
     let mut sim = Sim::new(63, &[server_cfg, HostConfig::default()]);
-    sim.hosts[0].sockets.set_time_wait_recycling(recycle);
+    sim.hosts[0]
+        .sockets
+        .set_time_wait_recycling(recycle)
+        .expect("built with time-wait-recycling");
     let server_ip = sim.hosts[0].ip();
     let listener = sim.hosts[0].sockets.open().unwrap();
     sim.hosts[0]
@@ -1016,6 +1019,7 @@ fn serve_six_with_time_wait(recycle: bool) -> (usize, Sim, SocketHandle) {
     (finished, sim, held)
 }
 
+#[cfg(feature = "time-wait-recycling")]
 #[test]
 fn full_table_recycles_the_oldest_orphan_in_time_wait() {
     let (finished, mut sim, held) = serve_six_with_time_wait(true);

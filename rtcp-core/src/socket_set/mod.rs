@@ -283,6 +283,7 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     /// The interface's address and prefix, once it has polled us.
     pub(crate) subnet: Option<Ipv4Cidr>,
     /// A full table recycles the oldest TIME-WAIT slot (`recycle.rs`).
+    #[cfg(feature = "time-wait-recycling")]
     recycle_time_wait: bool,
 }
 
@@ -359,6 +360,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             #[cfg(feature = "tso")]
             tso_max: 0,
             subnet: None,
+            #[cfg(feature = "time-wait-recycling")]
             recycle_time_wait: false,
             stats: TcpStats::default(),
         }
@@ -558,20 +560,18 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     }
 
     fn enqueue_accept(&mut self, listener: u16, child: u16) {
-        let tail = self.slot(listener).map_or(NONE, |l| l.accept_tail);
         if let Some(c) = self.slot_mut(child) {
             c.queued = true;
             c.next = NONE;
         }
+        let Some(l) = self.slot_mut(listener) else {
+            return;
+        };
+        let tail = core::mem::replace(&mut l.accept_tail, child);
         if tail == NONE {
-            if let Some(l) = self.slot_mut(listener) {
-                l.accept_head = child;
-            }
+            l.accept_head = child;
         } else if let Some(t) = self.slot_mut(tail) {
             t.next = child;
-        }
-        if let Some(l) = self.slot_mut(listener) {
-            l.accept_tail = child;
         }
     }
 
@@ -706,15 +706,14 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         if !flags.syn() {
             return None;
         }
-        let (backlog, children) = self.slot(l).map_or((0, 0), |s| {
-            (usize::from(s.socket.backlog), usize::from(s.children))
-        });
-        if children >= backlog {
+        let Some((listener_config, listener_route)) = self
+            .slot(l)
+            .filter(|s| s.children < s.socket.backlog)
+            .map(|s| (s.socket.config, s.socket.route))
+        else {
             crate::count(&mut self.stats.backlog_full);
             return None;
-        }
-        let listener_config = self.slot(l).map(|s| s.socket.config);
-        let listener_route = self.slot(l).map(|s| s.socket.route).unwrap_or_default();
+        };
         let Some(c) = self.alloc_or_recycle(Owner::Child { listener: l }) else {
             crate::count(&mut self.stats.table_full);
             return None;
@@ -724,9 +723,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 .isn_and_ts_offset(now, (local.addr, local.port), (remote.addr, remote.port));
         let local_mss = self.local_mss;
         if let Some(s) = self.slot_mut(c) {
-            if let Some(config) = listener_config {
-                s.socket.config = config;
-            }
+            s.socket.config = listener_config;
             // The listener's route (the application's) is inherited; else
             // the SYN's return route is saved (RFC 1122 §4.2.3.8, MUST-53).
             s.socket.route = listener_route;

@@ -1,4 +1,6 @@
-//! Recycling TIME-WAIT slots when the table is full (opt-in).
+//! Recycling TIME-WAIT slots when the table is full (opt-in at run time,
+//! and compiled only with the cargo feature `time-wait-recycling`, one of
+//! rtcp-core's defaults).
 //!
 //! RFC 9293 §3.6.1 (MUST-13) keeps an actively closed connection in
 //! TIME-WAIT for 2 MSL, four minutes with the default MSL, so that a
@@ -32,10 +34,16 @@
 //! Cost: finding the victim scans the table, only when it is full and
 //! recycling is on. A SYN that then finds nothing to recycle (the table
 //! full of live connections) scans too, so under a SYN flood against a
-//! full table each SYN costs a pass over the slots.
+//! full table each SYN costs a pass over the slots. Without the feature
+//! none of this is compiled (about 0.2 KB of Cortex-M4 flash, and the
+//! table's switch): a full table keeps every TIME-WAIT for its 2 MSL, and
+//! [`SocketSet::set_time_wait_recycling`]`(true)` returns
+//! [`TcpError::Unsupported`].
 
 use super::{Owner, SocketSet};
+#[cfg(feature = "time-wait-recycling")]
 use crate::tcp::socket::Flags;
+use crate::tcp::TcpError;
 
 impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// Let a new connection take the slot of the connection longest in
@@ -43,21 +51,43 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// `recycle` for the trade-off against RFC 9293's MUST-13). Each
     /// recycled slot counts in [`TcpStats::time_wait_recycled`](crate::tcp::TcpStats::time_wait_recycled).
     ///
+    /// Without the cargo feature `time-wait-recycling` (a default), turning
+    /// it on returns [`TcpError::Unsupported`] and changes nothing;
+    /// turning it off is accepted.
+    ///
     /// ```
     /// use rtcp_core::socket_set::{SocketSet, SocketSlot};
     /// let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
     /// let mut storage = [SocketSlot::new(&mut rx[..], &mut tx[..])];
     /// let mut set = SocketSet::new(&mut storage[..], [7; 16]);
-    /// set.set_time_wait_recycling(true);
-    /// assert!(set.time_wait_recycling());
+    /// if set.set_time_wait_recycling(true).is_ok() {
+    ///     assert!(set.time_wait_recycling());
+    /// } else {
+    ///     // Built without `time-wait-recycling`.
+    ///     assert!(!set.time_wait_recycling());
+    /// }
     /// ```
-    pub fn set_time_wait_recycling(&mut self, enabled: bool) {
-        self.recycle_time_wait = enabled;
+    pub fn set_time_wait_recycling(&mut self, enabled: bool) -> Result<(), TcpError> {
+        #[cfg(feature = "time-wait-recycling")]
+        {
+            self.recycle_time_wait = enabled;
+            Ok(())
+        }
+        #[cfg(not(feature = "time-wait-recycling"))]
+        if enabled {
+            Err(TcpError::Unsupported)
+        } else {
+            Ok(())
+        }
     }
 
-    /// Whether a full table recycles TIME-WAIT slots.
+    /// Whether a full table recycles TIME-WAIT slots (never without the
+    /// feature `time-wait-recycling`).
     pub fn time_wait_recycling(&self) -> bool {
-        self.recycle_time_wait
+        #[cfg(feature = "time-wait-recycling")]
+        return self.recycle_time_wait;
+        #[cfg(not(feature = "time-wait-recycling"))]
+        false
     }
 
     /// A free slot for `owner`; with recycling on and none free, the slot
@@ -72,6 +102,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         // the head of the free list, where `alloc` takes it. (Written as
         // a loop so that `alloc` has one call site; unrolled, it cost 90
         // instructions per connection more.)
+        #[cfg(feature = "time-wait-recycling")]
         loop {
             if let Some(i) = self.alloc(owner) {
                 return Some(i);
@@ -80,10 +111,13 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 return None;
             }
         }
+        #[cfg(not(feature = "time-wait-recycling"))]
+        self.alloc(owner)
     }
 
     /// With recycling on, free the slot of the orphan whose TIME-WAIT
     /// ends first; whether one was freed.
+    #[cfg(feature = "time-wait-recycling")]
     #[cold]
     #[inline(never)]
     fn recycle_oldest_time_wait(&mut self) -> bool {
@@ -100,6 +134,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     /// The orphaned TIME-WAIT connection whose 2 MSL ends first. A scan,
     /// but only when the table is full and recycling is on.
+    #[cfg(feature = "time-wait-recycling")]
     fn oldest_time_wait(&self) -> Option<u16> {
         let mut best: Option<((bool, crate::time::Instant), u16)> = None;
         for (i, slot) in self.slots.iter().enumerate().take(self.capacity()) {
@@ -120,7 +155,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "time-wait-recycling"))]
 mod tests {
     use super::super::test_slots::small_slots;
     use super::super::*;
@@ -150,12 +185,35 @@ mod tests {
         let early = in_time_wait(&mut set, Owner::Orphan, 200, false);
         let held = in_time_wait(&mut set, Owner::User, 50, false);
         assert_eq!(set.alloc_or_recycle(Owner::User), None, "off by default");
-        set.set_time_wait_recycling(true);
+        assert_eq!(set.set_time_wait_recycling(true), Ok(()));
         for want in [early, late, owes_ack] {
             assert_eq!(set.alloc_or_recycle(Owner::User), Some(want));
         }
         assert_eq!(set.alloc_or_recycle(Owner::User), None);
         assert_eq!(set.stats().time_wait_recycled, 3);
         assert_eq!(set.slot(held).map(|s| s.owner), Some(Owner::User));
+    }
+}
+
+#[cfg(all(test, not(feature = "time-wait-recycling")))]
+mod tests_without {
+    use super::super::test_slots::small_slots;
+    use super::super::*;
+
+    /// Without the feature: on is refused, off accepted, and a full table
+    /// has nothing to recycle.
+    #[test]
+    fn recycling_is_unsupported() {
+        let mut bufs = [[0u8; 8]; 2];
+        let mut slots = small_slots::<1>(&mut bufs);
+        let mut set = SocketSet::<2>::new(&mut slots[..], [1; 16]);
+        assert_eq!(
+            set.set_time_wait_recycling(true),
+            Err(TcpError::Unsupported)
+        );
+        assert_eq!(set.set_time_wait_recycling(false), Ok(()));
+        assert!(!set.time_wait_recycling());
+        assert!(set.alloc_or_recycle(Owner::User).is_some());
+        assert_eq!(set.alloc_or_recycle(Owner::User), None);
     }
 }

@@ -55,6 +55,7 @@ impl IsnGenerator {
     /// ISN takes its low 32 bits, the offset its high 32. The halves of a
     /// PRF's output are independent, so neither tells anything about the
     /// other, and a connection setup pays for one hash instead of two.
+    #[cfg_attr(target_pointer_width = "32", inline(always))]
     pub fn isn_and_ts_offset(
         &self,
         now: Instant,

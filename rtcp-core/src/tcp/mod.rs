@@ -144,7 +144,8 @@ pub enum TcpError {
     HostUnreachable,
     /// The call needs a cargo feature of rtcp-core that this build was
     /// compiled without (`urgent` for urgent data, `source-route` for
-    /// source routes).
+    /// source routes, `time-wait-recycling` for
+    /// `SocketSet::set_time_wait_recycling(true)`).
     Unsupported,
 }
 

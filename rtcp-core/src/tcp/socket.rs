@@ -554,6 +554,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// When TIME-WAIT ends, for a socket in TIME-WAIT; `None` in any
     /// other state. The table recycles the one that ends first when it
     /// is full (`SocketSet::set_time_wait_recycling`).
+    #[cfg(feature = "time-wait-recycling")]
     pub(crate) fn time_wait_end(&self) -> Option<crate::time::Instant> {
         if self.hot.state != State::TimeWait {
             return None;

@@ -702,7 +702,13 @@ fn bench_conn_rate(rows: &mut Vec<Row>, quick: bool) {
     // full waits a second for its retransmission. Recycling gives the
     // oldest TIME-WAIT slot to the new connection instead (counted in the
     // details column).
-    b.sockets.set_time_wait_recycling(true);
+    // (Built without rtcp-core's `time-wait-recycling`, the table fills
+    // and SYNs wait: the details column shows it.)
+    if b.sockets.set_time_wait_recycling(true).is_err() {
+        eprintln!(
+            "rtcp-bench: rtcp-core built without time-wait-recycling; connection rate will stall"
+        );
+    }
     let clock = Clock::new();
     let l = listen(&mut b);
     // One throwaway connection resolves ARP first.
