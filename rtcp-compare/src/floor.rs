@@ -74,6 +74,29 @@ fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
+/// Write the Ethernet II header and an option-less IPv4 header (DF set,
+/// TTL 64, protocol TCP) with its checksum into `buf[..34]`: the fixed
+/// part of every frame both floors send.
+#[inline(always)]
+pub fn eth_ipv4_header(
+    buf: &mut [u8],
+    (src_mac, dst_mac): ([u8; 6], [u8; 6]),
+    (src, dst): ([u8; 4], [u8; 4]),
+    ip_total_len: u16,
+) {
+    buf[..6].copy_from_slice(&dst_mac);
+    buf[6..12].copy_from_slice(&src_mac);
+    buf[12..14].copy_from_slice(&[8, 0]);
+    let [t0, t1] = ip_total_len.to_be_bytes();
+    buf[14..34].copy_from_slice(&[
+        0x45, 0, t0, t1, 0, 0, 0x40, 0, 64, 6, 0, 0, src[0], src[1], src[2], src[3], dst[0],
+        dst[1], dst[2], dst[3],
+    ]);
+    let header: &[u8; 20] = buf[14..34].try_into().expect("20 bytes");
+    let ip_sum = !checksum::ipv4_header(header);
+    buf[24..26].copy_from_slice(&ip_sum.to_be_bytes());
+}
+
 impl<const ZERO_COPY: bool> Floor<ZERO_COPY> {
     fn peer(&self) -> usize {
         1 - self.me
@@ -155,18 +178,7 @@ impl<const ZERO_COPY: bool> Floor<ZERO_COPY> {
         let tx = &self.tx;
         let len = HEADERS + payload_len;
         self.end.emit(len, |buf| {
-            buf[..6].copy_from_slice(&dst_mac);
-            buf[6..12].copy_from_slice(&src_mac);
-            buf[12..14].copy_from_slice(&[8, 0]);
-            let total = (len - 14) as u16;
-            let [t0, t1] = total.to_be_bytes();
-            buf[14..34].copy_from_slice(&[
-                0x45, 0, t0, t1, 0, 0, 0x40, 0, 64, 6, 0, 0, src[0], src[1], src[2], src[3],
-                dst[0], dst[1], dst[2], dst[3],
-            ]);
-            let header: &[u8; 20] = buf[14..34].try_into().expect("20 bytes");
-            let ip_sum = !checksum::ipv4_header(header);
-            buf[24..26].copy_from_slice(&ip_sum.to_be_bytes());
+            eth_ipv4_header(buf, (src_mac, dst_mac), (src, dst), (len - 14) as u16);
             buf[34..36].copy_from_slice(&src_port.to_be_bytes());
             buf[36..38].copy_from_slice(&dst_port.to_be_bytes());
             buf[38..42].copy_from_slice(&seq.to_be_bytes());

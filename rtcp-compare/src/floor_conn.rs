@@ -51,6 +51,7 @@
 //! `--only conn` runs it (`--stack floor`); the bulk rows have their own
 //! floor (`floor.rs`).
 
+use crate::floor::eth_ipv4_header;
 use crate::link::{End, Pool, Rng};
 use crate::stacks::{ip, mac, NodeCfg, Stack};
 use rtcp_core::tcp::isn::IsnGenerator;
@@ -615,17 +616,7 @@ impl ConnFloor {
         let data = &t.tx[unsent_at..unsent_at + n];
         let advance = n as u32 + u32::from(flags & (SYN | FIN) != 0);
         self.end.emit(len, |buf| {
-            buf[..6].copy_from_slice(&dst_mac);
-            buf[6..12].copy_from_slice(&src_mac);
-            buf[12..14].copy_from_slice(&[8, 0]);
-            let [t0, t1] = ((20 + tcp_len) as u16).to_be_bytes();
-            buf[14..34].copy_from_slice(&[
-                0x45, 0, t0, t1, 0, 0, 0x40, 0, 64, 6, 0, 0, src[0], src[1], src[2], src[3],
-                dst[0], dst[1], dst[2], dst[3],
-            ]);
-            let header: &[u8; 20] = buf[14..34].try_into().expect("20 bytes");
-            let ip_sum = !checksum::ipv4_header(header);
-            buf[24..26].copy_from_slice(&ip_sum.to_be_bytes());
+            eth_ipv4_header(buf, (src_mac, dst_mac), (src, dst), (20 + tcp_len) as u16);
             buf[34..36].copy_from_slice(&lport.to_be_bytes());
             buf[36..38].copy_from_slice(&rport.to_be_bytes());
             buf[38..42].copy_from_slice(&seq.to_be_bytes());
