@@ -370,6 +370,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 known = Some(PollAt::Now);
             }
         }
+        self.orphaned();
         self.reschedule_at(i, known);
         Ok(())
     }
@@ -387,6 +388,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             s.owner = Owner::Orphan;
             s.socket.hot.flags.set(Flags::ORPHANED, true);
         }
+        self.orphaned();
         self.reschedule(i);
         Ok(())
     }
@@ -404,6 +406,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                     s.socket.hot.flags.set(Flags::ORPHANED, true);
                     s.queued = false;
                 }
+                self.orphaned();
                 self.reschedule(c);
             }
         }

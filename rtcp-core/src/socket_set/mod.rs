@@ -285,6 +285,10 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     /// A full table recycles the oldest TIME-WAIT slot (`recycle.rs`).
     #[cfg(feature = "time-wait-recycling")]
     recycle_time_wait: bool,
+    /// How many slots the table owns (`Owner::Orphan`): a full table with
+    /// none has no TIME-WAIT victim, and a SYN need not scan for one.
+    #[cfg(feature = "time-wait-recycling")]
+    orphans: u16,
 }
 
 impl<'a, const LOG: usize> SocketSet<'a, LOG> {
@@ -362,6 +366,8 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             subnet: None,
             #[cfg(feature = "time-wait-recycling")]
             recycle_time_wait: false,
+            #[cfg(feature = "time-wait-recycling")]
+            orphans: 0,
             stats: TcpStats::default(),
         }
     }
@@ -444,6 +450,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             if slot.owner == Owner::Free {
                 return;
             }
+            let was_orphan = slot.owner == Owner::Orphan;
             slot.owner = Owner::Free;
             slot.generation = slot.generation.wrapping_add(1);
             // The rest of the socket is left as it was: nothing reads a
@@ -453,6 +460,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             slot.socket.hot.state = State::Closed;
             slot.next = head;
             self.free_head = i;
+            if was_orphan {
+                self.orphan_freed();
+            }
         }
     }
 
