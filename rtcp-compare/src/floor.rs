@@ -66,11 +66,13 @@ pub struct Floor<const ZERO_COPY: bool = false> {
     advertised_edge: u32,
 }
 
-fn be16(b: &[u8], at: usize) -> u16 {
+/// The big-endian `u16` at `at` (both floors' frame readers).
+pub fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
 
-fn be32(b: &[u8], at: usize) -> u32 {
+/// The big-endian `u32` at `at`.
+pub fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 

@@ -51,7 +51,7 @@
 //! `--only conn` runs it (`--stack floor`); the bulk rows have their own
 //! floor (`floor.rs`).
 
-use crate::floor::eth_ipv4_header;
+use crate::floor::{be16, be32, eth_ipv4_header};
 use crate::link::{End, Pool, Rng};
 use crate::stacks::{ip, mac, NodeCfg, Stack};
 use rtcp_core::tcp::isn::IsnGenerator;
@@ -173,14 +173,6 @@ pub struct ConnFloor {
     accept_q: VecDeque<u16>,
     next_port: u16,
     now: u64,
-}
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
-fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 /// The one's-complement sum (RFC 1071) of a TCP segment and its IPv4
