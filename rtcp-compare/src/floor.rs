@@ -66,6 +66,18 @@ pub struct Floor<const ZERO_COPY: bool = false> {
     advertised_edge: u32,
 }
 
+/// The TCP segment of frame `f`, once its IPv4 header's checksum and
+/// total length check out (both floors); a bad header stops the run.
+pub fn ipv4_segment(f: &[u8]) -> &[u8] {
+    let header: &[u8; 20] = f[14..34].try_into().expect("20 bytes");
+    let total = usize::from(be16(f, 16));
+    assert!(
+        checksum::ipv4_header(header) == 0xffff && total >= 40 && 14 + total <= f.len(),
+        "floor: bad IPv4 header"
+    );
+    &f[34..14 + total]
+}
+
 /// The big-endian `u16` at `at` (both floors' frame readers).
 pub fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
@@ -126,13 +138,7 @@ impl<const ZERO_COPY: bool> Floor<ZERO_COPY> {
             f.len() >= HEADERS && be16(f, 12) == 0x0800 && f[14] == 0x45 && f[23] == 6,
             "floor: not an IPv4 TCP frame"
         );
-        let header: &[u8; 20] = f[14..34].try_into().expect("20 bytes");
-        let total = usize::from(be16(f, 16));
-        assert!(
-            checksum::ipv4_header(header) == 0xffff && total >= 40 && 14 + total <= f.len(),
-            "floor: bad IPv4 header"
-        );
-        let seg = &f[34..14 + total];
+        let seg = ipv4_segment(f);
         let src = Ipv4Address::new(f[26], f[27], f[28], f[29]);
         let dst = Ipv4Address::new(f[30], f[31], f[32], f[33]);
         let pseudo = checksum::pseudo_header_v4(&src, &dst, IpProtocol::Tcp, seg.len() as u32);
@@ -150,7 +156,7 @@ impl<const ZERO_COPY: bool> Floor<ZERO_COPY> {
             self.snd_una = ack;
             self.snd_wnd = usize::from(be16(seg, 14)) << WINDOW_SHIFT;
         }
-        let (start, end) = (34 + offset.min(seg.len()), 14 + total);
+        let (start, end) = (34 + offset.min(seg.len()), 34 + seg.len());
         let len = end - start;
         if len == 0 || seq != self.rcv_nxt || len > self.rcv_wnd() {
             return None;

@@ -51,7 +51,7 @@
 //! `--only conn` runs it (`--stack floor`); the bulk rows have their own
 //! floor (`floor.rs`).
 
-use crate::floor::{be16, be32, eth_ipv4_header};
+use crate::floor::{be16, be32, eth_ipv4_header, ipv4_segment};
 use crate::link::{End, Pool, Rng};
 use crate::stacks::{ip, mac, NodeCfg, Stack};
 use rtcp_core::tcp::isn::IsnGenerator;
@@ -345,13 +345,7 @@ impl ConnFloor {
                 && f[30..34] == self.my_ip,
             "floor: not an unfragmented IPv4 TCP frame for this node"
         );
-        let header: &[u8; 20] = f[14..34].try_into().expect("20 bytes");
-        let total = usize::from(be16(f, 16));
-        assert!(
-            checksum::ipv4_header(header) == 0xffff && total >= 40 && 14 + total <= f.len(),
-            "floor: bad IPv4 header"
-        );
-        let seg = &f[34..14 + total];
+        let seg = ipv4_segment(f);
         let src = [f[26], f[27], f[28], f[29]];
         assert!(
             seg.len() >= 20 && segment_sum(src, self.my_ip, seg) == 0xffff,
