@@ -161,10 +161,10 @@ fn siphash_init(k0: u64, k1: u64) -> [u64; 4] {
 }
 
 fn siphash_finish(mut v: [u64; 4]) -> u64 {
-    let [v0, v1, v2, v3] = &mut v;
-    *v2 ^= 0xff;
-    rounds(v0, v1, v2, v3, 4);
-    *v0 ^ *v1 ^ *v2 ^ *v3
+    v[2] ^= 0xff;
+    rounds(&mut v, 4);
+    let [v0, v1, v2, v3] = v;
+    v0 ^ v1 ^ v2 ^ v3
 }
 
 /// One message word: two SipRounds between the two XORs. On 32-bit
@@ -174,17 +174,17 @@ fn siphash_finish(mut v: [u64; 4]) -> u64 {
 /// inlined as before (connection setup speed).
 #[cfg_attr(not(target_pointer_width = "32"), inline(always))]
 fn compress(v: &mut [u64; 4], m: u64) {
-    let [v0, v1, v2, v3] = v;
-    *v3 ^= m;
-    rounds(v0, v1, v2, v3, 2);
-    *v0 ^= m;
+    v[3] ^= m;
+    rounds(v, 2);
+    v[0] ^= m;
 }
 
 /// `n` SipRounds: a loop on 32-bit targets (one copy of the round in
 /// flash), unrolled on 64-bit hosts.
 #[cfg_attr(target_pointer_width = "32", inline(never))]
 #[cfg_attr(not(target_pointer_width = "32"), inline(always))]
-fn rounds(v0: &mut u64, v1: &mut u64, v2: &mut u64, v3: &mut u64, n: usize) {
+fn rounds(v: &mut [u64; 4], n: usize) {
+    let [v0, v1, v2, v3] = v;
     for _ in 0..n {
         *v0 = v0.wrapping_add(*v1);
         *v1 = v1.rotate_left(13) ^ *v0;
