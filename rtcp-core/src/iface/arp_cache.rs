@@ -108,35 +108,30 @@ impl ArpCache {
 
     /// Look up `ip`, recording a request when one should be sent.
     pub fn lookup(&mut self, now: Instant, ip: Ipv4Address) -> Lookup {
-        match self.position(ip) {
+        // The entry to make pending: this address's, once expired or due
+        // for another request, or else a victim. One store for both (issue
+        // 9: flash).
+        let i = match self.position(ip) {
             Some(i) => match self.entries.get(i).copied() {
-                Some(Entry::Resolved { mac, expires, .. }) if expires > now => Lookup::Found(mac),
+                Some(Entry::Resolved { mac, expires, .. }) if expires > now => {
+                    return Lookup::Found(mac);
+                }
                 Some(Entry::Pending { last_request, .. })
                     if now < last_request + REQUEST_INTERVAL =>
                 {
-                    Lookup::Wait(last_request + REQUEST_INTERVAL)
+                    return Lookup::Wait(last_request + REQUEST_INTERVAL);
                 }
-                _ => {
-                    if let Some(e) = self.entries.get_mut(i) {
-                        *e = Entry::Pending {
-                            ip,
-                            last_request: now,
-                        };
-                    }
-                    Lookup::SendRequest
-                }
+                _ => i,
             },
-            None => {
-                let i = self.victim(now);
-                if let Some(e) = self.entries.get_mut(i) {
-                    *e = Entry::Pending {
-                        ip,
-                        last_request: now,
-                    };
-                }
-                Lookup::SendRequest
-            }
+            None => self.victim(now),
+        };
+        if let Some(e) = self.entries.get_mut(i) {
+            *e = Entry::Pending {
+                ip,
+                last_request: now,
+            };
         }
+        Lookup::SendRequest
     }
 
     /// Forget what is known about `ip` (negative advice, RFC 1122
