@@ -718,13 +718,21 @@ impl TcpOptions {
     /// after the other options, the first ones first. With timestamps that
     /// is at most three (RFC 2018 §3); the rest are silently left out, the
     /// engine putting the most important block first (RFC 2018 §4).
-    // Out of line on 32-bit targets (flash, issue 9: three inlined copies).
-    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub fn emitted_sack_count(&self) -> usize {
-        let room = MAX_OPTIONS_LEN.saturating_sub(self.len_without_sack());
+        self.layout().1
+    }
+
+    /// The length of the options other than SACK, and how many SACK blocks
+    /// fit after them. Out of line on 32-bit targets (flash, issue 9: the
+    /// SACK count alone out of line left `len` a second copy of the other
+    /// options' length; 20 B).
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
+    fn layout(&self) -> (usize, usize) {
+        let len = self.len_without_sack();
+        let room = MAX_OPTIONS_LEN.saturating_sub(len);
         // NOP NOP kind length, then 8 bytes per block.
         let fit = room.saturating_sub(4) / 8;
-        self.sack_blocks().len().min(fit)
+        (len, self.sack_blocks().len().min(fit))
     }
 
     /// Length of the emitted options in bytes: a multiple of 4, at most 40.
@@ -740,9 +748,9 @@ impl TcpOptions {
             // NOP NOP TS, or nothing (a connection without timestamps).
             return if self.timestamp.is_some() { 12 } else { 0 };
         }
-        let sack = self.emitted_sack_count();
+        let (len, sack) = self.layout();
         let sack_len = if sack == 0 { 0 } else { 4 + 8 * sack };
-        self.len_without_sack() + sack_len
+        len + sack_len
     }
 
     /// No option would be emitted.
