@@ -120,14 +120,19 @@ pub(crate) struct Timers {
     /// What every [`Tick`] here counts from; never after the latest `now`
     /// passed to [`Timers::tick`].
     epoch: Instant,
-    /// Retransmission timer (RFC 6298).
+    /// Retransmission timer (RFC 6298); in TIME-WAIT, the end of TIME-WAIT
+    /// (2 × MSL, RFC 9293 §3.10.8) instead. The two are never armed at
+    /// once: entering TIME-WAIT stops the retransmission timer (everything
+    /// we sent, our FIN included, is acknowledged), and nothing in
+    /// TIME-WAIT sends sequence space or takes an ACK of it, the only
+    /// events that arm it. Sharing the word is one deadline fewer to fold
+    /// after each segment and one test fewer each time the timers are
+    /// checked (issue 9); the socket's state tells which it is.
     pub(crate) rtx: Tick,
     /// Persist timer (RFC 9293 §3.8.6.1).
     pub(crate) persist: Tick,
     /// Delayed-ACK timer (RFC 9293 §3.8.6.3).
     pub(crate) ack: Tick,
-    /// End of TIME-WAIT (2 × MSL).
-    pub(crate) timewait: Tick,
     /// When we last sent a segment (restart after idle, RFC 5681 §4.1).
     pub(crate) last_send: Tick,
     /// Start of the current challenge-ACK second (RFC 5961 §7).
@@ -153,7 +158,6 @@ impl Timers {
             rtx: Tick::NONE,
             persist: Tick::NONE,
             ack: Tick::NONE,
-            timewait: Tick::NONE,
             last_send: Tick::EPOCH,
             challenge_epoch: Tick::EPOCH,
             last_oow_ack: Tick::NONE,
@@ -272,7 +276,6 @@ impl Timers {
             rtx,
             persist,
             ack,
-            timewait,
             last_send,
             challenge_epoch,
             last_oow_ack,
@@ -287,7 +290,6 @@ impl Timers {
             rtx,
             persist,
             ack,
-            timewait,
             last_send,
             challenge_epoch,
             last_oow_ack,
@@ -343,7 +345,7 @@ mod tests {
         let now = at(3 * 24 * 60 * MIN);
         t.ack = t.tick(now + Duration::from_millis(40), now);
         assert!(t.epoch > Instant::ZERO);
-        assert!(t.rtx.is_none() && t.persist.is_none() && t.timewait.is_none());
+        assert!(t.rtx.is_none() && t.persist.is_none());
         assert!(t.last_oow_ack.is_none() && t.rtt_sent.is_none());
         assert_eq!(t.get(t.ack).get(), Some(now + Duration::from_millis(40)));
         assert!(!t.due(t.rtx, Instant::MAX));
@@ -398,10 +400,10 @@ mod tests {
         assert_eq!(t.get(t.ack).get(), Some(at(Tick::LIMIT - 1)));
         // So does 2^32 and beyond.
         let now = at(1 << 40);
-        t.timewait = t.tick(now + Duration::from_micros(HORIZON - 2), now);
+        t.persist = t.tick(now + Duration::from_micros(HORIZON - 2), now);
         assert_eq!(t.epoch, at(ms_up((1 << 40) - HORIZON)));
         assert_eq!(
-            t.get(t.timewait).get(),
+            t.get(t.persist).get(),
             Some(now + Duration::from_micros(HORIZON - 2))
         );
         // HORIZON - 1 µs ahead still fits (the epoch rounded up, not down).
@@ -426,9 +428,9 @@ mod tests {
             Some(at(t.epoch.total_micros() + Tick::LIMIT - 1))
         );
         // Due exactly at the deadline, not a microsecond before.
-        let d = t.get(t.timewait).get().unwrap();
-        assert!(t.due(t.timewait, d));
-        assert!(!t.due(t.timewait, d - Duration::from_micros(1)));
+        let d = t.get(t.persist).get().unwrap();
+        assert!(t.due(t.persist, d));
+        assert!(!t.due(t.persist, d - Duration::from_micros(1)));
     }
 
     /// The last receipt and the start of a stall are kept to the

@@ -592,7 +592,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // The 32-bit timers fold among themselves first (none is their
         // largest value too), then convert once.
         let t = &self.timers;
-        let ticks = t.rtx.min(t.persist).min(t.ack).min(t.timewait);
+        // (`rtx` is the end of TIME-WAIT in that state.)
+        let ticks = t.rtx.min(t.persist).min(t.ack);
         let earliest = self
             .rec
             .rack_deadline()
@@ -610,7 +611,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Fire whatever timers have expired (RFC 6298 §5, §3.8.6.1, §3.8.4).
     fn handle_timers(&mut self, now: Instant, stats: &mut TcpStats) {
-        if self.timers.due(self.timers.timewait, now) && !self.hot.flags.get(Flags::ACK_NOW) {
+        // In TIME-WAIT the retransmission timer's word is the end of
+        // TIME-WAIT (`Timers::rtx`): one test for both.
+        let rtx_due = self.timers.due(self.timers.rtx, now);
+        let time_wait = self.hot.state == State::TimeWait;
+        if rtx_due && time_wait && !self.hot.flags.get(Flags::ACK_NOW) {
             crate::cold_path();
             // 2 MSL are over: the connection is gone (§3.10.8). An ACK still
             // owed (of the FIN that brought us here, or of a retransmitted
@@ -632,7 +637,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.fail(error, synced);
             return;
         }
-        if self.timers.due(self.timers.rtx, now) {
+        if rtx_due && !time_wait {
             crate::cold_path();
             self.timers.rtx = Tick::NONE;
             crate::count(&mut stats.timeouts);
@@ -978,7 +983,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.set_pacing_held(false);
             // Fuzzing runs with debug assertions: it checks the shortcut.
             debug_assert_eq!(self.plan_paced(false, tso_max), None);
-            if self.hot.state == State::TimeWait && self.timers.due(self.timers.timewait, now) {
+            if self.hot.state == State::TimeWait && self.timers.due(self.timers.rtx, now) {
                 // The ACK that TIME-WAIT owed is out and its 2 MSL are
                 // over already (a zero MSL): close now, as `handle_timers`
                 // would on the socket's next visit at this same `now`

@@ -559,7 +559,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.hot.state != State::TimeWait {
             return None;
         }
-        self.timers.get(self.timers.timewait).get()
+        self.timers.get(self.timers.rtx).get()
     }
 
     /// The RST owed to the peer, if one is.
