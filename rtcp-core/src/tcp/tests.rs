@@ -525,9 +525,15 @@ fn time_wait_end_shares_the_retransmission_timer() {
     // The peer's FIN crosses ours: CLOSING, our FIN still timed.
     h.input(&peer_seg(TcpFlags::ACK | TcpFlags::FIN, IRS + 1, our_fin));
     assert_eq!(h.sock.state(), State::Closing);
-    assert!(!h.sock.timers.rtx.is_none(), "our FIN's retransmission timer");
+    assert!(
+        !h.sock.timers.rtx.is_none(),
+        "our FIN's retransmission timer"
+    );
     let out = h.drain();
-    assert!(out.iter().all(|s| !s.flags.fin()), "no FIN resent yet: {out:?}");
+    assert!(
+        out.iter().all(|s| !s.flags.fin()),
+        "no FIN resent yet: {out:?}"
+    );
     // The ACK of our FIN: TIME-WAIT for 20 s from now.
     h.advance(Duration::from_millis(100));
     h.input(&peer_seg(TcpFlags::ACK, IRS + 2, our_fin + 1));
@@ -537,7 +543,11 @@ fn time_wait_end_shares_the_retransmission_timer() {
     assert_eq!(h.sock.poll_at(), PollAt::Time(end));
     // A retransmitted FIN is acknowledged and restarts the wait.
     h.advance(Duration::from_secs(5));
-    h.input(&peer_seg(TcpFlags::ACK | TcpFlags::FIN, IRS + 1, our_fin + 1));
+    h.input(&peer_seg(
+        TcpFlags::ACK | TcpFlags::FIN,
+        IRS + 1,
+        our_fin + 1,
+    ));
     let out = h.drain();
     assert_eq!(out.len(), 1, "the ACK of the FIN: {out:?}");
     assert_eq!(out[0].ack, IRS + 2);
