@@ -1082,8 +1082,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.hot.unacked_segs = 0;
         self.last_ack_sent = self.rcv_nxt;
         self.rcv_adv = self.rcv_adv.max(edge);
-        let idle_for = now - self.timers.instant(self.timers.last_send);
-        self.timers.last_send = self.timers.tick(now, now);
         match plan {
             Plan::Syn => {
                 if self.snd_max == self.iss
@@ -1114,7 +1112,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 } else {
                     None
                 };
-                if self.flight() == 0 && idle_for > rto.unwrap_or_else(|| self.rto()) {
+                // (The last send read before this one's time replaces it,
+                // below; only here, so that other segments skip the read.)
+                if self.flight() == 0
+                    && now - self.timers.instant(self.timers.last_send)
+                        > rto.unwrap_or_else(|| self.rto())
+                {
                     // RFC 5681 §4.1: restart from the initial window after idling.
                     let mss = self.mss();
                     self.cc.on_idle_restart(now, mss);
@@ -1154,6 +1157,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             Plan::KeepAlive => self.hot.flags.set(Flags::SEND_KEEPALIVE, false),
             _ => {}
         }
+        self.timers.last_send = self.timers.tick(now, now);
     }
 
     fn arm_rtx(&mut self, now: Instant) {
