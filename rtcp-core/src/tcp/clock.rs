@@ -38,7 +38,7 @@
 //! kept as 24.8 days before it. Four bytes each instead of an eight-byte
 //! `Instant`: 8 B per socket (issue 9).
 
-use crate::time::{div_rem_small, Deadline, Instant};
+use crate::time::{div_rem_small, Deadline, Duration, Instant};
 
 /// How far before `now` the epoch goes when it moves: 2^31 µs, so that
 /// deadlines up to 2^31 - 1 µs ahead of `now` still fit in a [`Tick`].
@@ -204,6 +204,22 @@ impl Timers {
         let epoch = self.epoch.total_micros().min(i64::MAX as u64) as i64;
         let us = epoch.saturating_add(i64::from(t.0) * 1_000);
         Deadline::at(Instant::from_micros(us.max(0) as u64))
+    }
+
+    /// `d` after the time `t` stands for (`get_ms`, then a saturating
+    /// addition), or none if `t` is. In one step: the user timeout is
+    /// computed from the start of a stall each time the timers are folded
+    /// or checked (issue 9).
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    pub(crate) fn after_ms(&self, t: MsTick, d: Duration) -> Option<Instant> {
+        if t.is_none() {
+            return None;
+        }
+        // As `get_ms`; the sum is at most i64::MAX, so never `Instant::MAX`
+        // (none) before `d` is added.
+        let epoch = self.epoch.total_micros().min(i64::MAX as u64) as i64;
+        let us = epoch.saturating_add(i64::from(t.0) * 1_000).max(0) as u64;
+        Some(Instant::from_micros(us.saturating_add(d.total_micros())))
     }
 
     /// The time `t` stands for, for an [`MsTick`] that is never none;

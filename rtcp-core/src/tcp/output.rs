@@ -541,10 +541,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     fn user_timeout_at(&self) -> Option<Instant> {
-        self.timers
-            .get_ms(self.timers.stall_since)
-            .get()
-            .map(|since| since + self.config.user_timeout())
+        let since = self.timers.stall_since;
+        if since.is_none() {
+            return None;
+        }
+        self.timers.after_ms(since, self.config.user_timeout())
     }
 
     /// When this socket next needs `dispatch`.
