@@ -484,6 +484,32 @@ mod tests {
         assert!(t.stamp_ms(Instant::MAX).is_none());
     }
 
+    /// `after_ms` is `get_ms` plus a duration, saturating, wherever the
+    /// epoch is; none stays none.
+    #[test]
+    fn after_ms_adds_to_the_millisecond_time() {
+        let mut t = Timers::new();
+        let d = Duration::from_secs(180);
+        assert_eq!(t.after_ms(MsTick::NONE, d), None);
+        t.last_rx = t.stamp_ms(at(1_234_567));
+        for now in [
+            at(1_234_567),
+            at(90 * MIN + 999),
+            at(40 * 24 * 60 * MIN + 1),
+        ] {
+            t.stall_since = t.stamp_ms(now);
+            let since = t.instant_ms(t.stall_since);
+            assert_eq!(since, at(now.total_micros() / 1_000 * 1_000));
+            assert_eq!(t.after_ms(t.stall_since, d), Some(since + d));
+            assert_eq!(t.after_ms(t.stall_since, Duration::MAX), Some(Instant::MAX));
+            // A time before the epoch (the first receipt, once the epoch
+            // has moved past it) adds up the same.
+            let rx = t.instant_ms(t.last_rx);
+            assert_eq!(t.after_ms(t.last_rx, d), Some(rx + d));
+        }
+        assert!(t.instant_ms(t.last_rx) < t.epoch);
+    }
+
     #[test]
     fn min_treats_none_as_latest() {
         let a = Tick(5);
