@@ -541,6 +541,15 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     fn user_timeout_at(&self) -> Option<Instant> {
+        // In one step on 64-bit hosts (`after_ms`); 32-bit targets keep
+        // the two, whose code the rest of the socket shares (flash).
+        if cfg!(target_pointer_width = "32") {
+            return self
+                .timers
+                .get_ms(self.timers.stall_since)
+                .get()
+                .map(|since| since + self.config.user_timeout());
+        }
         let since = self.timers.stall_since;
         if since.is_none() {
             return None;
@@ -613,10 +622,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// Fire whatever timers have expired (RFC 6298 §5, §3.8.6.1, §3.8.4).
     fn handle_timers(&mut self, now: Instant, stats: &mut TcpStats) {
         // In TIME-WAIT the retransmission timer's word is the end of
-        // TIME-WAIT (`Timers::rtx`): one test for both.
-        let rtx_due = self.timers.due(self.timers.rtx, now);
+        // TIME-WAIT (`Timers::rtx`): the state tells which one is due.
         let time_wait = self.hot.state == State::TimeWait;
-        if rtx_due && time_wait && !self.hot.flags.get(Flags::ACK_NOW) {
+        if time_wait
+            && self.timers.due(self.timers.rtx, now)
+            && !self.hot.flags.get(Flags::ACK_NOW)
+        {
             crate::cold_path();
             // 2 MSL are over: the connection is gone (§3.10.8). An ACK still
             // owed (of the FIN that brought us here, or of a retransmitted
@@ -638,7 +649,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.fail(error, synced);
             return;
         }
-        if rtx_due && !time_wait {
+        if !time_wait && self.timers.due(self.timers.rtx, now) {
             crate::cold_path();
             self.timers.rtx = Tick::NONE;
             crate::count(&mut stats.timeouts);
