@@ -624,9 +624,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // In TIME-WAIT the retransmission timer's word is the end of
         // TIME-WAIT (`Timers::rtx`): the state tells which one is due.
         let time_wait = self.hot.state == State::TimeWait;
-        if time_wait
-            && self.timers.due(self.timers.rtx, now)
-            && !self.hot.flags.get(Flags::ACK_NOW)
+        if time_wait && self.timers.due(self.timers.rtx, now) && !self.hot.flags.get(Flags::ACK_NOW)
         {
             crate::cold_path();
             // 2 MSL are over: the connection is gone (§3.10.8). An ACK still
@@ -1094,6 +1092,19 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.hot.unacked_segs = 0;
         self.last_ack_sent = self.rcv_nxt;
         self.rcv_adv = self.rcv_adv.max(edge);
+        // How long since the last send, for the restart after idle below.
+        // On 64-bit hosts only a data segment with nothing in flight reads
+        // it, there, and the new time is stamped last (about 30
+        // instructions per connection); 32-bit targets read it here, as
+        // every segment did, which keeps `Interface::poll` 72 B smaller in
+        // the default firmware build (`footprint/measure.sh`).
+        let idle_for = if cfg!(target_pointer_width = "32") {
+            let idle_for = now - self.timers.instant(self.timers.last_send);
+            self.timers.last_send = self.timers.tick(now, now);
+            idle_for
+        } else {
+            Duration::ZERO
+        };
         match plan {
             Plan::Syn => {
                 if self.snd_max == self.iss
@@ -1124,11 +1135,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 } else {
                     None
                 };
-                // (The last send read before this one's time replaces it,
-                // below; only here, so that other segments skip the read.)
                 if self.flight() == 0
-                    && now - self.timers.instant(self.timers.last_send)
-                        > rto.unwrap_or_else(|| self.rto())
+                    && (if cfg!(target_pointer_width = "32") {
+                        idle_for
+                    } else {
+                        now - self.timers.instant(self.timers.last_send)
+                    }) > rto.unwrap_or_else(|| self.rto())
                 {
                     // RFC 5681 §4.1: restart from the initial window after idling.
                     let mss = self.mss();
@@ -1169,7 +1181,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             Plan::KeepAlive => self.hot.flags.set(Flags::SEND_KEEPALIVE, false),
             _ => {}
         }
-        self.timers.last_send = self.timers.tick(now, now);
+        if cfg!(target_pointer_width = "64") {
+            self.timers.last_send = self.timers.tick(now, now);
+        }
     }
 
     fn arm_rtx(&mut self, now: Instant) {
