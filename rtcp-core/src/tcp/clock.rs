@@ -39,6 +39,7 @@
 //! `Instant`: 8 B per socket (issue 9).
 
 use crate::time::{div_rem_small, Deadline, Duration, Instant};
+use crate::wire::SeqNumber;
 
 /// How far before `now` the epoch goes when it moves: 2^31 µs, so that
 /// deadlines up to 2^31 - 1 µs ahead of `now` still fit in a [`Tick`].
@@ -142,6 +143,10 @@ pub(crate) struct Timers {
     pub(crate) last_oow_ack: Tick,
     /// When the segment timed for an RTT sample was sent (`rtt.rs`).
     pub(crate) rtt_sent: Tick,
+    /// That segment's sequence number (valid while `rtt_sent` is set).
+    /// Not a time, but kept here beside it, where it fills what sharing
+    /// the end of TIME-WAIT with `rtx` left of the 8-aligned struct.
+    pub(crate) rtt_seq: SeqNumber,
     /// When the last segment arrived (keep-alive counts from it, RFC 9293
     /// §3.8.4).
     pub(crate) last_rx: MsTick,
@@ -162,6 +167,7 @@ impl Timers {
             challenge_epoch: Tick::EPOCH,
             last_oow_ack: Tick::NONE,
             rtt_sent: Tick::NONE,
+            rtt_seq: SeqNumber(0),
             last_rx: MsTick::EPOCH,
             stall_since: MsTick::NONE,
         }
@@ -298,6 +304,7 @@ impl Timers {
             rtt_sent,
             last_rx,
             stall_since,
+            rtt_seq: _,
         } = self;
         *old = Instant::from_micros(epoch);
         *last_rx = last_rx.shifted(shift_ms);
