@@ -208,7 +208,7 @@ mod tests {
         let slot = set.slot_mut(i).expect("the slot just taken");
         slot.socket.hot.state = State::TimeWait;
         let timers = &mut slot.socket.timers;
-        timers.timewait = timers.tick(Instant::from_micros(end), Instant::ZERO);
+        timers.rtx = timers.tick(Instant::from_micros(end), Instant::ZERO);
         slot.socket.hot.flags.set(Flags::ACK_NOW, owes_ack);
         i
     }
@@ -254,7 +254,7 @@ mod tests {
         if let Some(slot) = set.slot_mut(held) {
             slot.socket.hot.state = State::TimeWait;
             let timers = &mut slot.socket.timers;
-            timers.timewait = timers.tick(Instant::from_micros(500), Instant::ZERO);
+            timers.rtx = timers.tick(Instant::from_micros(500), Instant::ZERO);
         }
         assert_eq!(set.alloc_or_recycle(Owner::User), None);
         assert_eq!(set.close(handles[0]), Ok(()));

@@ -38,7 +38,8 @@
 //! kept as 24.8 days before it. Four bytes each instead of an eight-byte
 //! `Instant`: 8 B per socket (issue 9).
 
-use crate::time::{div_rem_small, Deadline, Instant};
+use crate::time::{div_rem_small, Deadline, Duration, Instant};
+use crate::wire::SeqNumber;
 
 /// How far before `now` the epoch goes when it moves: 2^31 µs, so that
 /// deadlines up to 2^31 - 1 µs ahead of `now` still fit in a [`Tick`].
@@ -120,14 +121,19 @@ pub(crate) struct Timers {
     /// What every [`Tick`] here counts from; never after the latest `now`
     /// passed to [`Timers::tick`].
     epoch: Instant,
-    /// Retransmission timer (RFC 6298).
+    /// Retransmission timer (RFC 6298); in TIME-WAIT, the end of TIME-WAIT
+    /// (2 × MSL, RFC 9293 §3.10.8) instead. The two are never armed at
+    /// once: entering TIME-WAIT stops the retransmission timer (everything
+    /// we sent, our FIN included, is acknowledged), and nothing in
+    /// TIME-WAIT sends sequence space or takes an ACK of it, the only
+    /// events that arm it. Sharing the word is one deadline fewer to fold
+    /// after each segment and one test fewer each time the timers are
+    /// checked (issue 9); the socket's state tells which it is.
     pub(crate) rtx: Tick,
     /// Persist timer (RFC 9293 §3.8.6.1).
     pub(crate) persist: Tick,
     /// Delayed-ACK timer (RFC 9293 §3.8.6.3).
     pub(crate) ack: Tick,
-    /// End of TIME-WAIT (2 × MSL).
-    pub(crate) timewait: Tick,
     /// When we last sent a segment (restart after idle, RFC 5681 §4.1).
     pub(crate) last_send: Tick,
     /// Start of the current challenge-ACK second (RFC 5961 §7).
@@ -137,6 +143,10 @@ pub(crate) struct Timers {
     pub(crate) last_oow_ack: Tick,
     /// When the segment timed for an RTT sample was sent (`rtt.rs`).
     pub(crate) rtt_sent: Tick,
+    /// That segment's sequence number (valid while `rtt_sent` is set).
+    /// Not a time, but kept here beside it, where it fills what sharing
+    /// the end of TIME-WAIT with `rtx` left of the 8-aligned struct.
+    pub(crate) rtt_seq: SeqNumber,
     /// When the last segment arrived (keep-alive counts from it, RFC 9293
     /// §3.8.4).
     pub(crate) last_rx: MsTick,
@@ -153,11 +163,11 @@ impl Timers {
             rtx: Tick::NONE,
             persist: Tick::NONE,
             ack: Tick::NONE,
-            timewait: Tick::NONE,
             last_send: Tick::EPOCH,
             challenge_epoch: Tick::EPOCH,
             last_oow_ack: Tick::NONE,
             rtt_sent: Tick::NONE,
+            rtt_seq: SeqNumber(0),
             last_rx: MsTick::EPOCH,
             stall_since: MsTick::NONE,
         }
@@ -200,6 +210,22 @@ impl Timers {
         let epoch = self.epoch.total_micros().min(i64::MAX as u64) as i64;
         let us = epoch.saturating_add(i64::from(t.0) * 1_000);
         Deadline::at(Instant::from_micros(us.max(0) as u64))
+    }
+
+    /// `d` after the time `t` stands for (`get_ms`, then a saturating
+    /// addition), or none if `t` is. In one step: the user timeout is
+    /// computed from the start of a stall each time the timers are folded
+    /// or checked (issue 9).
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    pub(crate) fn after_ms(&self, t: MsTick, d: Duration) -> Option<Instant> {
+        if t.is_none() {
+            return None;
+        }
+        // As `get_ms`; the sum is at most i64::MAX, so never `Instant::MAX`
+        // (none) before `d` is added.
+        let epoch = self.epoch.total_micros().min(i64::MAX as u64) as i64;
+        let us = epoch.saturating_add(i64::from(t.0) * 1_000).max(0) as u64;
+        Some(Instant::from_micros(us.saturating_add(d.total_micros())))
     }
 
     /// The time `t` stands for, for an [`MsTick`] that is never none;
@@ -272,13 +298,13 @@ impl Timers {
             rtx,
             persist,
             ack,
-            timewait,
             last_send,
             challenge_epoch,
             last_oow_ack,
             rtt_sent,
             last_rx,
             stall_since,
+            rtt_seq: _,
         } = self;
         *old = Instant::from_micros(epoch);
         *last_rx = last_rx.shifted(shift_ms);
@@ -287,7 +313,6 @@ impl Timers {
             rtx,
             persist,
             ack,
-            timewait,
             last_send,
             challenge_epoch,
             last_oow_ack,
@@ -343,7 +368,7 @@ mod tests {
         let now = at(3 * 24 * 60 * MIN);
         t.ack = t.tick(now + Duration::from_millis(40), now);
         assert!(t.epoch > Instant::ZERO);
-        assert!(t.rtx.is_none() && t.persist.is_none() && t.timewait.is_none());
+        assert!(t.rtx.is_none() && t.persist.is_none());
         assert!(t.last_oow_ack.is_none() && t.rtt_sent.is_none());
         assert_eq!(t.get(t.ack).get(), Some(now + Duration::from_millis(40)));
         assert!(!t.due(t.rtx, Instant::MAX));
@@ -398,10 +423,10 @@ mod tests {
         assert_eq!(t.get(t.ack).get(), Some(at(Tick::LIMIT - 1)));
         // So does 2^32 and beyond.
         let now = at(1 << 40);
-        t.timewait = t.tick(now + Duration::from_micros(HORIZON - 2), now);
+        t.persist = t.tick(now + Duration::from_micros(HORIZON - 2), now);
         assert_eq!(t.epoch, at(ms_up((1 << 40) - HORIZON)));
         assert_eq!(
-            t.get(t.timewait).get(),
+            t.get(t.persist).get(),
             Some(now + Duration::from_micros(HORIZON - 2))
         );
         // HORIZON - 1 µs ahead still fits (the epoch rounded up, not down).
@@ -426,9 +451,9 @@ mod tests {
             Some(at(t.epoch.total_micros() + Tick::LIMIT - 1))
         );
         // Due exactly at the deadline, not a microsecond before.
-        let d = t.get(t.timewait).get().unwrap();
-        assert!(t.due(t.timewait, d));
-        assert!(!t.due(t.timewait, d - Duration::from_micros(1)));
+        let d = t.get(t.persist).get().unwrap();
+        assert!(t.due(t.persist, d));
+        assert!(!t.due(t.persist, d - Duration::from_micros(1)));
     }
 
     /// The last receipt and the start of a stall are kept to the
@@ -464,6 +489,32 @@ mod tests {
         assert_eq!(t.epoch - kept, Duration::from_millis(i32::MAX as u64));
         // A stamp of `Instant::MAX` (an overflowed time) is none.
         assert!(t.stamp_ms(Instant::MAX).is_none());
+    }
+
+    /// `after_ms` is `get_ms` plus a duration, saturating, wherever the
+    /// epoch is; none stays none.
+    #[test]
+    fn after_ms_adds_to_the_millisecond_time() {
+        let mut t = Timers::new();
+        let d = Duration::from_secs(180);
+        assert_eq!(t.after_ms(MsTick::NONE, d), None);
+        t.last_rx = t.stamp_ms(at(1_234_567));
+        for now in [
+            at(1_234_567),
+            at(90 * MIN + 999),
+            at(40 * 24 * 60 * MIN + 1),
+        ] {
+            t.stall_since = t.stamp_ms(now);
+            let since = t.instant_ms(t.stall_since);
+            assert_eq!(since, at(now.total_micros() / 1_000 * 1_000));
+            assert_eq!(t.after_ms(t.stall_since, d), Some(since + d));
+            assert_eq!(t.after_ms(t.stall_since, Duration::MAX), Some(Instant::MAX));
+            // A time before the epoch (the first receipt, once the epoch
+            // has moved past it) adds up the same.
+            let rx = t.instant_ms(t.last_rx);
+            assert_eq!(t.after_ms(t.last_rx, d), Some(rx + d));
+        }
+        assert!(t.instant_ms(t.last_rx) < t.epoch);
     }
 
     #[test]

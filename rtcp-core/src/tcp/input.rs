@@ -838,14 +838,16 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     fn enter_time_wait(&mut self, now: Instant) {
         self.hot.state = State::TimeWait;
-        self.timers.rtx = Tick::NONE;
+        // The end of TIME-WAIT takes the retransmission timer's word
+        // (`Timers::rtx`), which stops it.
         self.timers.persist = Tick::NONE;
         self.timers.stall_since = MsTick::NONE;
         self.restart_time_wait(now);
     }
 
     fn restart_time_wait(&mut self, now: Instant) {
-        self.timers.timewait = self
+        debug_assert_eq!(self.hot.state, State::TimeWait);
+        self.timers.rtx = self
             .timers
             .tick(now + self.config.msl().saturating_mul(2), now);
     }

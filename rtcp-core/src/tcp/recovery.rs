@@ -912,15 +912,17 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
         }
 
-        // 9. Timers: the probe is rescheduled by forward progress.
+        // 9. Timers: the probe is rescheduled by forward progress. With
+        // nothing left in flight neither it nor the reordering timer runs
+        // (`arm_tlp` would find no probe allowed: the same outcome, without
+        // its tests, after most ACKs of a request-reply exchange).
         #[cfg(feature = "rack")]
         {
-            if advanced && self.rec.tlp_high.is_none() {
-                self.arm_tlp(now);
-            }
             if self.snd_una >= self.snd_max {
                 self.rec.tlp_deadline = Deadline::NONE;
                 self.rec.rack_deadline = Deadline::NONE;
+            } else if advanced && self.rec.tlp_high.is_none() {
+                self.arm_tlp(now);
             }
         }
     }

@@ -6,7 +6,7 @@ use crate::time::{Duration, Instant};
 use crate::wire::SeqNumber;
 
 /// The one segment being timed for an RTT sample when timestamps are off
-/// (RFC 6298 §3, with Karn's rule): its sequence number (`rtt_seq`) and
+/// (RFC 6298 §3, with Karn's rule): its sequence number (`timers.rtt_seq`) and
 /// its send time, a [`Tick`] among the socket's 32-bit timers (`clock.rs`;
 /// none: nothing is timed). Eight bytes less than the 12-byte value it
 /// replaces, whose send time was a whole `Instant`. A sample older than
@@ -14,7 +14,7 @@ use crate::wire::SeqNumber;
 impl<const LOG: usize> TcpSocket<'_, LOG> {
     /// Time the segment starting at `seq`, sent at `now`.
     pub(crate) fn time_segment(&mut self, seq: SeqNumber, now: Instant) {
-        self.rtt_seq = seq;
+        self.timers.rtt_seq = seq;
         self.timers.rtt_sent = self.timers.tick(now, now);
     }
 
@@ -31,7 +31,7 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
     /// The timed segment and its send time, if any.
     pub(crate) fn rtt_timing(&self) -> Option<(SeqNumber, Instant)> {
         let sent = self.timers.get(self.timers.rtt_sent).get()?;
-        Some((self.rtt_seq, sent))
+        Some((self.timers.rtt_seq, sent))
     }
 
     /// The timed segment, leaving nothing timed.

@@ -117,9 +117,6 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
     pub(crate) recover_at: SeqNumber,
     /// Bytes received since we last sent an ACK.
     pub(crate) unacked_bytes: usize,
-    /// The segment timed for an RTT sample when timestamps are off (its
-    /// send time is `timers.rtt_sent`; `rtt.rs`).
-    pub(crate) rtt_seq: SeqNumber,
     /// End of the last less-than-full segment sent (Minshall's Nagle;
     /// `small_end`): valid only when `small_sent`, a value and a flag for
     /// the same reason as `rcv_fin_at`'s.
@@ -353,7 +350,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             rtt: RttEstimator::new(),
             cc: Congestion::NewReno(NewReno::new(DEFAULT_MSS)),
             timers: Timers::new(),
-            rtt_seq: SeqNumber(0),
             dup_acks: 0,
             recover_at: SeqNumber(0),
             rec: RecoveryState::new(),
@@ -428,7 +424,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             rtt,
             cc,
             timers,
-            rtt_seq,
             dup_acks,
             recover_at,
             rec,
@@ -472,7 +467,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *timers = Timers::new();
         *persist_backoff = 0;
         *keepalive_probes = 0;
-        *rtt_seq = SeqNumber(0);
         *dup_acks = 0;
         *recover_at = SeqNumber(0);
         rec.reset();
@@ -559,7 +553,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.hot.state != State::TimeWait {
             return None;
         }
-        self.timers.get(self.timers.timewait).get()
+        self.timers.get(self.timers.rtx).get()
     }
 
     /// The RST owed to the peer, if one is.

@@ -503,6 +503,67 @@ fn zero_msl_time_wait_closes_as_its_ack_leaves() {
     assert_eq!(scrubbed(&h.sock), closed);
 }
 
+/// TIME-WAIT's 2 × MSL takes the retransmission timer's word
+/// (`Timers::rtx`): entering it through a simultaneous close (our FIN
+/// still unacknowledged when the peer's arrives, so the retransmission
+/// timer runs in CLOSING) leaves the end of TIME-WAIT as the socket's
+/// only deadline, a retransmitted FIN restarts it, and when it is due the
+/// socket closes without sending anything: it is never taken for a
+/// retransmission timeout.
+#[test]
+fn time_wait_end_shares_the_retransmission_timer() {
+    use super::output::PollAt;
+    use super::TcpConfig;
+    let mut h = Harness::established(TcpOptions::default());
+    h.sock.set_config(TcpConfig {
+        msl: Duration::from_secs(10),
+        ..h.sock.config()
+    });
+    h.sock.shutdown_send().unwrap();
+    let out = h.drain();
+    let our_fin = out.iter().find(|s| s.flags.fin()).expect("our FIN").seq;
+    // The peer's FIN crosses ours: CLOSING, our FIN still timed.
+    h.input(&peer_seg(TcpFlags::ACK | TcpFlags::FIN, IRS + 1, our_fin));
+    assert_eq!(h.sock.state(), State::Closing);
+    assert!(
+        !h.sock.timers.rtx.is_none(),
+        "our FIN's retransmission timer"
+    );
+    let out = h.drain();
+    assert!(
+        out.iter().all(|s| !s.flags.fin()),
+        "no FIN resent yet: {out:?}"
+    );
+    // The ACK of our FIN: TIME-WAIT for 20 s from now.
+    h.advance(Duration::from_millis(100));
+    h.input(&peer_seg(TcpFlags::ACK, IRS + 2, our_fin + 1));
+    assert_eq!(h.sock.state(), State::TimeWait);
+    assert!(h.drain().is_empty());
+    let end = h.now + Duration::from_secs(20);
+    assert_eq!(h.sock.poll_at(), PollAt::Time(end));
+    // A retransmitted FIN is acknowledged and restarts the wait.
+    h.advance(Duration::from_secs(5));
+    h.input(&peer_seg(
+        TcpFlags::ACK | TcpFlags::FIN,
+        IRS + 1,
+        our_fin + 1,
+    ));
+    let out = h.drain();
+    assert_eq!(out.len(), 1, "the ACK of the FIN: {out:?}");
+    assert_eq!(out[0].ack, IRS + 2);
+    let end = h.now + Duration::from_secs(20);
+    assert_eq!(h.sock.poll_at(), PollAt::Time(end));
+    // Just before the end: still waiting, nothing sent (no RTO resend).
+    h.now = end - Duration::from_micros(1);
+    assert!(h.drain().is_empty());
+    assert_eq!(h.sock.state(), State::TimeWait);
+    // At the end: closed, still nothing sent.
+    h.now = end;
+    assert!(h.drain().is_empty());
+    assert_eq!(h.sock.state(), State::Closed);
+    assert_eq!(h.stats.timeouts, 0);
+}
+
 /// The SYN-ACK to a SYN carrying text acknowledges the SYN alone
 /// (§3.10.7.2: <ACK=RCV.NXT>, RCV.NXT = SEG.SEQ+1); the text is resent.
 #[test]
