@@ -138,6 +138,12 @@ impl<const ZERO_COPY: bool> Floor<ZERO_COPY> {
             f.len() >= HEADERS && be16(f, 12) == 0x0800 && f[14] == 0x45 && f[23] == 6,
             "floor: not an IPv4 TCP frame"
         );
+        // The demultiplexing any receiver does: the frame, the datagram and
+        // the segment must be addressed to this end.
+        assert!(
+            f[..6] == mac(self.me) && f[30..34] == ip(self.me) && be16(f, 36) == self.ports().0,
+            "floor: frame for another endpoint"
+        );
         let seg = ipv4_segment(f);
         let src = Ipv4Address::new(f[26], f[27], f[28], f[29]);
         let dst = Ipv4Address::new(f[30], f[31], f[32], f[33]);
@@ -171,7 +177,9 @@ impl<const ZERO_COPY: bool> Floor<ZERO_COPY> {
         let at = (self.rx_head + self.rx_len) % cap;
         let first = payload.len().min(cap - at);
         self.rx[at..at + first].copy_from_slice(&payload[..first]);
-        self.rx[..payload.len() - first].copy_from_slice(&payload[first..]);
+        if first < payload.len() {
+            self.rx[..payload.len() - first].copy_from_slice(&payload[first..]);
+        }
         self.rx_len += payload.len();
     }
 
@@ -204,7 +212,9 @@ impl<const ZERO_COPY: bool> Floor<ZERO_COPY> {
             let cap = tx.len();
             let first = payload_len.min(cap - from);
             buf[54..54 + first].copy_from_slice(&tx[from..from + first]);
-            buf[54 + first..len].copy_from_slice(&tx[..payload_len - first]);
+            if first < payload_len {
+                buf[54 + first..len].copy_from_slice(&tx[..payload_len - first]);
+            }
             let pseudo = checksum::pseudo_header_v4(
                 &Ipv4Address(src),
                 &Ipv4Address(dst),

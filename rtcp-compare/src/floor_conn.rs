@@ -507,7 +507,13 @@ impl ConnFloor {
                 }
             }
             _ => {
-                let in_flight = t.snd_nxt.wrapping_sub(t.snd_una) - u32::from(t.fin_sent);
+                // A sent FIN holds the last sequence number until it is
+                // acknowledged; once it is (FIN-WAIT-2, TIME-WAIT) nothing is
+                // in flight, so the subtraction must stop at zero.
+                let in_flight = t
+                    .snd_nxt
+                    .wrapping_sub(t.snd_una)
+                    .saturating_sub(u32::from(t.fin_sent));
                 let unsent = usize::from(t.tx_len) - in_flight as usize;
                 let can_send = matches!(t.state, St::Established | St::CloseWait);
                 let fin = can_send && t.fin_queued && !t.fin_sent;
