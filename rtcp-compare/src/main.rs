@@ -8,7 +8,8 @@
 //!
 //! Options: `--only bulk,idle,conn,loss,size` picks parts; `--stack rtcp`,
 //! `--stack smoltcp`, `--stack floor` or `--stack floor-zc` runs one stack
-//! (for callgrind; the floors, the least work any stack could do, run only
+//! (for callgrind; the floors, the least work a stack of this design could
+//! do (a lent-frame device, copying buffers, software checksums), run only
 //! on the bulk rows, `floor.rs` and its zero-copy-receive variant
 //! `floor-zc`, and on the connection rows, `floor_conn.rs`, and their
 //! figures go in those rows' notes); `--mib N` sets the bulk
