@@ -239,17 +239,16 @@ impl Ipv4Cidr {
 
     /// The mask as a big-endian integer (0 for /0, all ones for /32).
     const fn mask_bits(&self) -> u32 {
-        // The field is public: clamp again rather than trust `new`.
+        // The field is public: clamp again rather than trust `new`. Without
+        // branches (every received segment and every route asks; issue 9):
+        // a shift by 32 wraps to 0 and gives all ones, which the second
+        // mask turns into the /0 mask.
         let len = if self.prefix_len > 32 {
             32
         } else {
-            self.prefix_len
+            self.prefix_len as u32
         };
-        if len == 0 {
-            0
-        } else {
-            u32::MAX << (32 - len)
-        }
+        u32::MAX.wrapping_shl(32 - len) & 0u32.wrapping_sub((len != 0) as u32)
     }
 
     /// The netmask, e.g. 255.255.255.0 for /24.
@@ -1080,6 +1079,17 @@ mod tests {
             prefix_len: 99,
         };
         assert_eq!(odd.netmask(), Ipv4Address::BROADCAST);
+        // Every prefix length against the count of leading ones.
+        for len in 0..=u8::MAX {
+            let mask = Ipv4Cidr {
+                address: Ipv4Address::new(1, 2, 3, 4),
+                prefix_len: len,
+            }
+            .netmask()
+            .to_bits();
+            assert_eq!(mask.leading_ones(), u32::from(len.min(32)), "/{len}");
+            assert_eq!(mask.count_ones(), u32::from(len.min(32)), "/{len}");
+        }
     }
 
     #[test]
