@@ -239,16 +239,19 @@ impl Ipv4Cidr {
 
     /// The mask as a big-endian integer (0 for /0, all ones for /32).
     const fn mask_bits(&self) -> u32 {
-        // The field is public: clamp again rather than trust `new`. Without
-        // branches (every received segment and every route asks; issue 9):
-        // a shift by 32 wraps to 0 and gives all ones, which the second
-        // mask turns into the /0 mask.
+        // The field is public: clamp again rather than trust `new`. A shift
+        // by 32 (the /0 mask) is out of range: `checked_shl` gives `None`
+        // for it, and the two become a conditional select rather than a
+        // branch (every received segment and every route ask; issue 9).
         let len = if self.prefix_len > 32 {
             32
         } else {
             self.prefix_len as u32
         };
-        u32::MAX.wrapping_shl(32 - len) & 0u32.wrapping_sub((len != 0) as u32)
+        match u32::MAX.checked_shl(32 - len) {
+            Some(mask) => mask,
+            None => 0,
+        }
     }
 
     /// The netmask, e.g. 255.255.255.0 for /24.
