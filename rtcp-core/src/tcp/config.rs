@@ -162,7 +162,8 @@ impl SocketConfig {
             | (if cfg!(feature = "sack") && config.sack { SACK } else { 0 })
             | (if config.header_prediction { HEADER_PREDICTION } else { 0 })
             | (if has_ack_delay { HAS_ACK_DELAY } else { 0 })
-            | (if has_keep_alive { HAS_KEEP_ALIVE } else { 0 })
+            // Without the `keep-alive` feature keep-alive is never on.
+            | (if cfg!(feature = "keep-alive") && has_keep_alive { HAS_KEEP_ALIVE } else { 0 })
             | (if config.delay_fin_ack { DELAY_FIN_ACK } else { 0 });
         SocketConfig {
             ack_delay: PackedDuration::new(ack_delay),
@@ -271,7 +272,12 @@ impl SocketConfig {
     }
 
     /// [`TcpConfig::keep_alive`].
+    /// Always `None` without the `keep-alive` feature: a constant, so that
+    /// the probes' code is compiled out (flash, issue 9).
     pub(crate) fn keep_alive(&self) -> Option<KeepAlive> {
+        if !cfg!(feature = "keep-alive") {
+            return None;
+        }
         self.switch(HAS_KEEP_ALIVE).then(|| KeepAlive {
             idle: self.keep_alive_idle.get(),
             interval: self.keep_alive_interval.get(),
@@ -426,7 +432,17 @@ mod tests {
             header_prediction: false,
             delay_fin_ack: false,
         };
-        assert_eq!(SocketConfig::new(&other).get(), other);
+        // Without the `keep-alive` feature keep-alive reads back off.
+        assert_eq!(SocketConfig::new(&other).get(), without_keep_alive(other));
+    }
+
+    /// `config` as a socket keeps it: keep-alive off without the
+    /// `keep-alive` feature.
+    fn without_keep_alive(config: TcpConfig) -> TcpConfig {
+        TcpConfig {
+            keep_alive: config.keep_alive.filter(|_| cfg!(feature = "keep-alive")),
+            ..config
+        }
     }
 
     /// Each switch is its own bit: flipping one alone comes back with only
@@ -459,7 +475,7 @@ mod tests {
         for flip in flips {
             let mut want = base;
             flip(&mut want);
-            assert_eq!(SocketConfig::new(&want).get(), want);
+            assert_eq!(SocketConfig::new(&want).get(), without_keep_alive(want));
         }
         let mut packed = SocketConfig::new(&base);
         for nodelay in [true, false, true] {

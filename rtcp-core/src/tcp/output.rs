@@ -225,7 +225,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if let Some(plan) = self.data_plan(tso_max).filter(|_| !paced) {
             return Some(plan);
         }
-        if self.hot.flags.get(Flags::SEND_KEEPALIVE) {
+        if self.keepalive_owed() {
             return Some(Plan::KeepAlive);
         }
         // New urgent data is announced at once, by a bare ACK when no data
@@ -589,7 +589,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             _ => {
                 self.hot.flags.get(Flags::ACK_NOW)
                     || self.hot.acks_owed > 0
-                    || self.hot.flags.get(Flags::SEND_KEEPALIVE)
+                    || self.keepalive_owed()
             }
         }
     }
@@ -710,6 +710,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 self.hot.flags.set(Flags::SEND_KEEPALIVE, true);
             }
         }
+    }
+
+    /// A keep-alive probe is owed (`handle_timers` found one due). A
+    /// constant `false` without the `keep-alive` feature, so that the
+    /// probe's plan is compiled out too.
+    fn keepalive_owed(&self) -> bool {
+        cfg!(feature = "keep-alive") && self.hot.flags.get(Flags::SEND_KEEPALIVE)
     }
 
     /// When the next keep-alive probe is due (§3.8.4): only on an idle,
@@ -1034,7 +1041,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 matches!(plan, Plan::Data { .. })
                     && self.flight() > 0
                     && self.hot.acks_owed == 0
-                    && !self.hot.flags.get(Flags::SEND_KEEPALIVE)
+                    && !self.keepalive_owed()
                     && self.snd_nxt - self.snd_una >= self.tx.len()
                     && !fin_wanted
                     && !self.rec.send_tlp()
