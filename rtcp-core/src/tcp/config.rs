@@ -111,7 +111,9 @@ const DELAY_FIN_ACK: u8 = 1 << 7;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SocketConfig {
     ack_delay: PackedDuration,
+    #[cfg(feature = "keep-alive")]
     keep_alive_idle: PackedDuration,
+    #[cfg(feature = "keep-alive")]
     keep_alive_interval: PackedDuration,
     user_timeout: PackedDuration,
     rto_initial: PackedDuration,
@@ -134,6 +136,7 @@ pub(crate) struct SocketConfig {
     pub ecn: EcnMode,
     /// [`TcpConfig::ecn_setup_retries`].
     pub ecn_setup_retries: u8,
+    #[cfg(feature = "keep-alive")]
     keep_alive_count: u8,
 }
 
@@ -155,6 +158,8 @@ impl SocketConfig {
                 },
             ),
         };
+        #[cfg(not(feature = "keep-alive"))]
+        let _ = ka;
         let switches = (if config.nodelay { NODELAY } else { 0 })
             | (if config.window_scaling { WINDOW_SCALING } else { 0 })
             | (if config.timestamps { TIMESTAMPS } else { 0 })
@@ -167,7 +172,9 @@ impl SocketConfig {
             | (if config.delay_fin_ack { DELAY_FIN_ACK } else { 0 });
         SocketConfig {
             ack_delay: PackedDuration::new(ack_delay),
+            #[cfg(feature = "keep-alive")]
             keep_alive_idle: PackedDuration::new(ka.idle),
+            #[cfg(feature = "keep-alive")]
             keep_alive_interval: PackedDuration::new(ka.interval),
             user_timeout: PackedDuration::new(config.user_timeout),
             rto_initial: PackedDuration::new(config.rto.initial),
@@ -181,6 +188,7 @@ impl SocketConfig {
             r1: config.r1,
             ecn: config.ecn,
             ecn_setup_retries: config.ecn_setup_retries,
+            #[cfg(feature = "keep-alive")]
             keep_alive_count: ka.count,
         }
     }
@@ -272,17 +280,17 @@ impl SocketConfig {
     }
 
     /// [`TcpConfig::keep_alive`].
-    /// Always `None` without the `keep-alive` feature: a constant, so that
-    /// the probes' code is compiled out (flash, issue 9).
+    /// Always `None` without the `keep-alive` feature, which leaves out
+    /// the probes' code and the keep-alive times (flash and RAM, issue 9).
     pub(crate) fn keep_alive(&self) -> Option<KeepAlive> {
-        if !cfg!(feature = "keep-alive") {
-            return None;
-        }
-        self.switch(HAS_KEEP_ALIVE).then(|| KeepAlive {
+        #[cfg(feature = "keep-alive")]
+        return self.switch(HAS_KEEP_ALIVE).then(|| KeepAlive {
             idle: self.keep_alive_idle.get(),
             interval: self.keep_alive_interval.get(),
             count: self.keep_alive_count,
-        })
+        });
+        #[cfg(not(feature = "keep-alive"))]
+        None
     }
 
     /// [`TcpConfig::user_timeout`].

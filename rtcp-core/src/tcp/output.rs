@@ -699,6 +699,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.timers.ack = Tick::NONE;
             self.hot.flags.set(Flags::ACK_NOW, true);
         }
+        #[cfg(feature = "keep-alive")]
         if let Some(ka) = self.config.keep_alive() {
             if self.keepalive_at().is_some_and(|d| now >= d) {
                 crate::cold_path();
@@ -723,6 +724,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// synchronized connection, `idle` after the last segment received, then
     /// every `interval`. Computed rather than armed, so turning keep-alive
     /// on takes effect at once.
+    #[cfg(feature = "keep-alive")]
     fn keepalive_at(&self) -> Option<Instant> {
         let ka = self.config.keep_alive()?;
         let idle = self.snd_una == self.snd_max && self.tx.is_empty();
@@ -733,6 +735,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         (open && idle).then(|| {
             self.last_rx() + ka.idle + ka.interval.saturating_mul(u64::from(self.keepalive_probes))
         })
+    }
+
+    /// No keep-alive without the `keep-alive` feature.
+    #[cfg(not(feature = "keep-alive"))]
+    fn keepalive_at(&self) -> Option<Instant> {
+        None
     }
 
     /// The options of a segment we send other than a SYN, written into
