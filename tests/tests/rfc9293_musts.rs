@@ -1370,6 +1370,7 @@ fn must_22_23_syn_retransmission_r2_at_least_3_minutes() {
 /// configurable interval; MUST-26: only sent after the connection idles
 /// that long; MUST-29: one unanswered probe does not kill the connection.
 #[test]
+#[cfg(feature = "keep-alive")]
 fn must_24_26_27_29_keepalive_on_request() {
     let ka = KeepAlive {
         idle: Duration::from_secs(10),
@@ -1427,7 +1428,11 @@ fn must_25_28_keepalive_default_off_and_two_hours() {
         "segments sent on an idle connection: {out:?}"
     );
     assert_eq!(raw.state(conn.handle), State::Established);
-    // Turned on with the default parameters: first probe after 2 hours idle.
+    // Turned on with the default parameters: first probe after 2 hours
+    // idle (without the `keep-alive` feature there are no probes at all).
+    if !cfg!(feature = "keep-alive") {
+        return;
+    }
     let mut raw = Raw::new(with_tcp(|t| t.keep_alive = Some(KeepAlive::default())));
     let (_, _) = passive_open(&mut raw, mss_opt(1460), 65535);
     let t0 = raw.now();

@@ -10,7 +10,7 @@
 )]
 
 use rtcp_core::socket_set::SocketHandle;
-use rtcp_core::tcp::{Endpoint, KeepAlive, State, TcpConfig, TcpError};
+use rtcp_core::tcp::{Endpoint, State, TcpConfig, TcpError};
 use rtcp_core::time::{Duration, Instant};
 use rtcp_tests::apps::{listen_and_connect, Receiver, Sender, Stream};
 use rtcp_tests::sim::{for_seeds, Fault, HostConfig, LinkConfig, Sim};
@@ -754,10 +754,11 @@ fn vanished_peer_times_out() {
     assert!(sim.hosts[0].sockets.stats().timeouts >= 3);
 }
 
+#[cfg(feature = "keep-alive")]
 fn keepalive_config() -> HostConfig {
     HostConfig {
         tcp: TcpConfig {
-            keep_alive: Some(KeepAlive {
+            keep_alive: Some(rtcp_core::tcp::KeepAlive {
                 idle: Duration::from_secs(5),
                 interval: Duration::from_secs(1),
                 count: 3,
@@ -768,6 +769,7 @@ fn keepalive_config() -> HostConfig {
     }
 }
 
+#[cfg(feature = "keep-alive")]
 #[test]
 fn keepalive_detects_vanished_peer() {
     let ka = keepalive_config();
@@ -792,6 +794,7 @@ fn keepalive_detects_vanished_peer() {
     );
 }
 
+#[cfg(feature = "keep-alive")]
 #[test]
 fn keepalive_with_live_peer_stays_up() {
     let ka = keepalive_config();

@@ -111,7 +111,9 @@ const DELAY_FIN_ACK: u8 = 1 << 7;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SocketConfig {
     ack_delay: PackedDuration,
+    #[cfg(feature = "keep-alive")]
     keep_alive_idle: PackedDuration,
+    #[cfg(feature = "keep-alive")]
     keep_alive_interval: PackedDuration,
     user_timeout: PackedDuration,
     rto_initial: PackedDuration,
@@ -134,6 +136,7 @@ pub(crate) struct SocketConfig {
     pub ecn: EcnMode,
     /// [`TcpConfig::ecn_setup_retries`].
     pub ecn_setup_retries: u8,
+    #[cfg(feature = "keep-alive")]
     keep_alive_count: u8,
 }
 
@@ -155,6 +158,8 @@ impl SocketConfig {
                 },
             ),
         };
+        #[cfg(not(feature = "keep-alive"))]
+        let _ = ka;
         let switches = (if config.nodelay { NODELAY } else { 0 })
             | (if config.window_scaling { WINDOW_SCALING } else { 0 })
             | (if config.timestamps { TIMESTAMPS } else { 0 })
@@ -162,11 +167,14 @@ impl SocketConfig {
             | (if cfg!(feature = "sack") && config.sack { SACK } else { 0 })
             | (if config.header_prediction { HEADER_PREDICTION } else { 0 })
             | (if has_ack_delay { HAS_ACK_DELAY } else { 0 })
-            | (if has_keep_alive { HAS_KEEP_ALIVE } else { 0 })
+            // Without the `keep-alive` feature keep-alive is never on.
+            | (if cfg!(feature = "keep-alive") && has_keep_alive { HAS_KEEP_ALIVE } else { 0 })
             | (if config.delay_fin_ack { DELAY_FIN_ACK } else { 0 });
         SocketConfig {
             ack_delay: PackedDuration::new(ack_delay),
+            #[cfg(feature = "keep-alive")]
             keep_alive_idle: PackedDuration::new(ka.idle),
+            #[cfg(feature = "keep-alive")]
             keep_alive_interval: PackedDuration::new(ka.interval),
             user_timeout: PackedDuration::new(config.user_timeout),
             rto_initial: PackedDuration::new(config.rto.initial),
@@ -180,6 +188,7 @@ impl SocketConfig {
             r1: config.r1,
             ecn: config.ecn,
             ecn_setup_retries: config.ecn_setup_retries,
+            #[cfg(feature = "keep-alive")]
             keep_alive_count: ka.count,
         }
     }
@@ -271,12 +280,17 @@ impl SocketConfig {
     }
 
     /// [`TcpConfig::keep_alive`].
+    /// Always `None` without the `keep-alive` feature, which leaves out
+    /// the probes' code and the keep-alive times (flash and RAM, issue 9).
     pub(crate) fn keep_alive(&self) -> Option<KeepAlive> {
-        self.switch(HAS_KEEP_ALIVE).then(|| KeepAlive {
+        #[cfg(feature = "keep-alive")]
+        return self.switch(HAS_KEEP_ALIVE).then(|| KeepAlive {
             idle: self.keep_alive_idle.get(),
             interval: self.keep_alive_interval.get(),
             count: self.keep_alive_count,
-        })
+        });
+        #[cfg(not(feature = "keep-alive"))]
+        None
     }
 
     /// [`TcpConfig::user_timeout`].
@@ -426,7 +440,17 @@ mod tests {
             header_prediction: false,
             delay_fin_ack: false,
         };
-        assert_eq!(SocketConfig::new(&other).get(), other);
+        // Without the `keep-alive` feature keep-alive reads back off.
+        assert_eq!(SocketConfig::new(&other).get(), without_keep_alive(other));
+    }
+
+    /// `config` as a socket keeps it: keep-alive off without the
+    /// `keep-alive` feature.
+    fn without_keep_alive(config: TcpConfig) -> TcpConfig {
+        TcpConfig {
+            keep_alive: config.keep_alive.filter(|_| cfg!(feature = "keep-alive")),
+            ..config
+        }
     }
 
     /// Each switch is its own bit: flipping one alone comes back with only
@@ -459,7 +483,7 @@ mod tests {
         for flip in flips {
             let mut want = base;
             flip(&mut want);
-            assert_eq!(SocketConfig::new(&want).get(), want);
+            assert_eq!(SocketConfig::new(&want).get(), without_keep_alive(want));
         }
         let mut packed = SocketConfig::new(&base);
         for nodelay in [true, false, true] {

@@ -855,6 +855,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// A segment arrived: the peer is alive; keep-alive counts from here.
     pub(crate) fn arm_keepalive(&mut self, now: Instant) {
         self.timers.last_rx = self.timers.stamp_ms(now);
-        self.keepalive_probes = 0;
+        #[cfg(feature = "keep-alive")]
+        {
+            self.keepalive_probes = 0;
+        }
     }
 }

@@ -250,6 +250,8 @@ pub struct TcpConfig {
     /// full-sized segment is ACKed at once regardless (RFC 5681 §4.2).
     pub ack_delay: Option<Duration>,
     /// Keep-alive; off by default (MUST-24 / SHLD-... leave it to the app).
+    /// Without rtcp-core's `keep-alive` feature it has no effect and reads
+    /// back `None` (keep-alive is a MAY, RFC 9293 §3.8.4).
     pub keep_alive: Option<KeepAlive>,
     /// Give up on a connection whose data (or SYN) has gone unacknowledged
     /// this long (RFC 9293 §3.8.3 R2, at least 100 s; default 180 s).

@@ -225,7 +225,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if let Some(plan) = self.data_plan(tso_max).filter(|_| !paced) {
             return Some(plan);
         }
-        if self.hot.flags.get(Flags::SEND_KEEPALIVE) {
+        if self.keepalive_owed() {
             return Some(Plan::KeepAlive);
         }
         // New urgent data is announced at once, by a bare ACK when no data
@@ -589,7 +589,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             _ => {
                 self.hot.flags.get(Flags::ACK_NOW)
                     || self.hot.acks_owed > 0
-                    || self.hot.flags.get(Flags::SEND_KEEPALIVE)
+                    || self.keepalive_owed()
             }
         }
     }
@@ -699,6 +699,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.timers.ack = Tick::NONE;
             self.hot.flags.set(Flags::ACK_NOW, true);
         }
+        #[cfg(feature = "keep-alive")]
         if let Some(ka) = self.config.keep_alive() {
             if self.keepalive_at().is_some_and(|d| now >= d) {
                 crate::cold_path();
@@ -712,10 +713,18 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
     }
 
+    /// A keep-alive probe is owed (`handle_timers` found one due). A
+    /// constant `false` without the `keep-alive` feature, so that the
+    /// probe's plan is compiled out too.
+    fn keepalive_owed(&self) -> bool {
+        cfg!(feature = "keep-alive") && self.hot.flags.get(Flags::SEND_KEEPALIVE)
+    }
+
     /// When the next keep-alive probe is due (§3.8.4): only on an idle,
     /// synchronized connection, `idle` after the last segment received, then
     /// every `interval`. Computed rather than armed, so turning keep-alive
     /// on takes effect at once.
+    #[cfg(feature = "keep-alive")]
     fn keepalive_at(&self) -> Option<Instant> {
         let ka = self.config.keep_alive()?;
         let idle = self.snd_una == self.snd_max && self.tx.is_empty();
@@ -726,6 +735,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         (open && idle).then(|| {
             self.last_rx() + ka.idle + ka.interval.saturating_mul(u64::from(self.keepalive_probes))
         })
+    }
+
+    /// No keep-alive without the `keep-alive` feature.
+    #[cfg(not(feature = "keep-alive"))]
+    fn keepalive_at(&self) -> Option<Instant> {
+        None
     }
 
     /// The options of a segment we send other than a SYN, written into
@@ -1034,7 +1049,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 matches!(plan, Plan::Data { .. })
                     && self.flight() > 0
                     && self.hot.acks_owed == 0
-                    && !self.hot.flags.get(Flags::SEND_KEEPALIVE)
+                    && !self.keepalive_owed()
                     && self.snd_nxt - self.snd_una >= self.tx.len()
                     && !fin_wanted
                     && !self.rec.send_tlp()

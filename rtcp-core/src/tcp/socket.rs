@@ -161,6 +161,8 @@ pub struct TcpSocket<'a, const LOG: usize = LOG_CAPACITY> {
 
     // --- bytes ---
     pub(crate) persist_backoff: u8,
+    /// Unanswered keep-alive probes (§3.8.4).
+    #[cfg(feature = "keep-alive")]
     pub(crate) keepalive_probes: u8,
     pub(crate) dup_acks: u8,
     /// Retransmission timeouts in a row without progress (R1, §3.8.3).
@@ -324,6 +326,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 soft_error: None,
             },
             persist_backoff: 0,
+            #[cfg(feature = "keep-alive")]
             keepalive_probes: 0,
             config: SocketConfig::default(),
             local: Endpoint::default(),
@@ -391,6 +394,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     soft_error,
                 },
             persist_backoff,
+            #[cfg(feature = "keep-alive")]
             keepalive_probes,
             config: _,
             // A RST still owed to the peer goes out even though we are
@@ -466,7 +470,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         *cc = Congestion::NewReno(NewReno::new(DEFAULT_MSS));
         *timers = Timers::new();
         *persist_backoff = 0;
-        *keepalive_probes = 0;
+        #[cfg(feature = "keep-alive")]
+        {
+            *keepalive_probes = 0;
+        }
         *dup_acks = 0;
         *recover_at = SeqNumber(0);
         rec.reset();

@@ -616,6 +616,7 @@ fn data_on_syn_ack_is_taken() {
 /// Keep-alive switched on for an idle established connection takes effect
 /// without waiting for another segment (§3.8.4).
 #[test]
+#[cfg(feature = "keep-alive")]
 fn keepalive_enabled_later_is_scheduled() {
     use super::output::PollAt;
     let mut h = Harness::established(TcpOptions::default());
