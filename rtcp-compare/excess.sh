@@ -59,7 +59,7 @@ def costs(path):
             parts = line.split()
             p = parts[0]
             if p[0] in "+-":
-                addr += int(p[0] + str(int(p[1:], 16)))
+                addr += int(p)  # relative addresses are decimal (callgrind format)
             elif p != "*":
                 addr = int(p, 16)
             if skip:
