@@ -648,7 +648,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             if self.pending == i {
                 self.pending = NONE;
             }
-            self.reschedule(i);
+            self.reschedule_inline(i, None);
             return None;
         }
         let listener = self
