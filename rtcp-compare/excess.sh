@@ -10,6 +10,7 @@
 #
 #     bash rtcp-compare/excess.sh            # about 2 minutes
 #     A=smoltcp bash rtcp-compare/excess.sh  # another stack against the floor
+#     FUNCS=40 bash rtcp-compare/excess.sh   # also the 40 costliest functions
 #                                            # (parts then only for the harness)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,7 +32,7 @@ for stack in "$A" floor; do
 done
 
 python3 - "$OUT" "$A" <<'PY'
-import collections, re, subprocess, sys
+import collections, os, re, subprocess, sys
 out, a = sys.argv[1], sys.argv[2]
 
 def costs(path):
@@ -153,4 +154,11 @@ for case, title in ((0, "1 client at a time"), (1, "64 concurrent clients")):
         print(f"| {n} | {r[n]:,.0f} | {f[n]:,.0f} | {r[n] - f[n]:+,.0f} |")
     tr, tf = sum(r.values()), sum(f.values())
     print(f"| **total** | {tr:,.0f} | {tf:,.0f} | {tr - tf:+,.0f} |")
+    if os.environ.get("FUNCS"):
+        # FUNCS=N: also the N costliest functions of the stack, per connection
+        d = attribute(a, case)
+        print(f"\n| function ({a}) | Ir/conn |")
+        print("|---|---:|")
+        for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:int(os.environ["FUNCS"])]:
+            print(f"| {k} | {v:,.0f} |")
 PY

@@ -124,7 +124,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.index(i, key);
         // Our SYN is owed (SYN-SENT, SND.NXT = ISS): due now without
         // asking `poll_at`.
-        self.reschedule_at(i, Some(PollAt::Now));
+        self.reschedule_inline(i, Some(PollAt::Now));
         Ok(())
     }
 
@@ -308,7 +308,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             // same deadline out from `poll_at`.)
             let known = (cfg!(target_pointer_width = "64") && slot.socket.data_due_now())
                 .then_some(PollAt::Now);
-            self.reschedule_at(i, known);
+            self.reschedule_inline(i, known);
         } else if let Some(before) = before {
             debug_assert_eq!(self.slot(i).map(|s| s.socket.poll_at()), Some(before));
         }
@@ -371,7 +371,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             }
         }
         self.orphaned();
-        self.reschedule_at(i, known);
+        self.reschedule_inline(i, known);
         Ok(())
     }
 

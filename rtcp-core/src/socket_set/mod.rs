@@ -519,8 +519,19 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     }
 
     /// `reschedule`, with the socket's `poll_at` when the caller already
-    /// has it.
+    /// has it. Out of line (64-bit hosts: see `reschedule_inline`).
+    #[cfg_attr(target_pointer_width = "64", inline(never))]
     fn reschedule_at(&mut self, i: u16, known: Option<PollAt>) {
+        self.reschedule_inline(i, known);
+    }
+
+    /// `reschedule_at`, always inlined on 64-bit hosts: for `dispatch`,
+    /// which reschedules every socket it serves (about 11 times per
+    /// connection in the connection-rate benchmark), where the call's
+    /// register saves and restores cost about 20 instructions each.
+    /// Inlined at every call site it cost bulk transfers 6 Ir per KiB.
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    fn reschedule_inline(&mut self, i: u16, known: Option<PollAt>) {
         let Some(slot) = self.slot(i) else { return };
         let owner = slot.owner;
         let state = slot.socket.hot.state;
@@ -637,7 +648,13 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             if self.pending == i {
                 self.pending = NONE;
             }
-            self.reschedule(i);
+            // Inlined on 64-bit hosts (connections −23 Ir); out of line
+            // on 32-bit targets, where inlining cost 4 B of flash.
+            if cfg!(target_pointer_width = "64") {
+                self.reschedule_inline(i, None);
+            } else {
+                self.reschedule(i);
+            }
             return None;
         }
         let listener = self
@@ -749,7 +766,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.index(c, Key { local, remote });
         // A new child owes its SYN-ACK (SYN-RECEIVED, SND.NXT = ISS): due
         // now without asking `poll_at`.
-        self.reschedule_at(c, Some(PollAt::Now));
+        self.reschedule_inline(c, Some(PollAt::Now));
         None
     }
 
@@ -824,7 +841,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             match result {
                 // The socket said when it next needs us: no second plan.
                 Ok(Dispatched::Idle(next) | Dispatched::SentLast(next)) => {
-                    self.reschedule_at(i, Some(next));
+                    self.reschedule_inline(i, Some(next));
                 }
                 Err(EmitError::Exhausted) => {
                     crate::cold_path();

@@ -740,11 +740,7 @@ impl TcpOptions {
         // The common case first, on hosts; on 32-bit targets the general
         // sum below gives the same 12 (flash, issue 9).
         #[cfg(not(target_pointer_width = "32"))]
-        if self.mss.is_none()
-            && self.window_scale.is_none()
-            && !self.sack_permitted
-            && self.sack_count == 0
-        {
+        if self.at_most_timestamps() {
             // NOP NOP TS, or nothing (a connection without timestamps).
             return if self.timestamp.is_some() { 12 } else { 0 };
         }
@@ -766,11 +762,7 @@ impl TcpOptions {
         // Not on 32-bit targets, where `emit_general` writes the same
         // bytes (flash, issue 9).
         #[cfg(not(target_pointer_width = "32"))]
-        if self.mss.is_none()
-            && self.window_scale.is_none()
-            && !self.sack_permitted
-            && self.sack_count == 0
-        {
+        if self.at_most_timestamps() {
             let Some((tsval, tsecr)) = self.timestamp else {
                 // No option at all: every segment after the SYN of a
                 // connection without timestamps (RFC 7323 is optional).
@@ -786,14 +778,21 @@ impl TcpOptions {
         self.emit_general(out)
     }
 
-    /// The timestamp values when they are the only option held.
-    #[inline]
-    fn only_timestamp(&self) -> Option<(u32, u32)> {
-        if self.mss.is_none()
+    /// No option but perhaps timestamps: the options of every segment
+    /// after the handshake while there is nothing to SACK. One test for
+    /// `len`, `emit` and `only_timestamp`.
+    #[inline(always)]
+    fn at_most_timestamps(&self) -> bool {
+        self.mss.is_none()
             && self.window_scale.is_none()
             && !self.sack_permitted
             && self.sack_count == 0
-        {
+    }
+
+    /// The timestamp values when they are the only option held.
+    #[inline]
+    fn only_timestamp(&self) -> Option<(u32, u32)> {
+        if self.at_most_timestamps() {
             self.timestamp
         } else {
             None
