@@ -10,8 +10,8 @@
 #
 #     bash rtcp-compare/excess.sh            # about 2 minutes
 #     A=smoltcp bash rtcp-compare/excess.sh  # another stack against the floor
-#     FUNCS=40 bash rtcp-compare/excess.sh   # also the 40 costliest functions
 #                                            # (parts then only for the harness)
+#     FUNCS=40 bash rtcp-compare/excess.sh   # also the 40 costliest functions
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 1; }

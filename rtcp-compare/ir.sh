@@ -9,12 +9,14 @@
 #     STACK=smoltcp bash rtcp-compare/ir.sh   # or floor
 #     BULK=1 bash rtcp-compare/ir.sh          # adds Ir per KiB
 #     bash rtcp-compare/ir.sh /path/to/target # another target dir
+#     SRC=/path/to/checkout bash rtcp-compare/ir.sh /path/to/its/target
+#                                             # measure another checkout
 #
 # Cargo decides freshness by source mtimes, not paths: a target dir last
 # built from another checkout with newer files can be taken as fresh for
 # this one. Give each checkout its own target dir.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "${SRC:-$(dirname "${BASH_SOURCE[0]}")/..}"
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 1; }
 TD=${1:-${CARGO_TARGET_DIR:-$PWD/target}}
 STACK=${STACK:-rtcp}

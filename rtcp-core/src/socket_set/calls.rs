@@ -304,8 +304,8 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             // Due now without the rest of `poll_at` when queued data can
             // go at once (`data_due_now`: nothing in flight, the windows
             // take all of it; a request or a reply on an idle connection).
-            // (Not on 32-bit targets, flash: `reschedule_at` works the
-            // same deadline out from `poll_at`.)
+            // (Not on 32-bit targets, flash: the reschedule works the same
+            // deadline out from `poll_at`.)
             let known = (cfg!(target_pointer_width = "64") && slot.socket.data_due_now())
                 .then_some(PollAt::Now);
             self.reschedule_inline(i, known);
@@ -355,7 +355,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         // right after its last send in a request-reply exchange). Nor
         // when the FIN can go at once (`fin_due_now`: the side that
         // closes second, everything it sent acknowledged). (Not on 32-bit
-        // targets, flash: `reschedule_at` works the same deadline out from
+        // targets, flash: the reschedule works the same deadline out from
         // `poll_at`.)
         let shortcut = cfg!(target_pointer_width = "64");
         let due_now = shortcut && self.deadline(i) == Instant::ZERO;

@@ -29,8 +29,8 @@ use crate::wire::Dscp;
 /// anything longer, and [`Duration::MAX`], is kept as `Duration::MAX`
 /// ("never"). Linux has narrower ranges for the same settings
 /// (`TCP_KEEPIDLE` is at most 32,767 s). Two bytes instead of four for each
-/// of the eight times: 16 B per socket (issue 9: smoltcp's whole socket is
-/// 312 B on thumbv7em).
+/// of the eight times (six without the `keep-alive` feature): 16 B (12 B)
+/// per socket (issue 9: smoltcp's whole socket is 312 B on thumbv7em).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PackedDuration(u16);
 

@@ -249,7 +249,7 @@ pub struct TcpConfig {
     /// default 40 ms. At least every second
     /// full-sized segment is ACKed at once regardless (RFC 5681 §4.2).
     pub ack_delay: Option<Duration>,
-    /// Keep-alive; off by default (MUST-24 / SHLD-... leave it to the app).
+    /// Keep-alive, per connection (RFC 9293 MUST-24); off by default (MUST-25).
     /// Without rtcp-core's `keep-alive` feature it has no effect and reads
     /// back `None` (keep-alive is a MAY, RFC 9293 §3.8.4).
     pub keep_alive: Option<KeepAlive>,
