@@ -472,6 +472,8 @@ struct PeerModel {
     stack_edge: Option<SeqNumber>,
     /// Largest receive-window right edge the stack advertised.
     stack_edge_max: Option<SeqNumber>,
+    /// The stack sent a RST on this 4-tuple since its last SYN.
+    stack_rst_sent: bool,
     /// Window scale the stack offered in its SYN.
     stack_ws: Option<u8>,
     stack_tsval: u32,
@@ -493,6 +495,7 @@ struct PeerModel {
 
 impl PeerModel {
     fn new_stack_connection(&mut self, iss: SeqNumber) {
+        self.stack_rst_sent = false;
         self.stack_iss = Some(iss);
         self.stack_max = iss;
         self.stack_ack = None;
@@ -1057,11 +1060,18 @@ impl FsmWorld {
             && seg.dst_port == self.model.peer_port;
         if !ours || f.rst() {
             assert!(seg.payload.is_empty() || !f.rst(), "RST with data");
+            // A RST of ours may end the connection; a SYN after it can
+            // open a new one with the same ISS (the keyed-hash ISN of
+            // RFC 6528 at the same clock tick), which must not inherit the
+            // old one's window edges.
+            if ours {
+                self.model.stack_rst_sent = true;
+            }
             return;
         }
         let m = &mut self.model;
         if f.syn() {
-            if m.stack_iss != Some(seg.seq_number) {
+            if m.stack_iss != Some(seg.seq_number) || m.stack_rst_sent {
                 m.new_stack_connection(seg.seq_number);
             }
             m.stack_ws = seg.options.window_scale;
