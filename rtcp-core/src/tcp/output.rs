@@ -551,6 +551,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 .map(|since| since + self.config.user_timeout());
         }
         let since = self.timers.stall_since;
+        // `after_ms` tests this too, but testing first skips unpacking the
+        // configured timeout when nothing is stalled (usually): without it
+        // connections cost 53 Ir more (`rtcp-compare/ir.sh`).
         if since.is_none() {
             return None;
         }
