@@ -552,9 +552,10 @@ impl Interface {
                     count(&mut self.stats.rx_malformed);
                     return;
                 };
-                // Parsed in place (see `TcpRepr::parse_into`).
+                // Parsed in place (see `TcpRepr::parse_into`), SACK blocks
+                // only with the `sack` feature (`parse_ingress`).
                 let mut seg = TcpRepr::default();
-                match TcpRepr::parse_into(
+                match TcpRepr::parse_ingress(
                     &tcp_packet,
                     &ip.src_addr,
                     &ip.dst_addr,

@@ -547,7 +547,7 @@ impl TcpOptions {
     /// engine to decide.
     pub fn parse(bytes: &[u8]) -> Result<TcpOptions> {
         let mut options = TcpOptions::default();
-        TcpOptions::parse_into(bytes, &mut options)?;
+        TcpOptions::parse_into::<true>(bytes, &mut options)?;
         Ok(options)
     }
 
@@ -555,8 +555,12 @@ impl TcpOptions {
     /// Inlined, and writing in place, so that a segment's options are
     /// parsed where the segment keeps them: a returned `TcpOptions` copied
     /// in cost a store-forwarding stall on every segment.
+    ///
+    /// `BLOCKS` false: SACK options are checked as always but their blocks
+    /// are not stored (`sack_count` is, with zero blocks); see
+    /// [`TcpRepr::parse_ingress`].
     #[inline]
-    fn parse_into(bytes: &[u8], options: &mut TcpOptions) -> Result<()> {
+    fn parse_into<const BLOCKS: bool>(bytes: &[u8], options: &mut TcpOptions) -> Result<()> {
         // RFC 7323 Appendix A's layout, NOP NOP TS: what every segment of a
         // connection with timestamps and no SACK blocks carries. One compare
         // recognises it (header prediction's half of option parsing).
@@ -570,14 +574,14 @@ impl TcpOptions {
             return Ok(());
         }
         if !bytes.is_empty() {
-            *options = TcpOptions::parse_general(bytes)?;
+            *options = TcpOptions::parse_general::<BLOCKS>(bytes)?;
         }
         Ok(())
     }
 
     /// [`parse`](Self::parse) for any layout, out of line.
     #[inline(never)]
-    fn parse_general(bytes: &[u8]) -> Result<TcpOptions> {
+    fn parse_general<const BLOCKS: bool>(bytes: &[u8]) -> Result<TcpOptions> {
         let mut options = TcpOptions::default();
         // The SYN layout Linux sends, and `emit` too (MSS, SACK-permitted,
         // timestamps, window scale): every option of a connection's first
@@ -651,6 +655,14 @@ impl TcpOptions {
                     let count = body.len() / 8;
                     if body.len() % 8 != 0 || count == 0 || count > MAX_SACK_BLOCKS {
                         return Err(Error::BadOption);
+                    }
+                    if !BLOCKS {
+                        // The count alone (the engine's duplicate-ACK
+                        // test reads it, RFC 6675 §2); the blocks are
+                        // never read (`parse_ingress`).
+                        options.sack_count = count as u8;
+                        rest = tail;
+                        continue;
                     }
                     options.sack_blocks = [SackBlock::default(); MAX_SACK_BLOCKS];
                     options.sack_count = 0;
@@ -930,6 +942,40 @@ impl<'a> TcpRepr<'a> {
         checksum: ChecksumMode,
         repr: &mut TcpRepr<'a>,
     ) -> Result<()> {
+        Self::parse_with::<true, T>(packet, src_addr, dst_addr, checksum, repr)
+    }
+
+    /// [`parse_into`](Self::parse_into) for the interface's ingress path:
+    /// the same checks, errors and fields, but without the `sack` feature
+    /// the blocks of a SACK option are not stored (the option's length is
+    /// still checked, RFC 2018 §3, so a malformed one is still an error,
+    /// RFC 9293 §3.2 MUST-7). `sack_count` still says how many there were,
+    /// as the duplicate-ACK test reads it (RFC 6675 §2); the blocks
+    /// themselves are read only on a connection that negotiated SACK,
+    /// which needs the feature. The public parsers keep every block.
+    /// Storing them costs about 100 B of flash in a build without SACK
+    /// (`footprint/measure.sh`).
+    #[inline]
+    pub(crate) fn parse_ingress<T: AsRef<[u8]> + ?Sized>(
+        packet: &TcpPacket<&'a T>,
+        src_addr: &Ipv4Address,
+        dst_addr: &Ipv4Address,
+        checksum: ChecksumMode,
+        repr: &mut TcpRepr<'a>,
+    ) -> Result<()> {
+        Self::parse_with::<{ cfg!(feature = "sack") }, T>(
+            packet, src_addr, dst_addr, checksum, repr,
+        )
+    }
+
+    #[inline]
+    fn parse_with<const BLOCKS: bool, T: AsRef<[u8]> + ?Sized>(
+        packet: &TcpPacket<&'a T>,
+        src_addr: &Ipv4Address,
+        dst_addr: &Ipv4Address,
+        checksum: ChecksumMode,
+        repr: &mut TcpRepr<'a>,
+    ) -> Result<()> {
         packet.check_len()?;
         if checksum.verify_rx && !packet.verify_checksum(src_addr, dst_addr) {
             return Err(Error::Checksum);
@@ -947,7 +993,7 @@ impl<'a> TcpRepr<'a> {
         repr.window_len = packet.window_len();
         repr.urgent_pointer = packet.urgent_pointer();
         repr.options = TcpOptions::default();
-        TcpOptions::parse_into(packet.options(), &mut repr.options)
+        TcpOptions::parse_into::<BLOCKS>(packet.options(), &mut repr.options)
     }
 
     /// Header length when emitted: 20 plus the options' [`len`](TcpOptions::len).
@@ -1159,7 +1205,7 @@ mod option_fast_path_tests {
             prop_assert_eq!(parsed, TcpOptions::parse(&general).unwrap());
             prop_assert_eq!(parsed.timestamp, Some((tsval, tsecr)));
             // What 32-bit targets, which skip the shortcut, run instead.
-            prop_assert_eq!(TcpOptions::parse_general(&fast).unwrap(), parsed);
+            prop_assert_eq!(TcpOptions::parse_general::<true>(&fast).unwrap(), parsed);
         }
 
         /// The timestamp-only shortcut writes what the general writer
@@ -1443,6 +1489,37 @@ mod tests {
         assert_eq!(repr.options.emitted_sack_count(), 3);
         assert_eq!(repr.segment_len(), 0);
         assert_reemits(&repr, &LINUX_SACK);
+    }
+
+    #[test]
+    fn ingress_parse_keeps_sack_blocks_only_with_the_feature() {
+        let (src, dst, segment) = split(&LINUX_SACK);
+        let packet = TcpPacket::new_checked(segment).unwrap();
+        let public = parse_capture(&LINUX_SACK);
+        let mut ingress = TcpRepr::default();
+        TcpRepr::parse_ingress(&packet, &src, &dst, VERIFY, &mut ingress).unwrap();
+        // Every field but the blocks is the public parser's, the count too
+        // (the duplicate-ACK test reads it).
+        assert_eq!(ingress.options.sack_count, 3);
+        if cfg!(feature = "sack") {
+            assert_eq!(ingress, public);
+        } else {
+            assert_eq!(ingress.options.sack_blocks, [SackBlock::default(); 4]);
+            ingress.options.sack_blocks = public.options.sack_blocks;
+            assert_eq!(ingress, public);
+        }
+        // A SACK option of a length no block count gives (2 + 8n, RFC 2018
+        // §3) is an error either way: the three blocks' 26 made 25.
+        let mut bytes = segment.to_vec();
+        let at = 20 + 15; // NOP NOP TS(10), NOP NOP, then kind 5, length
+        assert_eq!((bytes[at - 1], bytes[at]), (KIND_SACK, 26));
+        bytes[at] = 25;
+        let packet = TcpPacket::new_checked(&bytes[..]).unwrap();
+        let mut seg = TcpRepr::default();
+        let parsed = TcpRepr::parse_ingress(&packet, &src, &dst, NO_CHECKSUMS, &mut seg);
+        assert_eq!(parsed, Err(Error::BadOption));
+        let parsed = TcpRepr::parse(&packet, &src, &dst, NO_CHECKSUMS);
+        assert_eq!(parsed, Err(Error::BadOption));
     }
 
     #[test]
