@@ -60,6 +60,21 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         None
     }
 
+    /// `lookup` for a listener's key (no remote endpoint), through its own
+    /// last-found shortcut: a listener's SYNs come between its
+    /// connections' segments, which take `lookup`'s over.
+    pub(super) fn lookup_listener(&self, key: &Key) -> Option<u16> {
+        let last = self.last_listener.get();
+        if self.slot(last).is_some_and(|s| s.key.as_ref() == Some(key)) {
+            return Some(last);
+        }
+        let found = self.lookup(key);
+        if let Some(i) = found {
+            self.last_listener.set(i);
+        }
+        found
+    }
+
     /// The first slot chained in `bucket`.
     fn bucket_head(&self, bucket: usize) -> u16 {
         self.slots
@@ -124,6 +139,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             .iter()
             .position(|s| s.key.as_ref() == Some(key))?;
         u16::try_from(i).ok()
+    }
+
+    pub(super) fn lookup_listener(&self, key: &Key) -> Option<u16> {
+        self.lookup(key)
     }
 
     pub(super) fn index(&mut self, i: u16, key: Key) {

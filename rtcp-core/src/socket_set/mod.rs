@@ -266,6 +266,9 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     /// cache and TLB miss per frame).
     #[cfg(feature = "large-table")]
     last_found: Cell<u16>,
+    /// The listener the last SYN found (`lookup_listener`).
+    #[cfg(feature = "large-table")]
+    last_listener: Cell<u16>,
     #[cfg(feature = "large-table")]
     hash_seed: u64,
     next_ephemeral: u16,
@@ -355,6 +358,8 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             pending: NONE,
             #[cfg(feature = "large-table")]
             last_found: Cell::new(NONE),
+            #[cfg(feature = "large-table")]
+            last_listener: Cell::new(NONE),
             isn,
             #[cfg(feature = "large-table")]
             hash_seed,
@@ -658,12 +663,12 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             return None;
         }
         let listener = self
-            .lookup(&Key {
+            .lookup_listener(&Key {
                 local,
                 remote: Endpoint::default(),
             })
             .or_else(|| {
-                self.lookup(&Key {
+                self.lookup_listener(&Key {
                     local: Endpoint::new(Ipv4Address::UNSPECIFIED, seg.dst_port),
                     remote: Endpoint::default(),
                 })
