@@ -48,19 +48,19 @@ fn sum_tail(bytes: &[u8]) -> u64 {
     acc
 }
 
-/// Adds the eight native-order 64-bit words of `block` to `acc` as one
+/// Adds the `N / 8` native-order 64-bit words of `block` to `acc` as one
 /// add-with-carry chain (RFC 1071 §2 (C), deferred carries taken 64 bits at
 /// a time). Returns the sum modulo 2^64 and the carry out of the last add;
 /// the carry is worth 2^64, which is 1 modulo 2^16 - 1, so the caller
-/// counts it as 1 (the end-around carry).
+/// counts it as 1 (the end-around carry). `N` is a multiple of 8.
 ///
 /// The carry from one word feeds the next inside the block, so LLVM emits
-/// one `add` and seven `adc`s with the loads folded in: 1 instruction per 8
-/// bytes. The carry is not chained across blocks, where the loop's own
-/// arithmetic would clobber the flags.
+/// one `add` and `N / 8 - 1` `adc`s with the loads folded in: 1 instruction
+/// per 8 bytes. The carry is not chained across blocks, where the loop's
+/// own arithmetic would clobber the flags.
 #[cfg(target_pointer_width = "64")]
 #[inline(always)]
-fn add_chain(acc: u64, block: &[u8; 64]) -> (u64, u64) {
+fn add_chain<const N: usize>(acc: u64, block: &[u8; N]) -> (u64, u64) {
     let mut sum = acc;
     let mut carry = false;
     for word in block.chunks_exact(8) {
@@ -104,19 +104,21 @@ const SHORT: usize = 64;
 /// words can be loaded in native order and the folded result byte-swapped once
 /// at the end. §2 (C): carries can be deferred, so whole 8-byte words are
 /// added with 64-bit add-with-carry chains ([`add_chain`]), and the carries
-/// out of each chain are counted apart. Two chains per 128-byte step, into
-/// two accumulators, are independent, so the CPU runs them side by side.
-/// This needs 0.19 instructions per byte in the loop on x86-64, against 0.44
-/// for the vectorised u32-halves loop it replaced, and is faster in cycles
-/// too (see `BENCHMARKS.md`, "Checksum").
+/// out of each chain are counted apart. Two 128-byte chains per 256-byte
+/// step, into two accumulators, are independent, so the CPU runs them side
+/// by side; what is left (under 256 bytes) takes one chain of each of 128,
+/// 64, 32, 16 and 8 bytes that fits, in straight-line code, then the tail.
+/// About 0.16 instructions per byte on x86-64, against 0.44 for the
+/// vectorised u32-halves loop this replaced (see `BENCHMARKS.md`,
+/// "Checksum", and "Session 22: bulk").
 #[cfg(target_pointer_width = "64")]
 #[inline]
 fn sum_native(bytes: &[u8]) -> u64 {
     let (mut a, mut b, mut carries) = (0u64, 0u64, 0u64);
-    let mut blocks = bytes.chunks_exact(128);
+    let mut blocks = bytes.chunks_exact(256);
     for block in &mut blocks {
-        if let Some((x, y)) = block.split_first_chunk::<64>() {
-            if let Some(y) = y.first_chunk::<64>() {
+        if let Some((x, y)) = block.split_first_chunk::<128>() {
+            if let Some(y) = y.first_chunk::<128>() {
                 let (sum, carry) = add_chain(a, x);
                 a = sum;
                 carries += carry;
@@ -127,27 +129,46 @@ fn sum_native(bytes: &[u8]) -> u64 {
         }
     }
     let mut rest = blocks.remainder();
-    if let Some((x, tail)) = rest.split_first_chunk::<64>() {
+    // One chain per power of two that the remainder holds (under 256
+    // bytes), the accumulators taken in turn.
+    if let Some((x, tail)) = rest.split_first_chunk::<128>() {
         let (sum, carry) = add_chain(a, x);
         a = sum;
         carries += carry;
         rest = tail;
     }
-    // At most 2^24 carries and a handful of words below: no overflow of 128
-    // bits.
-    let mut t = u128::from(a) + u128::from(b) + u128::from(carries);
-    let mut words = rest.chunks_exact(8);
-    for word in &mut words {
-        if let Some(w) = word.first_chunk::<8>() {
-            t += u128::from(u64::from_ne_bytes(*w));
-        }
+    if let Some((x, tail)) = rest.split_first_chunk::<64>() {
+        let (sum, carry) = add_chain(b, x);
+        b = sum;
+        carries += carry;
+        rest = tail;
     }
-    t += u128::from(sum_tail(words.remainder()));
-    // Fold to 64 bits with end-around carries (2^64 = 1 modulo 2^16 - 1);
-    // after the second step the value fits in 64 bits.
-    let t = (t & u128::from(u64::MAX)) + (t >> 64);
-    let t = (t & u128::from(u64::MAX)) + (t >> 64);
-    (t & u128::from(u64::MAX)) as u64
+    if let Some((x, tail)) = rest.split_first_chunk::<32>() {
+        let (sum, carry) = add_chain(a, x);
+        a = sum;
+        carries += carry;
+        rest = tail;
+    }
+    if let Some((x, tail)) = rest.split_first_chunk::<16>() {
+        let (sum, carry) = add_chain(b, x);
+        b = sum;
+        carries += carry;
+        rest = tail;
+    }
+    if let Some((x, tail)) = rest.split_first_chunk::<8>() {
+        let (sum, carry) = add_chain(a, x);
+        a = sum;
+        carries += carry;
+        rest = tail;
+    }
+    // Fewer than 8 bytes left: at most 2^23 + 5 carries and a tail under
+    // 2^34, so `carries` cannot overflow; each add's carry out is one more
+    // end-around carry, and when the last add carries its sum is below
+    // `carries`, so adding that carry cannot overflow.
+    let (sum, c1) = a.overflowing_add(b);
+    let (sum, c2) = sum.overflowing_add(sum_tail(rest));
+    let (sum, c3) = sum.overflowing_add(carries + u64::from(c1) + u64::from(c2));
+    sum + u64::from(c3)
 }
 
 /// Sums at most [`BLOCK`] bytes in *native* byte order into a 64-bit
@@ -502,16 +523,20 @@ mod tests {
         }
     }
 
-    /// The lengths where the 128- and 64-byte chains, the 8-byte words and
-    /// the 4-, 2- and 1-byte tails of `sum_native` meet, at every alignment.
+    /// The lengths where the 256-byte steps, the 128- to 8-byte chains and
+    /// the 4-, 2- and 1-byte tails of `sum_native` meet (every remainder
+    /// after zero, one and two steps), at every alignment, and all-ones
+    /// input, where every add of every chain carries.
     #[test]
     fn every_tail_shape() {
-        let bytes: Vec<u8> = (0..400u32).map(|i| (i * 31 + 7) as u8).collect();
-        for len in 0..=392 {
+        let bytes: Vec<u8> = (0..800u32).map(|i| (i * 31 + 7) as u8).collect();
+        let ones = [0xffu8; 784];
+        for len in 0..=784 {
             for start in 0..8 {
                 let s = &bytes[start..start + len];
                 assert_eq!(data(s), naive(s), "len {len} start {start}");
             }
+            assert_eq!(data(&ones[..len]), naive(&ones[..len]), "len {len}");
         }
     }
 
