@@ -104,21 +104,24 @@ const SHORT: usize = 64;
 /// words can be loaded in native order and the folded result byte-swapped once
 /// at the end. §2 (C): carries can be deferred, so whole 8-byte words are
 /// added with 64-bit add-with-carry chains ([`add_chain`]), and the carries
-/// out of each chain are counted apart. Two 128-byte chains per 256-byte
+/// out of each chain are counted apart. Two 256-byte chains per 512-byte
 /// step, into two accumulators, are independent, so the CPU runs them side
-/// by side; what is left (under 256 bytes) takes one chain of each of 128,
-/// 64, 32, 16 and 8 bytes that fits, in straight-line code, then the tail.
-/// About 0.16 instructions per byte on x86-64, against 0.44 for the
-/// vectorised u32-halves loop this replaced (see `BENCHMARKS.md`,
+/// by side; what is left (under 512 bytes) takes one chain of each of 256,
+/// 128, 64, 32, 16 and 8 bytes that fits, in straight-line code, then the
+/// tail. Longer chains, fewer loop steps: the loop's own arithmetic and the
+/// carry it must save are paid once per 512 bytes.
+/// About 0.17 instructions per byte on x86-64 for a 1,448-byte payload, call
+/// included, against 0.44 in the loop alone for the vectorised u32-halves
+/// loop this replaced (see `BENCHMARKS.md`,
 /// "Checksum", and "Session 22: bulk").
 #[cfg(target_pointer_width = "64")]
 #[inline]
 fn sum_native(bytes: &[u8]) -> u64 {
     let (mut a, mut b, mut carries) = (0u64, 0u64, 0u64);
-    let mut blocks = bytes.chunks_exact(256);
+    let mut blocks = bytes.chunks_exact(512);
     for block in &mut blocks {
-        if let Some((x, y)) = block.split_first_chunk::<128>() {
-            if let Some(y) = y.first_chunk::<128>() {
+        if let Some((x, y)) = block.split_first_chunk::<256>() {
+            if let Some(y) = y.first_chunk::<256>() {
                 let (sum, carry) = add_chain(a, x);
                 a = sum;
                 carries += carry;
@@ -129,35 +132,41 @@ fn sum_native(bytes: &[u8]) -> u64 {
         }
     }
     let mut rest = blocks.remainder();
-    // One chain per power of two that the remainder holds (under 256
+    // One chain per power of two that the remainder holds (under 512
     // bytes), the accumulators taken in turn.
-    if let Some((x, tail)) = rest.split_first_chunk::<128>() {
+    if let Some((x, tail)) = rest.split_first_chunk::<256>() {
         let (sum, carry) = add_chain(a, x);
         a = sum;
+        carries += carry;
+        rest = tail;
+    }
+    if let Some((x, tail)) = rest.split_first_chunk::<128>() {
+        let (sum, carry) = add_chain(b, x);
+        b = sum;
         carries += carry;
         rest = tail;
     }
     if let Some((x, tail)) = rest.split_first_chunk::<64>() {
-        let (sum, carry) = add_chain(b, x);
-        b = sum;
+        let (sum, carry) = add_chain(a, x);
+        a = sum;
         carries += carry;
         rest = tail;
     }
     if let Some((x, tail)) = rest.split_first_chunk::<32>() {
-        let (sum, carry) = add_chain(a, x);
-        a = sum;
-        carries += carry;
-        rest = tail;
-    }
-    if let Some((x, tail)) = rest.split_first_chunk::<16>() {
         let (sum, carry) = add_chain(b, x);
         b = sum;
         carries += carry;
         rest = tail;
     }
-    if let Some((x, tail)) = rest.split_first_chunk::<8>() {
+    if let Some((x, tail)) = rest.split_first_chunk::<16>() {
         let (sum, carry) = add_chain(a, x);
         a = sum;
+        carries += carry;
+        rest = tail;
+    }
+    if let Some((x, tail)) = rest.split_first_chunk::<8>() {
+        let (sum, carry) = add_chain(b, x);
+        b = sum;
         carries += carry;
         rest = tail;
     }
@@ -567,15 +576,15 @@ mod tests {
         }
     }
 
-    /// The lengths where the 256-byte steps, the 128- to 8-byte chains and
+    /// The lengths where the 512-byte steps, the 256- to 8-byte chains and
     /// the 4-, 2- and 1-byte tails of `sum_native` meet (every remainder
     /// after zero, one and two steps), at every alignment, and all-ones
     /// input, where every add of every chain carries.
     #[test]
     fn every_tail_shape() {
-        let bytes: Vec<u8> = (0..800u32).map(|i| (i * 31 + 7) as u8).collect();
-        let ones = [0xffu8; 784];
-        for len in 0..=784 {
+        let bytes: Vec<u8> = (0..1_560u32).map(|i| (i * 31 + 7) as u8).collect();
+        let ones = [0xffu8; 1_552];
+        for len in 0..=1_552 {
             for start in 0..8 {
                 let s = &bytes[start..start + len];
                 assert_eq!(data(s), naive(s), "len {len} start {start}");
