@@ -226,42 +226,86 @@ pub fn data(bytes: &[u8]) -> u16 {
     u16::from_be(fold(total))
 }
 
-/// [`data`] for the short inputs that follow most TCP headers (NOP NOP TS
-/// options, a byte of payload, a SYN's 20 bytes of options): up to 24
-/// bytes are summed in straight-line code, inlined, as three 8-byte words
-/// with an end-around carry (RFC 1071 §2 (C)) and [`sum_tail`]; longer
-/// inputs go to [`data`]. A call to
-/// [`data`] costs some forty instructions of setup for a 12-byte input.
+/// [`data`] for what follows a TCP header (NOP NOP TS options, a byte of
+/// payload, a SYN's 20 bytes of options, a full segment's payload), left
+/// unfolded: a 64-bit number congruent modulo 2^16 - 1 to the sum [`data`]
+/// returns, for the caller to add to the rest of its checksum and fold
+/// once (RFC 1071 §2 (C): carries deferred to the end). Up to 24 bytes are
+/// summed in straight-line code, inlined, as three 8-byte words with an
+/// end-around carry and [`sum_tail`]; 64 bytes and more go straight to the
+/// block loop. A call to [`data`] costs some forty instructions of setup
+/// for a 12-byte input, and folding each part of a checksum apart cost a
+/// fold and a byte swap per part (`BENCHMARKS.md`, "Session 22: bulk").
+///
+/// The sum is taken in native byte order; on a little-endian target the
+/// network-order sum is the native one times 2^8 (RFC 1071 §2 (B): a byte
+/// swap of every 16-bit word multiplies the sum by 2^8 modulo
+/// 2^16 - 1), and since 2^16 - 1 divides 2^64 - 1, rotating the 64-bit
+/// number left by 8 bits is that product. May be any 64-bit value: add it
+/// with its carry out counted (see [`add`]).
 ///
 /// On 32-bit targets this is [`data`] itself (flash: the inlined copies
 /// cost more than the calls they save there).
 #[inline]
-pub(crate) fn data_short(bytes: &[u8]) -> u16 {
+pub(crate) fn data_unfolded(bytes: &[u8]) -> u64 {
     if cfg!(not(target_pointer_width = "64")) {
-        return data(bytes);
+        return u64::from(data(bytes));
     }
-    if bytes.len() > 24 {
+    let native = if bytes.len() > 24 {
         // A segment's payload: straight to the block loop, without
-        // `data`'s own call and length tests (what `data` does for this
-        // length: a sum in native order, folded and swapped once).
-        return if bytes.len() >= SHORT && bytes.len() <= BLOCK {
-            u16::from_be(fold(sum_native(bytes)))
+        // `data`'s own call and length tests.
+        if bytes.len() >= SHORT && bytes.len() <= BLOCK {
+            sum_native(bytes)
         } else {
-            data(bytes)
-        };
-    }
-    let mut acc: u64 = 0;
-    let mut rest = bytes;
-    for _ in 0..3 {
-        if let Some((w, tail)) = rest.split_first_chunk::<8>() {
-            let (sum, carry) = acc.overflowing_add(u64::from_ne_bytes(*w));
-            // When the add carries, `sum` is at most 2^64 - 2.
-            acc = sum + u64::from(carry);
-            rest = tail;
+            return u64::from(data(bytes));
         }
+    } else {
+        let mut acc: u64 = 0;
+        let mut rest = bytes;
+        for _ in 0..3 {
+            if let Some((w, tail)) = rest.split_first_chunk::<8>() {
+                let (sum, carry) = acc.overflowing_add(u64::from_ne_bytes(*w));
+                // When the add carries, `sum` is at most 2^64 - 2.
+                acc = sum + u64::from(carry);
+                rest = tail;
+            }
+        }
+        let (sum, carry) = acc.overflowing_add(sum_tail(rest));
+        sum + u64::from(carry)
+    };
+    if cfg!(target_endian = "little") {
+        native.rotate_left(8)
+    } else {
+        native
     }
-    let (sum, carry) = acc.overflowing_add(sum_tail(rest));
-    u16::from_be(fold(sum + u64::from(carry)))
+}
+
+/// `a + b` with the carry out added back in (2^64 is 1 modulo 2^16 - 1,
+/// RFC 1071 §2 (C)). When the add carries the sum is at most 2^64 - 2, so
+/// adding the carry cannot overflow.
+#[inline(always)]
+pub(crate) const fn add(a: u64, b: u64) -> u64 {
+    let (sum, carry) = a.overflowing_add(b);
+    sum + carry as u64
+}
+
+/// The five 32-bit words of a 20-byte header (an IPv4 header without
+/// options, a TCP header without options), unfolded and congruent modulo
+/// 2^16 - 1 to their network-order sum, as [`data_unfolded`]; below 2^43.
+#[inline]
+pub(crate) fn header_unfolded(header: &[u8; 20]) -> u64 {
+    let [a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3] = *header;
+    let total = u64::from(u32::from_ne_bytes([a0, a1, a2, a3]))
+        + u64::from(u32::from_ne_bytes([b0, b1, b2, b3]))
+        + u64::from(u32::from_ne_bytes([c0, c1, c2, c3]))
+        + u64::from(u32::from_ne_bytes([d0, d1, d2, d3]))
+        + u64::from(u32::from_ne_bytes([e0, e1, e2, e3]));
+    // Below 2^35, so the rotation is a plain shift by 8.
+    if cfg!(target_endian = "little") {
+        total << 8
+    } else {
+        total
+    }
 }
 
 /// [`data`] for an IPv4 header without options (20 bytes): five 32-bit
@@ -552,32 +596,40 @@ mod tests {
     /// Every length around the straight-line limit, at every alignment,
     /// and all-ones words whose adds carry.
     #[test]
-    fn data_short_matches_the_general_sum() {
+    fn data_unfolded_matches_the_general_sum() {
         let bytes: Vec<u8> = (0..64u32).map(|i| (i * 97 + 13) as u8).collect();
         for len in 0..=40 {
             for start in 0..8 {
                 let s = &bytes[start..start + len];
-                assert_eq!(data_short(s), naive(s), "len {len} start {start}");
+                assert_eq!(fold(data_unfolded(s)), naive(s), "len {len} start {start}");
             }
             let ones = [0xffu8; 40];
-            assert_eq!(data_short(&ones[..len]), naive(&ones[..len]), "len {len}");
+            assert_eq!(
+                fold(data_unfolded(&ones[..len])),
+                naive(&ones[..len]),
+                "len {len}"
+            );
         }
     }
 
-    /// Past 24 bytes `data_short` takes a segment's payload straight to
+    /// Past 24 bytes `data_unfolded` takes a segment's payload straight to
     /// the block loop: every length through a few blocks and a jumbo
     /// frame's, odd and even, at every alignment, and all-ones input.
     #[test]
-    fn data_short_matches_the_general_sum_on_payloads() {
+    fn data_unfolded_matches_the_general_sum_on_payloads() {
         let bytes: Vec<u8> = (0..9_100u32).map(|i| (i * 131 + 7) as u8).collect();
         let ones = vec![0xffu8; 9_100];
         let lens = (25..=600).chain([1_447, 1_448, 1_460, 8_947, 8_948, 9_000]);
         for len in lens {
             for start in 0..8 {
                 let s = &bytes[start..start + len];
-                assert_eq!(data_short(s), naive(s), "len {len} start {start}");
+                assert_eq!(fold(data_unfolded(s)), naive(s), "len {len} start {start}");
             }
-            assert_eq!(data_short(&ones[..len]), naive(&ones[..len]), "len {len}");
+            assert_eq!(
+                fold(data_unfolded(&ones[..len])),
+                naive(&ones[..len]),
+                "len {len}"
+            );
         }
     }
 
@@ -593,8 +645,10 @@ mod tests {
                 *b = rng as u8;
             }
             assert_eq!(ipv4_header(&header), naive(&header), "{header:?}");
+            assert_eq!(fold(header_unfolded(&header)), naive(&header), "{header:?}");
         }
         assert_eq!(ipv4_header(&[0xff; 20]), naive(&[0xff; 20]));
+        assert_eq!(fold(header_unfolded(&[0xff; 20])), naive(&[0xff; 20]));
         assert_eq!(ipv4_header(&[0; 20]), 0);
     }
 

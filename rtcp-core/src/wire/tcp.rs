@@ -261,9 +261,9 @@ fn write_bytes<const N: usize>(bytes: &mut [u8], at: usize, value: [u8; N]) {
 /// Every received segment is verified here. The pseudo-header is summed as
 /// 32-bit numbers (2^16 is 1 modulo 2^16 - 1, RFC 1071 §2 (C)) and the
 /// fixed header in straight-line code; only the options and payload go
-/// through the general [`sum::data`], and not at all when there are none.
-/// The fixed header is 20 bytes, so what follows keeps its 16-bit word
-/// alignment.
+/// through the block loop, and not at all when there are none. The parts
+/// are added unfolded and folded once ([`sum::data_unfolded`]). The fixed
+/// header is 20 bytes, so what follows keeps its 16-bit word alignment.
 ///
 /// Always inlined on 64-bit hosts, where its one caller on the receive
 /// path is `verify_checksum` inside `parse_into`: the call cost more than
@@ -277,17 +277,36 @@ fn segment_sum(src: &Ipv4Address, dst: &Ipv4Address, segment: &[u8]) -> u16 {
         + u64::from(len);
     let acc = match segment.split_first_chunk::<HEADER_LEN>() {
         Some((fixed, rest)) => {
-            // The same five-word sum as an IPv4 header's.
-            let acc = pseudo + u64::from(sum::ipv4_header(fixed));
+            // The same five-word sum as an IPv4 header's (below 2^43 on
+            // 64-bit hosts; 32-bit targets keep the folded one, flash).
+            let fixed = if cfg!(target_pointer_width = "64") {
+                sum::header_unfolded(fixed)
+            } else {
+                u64::from(sum::ipv4_header(fixed))
+            };
+            let acc = pseudo + fixed;
             if rest.is_empty() {
                 acc
             } else {
-                acc + u64::from(sum::data_short(rest))
+                add_part(acc, sum::data_unfolded(rest))
             }
         }
         None => pseudo + u64::from(sum::data(segment)),
     };
     sum::fold(acc)
+}
+
+/// `acc + part` for a `part` from [`sum::data_unfolded`], which may be any
+/// 64-bit number on 64-bit hosts (the carry out is added back in,
+/// [`sum::add`]); on 32-bit targets it is a folded 16-bit sum and `acc` is
+/// far below 2^63, so the plain add cannot overflow (and costs no flash).
+#[inline(always)]
+fn add_part(acc: u64, part: u64) -> u64 {
+    if cfg!(target_pointer_width = "64") {
+        sum::add(acc, part)
+    } else {
+        acc + part
+    }
 }
 
 impl<T: AsRef<[u8]>> TcpPacket<T> {
@@ -1125,11 +1144,6 @@ impl<'a> TcpRepr<'a> {
                 None => (0, HEADER_LEN),
             };
             let rest = segment.get(from..).unwrap_or(&[]);
-            let rest_sum = if rest.is_empty() {
-                rest_sum
-            } else {
-                rest_sum + u64::from(sum::data_short(rest))
-            };
             let acc = u64::from(u32::from_be_bytes(src_addr.0))
                 + u64::from(u32::from_be_bytes(dst_addr.0))
                 + u64::from(u8::from(super::IpProtocol::Tcp))
@@ -1140,6 +1154,13 @@ impl<'a> TcpRepr<'a> {
                 + u64::from(w3)
                 + u64::from(w4)
                 + rest_sum;
+            // The options and payload unfolded, folded once with the rest
+            // (`sum::data_unfolded`).
+            let acc = if rest.is_empty() {
+                acc
+            } else {
+                add_part(acc, sum::data_unfolded(rest))
+            };
             let sum = !sum::fold(acc);
             if let Some(field) = segment
                 .get_mut(OFF_CHECKSUM..)
