@@ -725,10 +725,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     pub fn rto(&self) -> crate::time::Duration {
         #[cfg(target_pointer_width = "32")]
         let rto = self.rto_backed_off(self.rtt.backoff());
-        // The bounds unpacked one at a time, only those this estimate
-        // needs: it runs each time the retransmission timer is armed,
-        // several times per connection, and each unpacking is a table load
-        // and a multiplication.
+        // The bounds read one at a time, only those this estimate needs:
+        // it runs each time the retransmission timer is armed, several
+        // times per connection (on 64-bit hosts the configuration keeps
+        // them unpacked, `config::KeptDuration`).
         #[cfg(not(target_pointer_width = "32"))]
         let rto = {
             let config = &self.config;
