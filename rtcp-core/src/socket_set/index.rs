@@ -32,7 +32,13 @@ pub(super) const HEADS_PER_SLOT: usize = 1;
 #[cfg(feature = "large-table")]
 pub(super) type Bucket = u16;
 #[cfg(not(feature = "large-table"))]
-pub(super) type Bucket = ();
+pub(super) type Bucket = NoBucket;
+
+/// The scanning index's `Bucket`: nothing (a type of its own rather than
+/// `()`, which a `let` may not bind).
+#[cfg(not(feature = "large-table"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct NoBucket;
 
 #[cfg(feature = "large-table")]
 impl<'a, const LOG: usize> SocketSet<'a, LOG> {
@@ -168,7 +174,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     }
 
     pub(super) fn find(&self, key: &Key) -> Result<u16, Bucket> {
-        self.lookup(key).ok_or(())
+        self.lookup(key).ok_or(NoBucket)
     }
 
     pub(super) fn lookup_listener(&self, key: &Key) -> Option<u16> {
@@ -176,7 +182,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     }
 
     pub(super) fn index(&mut self, i: u16, key: Key) {
-        self.index_in(i, key, ());
+        self.index_in(i, key, NoBucket);
     }
 
     pub(super) fn index_in(&mut self, i: u16, key: Key, _bucket: Bucket) {

@@ -726,6 +726,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// Out of line on 32-bit targets: inlined into `process`, its one
     /// caller, it came out larger (minimal Cortex-M4 build −108 B, issue 9).
     #[cfg_attr(target_pointer_width = "32", inline(never))]
+    #[allow(clippy::too_many_arguments)]
     fn listen_input(
         &mut self,
         now: Instant,
