@@ -4,6 +4,7 @@
 //! handle, acts on the socket, and reschedules it only when its deadline
 //! can have moved (see `with_if_changed`).
 
+use super::index::Bucket;
 use super::{table_deadline, Key, Owner, SocketHandle, SocketSet, EPHEMERAL_FIRST, NONE};
 use crate::tcp::output::PollAt;
 use crate::tcp::socket::Flags;
@@ -80,16 +81,17 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             local
         };
         // A picked port is free for this remote already (`pick_ephemeral`
-        // looked this very key up): no second lookup.
-        let (local, picked) = if local.port == 0 {
-            (self.pick_ephemeral(local.addr, remote)?, true)
+        // looked this very key up): no second lookup. Either lookup's miss
+        // gives the key's bucket for `index_in`.
+        let (local, bucket) = if local.port == 0 {
+            self.pick_ephemeral(local.addr, remote)?
         } else {
-            (local, false)
+            match self.find(&Key { local, remote }) {
+                Ok(_) => return Err(TcpError::AddrInUse),
+                Err(bucket) => (local, bucket),
+            }
         };
         let key = Key { local, remote };
-        if !picked && self.lookup(&key).is_some() {
-            return Err(TcpError::AddrInUse);
-        }
         let (iss, ts_offset) =
             self.isn
                 .isn_and_ts_offset(now, (local.addr, local.port), (remote.addr, remote.port));
@@ -121,18 +123,20 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             sock.hot.state = State::SynSent;
             sock.timers.stall_since = sock.timers.stamp_ms(now);
         }
-        self.index(i, key);
+        self.index_in(i, key, bucket);
         // Our SYN is owed (SYN-SENT, SND.NXT = ISS): due now without
         // asking `poll_at`.
         self.reschedule_inline(i, Some(PollAt::Now));
         Ok(())
     }
 
+    /// A free ephemeral port for `remote`: no connection to it
+    /// and no listener on it. With the bucket of the new connection's key.
     fn pick_ephemeral(
         &mut self,
         addr: Ipv4Address,
         remote: Endpoint,
-    ) -> Result<Endpoint, TcpError> {
+    ) -> Result<(Endpoint, Bucket), TcpError> {
         let range = u32::from(u16::MAX - EPHEMERAL_FIRST) + 1;
         for _ in 0..range {
             let port = self.next_ephemeral;
@@ -142,15 +146,16 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 port + 1
             };
             let local = Endpoint::new(addr, port);
-            let taken = self.lookup(&Key { local, remote }).is_some()
-                || self
+            if let Err(bucket) = self.find(&Key { local, remote }) {
+                let listening = self
                     .lookup(&Key {
                         local,
                         remote: Endpoint::default(),
                     })
                     .is_some();
-            if !taken {
-                return Ok(local);
+                if !listening {
+                    return Ok((local, bucket));
+                }
             }
         }
         Err(TcpError::NoEphemeralPort)

@@ -25,6 +25,21 @@ pub(super) const HEADS_PER_SLOT: usize = 8;
 #[cfg(all(feature = "large-table", not(target_pointer_width = "64")))]
 pub(super) const HEADS_PER_SLOT: usize = 1;
 
+/// Where `find` would have found a key it missed, for `index_in`: the
+/// key's hash bucket, or nothing for the scanning index. 16 bits (a bucket
+/// is below `capacity`, at most `MAX_SLOTS`): `find`'s result then fits
+/// one register.
+#[cfg(feature = "large-table")]
+pub(super) type Bucket = u16;
+#[cfg(not(feature = "large-table"))]
+pub(super) type Bucket = NoBucket;
+
+/// The scanning index's `Bucket`: nothing (a type of its own rather than
+/// `()`, which a `let` may not bind).
+#[cfg(not(feature = "large-table"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct NoBucket;
+
 #[cfg(feature = "large-table")]
 impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     fn hash(&self, key: &Key) -> usize {
@@ -44,20 +59,27 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     }
 
     pub(super) fn lookup(&self, key: &Key) -> Option<u16> {
+        self.find(key).ok()
+    }
+
+    /// `lookup`, with the key's bucket when no slot holds it: a new
+    /// connection of that very key (a SYN's child, `connect`'s socket) is
+    /// indexed there by `index_in` without hashing the key again.
+    pub(super) fn find(&self, key: &Key) -> Result<u16, Bucket> {
         let last = self.last_found.get();
         if self.slot(last).is_some_and(|s| s.key.as_ref() == Some(key)) {
-            return Some(last);
+            return Ok(last);
         }
         let bucket = self.hash(key);
         let mut i = self.bucket_head(bucket);
         while let Some(slot) = self.slot(i) {
             if slot.key.as_ref() == Some(key) {
                 self.last_found.set(i);
-                return Some(i);
+                return Ok(i);
             }
             i = slot.chain_next;
         }
-        None
+        Err(bucket as u16)
     }
 
     /// `lookup` for a listener's key (no remote endpoint), through its own
@@ -95,22 +117,32 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     }
 
     pub(super) fn index(&mut self, i: u16, key: Key) {
+        let bucket = self.hash(&key) as u16;
+        self.index_in(i, key, bucket);
+    }
+
+    /// `index`, with the key's bucket (from `find`, which missed it).
+    pub(super) fn index_in(&mut self, i: u16, key: Key, bucket: Bucket) {
+        debug_assert_eq!(usize::from(bucket), self.hash(&key));
         self.unindex(i);
-        let bucket = self.hash(&key);
-        let head = self.bucket_head(bucket);
+        let head = self.bucket_head(usize::from(bucket));
         if let Some(slot) = self.slot_mut(i) {
             slot.key = Some(key);
             slot.chain_next = head;
+            slot.bucket = bucket;
         }
-        self.set_bucket_head(bucket, i);
+        self.set_bucket_head(usize::from(bucket), i);
     }
 
     pub(super) fn unindex(&mut self, i: u16) {
-        let Some(key) = self.slot(i).and_then(|s| s.key) else {
+        // The bucket `index_in` kept: no second hash of the key.
+        let Some((bucket, next)) = self
+            .slot(i)
+            .filter(|s| s.key.is_some())
+            .map(|s| (usize::from(s.bucket), s.chain_next))
+        else {
             return;
         };
-        let bucket = self.hash(&key);
-        let next = self.slot(i).map_or(NONE, |s| s.chain_next);
         let mut prev = NONE;
         let mut cur = self.bucket_head(bucket);
         while cur != NONE && cur != i {
@@ -141,11 +173,19 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         u16::try_from(i).ok()
     }
 
+    pub(super) fn find(&self, key: &Key) -> Result<u16, Bucket> {
+        self.lookup(key).ok_or(NoBucket)
+    }
+
     pub(super) fn lookup_listener(&self, key: &Key) -> Option<u16> {
         self.lookup(key)
     }
 
     pub(super) fn index(&mut self, i: u16, key: Key) {
+        self.index_in(i, key, NoBucket);
+    }
+
+    pub(super) fn index_in(&mut self, i: u16, key: Key, _bucket: Bucket) {
         if let Some(slot) = self.slot_mut(i) {
             slot.key = Some(key);
         }

@@ -37,6 +37,7 @@ use crate::wire::{
 };
 #[cfg(feature = "large-table")]
 use core::cell::Cell;
+use index::Bucket;
 #[cfg(feature = "large-table")]
 use index::HEADS_PER_SLOT;
 use managed::ManagedSlice;
@@ -104,11 +105,14 @@ pub struct SocketSlot<'a, const LOG: usize = LOG_CAPACITY> {
     owner: Owner,
     generation: u16,
     // Hash index: the heads of buckets `HEADS_PER_SLOT * i ..` (for slot
-    // `i`; see `HEADS_PER_SLOT`), and the chain link of this slot.
+    // `i`; see `HEADS_PER_SLOT`), the chain link of this slot, and the
+    // bucket of its key while it has one.
     #[cfg(feature = "large-table")]
     bucket_heads: [u16; HEADS_PER_SLOT],
     #[cfg(feature = "large-table")]
     chain_next: u16,
+    #[cfg(feature = "large-table")]
+    bucket: u16,
     key: Option<Key>,
     // Deadline heap: the heap array's entry at this index and its
     // deadline (kept here, beside the entry, so that a sift compares
@@ -180,6 +184,8 @@ impl<'a, const LOG: usize> SocketSlot<'a, LOG> {
             bucket_heads: [NONE; HEADS_PER_SLOT],
             #[cfg(feature = "large-table")]
             chain_next: NONE,
+            #[cfg(feature = "large-table")]
+            bucket: 0,
             key: None,
             #[cfg(feature = "large-table")]
             heap_entry: NONE,
@@ -624,44 +630,49 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         let local = Endpoint::new(ip.dst_addr, seg.dst_port);
         let remote = Endpoint::new(ip.src_addr, seg.src_port);
         let ecn = Ecn::from_bits(ip.dscp_ecn);
-        if let Some(i) = self.lookup(&Key { local, remote }) {
-            let stats = &mut self.stats;
-            if let Some(slot) = self.slots.get_mut(usize::from(i)) {
-                if let Some(back) = back {
-                    // RFC 1122 §4.2.3.8: a later source route overrides the
-                    // saved one, unless the application set it (MUST-52).
-                    if slot.socket.hot.state != State::Listen {
-                        slot.socket.route.received(back);
+        // RFC 9293 §3.10.7: the connection of the 4-tuple first; on a miss
+        // `find` hands back the key's bucket, where a SYN's child goes.
+        let bucket = match self.find(&Key { local, remote }) {
+            Ok(i) => {
+                let stats = &mut self.stats;
+                if let Some(slot) = self.slots.get_mut(usize::from(i)) {
+                    if let Some(back) = back {
+                        // RFC 1122 §4.2.3.8: a later source route overrides the
+                        // saved one, unless the application set it (MUST-52).
+                        if slot.socket.hot.state != State::Listen {
+                            slot.socket.route.received(back);
+                        }
+                    }
+                    let before = slot.socket.hot.state;
+                    slot.socket.process_with_ecn(now, seg, ecn, stats);
+                    let after = slot.socket.hot.state;
+                    if after != before {
+                        net_debug!(
+                            "tcp {} <- {}: {} -> {}",
+                            local.port,
+                            remote.port,
+                            before,
+                            after
+                        );
+                    } else if after.is_synchronized() {
+                        self.settle(i);
+                        return None;
                     }
                 }
-                let before = slot.socket.hot.state;
-                slot.socket.process_with_ecn(now, seg, ecn, stats);
-                let after = slot.socket.hot.state;
-                if after != before {
-                    net_debug!(
-                        "tcp {} <- {}: {} -> {}",
-                        local.port,
-                        remote.port,
-                        before,
-                        after
-                    );
-                } else if after.is_synchronized() {
-                    self.settle(i);
-                    return None;
+                if self.pending == i {
+                    self.pending = NONE;
                 }
+                // Inlined on 64-bit hosts (connections −23 Ir); out of line
+                // on 32-bit targets, where inlining cost 4 B of flash.
+                if cfg!(target_pointer_width = "64") {
+                    self.reschedule_inline(i, None);
+                } else {
+                    self.reschedule(i);
+                }
+                return None;
             }
-            if self.pending == i {
-                self.pending = NONE;
-            }
-            // Inlined on 64-bit hosts (connections −23 Ir); out of line
-            // on 32-bit targets, where inlining cost 4 B of flash.
-            if cfg!(target_pointer_width = "64") {
-                self.reschedule_inline(i, None);
-            } else {
-                self.reschedule(i);
-            }
-            return None;
-        }
+            Err(bucket) => bucket,
+        };
         let listener = self
             .lookup_listener(&Key {
                 local,
@@ -674,7 +685,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
                 })
             });
         match listener {
-            Some(l) => self.listen_input(now, l, local, remote, seg, back),
+            Some(l) => self.listen_input(now, l, local, remote, seg, back, bucket),
             None => reset_for(seg),
         }
     }
@@ -715,6 +726,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// Out of line on 32-bit targets: inlined into `process`, its one
     /// caller, it came out larger (minimal Cortex-M4 build −108 B, issue 9).
     #[cfg_attr(target_pointer_width = "32", inline(never))]
+    #[allow(clippy::too_many_arguments)]
     fn listen_input(
         &mut self,
         now: Instant,
@@ -723,6 +735,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         remote: Endpoint,
         seg: &TcpRepr,
         back: Option<&SourceRoute>,
+        bucket: Bucket,
     ) -> Option<ResetReply> {
         self.flush_pending();
         let flags = seg.flags;
@@ -768,7 +781,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         if let Some(ls) = self.slot_mut(l) {
             ls.children = ls.children.saturating_add(1);
         }
-        self.index(c, Key { local, remote });
+        self.index_in(c, Key { local, remote }, bucket);
         // A new child owes its SYN-ACK (SYN-RECEIVED, SND.NXT = ISS): due
         // now without asking `poll_at`.
         self.reschedule_inline(c, Some(PollAt::Now));

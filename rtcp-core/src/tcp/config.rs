@@ -6,9 +6,11 @@
 //! its optional parts as `Option`s: 104 bytes on x86_64 and on a Cortex-M,
 //! a third of smoltcp's whole socket (issue 9's per-connection budget).
 //! Here each time is a [`PackedDuration`] of two bytes and the options are
-//! flags, under a quarter of the size. [`SocketConfig::get`] gives the
-//! `TcpConfig` back, identical for every time of at most 8191 units of a
-//! power of ten microseconds below 22 hours (see [`PackedDuration`]).
+//! flags, under a quarter of the size (on 64-bit hosts the times are kept
+//! unpacked, with the same values: see `KeptDuration`).
+//! [`SocketConfig::get`] gives the `TcpConfig` back, identical for every
+//! time of at most 8191 units of a power of ten microseconds below 22
+//! hours (see [`PackedDuration`]).
 
 use super::congestion::CongestionAlgorithm;
 use super::ecn::EcnMode;
@@ -88,6 +90,39 @@ impl PackedDuration {
     }
 }
 
+/// A time as a socket keeps it: a [`PackedDuration`] on 32-bit targets,
+/// where RAM counts; on 64-bit hosts the value a `PackedDuration` would
+/// give back, already unpacked (8 B instead of 2, in a socket of several
+/// KB there). The same value on every target, read with a load on hosts:
+/// the times are read each time a timer is armed or planned (the RTO
+/// bounds, the user timeout, the delayed-ACK time), and each unpacking was
+/// a table load and a multiplication (150 instructions per connection in
+/// the connection-rate benchmark, issue 9; unpacking only the RTO bounds
+/// and the user timeout saved a third less).
+#[cfg(not(target_pointer_width = "64"))]
+type KeptDuration = PackedDuration;
+#[cfg(target_pointer_width = "64")]
+type KeptDuration = UnpackedDuration;
+
+/// A [`PackedDuration`]'s value, unpacked (see `KeptDuration`).
+#[cfg(target_pointer_width = "64")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UnpackedDuration(Duration);
+
+#[cfg(target_pointer_width = "64")]
+impl UnpackedDuration {
+    /// `d` as a [`PackedDuration`] keeps it.
+    const fn new(d: Duration) -> UnpackedDuration {
+        UnpackedDuration(PackedDuration::new(d).get())
+    }
+
+    /// The duration kept.
+    #[inline(always)]
+    const fn get(self) -> Duration {
+        self.0
+    }
+}
+
 /// [`TcpConfig::nodelay`] (a bit of `SocketConfig::switches`).
 const NODELAY: u8 = 1 << 0;
 /// [`TcpConfig::window_scaling`].
@@ -110,16 +145,16 @@ const DELAY_FIN_ACK: u8 = 1 << 7;
 /// the switches are read through the methods of the same names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SocketConfig {
-    ack_delay: PackedDuration,
+    ack_delay: KeptDuration,
     #[cfg(feature = "keep-alive")]
-    keep_alive_idle: PackedDuration,
+    keep_alive_idle: KeptDuration,
     #[cfg(feature = "keep-alive")]
-    keep_alive_interval: PackedDuration,
-    user_timeout: PackedDuration,
-    rto_initial: PackedDuration,
-    rto_min: PackedDuration,
-    rto_max: PackedDuration,
-    msl: PackedDuration,
+    keep_alive_interval: KeptDuration,
+    user_timeout: KeptDuration,
+    rto_initial: KeptDuration,
+    rto_min: KeptDuration,
+    rto_max: KeptDuration,
+    msl: KeptDuration,
     /// [`TcpConfig::challenge_ack_limit`].
     pub challenge_ack_limit: u16,
     /// The boolean settings and whether the optional times are set, one
@@ -171,16 +206,16 @@ impl SocketConfig {
             | (if cfg!(feature = "keep-alive") && has_keep_alive { HAS_KEEP_ALIVE } else { 0 })
             | (if config.delay_fin_ack { DELAY_FIN_ACK } else { 0 });
         SocketConfig {
-            ack_delay: PackedDuration::new(ack_delay),
+            ack_delay: KeptDuration::new(ack_delay),
             #[cfg(feature = "keep-alive")]
-            keep_alive_idle: PackedDuration::new(ka.idle),
+            keep_alive_idle: KeptDuration::new(ka.idle),
             #[cfg(feature = "keep-alive")]
-            keep_alive_interval: PackedDuration::new(ka.interval),
-            user_timeout: PackedDuration::new(config.user_timeout),
-            rto_initial: PackedDuration::new(config.rto.initial),
-            rto_min: PackedDuration::new(config.rto.min),
-            rto_max: PackedDuration::new(config.rto.max),
-            msl: PackedDuration::new(config.msl),
+            keep_alive_interval: KeptDuration::new(ka.interval),
+            user_timeout: KeptDuration::new(config.user_timeout),
+            rto_initial: KeptDuration::new(config.rto.initial),
+            rto_min: KeptDuration::new(config.rto.min),
+            rto_max: KeptDuration::new(config.rto.max),
+            msl: KeptDuration::new(config.msl),
             challenge_ack_limit: config.challenge_ack_limit,
             switches,
             congestion: config.congestion,
