@@ -12,18 +12,43 @@ pub const ENTRY_LIFETIME: Duration = Duration::from_secs(60);
 /// Minimum time between two requests for the same address.
 pub const REQUEST_INTERVAL: Duration = Duration::from_secs(1);
 
+/// What an entry holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Entry {
+enum State {
+    /// Nothing (the other fields mean nothing).
     Empty,
-    Resolved {
-        ip: Ipv4Address,
-        mac: EthernetAddress,
-        expires: Instant,
-    },
-    Pending {
-        ip: Ipv4Address,
-        last_request: Instant,
-    },
+    /// `ip` is at `mac` until `at`.
+    Resolved,
+    /// A request for `ip` went out at `at`.
+    Pending,
+}
+
+/// One entry: a struct with the state beside the fields rather than an
+/// enum with the fields in its variants, so that every scan reads the
+/// address and the time at one place whatever the state (flash, issue 9;
+/// the same 24 bytes).
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// Resolved: when the mapping expires. Pending: when the last request
+    /// was sent.
+    at: Instant,
+    ip: Ipv4Address,
+    mac: EthernetAddress,
+    state: State,
+}
+
+impl Entry {
+    const EMPTY: Entry = Entry {
+        at: Instant::ZERO,
+        ip: Ipv4Address([0; 4]),
+        mac: EthernetAddress([0; 6]),
+        state: State::Empty,
+    };
+
+    /// Whether this entry is about `ip` (resolved or pending).
+    fn is_for(&self, ip: Ipv4Address) -> bool {
+        self.state != State::Empty && self.ip == ip
+    }
 }
 
 /// What a lookup found.
@@ -46,7 +71,7 @@ pub struct ArpCache {
 impl Default for ArpCache {
     fn default() -> Self {
         ArpCache {
-            entries: [Entry::Empty; ARP_CACHE_SIZE],
+            entries: [Entry::EMPTY; ARP_CACHE_SIZE],
         }
     }
 }
@@ -54,10 +79,7 @@ impl Default for ArpCache {
 impl ArpCache {
     #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn position(&self, ip: Ipv4Address) -> Option<usize> {
-        self.entries.iter().position(|e| match e {
-            Entry::Resolved { ip: a, .. } | Entry::Pending { ip: a, .. } => *a == ip,
-            Entry::Empty => false,
-        })
+        self.entries.iter().position(|e| e.is_for(ip))
     }
 
     // Out of line on 32-bit targets (flash, issue 9: two inlined copies
@@ -67,12 +89,12 @@ impl ArpCache {
         let mut best = 0;
         let mut best_key = Instant::MAX;
         for (i, e) in self.entries.iter().enumerate() {
-            let key = match e {
-                Entry::Empty => return i,
-                Entry::Resolved { expires, .. } if *expires <= now => return i,
-                Entry::Resolved { expires, .. } => *expires,
-                // Pending entries are cheap to recreate; prefer replacing them.
-                Entry::Pending { last_request, .. } => *last_request,
+            let key = match e.state {
+                State::Empty => return i,
+                State::Resolved if e.at <= now => return i,
+                // Pending entries are cheap to recreate; prefer replacing
+                // them (their time is the last request's).
+                State::Resolved | State::Pending => e.at,
             };
             if key < best_key {
                 best_key = key;
@@ -86,13 +108,16 @@ impl ArpCache {
     /// pending (someone is waiting for it).
     pub fn fill(&mut self, now: Instant, ip: Ipv4Address, mac: EthernetAddress) -> bool {
         let i = self.position(ip).unwrap_or_else(|| self.victim(now));
-        let was_pending =
-            matches!(self.entries.get(i), Some(Entry::Pending { ip: a, .. }) if *a == ip);
+        let was_pending = self
+            .entries
+            .get(i)
+            .is_some_and(|e| e.state == State::Pending && e.ip == ip);
         if let Some(e) = self.entries.get_mut(i) {
-            *e = Entry::Resolved {
+            *e = Entry {
+                at: now + ENTRY_LIFETIME,
                 ip,
                 mac,
-                expires: now + ENTRY_LIFETIME,
+                state: State::Resolved,
             };
         }
         was_pending
@@ -113,22 +138,22 @@ impl ArpCache {
         // 9: flash).
         let i = match self.position(ip) {
             Some(i) => match self.entries.get(i).copied() {
-                Some(Entry::Resolved { mac, expires, .. }) if expires > now => {
-                    return Lookup::Found(mac);
+                Some(e) if e.state == State::Resolved && e.at > now => {
+                    return Lookup::Found(e.mac);
                 }
-                Some(Entry::Pending { last_request, .. })
-                    if now < last_request + REQUEST_INTERVAL =>
-                {
-                    return Lookup::Wait(last_request + REQUEST_INTERVAL);
+                Some(e) if e.state == State::Pending && now < e.at + REQUEST_INTERVAL => {
+                    return Lookup::Wait(e.at + REQUEST_INTERVAL);
                 }
                 _ => i,
             },
             None => self.victim(now),
         };
         if let Some(e) = self.entries.get_mut(i) {
-            *e = Entry::Pending {
+            *e = Entry {
+                at: now,
                 ip,
-                last_request: now,
+                mac: EthernetAddress([0; 6]),
+                state: State::Pending,
             };
         }
         Lookup::SendRequest
@@ -141,22 +166,18 @@ impl ArpCache {
         if let Some(e) = self
             .entries
             .iter_mut()
-            .find(|e| matches!(e, Entry::Resolved { ip: a, .. } if *a == ip))
+            .find(|e| e.state == State::Resolved && e.ip == ip)
         {
-            *e = Entry::Empty;
+            e.state = State::Empty;
         }
     }
 
     /// The mapping for `ip`, if resolved and fresh (no side effects).
     pub fn get(&self, now: Instant, ip: Ipv4Address) -> Option<EthernetAddress> {
-        self.entries.iter().find_map(|e| match e {
-            Entry::Resolved {
-                ip: a,
-                mac,
-                expires,
-            } if *a == ip && *expires > now => Some(*mac),
-            _ => None,
-        })
+        self.entries
+            .iter()
+            .find(|e| e.state == State::Resolved && e.ip == ip && e.at > now)
+            .map(|e| e.mac)
     }
 }
 
@@ -200,6 +221,21 @@ mod tests {
         assert_eq!(c.lookup(t, IP), Lookup::SendRequest);
         // A pending request is not reset by more advice.
         c.invalidate(IP);
+        assert_eq!(c.lookup(t, IP), Lookup::Wait(t + REQUEST_INTERVAL));
+    }
+
+    /// Empty entries hold the unspecified address and a zero MAC and time,
+    /// which match nothing: only the state says an entry is in use.
+    #[test]
+    fn empty_entries_match_nothing() {
+        let mut c = ArpCache::default();
+        let zero = Ipv4Address::new(0, 0, 0, 0);
+        let t = Instant::ZERO;
+        assert_eq!(c.get(t, zero), None);
+        assert!(!c.fill(t, zero, MAC));
+        assert_eq!(c.lookup(t, zero), Lookup::Found(MAC));
+        assert_eq!(c.lookup(t, IP), Lookup::SendRequest);
+        assert_eq!(c.get(t, IP), None);
         assert_eq!(c.lookup(t, IP), Lookup::Wait(t + REQUEST_INTERVAL));
     }
 

@@ -244,18 +244,23 @@ impl ArpRepr {
         PACKET_LEN
     }
 
-    /// Writes the packet. The buffer should hold at least [`PACKET_LEN`]
-    /// bytes; fields that would not fit are not written.
+    /// Writes the packet (RFC 826 layout). The buffer should hold at least
+    /// [`PACKET_LEN`] bytes; a shorter one is left as it was.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut ArpPacket<T>) {
-        packet.set_hardware_type(HTYPE_ETHERNET);
-        packet.set_protocol_type(PTYPE_IPV4);
-        packet.set_hardware_len(6);
-        packet.set_protocol_len(4);
-        packet.set_operation(self.operation);
-        packet.set_source_hardware_addr(self.source_hardware_addr);
-        packet.set_source_protocol_addr(self.source_protocol_addr);
-        packet.set_target_hardware_addr(self.target_hardware_addr);
-        packet.set_target_protocol_addr(self.target_protocol_addr);
+        // The 28 bytes put together here and written at once: one length
+        // check instead of one per field (flash, issue 9).
+        let [h0, h1] = HTYPE_ETHERNET.to_be_bytes();
+        let [p0, p1] = PTYPE_IPV4.to_be_bytes();
+        let [o0, o1] = u16::from(self.operation).to_be_bytes();
+        let [a0, a1, a2, a3, a4, a5] = self.source_hardware_addr.0;
+        let [b0, b1, b2, b3] = self.source_protocol_addr.0;
+        let [c0, c1, c2, c3, c4, c5] = self.target_hardware_addr.0;
+        let [d0, d1, d2, d3] = self.target_protocol_addr.0;
+        let out: [u8; PACKET_LEN] = [
+            h0, h1, p0, p1, 6, 4, o0, o1, a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, c0, c1, c2, c3,
+            c4, c5, d0, d1, d2, d3,
+        ];
+        write(packet.buffer.as_mut(), 0, &out);
     }
 }
 
@@ -324,7 +329,7 @@ mod tests {
             assert_eq!(packet.check_len(), Err(Error::Truncated), "len {len}");
             assert_eq!(ArpRepr::parse(&packet), Err(Error::Truncated));
         }
-        // Emitting into a short buffer writes only what fits.
+        // Emitting into a short buffer writes nothing past its end.
         for len in 0..PACKET_LEN {
             let mut out = [0u8; PACKET_LEN];
             request_repr().emit(&mut ArpPacket::new_unchecked(&mut out[..len]));

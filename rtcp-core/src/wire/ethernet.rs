@@ -261,11 +261,15 @@ impl EthernetRepr {
     }
 
     /// Writes the header. The frame should hold at least [`HEADER_LEN`] bytes
-    /// (a checked frame does); fields that would not fit are not written.
+    /// (a checked frame does); a shorter one is left as it was.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, frame: &mut EthernetFrame<T>) {
-        frame.set_dst_addr(self.dst_addr);
-        frame.set_src_addr(self.src_addr);
-        frame.set_ethertype(self.ethertype);
+        // The header put together here and written at once: one length
+        // check instead of one per field (flash, issue 9).
+        let [d0, d1, d2, d3, d4, d5] = self.dst_addr.0;
+        let [s0, s1, s2, s3, s4, s5] = self.src_addr.0;
+        let [t0, t1] = u16::from(self.ethertype).to_be_bytes();
+        let header: [u8; HEADER_LEN] = [d0, d1, d2, d3, d4, d5, s0, s1, s2, s3, s4, s5, t0, t1];
+        write(frame.buffer.as_mut(), field::DST, &header);
     }
 }
 
