@@ -273,17 +273,25 @@ pub(crate) const fn add(a: u64, b: u64) -> u64 {
     sum + carry as u64
 }
 
+/// The five native-order 32-bit words of a 20-byte header added in a
+/// 64-bit accumulator, no loop (32-bit words are 16-bit word pairs with
+/// their carries deferred, RFC 1071 §2 (B), (C)); below 2^35.
+#[inline(always)]
+fn five_words_native(header: &[u8; 20]) -> u64 {
+    let [a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3] = *header;
+    u64::from(u32::from_ne_bytes([a0, a1, a2, a3]))
+        + u64::from(u32::from_ne_bytes([b0, b1, b2, b3]))
+        + u64::from(u32::from_ne_bytes([c0, c1, c2, c3]))
+        + u64::from(u32::from_ne_bytes([d0, d1, d2, d3]))
+        + u64::from(u32::from_ne_bytes([e0, e1, e2, e3]))
+}
+
 /// The five 32-bit words of a 20-byte header (an IPv4 header without
 /// options, a TCP header without options), unfolded and congruent modulo
 /// 2^16 - 1 to their network-order sum, as [`data_unfolded`]; below 2^43.
 #[inline]
 pub(crate) fn header_unfolded(header: &[u8; 20]) -> u64 {
-    let [a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3] = *header;
-    let total = u64::from(u32::from_ne_bytes([a0, a1, a2, a3]))
-        + u64::from(u32::from_ne_bytes([b0, b1, b2, b3]))
-        + u64::from(u32::from_ne_bytes([c0, c1, c2, c3]))
-        + u64::from(u32::from_ne_bytes([d0, d1, d2, d3]))
-        + u64::from(u32::from_ne_bytes([e0, e1, e2, e3]));
+    let total = five_words_native(header);
     // Below 2^35, so the rotation is a plain shift by 8.
     if cfg!(target_endian = "little") {
         total << 8
@@ -301,12 +309,7 @@ pub fn ipv4_header(header: &[u8; 20]) -> u16 {
     if cfg!(target_pointer_width = "32") {
         return data(header);
     }
-    let [a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3] = *header;
-    let total = u64::from(u32::from_ne_bytes([a0, a1, a2, a3]))
-        + u64::from(u32::from_ne_bytes([b0, b1, b2, b3]))
-        + u64::from(u32::from_ne_bytes([c0, c1, c2, c3]))
-        + u64::from(u32::from_ne_bytes([d0, d1, d2, d3]))
-        + u64::from(u32::from_ne_bytes([e0, e1, e2, e3]));
+    let total = five_words_native(header);
     // Native-order sum to network order (RFC 1071 §2 (B)), as in `data`.
     u16::from_be(fold(total))
 }
