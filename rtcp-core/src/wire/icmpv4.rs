@@ -325,24 +325,19 @@ impl<'a> Icmpv4Repr<'a> {
         packet: &mut Icmpv4Packet<T>,
         checksum: ChecksumMode,
     ) {
-        match *self {
-            Icmpv4Repr::EchoRequest { ident, seq_no, .. }
-            | Icmpv4Repr::EchoReply { ident, seq_no, .. } => {
-                let ty = if matches!(self, Icmpv4Repr::EchoRequest { .. }) {
-                    TYPE_ECHO_REQUEST
-                } else {
-                    TYPE_ECHO_REPLY
-                };
-                packet.set_msg_type(ty);
-                packet.set_msg_code(0);
-                packet.set_echo_ident(ident);
-                packet.set_echo_seq_no(seq_no);
+        // The whole 8-byte header (type, code, zero checksum, rest of
+        // header: RFC 792) as one array, written with one length check
+        // instead of one per field (flash, issue 9).
+        let (ty, code, rest) = match *self {
+            Icmpv4Repr::EchoRequest { ident, seq_no, .. } => {
+                (TYPE_ECHO_REQUEST, 0, echo_rest(ident, seq_no))
+            }
+            Icmpv4Repr::EchoReply { ident, seq_no, .. } => {
+                (TYPE_ECHO_REPLY, 0, echo_rest(ident, seq_no))
             }
             Icmpv4Repr::DstUnreachable {
                 code, next_hop_mtu, ..
             } => {
-                packet.set_msg_type(TYPE_DST_UNREACHABLE);
-                packet.set_msg_code(code);
                 // RFC 1191 §4: the MTU field is only meaningful for code 4;
                 // otherwise the rest-of-header is unused and zero (RFC 792).
                 let mtu = if code == unreachable::FRAG_NEEDED {
@@ -350,22 +345,22 @@ impl<'a> Icmpv4Repr<'a> {
                 } else {
                     0
                 };
-                packet.set_next_hop_mtu(mtu);
+                (TYPE_DST_UNREACHABLE, code, u32::from(mtu).to_be_bytes())
             }
-            Icmpv4Repr::TimeExceeded { code, .. } => {
-                packet.set_msg_type(TYPE_TIME_EXCEEDED);
-                packet.set_msg_code(code);
-                write(packet.buffer.as_mut(), field::UNUSED, &[0; 4]);
-            }
+            Icmpv4Repr::TimeExceeded { code, .. } => (TYPE_TIME_EXCEEDED, code, [0; 4]),
+        };
+        if let Some(out) = packet.buffer.as_mut().first_chunk_mut::<8>() {
+            *out = [ty, code, 0, 0, rest[0], rest[1], rest[2], rest[3]];
         }
         let data = self.data();
         if let Some(dst) = packet.data_mut().get_mut(..data.len()) {
             dst.copy_from_slice(data);
         }
+        // The header above was written with a zero checksum, so the sum
+        // can be taken at once (RFC 792: computed with the field zero).
         if checksum.compute_tx {
-            packet.fill_checksum();
-        } else {
-            packet.set_checksum(0);
+            let sum = checksum::data(packet.buffer.as_ref());
+            packet.set_checksum(!sum);
         }
     }
 
@@ -463,6 +458,11 @@ impl Icmpv4Quote {
             transport,
         })
     }
+}
+
+/// An echo message's rest of header: identifier and sequence number (RFC 792).
+fn echo_rest(ident: u16, seq_no: u16) -> [u8; 4] {
+    (u32::from(ident) << 16 | u32::from(seq_no)).to_be_bytes()
 }
 
 #[cfg(test)]
