@@ -368,14 +368,27 @@ impl Interface {
         }
         match eth_repr.ethertype {
             EtherType::Arp => {
-                if let Some(reply) = self.ingress_arp(now, eth.payload(), sockets) {
-                    self.send_reply(now, eth_repr.src_addr, Reply::Arp(reply), tx);
-                }
+                self.ingress_arp_frame(now, eth.payload(), eth_repr.src_addr, sockets, tx)
             }
             EtherType::Ipv4 => {
                 self.ingress_ipv4(now, eth.payload(), sockets, eth_repr.src_addr, tx)
             }
             EtherType::Unknown(_) => self.stats.rx_unknown_ethertype += 1,
+        }
+    }
+
+    /// An ARP frame: merge its sender, answer a request for us.
+    #[cfg_attr(target_pointer_width = "64", inline(never))]
+    fn ingress_arp_frame<T: TxToken, const LOG: usize>(
+        &mut self,
+        now: Instant,
+        payload: &[u8],
+        src_mac: EthernetAddress,
+        sockets: &mut SocketSet<'_, LOG>,
+        tx: T,
+    ) {
+        if let Some(reply) = self.ingress_arp(now, payload, sockets) {
+            self.send_reply(now, src_mac, Reply::Arp(reply), tx);
         }
     }
 
