@@ -115,11 +115,11 @@ PARTS = [
     ("ISN (SipHash-2-4 of the 4-tuple)", r"tcp/isn\.rs"),
     ("frame build (Ethernet, IPv4, TCP header and options)",
      FLOOR + r"ConnFloor::emit|\[std\] rtcp_compare::floor_conn::ConnFloor::emit"
-     r"|wire/tcp\.rs :: .*(emit|nop_nop|::len)|wire/frame\.rs|Ipv4Repr::header|ipv4_route"
+     r"|wire/tcp(\.rs|/mod\.rs|/options\.rs) :: .*(emit|nop_nop|::len)|wire/frame\.rs|Ipv4Repr::header|ipv4_route"
      r"|iface/mod\.rs :: .*(emit_tcp_segments|tcp_burst|next_ident|next_hop)|arp_cache|wire/mod\.rs"
      r"|floor\.rs :: .*eth_ipv4_header"),
     ("frame parse and checks (Ethernet, IPv4, TCP header and options)",
-     FLOOR + r"(parse_options|be16|be32|ConnFloor::parse)|iface/mod\.rs :: .*ingress|wire/(ethernet|ipv4|tcp|arp|icmpv4)\.rs"
+     FLOOR + r"(parse_options|be16|be32|ConnFloor::parse)|iface/mod\.rs :: .*ingress|wire/(ethernet|ipv4|tcp|arp|icmpv4)(\.rs|/mod\.rs|/options\.rs)"
      r"|floor\.rs :: .*(ipv4_segment|be16|be32)"),
     ("connection table: demux, insert, remove",
      r"socket_set/(index|recycle)\.rs|socket_set/mod\.rs :: .*(slot|dispatch|process|listen_input|check|alloc|free"
