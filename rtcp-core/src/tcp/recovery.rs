@@ -732,6 +732,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// Everything an acceptable ACK tells about loss (called from the ACK
     /// step after SND.UNA has moved). `prior_una` is SND.UNA before it.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(crate) fn on_ack_for_recovery(
         &mut self,
         now: Instant,
