@@ -540,24 +540,26 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.timers.instant_ms(self.timers.last_rx)
     }
 
-    fn user_timeout_at(&self) -> Option<Instant> {
+    /// When the user timeout fires (`Deadline::NONE` when nothing is
+    /// stalled). A `Deadline`, not an `Option<Instant>`, which 32-bit
+    /// targets returned through memory (flash, issue 9).
+    fn user_timeout_at(&self) -> Deadline {
         // In one step on 64-bit hosts (`after_ms`); 32-bit targets keep
         // the two, whose code the rest of the socket shares (flash).
         if cfg!(target_pointer_width = "32") {
-            return self
-                .timers
-                .get_ms(self.timers.stall_since)
-                .get()
-                .map(|since| since + self.config.user_timeout());
+            return match self.timers.get_ms(self.timers.stall_since).get() {
+                Some(since) => Deadline::at(since + self.config.user_timeout()),
+                None => Deadline::NONE,
+            };
         }
         let since = self.timers.stall_since;
         // `after_ms` tests this too, but testing first skips unpacking the
         // configured timeout when nothing is stalled (usually): without it
         // connections cost 53 Ir more (`rtcp-compare/ir.sh`).
         if since.is_none() {
-            return None;
+            return Deadline::NONE;
         }
-        self.timers.after_ms(since, self.config.user_timeout())
+        Deadline::from(self.timers.after_ms(since, self.config.user_timeout()))
     }
 
     /// When this socket next needs `dispatch`.
@@ -613,7 +615,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             .min(self.rec.tlp_deadline())
             .min(t.get(ticks))
             .min(Deadline::from(self.keepalive_at()))
-            .min(Deadline::from(self.user_timeout_at()));
+            .min(self.user_timeout_at());
         earliest.map_or(PollAt::Ingress, PollAt::Time)
     }
 
