@@ -492,7 +492,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// BENCHMARKS.md, "Session 17: connection rate").
     #[cfg_attr(target_pointer_width = "64", cold, inline(never))]
     fn lost_plan(&self, payload_mss: usize) -> Option<Plan> {
-        let (_, lost) = self.rec.log.first_lost()?;
+        let lost = self.rec.log.first_lost()?;
         self.resend_plan(lost.start, lost.end, payload_mss)
     }
 
@@ -1169,7 +1169,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 let end = seq + len + usize::from(fin);
                 if seq < self.snd_max {
                     crate::count(&mut stats.retransmissions);
-                    if self.rtt_timing().is_some_and(|(t, _)| t >= seq) {
+                    if self.rtt_sent().is_some() && self.timers.rtt_seq >= seq {
                         // Karn: a retransmitted segment may not be timed.
                         self.untime();
                     }
