@@ -445,10 +445,20 @@ impl Interface {
         tx: T,
     ) {
         let (ip_mode, tcp_mode, icmp_mode) = self.rx_checksums();
+        // `Ipv4Repr::parse` checks the lengths first (`check_len`), and
+        // its length errors are counted as malformed below, so 32-bit
+        // targets leave the check to it: one copy instead of two (flash,
+        // issue 9: 164 B in the minimal firmware build). 64-bit hosts
+        // check here as well (the same outcome), which keeps
+        // `Interface::poll`'s code as it was (without it, 30 to 40 more
+        // instructions per connection, from the layout of the send path).
+        #[cfg(target_pointer_width = "64")]
         let Ok(packet) = Ipv4Packet::new_checked(payload) else {
             count(&mut self.stats.rx_malformed);
             return;
         };
+        #[cfg(not(target_pointer_width = "64"))]
+        let packet = Ipv4Packet::new_unchecked(payload);
         let ip = match Ipv4Repr::parse(&packet, ip_mode) {
             Ok(ip) => ip,
             Err(crate::wire::Error::Checksum) => {
@@ -508,10 +518,15 @@ impl Interface {
         let body = packet.payload();
         match ip.protocol {
             IpProtocol::Icmp => {
+                // The length check is the parser's alone on 32-bit targets
+                // (as for IPv4 above; its errors are counted as malformed).
+                #[cfg(target_pointer_width = "64")]
                 let Ok(icmp_packet) = Icmpv4Packet::new_checked(body) else {
                     count(&mut self.stats.rx_malformed);
                     return;
                 };
+                #[cfg(not(target_pointer_width = "64"))]
+                let icmp_packet = Icmpv4Packet::new_unchecked(body);
                 match Icmpv4Repr::parse(&icmp_packet, icmp_mode) {
                     Ok(Icmpv4Repr::EchoRequest {
                         ident,
@@ -561,10 +576,15 @@ impl Interface {
                 }
             }
             IpProtocol::Tcp => {
+                // The length check is the parser's alone on 32-bit targets
+                // (as for IPv4 above; its errors are counted as malformed).
+                #[cfg(target_pointer_width = "64")]
                 let Ok(tcp_packet) = TcpPacket::new_checked(body) else {
                     count(&mut self.stats.rx_malformed);
                     return;
                 };
+                #[cfg(not(target_pointer_width = "64"))]
+                let tcp_packet = TcpPacket::new_unchecked(body);
                 // Parsed in place (see `TcpRepr::parse_into`), SACK blocks
                 // only with the `sack` feature (`parse_ingress`).
                 let mut seg = TcpRepr::default();

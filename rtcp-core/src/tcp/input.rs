@@ -231,7 +231,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     fn on_handshake_rtt(&mut self, now: Instant, seg: &TcpRepr) {
         // Karn: only time the SYN if it was not retransmitted.
-        if let Some((seq, sent)) = self.take_rtt_timing() {
+        let (sent, seq) = (self.rtt_sent().get(), self.timers.rtt_seq);
+        self.untime();
+        if let Some(sent) = sent {
             if seg.ack_number > seq {
                 self.rtt.sample(now - sent);
             }
@@ -592,8 +594,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             if ecr != 0 {
                 self.sample_ts_rtt(now, ecr);
             }
-        } else if let Some((seq, sent)) = self.rtt_timing() {
-            if ack > seq {
+        } else if let Some(sent) = self.rtt_sent().get() {
+            if ack > self.timers.rtt_seq {
                 self.rtt.sample(now - sent);
                 self.untime();
             }

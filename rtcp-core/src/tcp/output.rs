@@ -492,7 +492,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// BENCHMARKS.md, "Session 17: connection rate").
     #[cfg_attr(target_pointer_width = "64", cold, inline(never))]
     fn lost_plan(&self, payload_mss: usize) -> Option<Plan> {
-        let (_, lost) = self.rec.log.first_lost()?;
+        let lost = self.rec.log.first_lost()?;
         self.resend_plan(lost.start, lost.end, payload_mss)
     }
 
@@ -540,24 +540,26 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.timers.instant_ms(self.timers.last_rx)
     }
 
-    fn user_timeout_at(&self) -> Option<Instant> {
+    /// When the user timeout fires (`Deadline::NONE` when nothing is
+    /// stalled). A `Deadline`, not an `Option<Instant>`, which 32-bit
+    /// targets returned through memory (flash, issue 9).
+    fn user_timeout_at(&self) -> Deadline {
         // In one step on 64-bit hosts (`after_ms`); 32-bit targets keep
         // the two, whose code the rest of the socket shares (flash).
         if cfg!(target_pointer_width = "32") {
-            return self
-                .timers
-                .get_ms(self.timers.stall_since)
-                .get()
-                .map(|since| since + self.config.user_timeout());
+            return match self.timers.get_ms(self.timers.stall_since).get() {
+                Some(since) => Deadline::at(since + self.config.user_timeout()),
+                None => Deadline::NONE,
+            };
         }
         let since = self.timers.stall_since;
         // `after_ms` tests this too, but testing first skips unpacking the
         // configured timeout when nothing is stalled (usually): without it
         // connections cost 53 Ir more (`rtcp-compare/ir.sh`).
         if since.is_none() {
-            return None;
+            return Deadline::NONE;
         }
-        self.timers.after_ms(since, self.config.user_timeout())
+        Deadline::from(self.timers.after_ms(since, self.config.user_timeout()))
     }
 
     /// When this socket next needs `dispatch`.
@@ -613,7 +615,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             .min(self.rec.tlp_deadline())
             .min(t.get(ticks))
             .min(Deadline::from(self.keepalive_at()))
-            .min(Deadline::from(self.user_timeout_at()));
+            .min(self.user_timeout_at());
         earliest.map_or(PollAt::Ingress, PollAt::Time)
     }
 
@@ -1167,7 +1169,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 let end = seq + len + usize::from(fin);
                 if seq < self.snd_max {
                     crate::count(&mut stats.retransmissions);
-                    if self.rtt_timing().is_some_and(|(t, _)| t >= seq) {
+                    if self.rtt_sent().is_some() && self.timers.rtt_seq >= seq {
                         // Karn: a retransmitted segment may not be timed.
                         self.untime();
                     }

@@ -2,7 +2,7 @@
 
 use super::clock::Tick;
 use super::socket::TcpSocket;
-use crate::time::{Duration, Instant};
+use crate::time::{Deadline, Duration, Instant};
 use crate::wire::SeqNumber;
 
 /// The one segment being timed for an RTT sample when timestamps are off
@@ -28,17 +28,12 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
         self.timers.rtt_sent.is_none()
     }
 
-    /// The timed segment and its send time, if any.
-    pub(crate) fn rtt_timing(&self) -> Option<(SeqNumber, Instant)> {
-        let sent = self.timers.get(self.timers.rtt_sent).get()?;
-        Some((self.timers.rtt_seq, sent))
-    }
-
-    /// The timed segment, leaving nothing timed.
-    pub(crate) fn take_rtt_timing(&mut self) -> Option<(SeqNumber, Instant)> {
-        let timed = self.rtt_timing();
-        self.untime();
-        timed
+    /// When the timed segment (`timers.rtt_seq`) was sent; none when
+    /// nothing is timed. A `Deadline`, which 32-bit targets return in
+    /// registers, not a `(SeqNumber, Instant)` option, which they returned
+    /// through memory (flash, issue 9).
+    pub(crate) fn rtt_sent(&self) -> Deadline {
+        self.timers.get(self.timers.rtt_sent)
     }
 }
 

@@ -720,8 +720,10 @@ impl<const N: usize> SendLog<N> {
         }
     }
 
-    /// The first record waiting for retransmission: its index and record.
-    pub fn first_lost(&self) -> Option<(usize, SentRecord)> {
+    /// The first record waiting for retransmission. A reference, which
+    /// 32-bit targets return in a register (a copy with its index went
+    /// through memory: flash, issue 9).
+    pub fn first_lost(&self) -> Option<&SentRecord> {
         // `lost_bytes` sums the records marked lost and not SACKed, and no
         // record is empty (`check`): zero means none, without the walk,
         // which every send plan asks for (a whole window of records on a
@@ -729,11 +731,7 @@ impl<const N: usize> SendLog<N> {
         if self.lost_bytes == 0 {
             return None;
         }
-        (0..self.len()).find_map(|i| {
-            self.get(i)
-                .filter(|r| r.has(LOST) && !r.has(SACKED))
-                .map(|r| (i, *r))
-        })
+        (0..self.len()).find_map(|i| self.get(i).filter(|r| r.has(LOST) && !r.has(SACKED)))
     }
 
     /// `[seq, seq + len)` was retransmitted now. The part
@@ -894,7 +892,7 @@ mod tests {
         assert_eq!(log.mark_lost_by_sack(3, 100), 0);
         log.on_sack_block(s(300), s(400), |_, _| {});
         assert_eq!(log.mark_lost_by_sack(3, 100), 100);
-        assert_eq!(log.first_lost().unwrap().1.start, s(0));
+        assert_eq!(log.first_lost().unwrap().start, s(0));
         assert_eq!(log.lost_bytes(), 100);
         // pipe: 1000 outstanding - 300 SACKed - 100 lost.
         assert_eq!(log.pipe(1000), 600);
@@ -906,14 +904,14 @@ mod tests {
         let mut log = SendLog::<LOG_CAPACITY>::new();
         log.on_send_new(s(0), s(300), snap(1));
         assert_eq!(log.mark_all_lost(), 300);
-        let (_, lost) = log.first_lost().unwrap();
+        let lost = *log.first_lost().unwrap();
         log.on_retransmit(lost.start, 100, snap(9));
         let first = log.get(0).unwrap();
         assert_eq!((first.start, first.end), (s(0), s(100)));
         assert!(first.has(RETRANSMITTED) && !first.has(LOST));
         assert_eq!(first.sent_at, 9);
         assert_eq!(log.lost_bytes(), 200);
-        assert_eq!(log.first_lost().unwrap().1.start, s(100));
+        assert_eq!(log.first_lost().unwrap().start, s(100));
         log.check();
     }
 

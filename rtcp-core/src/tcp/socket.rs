@@ -513,7 +513,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     /// Forget how the previous connection in this slot ended (its error and
-    /// end of stream), before a new one starts.
+    /// end of stream), before a new one starts. Out of line on 32-bit
+    /// targets (flash, issue 9: three inlined copies).
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(crate) fn forget_past(&mut self) {
         self.hot.error = None;
         self.hot.flags.set(Flags::RX_FIN_RECEIVED, false);
