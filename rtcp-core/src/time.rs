@@ -26,10 +26,21 @@ pub(crate) const fn div_rem_small(x: u64, d: u32) -> (u64, u32) {
 }
 
 /// The long division of [`div_rem_small`] (tested on every target).
-/// Out of line on 32-bit targets: one copy serves every caller.
+/// The remainder is the low word of `x - q * d` (it is below `d`), so
+/// only the quotient comes back from the division: a `(u64, u32)` would
+/// be returned through memory on a 32-bit target.
+#[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+#[inline]
+const fn div_rem_by_digits(x: u64, d: u32) -> (u64, u32) {
+    let q = div_by_digits(x, d);
+    (q, (x as u32).wrapping_sub((q as u32).wrapping_mul(d)))
+}
+
+/// The quotient of [`div_rem_by_digits`]. Out of line on 32-bit targets:
+/// one copy serves every caller.
 #[cfg_attr(target_pointer_width = "64", allow(dead_code))]
 #[cfg_attr(target_pointer_width = "32", inline(never))]
-const fn div_rem_by_digits(x: u64, d: u32) -> (u64, u32) {
+const fn div_by_digits(x: u64, d: u32) -> u64 {
     let mut q = 0u64;
     let mut rem = 0u32;
     let mut shift = 64;
@@ -39,7 +50,7 @@ const fn div_rem_by_digits(x: u64, d: u32) -> (u64, u32) {
         q = q << 16 | (cur / d) as u64;
         rem = cur % d;
     }
-    (q, rem)
+    q
 }
 
 /// A point in time, in microseconds since an epoch chosen by the caller.

@@ -625,7 +625,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     /// Our TSval clock: milliseconds plus a per-connection offset (RFC 7323 §5.4).
-    #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(crate) fn ts_now(&self, now: Instant) -> u32 {
         (now.total_millis() as u32).wrapping_add(self.ts_offset)
     }

@@ -600,7 +600,18 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     /// The earliest timer, when nothing is to be sent before it.
+    #[cfg_attr(target_pointer_width = "32", inline)]
     fn timer_poll_at(&self) -> PollAt {
+        self.timer_deadline().map_or(PollAt::Ingress, PollAt::Time)
+    }
+
+    /// The deadline of `timer_poll_at`. Out of line on 32-bit targets,
+    /// where a `PollAt` would be returned through memory and a `Deadline`
+    /// comes back in registers.
+    /// (Always inlined on 64-bit hosts, which keep one function.)
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
+    fn timer_deadline(&self) -> Deadline {
         // Runs after nearly every segment (it is what an idle socket tells
         // the scheduler), so it folds the raw deadlines, where "none" is the
         // latest instant, instead of collecting `Option`s.
@@ -609,14 +620,12 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let t = &self.timers;
         // (`rtx` is the end of TIME-WAIT in that state.)
         let ticks = t.rtx.min(t.persist).min(t.ack);
-        let earliest = self
-            .rec
+        self.rec
             .rack_deadline()
             .min(self.rec.tlp_deadline())
             .min(t.get(ticks))
             .min(Deadline::from(self.keepalive_at()))
-            .min(self.user_timeout_at());
-        earliest.map_or(PollAt::Ingress, PollAt::Time)
+            .min(self.user_timeout_at())
     }
 
     /// No timer is armed (a reset socket's timers; debug checks).

@@ -600,6 +600,9 @@ impl<'a> TcpRepr<'a> {
         checksum: ChecksumMode,
     ) -> Result<()> {
         let header_len = HEADER_LEN + options_len;
+        // 32-bit targets check the payload's length after the split
+        // below instead: one check (flash).
+        #[cfg(target_pointer_width = "64")]
         if segment.len() != header_len + self.payload.len() {
             return Err(Error::BufferTooSmall);
         }
@@ -620,6 +623,10 @@ impl<'a> TcpRepr<'a> {
             let (header, payload) = segment
                 .split_at_mut_checked(header_len)
                 .ok_or(Error::BufferTooSmall)?;
+            #[cfg(target_pointer_width = "32")]
+            if payload.len() != self.payload.len() {
+                return Err(Error::BufferTooSmall);
+            }
             let (fixed, options) = header
                 .split_first_chunk_mut::<HEADER_LEN>()
                 .ok_or(Error::BufferTooSmall)?;
