@@ -154,7 +154,7 @@ impl TcpOptions {
     ///
     /// `BLOCKS` false: SACK options are checked as always but their blocks
     /// are not stored (`sack_count` is, with zero blocks); see
-    /// [`TcpRepr::parse_ingress`].
+    /// [`TcpRepr::parse_ingress`](super::TcpRepr::parse_ingress).
     #[inline]
     pub(super) fn parse_into<const BLOCKS: bool>(
         bytes: &[u8],
