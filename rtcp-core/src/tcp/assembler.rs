@@ -275,7 +275,7 @@ impl Assembler {
         advance as usize
     }
 
-    /// RCV.NXT moved forward by `n` bytes for a reason other than [`add`]:
+    /// RCV.NXT moved forward by `n` bytes for a reason other than [`Self::add`]:
     /// drop what is now behind it and renumber the rest.
     fn shift(&mut self, n: u32) {
         let mut kept = 0;

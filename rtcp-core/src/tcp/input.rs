@@ -231,7 +231,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     fn on_handshake_rtt(&mut self, now: Instant, seg: &TcpRepr) {
         // Karn: only time the SYN if it was not retransmitted.
-        let (sent, seq) = (self.rtt_sent().get(), self.timers.rtt_seq);
+        let (sent, seq) = (self.rtt_sent().get(), self.rtt_seq());
         self.untime();
         if let Some(sent) = sent {
             if seg.ack_number > seq {
@@ -595,7 +595,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 self.sample_ts_rtt(now, ecr);
             }
         } else if let Some(sent) = self.rtt_sent().get() {
-            if ack > self.timers.rtt_seq {
+            if ack > self.rtt_seq() {
                 self.rtt.sample(now - sent);
                 self.untime();
             }

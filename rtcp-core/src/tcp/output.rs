@@ -1178,7 +1178,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 let end = seq + len + usize::from(fin);
                 if seq < self.snd_max {
                     crate::count(&mut stats.retransmissions);
-                    if self.rtt_sent().is_some() && self.timers.rtt_seq >= seq {
+                    if self.rtt_sent().is_some() && self.rtt_seq() >= seq {
                         // Karn: a retransmitted segment may not be timed.
                         self.untime();
                     }

@@ -6,8 +6,8 @@ use crate::time::{Deadline, Duration, Instant};
 use crate::wire::SeqNumber;
 
 /// The one segment being timed for an RTT sample when timestamps are off
-/// (RFC 6298 §3, with Karn's rule): its sequence number (`timers.rtt_seq`) and
-/// its send time, a [`Tick`] among the socket's 32-bit timers (`clock.rs`;
+/// (RFC 6298 §3, with Karn's rule): its sequence number (`rtt_seq`) and
+/// its send time, a `Tick` among the socket's 32-bit timers (`clock.rs`;
 /// none: nothing is timed). Eight bytes less than the 12-byte value it
 /// replaces, whose send time was a whole `Instant`. A sample older than
 /// the timers' horizon (35.8 minutes) reads as that long.
@@ -28,12 +28,18 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
         self.timers.rtt_sent.is_none()
     }
 
-    /// When the timed segment (`timers.rtt_seq`) was sent; none when
+    /// When the timed segment ([`Self::rtt_seq`]) was sent; none when
     /// nothing is timed. A `Deadline`, which 32-bit targets return in
     /// registers, not a `(SeqNumber, Instant)` option, which they returned
     /// through memory (flash, issue 9).
     pub(crate) fn rtt_sent(&self) -> Deadline {
         self.timers.get(self.timers.rtt_sent)
+    }
+
+    /// The timed segment's sequence number; meaningful only while
+    /// [`Self::rtt_sent`] is some.
+    pub(crate) fn rtt_seq(&self) -> SeqNumber {
+        self.timers.rtt_seq
     }
 }
 

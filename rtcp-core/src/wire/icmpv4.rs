@@ -229,6 +229,13 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv4Packet<T> {
     /// Computes and stores the checksum over the whole buffer.
     pub fn fill_checksum(&mut self) {
         self.set_checksum(0);
+        self.store_checksum_of_zeroed();
+    }
+
+    /// Stores the checksum over the whole buffer, whose checksum field the
+    /// caller has already zeroed (RFC 792: the sum is taken with the field
+    /// zero), so the field is written once rather than cleared first.
+    fn store_checksum_of_zeroed(&mut self) {
         let sum = checksum::data(self.buffer.as_ref());
         self.set_checksum(!sum);
     }
@@ -356,11 +363,9 @@ impl<'a> Icmpv4Repr<'a> {
         if let Some(dst) = packet.data_mut().get_mut(..data.len()) {
             dst.copy_from_slice(data);
         }
-        // The header above was written with a zero checksum, so the sum
-        // can be taken at once (RFC 792: computed with the field zero).
+        // The header above was written with a zero checksum field.
         if checksum.compute_tx {
-            let sum = checksum::data(packet.buffer.as_ref());
-            packet.set_checksum(!sum);
+            packet.store_checksum_of_zeroed();
         }
     }
 
