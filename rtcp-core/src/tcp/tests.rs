@@ -1098,8 +1098,9 @@ fn a_resend_held_back_keeps_the_timer_running() {
 /// reports one of that episode's resends. The peer repeating an older
 /// episode's D-SACK must not undo a later timeout (a fuzzed run had the
 /// undo clear the loss marks of a resend still waiting to leave, which
-/// left a byte in flight with nothing to send it again).
-#[cfg(feature = "sack")]
+/// left a byte in flight with nothing to send it again). Undo is its own
+/// feature: with `sack` alone no D-SACK undoes anything.
+#[cfg(all(feature = "sack", feature = "undo"))]
 #[test]
 fn a_stale_dsack_does_not_undo_a_later_timeout() {
     let opts = TcpOptions {
