@@ -132,7 +132,7 @@ PARTS = [
     ("TCP input: state machine, ACK processing",
      r"tcp/(input|ecn|recovery|scoreboard|rack|undo|assembler|predict|socket|mod)\.rs|tcp/recovery/|tcp/congestion|wire/seq\.rs"
      r"|" + FLOOR + r"ConnFloor::input"),
-    ("TCP output: what to send, buffers", r"tcp/(output|buffer|urgent|ip)\.rs|" + FLOOR + r"ConnFloor::output"),
+    ("TCP output: what to send, buffers", r"tcp/(output|buffer|urgent|ip)\.rs|tcp/output/|" + FLOOR + r"ConnFloor::output"),
     ("interface poll loop", r"iface/mod\.rs|Interface::poll|ConnFloor as rtcp_compare::stacks::Stack>::poll"),
     ("application calls (connect, accept, send, recv, close)",
      r"socket_set/calls\.rs|rtcp-compare/stacks\.rs|" + FLOOR + r"ConnFloor as|Owed as"),

@@ -3,7 +3,7 @@
 //! A `TcpSocket` lives in a slot of the [`SocketSet`](crate::socket_set::SocketSet),
 //! which owns its buffers for the life of the table; connections come and
 //! go through the same slot. Segment processing is in `input.rs`, sending
-//! and timers in `output.rs`.
+//! and timers in `output/` (`mod.rs` plans, `send.rs` sends, `timers.rs`).
 
 use super::assembler::Assembler;
 use super::buffer::RingBuffer;
