@@ -130,7 +130,7 @@ PARTS = [
      r"|tcp/rtt\.rs|timer_poll_at|handle_timers|arm_|user_timeout|quiet_after|poll_at|::rto|keep_alive"
      r"|" + FLOOR + r"ConnFloor::list"),
     ("TCP input: state machine, ACK processing",
-     r"tcp/(input|ecn|recovery|scoreboard|rack|undo|assembler|predict|socket|mod)\.rs|tcp/recovery/|tcp/congestion|wire/seq\.rs"
+     r"tcp/(input|ecn|recovery|scoreboard|rack|undo|assembler|predict|socket|mod)\.rs|tcp/recovery/|tcp/socket/|tcp/congestion|wire/seq\.rs"
      r"|" + FLOOR + r"ConnFloor::input"),
     ("TCP output: what to send, buffers", r"tcp/(output|buffer|urgent|ip)\.rs|tcp/output/|" + FLOOR + r"ConnFloor::output"),
     ("interface poll loop", r"iface/mod\.rs|Interface::poll|ConnFloor as rtcp_compare::stacks::Stack>::poll"),
