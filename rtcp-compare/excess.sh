@@ -116,10 +116,10 @@ PARTS = [
     ("frame build (Ethernet, IPv4, TCP header and options)",
      FLOOR + r"ConnFloor::emit|\[std\] rtcp_compare::floor_conn::ConnFloor::emit"
      r"|wire/tcp(\.rs|/mod\.rs|/options\.rs) :: .*(emit|nop_nop|::len)|wire/frame\.rs|Ipv4Repr::header|ipv4_route"
-     r"|iface/mod\.rs :: .*(emit_tcp_segments|tcp_burst|next_ident|next_hop)|arp_cache|wire/mod\.rs"
+     r"|iface/(mod|egress)\.rs :: .*(emit_tcp_segments|tcp_burst|next_ident|next_hop)|arp_cache|wire/mod\.rs"
      r"|floor\.rs :: .*eth_ipv4_header"),
     ("frame parse and checks (Ethernet, IPv4, TCP header and options)",
-     FLOOR + r"(parse_options|be16|be32|ConnFloor::parse)|iface/mod\.rs :: .*ingress|wire/(ethernet|ipv4|tcp|arp|icmpv4)(\.rs|/mod\.rs|/options\.rs)"
+     FLOOR + r"(parse_options|be16|be32|ConnFloor::parse)|iface/(mod|ingress)\.rs :: .*ingress|wire/(ethernet|ipv4|tcp|arp|icmpv4)(\.rs|/mod\.rs|/options\.rs)"
      r"|floor\.rs :: .*(ipv4_segment|be16|be32)"),
     ("connection table: demux, insert, remove",
      r"socket_set/(index|recycle)\.rs|socket_set/mod\.rs :: .*(slot|dispatch|process|listen_input|check|alloc|free"
@@ -133,7 +133,7 @@ PARTS = [
      r"tcp/(input|ecn|recovery|scoreboard|rack|undo|assembler|predict|socket|mod)\.rs|tcp/recovery/|tcp/socket/|tcp/congestion|wire/seq\.rs"
      r"|" + FLOOR + r"ConnFloor::input"),
     ("TCP output: what to send, buffers", r"tcp/(output|buffer|urgent|ip)\.rs|tcp/output/|" + FLOOR + r"ConnFloor::output"),
-    ("interface poll loop", r"iface/mod\.rs|Interface::poll|ConnFloor as rtcp_compare::stacks::Stack>::poll"),
+    ("interface poll loop", r"iface/(mod|ingress|egress)\.rs|Interface::poll|ConnFloor as rtcp_compare::stacks::Stack>::poll"),
     ("application calls (connect, accept, send, recv, close)",
      r"socket_set/calls\.rs|rtcp-compare/stacks\.rs|" + FLOOR + r"ConnFloor as|Owed as"),
 ]
