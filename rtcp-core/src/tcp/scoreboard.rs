@@ -295,10 +295,13 @@ impl<const N: usize> SendLog<N> {
         (0..self.len()).filter_map(move |i| self.get(i))
     }
 
-    /// Change record `i`'s flags, keeping the byte counters right.
-    fn set_flags(&mut self, i: usize, flags: u8) {
+    /// Set the flags `set` and clear the flags `clear` of record `i`,
+    /// keeping the byte counters right. (Its callers need not read the old
+    /// flags first: one lookup of the record fewer, flash, issue 9.)
+    fn change_flags(&mut self, i: usize, set: u8, clear: u8) {
         let Some(rec) = self.get_mut(i) else { return };
         let old = rec.flags;
+        let flags = (old | set) & !clear;
         rec.flags = flags;
         let len = rec.len();
         let was_lost = old & LOST != 0 && old & SACKED == 0;
@@ -377,27 +380,28 @@ impl<const N: usize> SendLog<N> {
     /// records, which shifts every later record down by one. Callers must
     /// continue from the returned index, never from `i`.
     fn split(&mut self, i: usize, at: SeqNumber) -> Option<usize> {
-        let rec = self.get(i).copied()?;
-        if !(rec.start < at && at < rec.end) {
+        let full = self.len() >= N;
+        let r = self.get_mut(i)?;
+        if !(r.start < at && at < r.end) {
             return None;
         }
-        if self.len() >= N {
-            if !self.make_room() {
-                return None;
-            }
-            // The merge may have moved record `i`: find it again.
-            return match self.find(at) {
-                Some(j) if self.len() < N => self.split(j, at),
-                _ => None,
-            };
-        }
-        let mut tail = rec;
-        tail.start = at;
-        if let Some(r) = self.get_mut(i) {
+        if !full {
+            // The back half, then the front one ends at `at`.
+            let mut tail = *r;
+            tail.start = at;
             r.end = at;
+            // Counters are per byte, so a split with equal flags leaves
+            // them as they are.
+            return self.insert(i + 1, tail).then_some(i);
         }
-        // Counters are per byte, so a split with equal flags leaves them as is.
-        self.insert(i + 1, tail).then_some(i)
+        if !self.make_room() {
+            return None;
+        }
+        // The merge may have moved record `i`: find it again.
+        match self.find(at) {
+            Some(j) if self.len() < N => self.split(j, at),
+            _ => None,
+        }
     }
 
     /// Record a first transmission of `[start, end)` (new data at SND.MAX).
@@ -433,14 +437,12 @@ impl<const N: usize> SendLog<N> {
             // Nothing could be merged: the newest record absorbs the new
             // data (it loses any SACK mark, which only costs a resend).
             if let Some(i) = self.len().checked_sub(1) {
-                if let Some(last) = self.get(i).copied() {
-                    self.set_flags(i, (last.flags & !(SACKED | LOST)) | COALESCED);
-                    if let Some(r) = self.get_mut(i) {
-                        r.end = end;
-                        #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
-                        {
-                            r.sent_at = snapshot.sent_at;
-                        }
+                self.change_flags(i, COALESCED, SACKED | LOST);
+                if let Some(r) = self.get_mut(i) {
+                    r.end = end;
+                    #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
+                    {
+                        r.sent_at = snapshot.sent_at;
                     }
                 }
             }
@@ -596,7 +598,7 @@ impl<const N: usize> SendLog<N> {
                 continue;
             }
             delivered(&rec, rec.len());
-            self.set_flags(i, (rec.flags | SACKED) & !LOST);
+            self.change_flags(i, SACKED, LOST);
             i += 1;
         }
         self.coalesce_sacked();
@@ -626,7 +628,7 @@ impl<const N: usize> SendLog<N> {
     pub fn mark_lost(&mut self, i: usize) -> usize {
         match self.get(i).copied() {
             Some(rec) if !rec.has(SACKED) && !rec.has(LOST) => {
-                self.set_flags(i, rec.flags | LOST);
+                self.change_flags(i, LOST, 0);
                 rec.len()
             }
             _ => 0,
@@ -661,9 +663,7 @@ impl<const N: usize> SendLog<N> {
         if head.len() > mss {
             let _ = self.split(0, head.start + mss.max(1));
         }
-        if let Some(head) = self.get(0).copied() {
-            self.set_flags(0, head.flags & !SACKED);
-        }
+        self.change_flags(0, 0, SACKED);
     }
 
     /// Mark every record not SACKED as lost (after an RTO, RFC 6675 §5.1).
@@ -703,7 +703,7 @@ impl<const N: usize> SendLog<N> {
         for i in 0..self.len() {
             if let Some(rec) = self.get(i).copied() {
                 if rec.has(SACKED) {
-                    self.set_flags(i, rec.flags & !SACKED);
+                    self.change_flags(i, 0, SACKED);
                 }
             }
         }
@@ -714,7 +714,7 @@ impl<const N: usize> SendLog<N> {
         for i in 0..self.len() {
             if let Some(rec) = self.get(i).copied() {
                 if rec.has(LOST) {
-                    self.set_flags(i, rec.flags & !LOST);
+                    self.change_flags(i, 0, LOST);
                 }
             }
         }
@@ -749,33 +749,23 @@ impl<const N: usize> SendLog<N> {
             };
             i = front + 1;
         }
-        let Some(rec) = self.get(i).copied() else {
-            return;
-        };
-        let cut = rec.start + len;
-        if cut < rec.end {
-            // When no slot is free the whole record counts as resent; RACK
-            // will call it lost again if its tail really was.
-            if let Some(front) = self.split(i, cut) {
-                i = front;
-            }
+        // Record `i` starts at `seq` now. When the resend ends inside it,
+        // split there (`split` does nothing unless `seq + len` is inside);
+        // when no slot is free the whole record counts as resent, and RACK
+        // will call it lost again if its tail really was.
+        if let Some(front) = self.split(i, seq + len) {
+            i = front;
         }
-        let Some(rec) = self.get(i).copied() else {
-            return;
-        };
-        self.set_flags(i, (rec.flags | RETRANSMITTED) & !(LOST | APP_LIMITED));
+        self.change_flags(i, RETRANSMITTED, LOST | APP_LIMITED | COALESCED);
         #[cfg(not(any(feature = "rack", feature = "cubic", feature = "bbr")))]
         let _ = snapshot;
+        #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
         if let Some(r) = self.get_mut(i) {
-            #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
-            {
-                r.sent_at = snapshot.sent_at;
-            }
+            r.sent_at = snapshot.sent_at;
             #[cfg(feature = "rack")]
             {
                 r.earliest = snapshot.sent_at;
             }
-            r.flags &= !COALESCED;
             #[cfg(any(feature = "cubic", feature = "bbr"))]
             {
                 r.delivered = snapshot.delivered;

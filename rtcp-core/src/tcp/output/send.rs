@@ -32,21 +32,22 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
     }
 
-    /// The options of our SYN or SYN-ACK (RFC 9293 §3.2, RFC 7323, RFC 2018).
+    /// The options of our SYN or SYN-ACK (RFC 9293 §3.2, RFC 7323, RFC
+    /// 2018), written into `opts` (a default `TcpOptions`) where the
+    /// segment holds them, as `add_options` does: a returned `TcpOptions`
+    /// went through memory on 32-bit targets and was copied in (flash,
+    /// issue 9).
     #[inline(never)]
-    fn syn_options(&self, now: Instant) -> TcpOptions {
+    fn syn_options(&self, now: Instant, opts: &mut TcpOptions) {
         let offer_ws = self.config.window_scaling()
             && (self.hot.state == State::SynSent || self.snd_shift() > 0 || self.rcv_shift() > 0);
         let offer_ts = self.config.timestamps()
             && (self.hot.state == State::SynSent || self.hot.flags.get(Flags::TS_OK));
-        TcpOptions {
-            mss: Some(self.local_mss),
-            window_scale: offer_ws.then(|| self.wanted_rcv_shift()),
-            sack_permitted: self.config.sack()
-                && (self.hot.state == State::SynSent || self.sack_enabled()),
-            timestamp: offer_ts.then(|| (self.ts_now(now), self.ts_recent)),
-            ..TcpOptions::default()
-        }
+        opts.mss = Some(self.local_mss);
+        opts.window_scale = offer_ws.then(|| self.wanted_rcv_shift());
+        opts.sack_permitted =
+            self.config.sack() && (self.hot.state == State::SynSent || self.sack_enabled());
+        opts.timestamp = offer_ts.then(|| (self.ts_now(now), self.ts_recent));
     }
 
     /// SACK blocks for out-of-order data we hold, after a D-SACK block for
@@ -188,7 +189,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             Plan::Syn => {
                 repr.seq_number = self.iss;
-                repr.options = self.syn_options(now);
+                self.syn_options(now, &mut repr.options);
                 if self.hot.state == State::SynSent {
                     repr.flags = TcpFlags::SYN;
                     repr.ack_number = SeqNumber(0);
@@ -198,7 +199,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             }
             Plan::Data { seq, len, fin, .. } => {
                 repr.seq_number = seq;
-                self.add_options(now, &mut repr.options);
                 let offset = seq - self.snd_una;
                 repr.payload = self.tx.contiguous_at(offset, len);
                 if fin {
@@ -212,15 +212,16 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             Plan::KeepAlive => {
                 // A keep-alive probe: SEG.SEQ = SND.NXT - 1, no data (§3.8.4).
                 repr.seq_number = self.snd_nxt - 1;
-                self.add_options(now, &mut repr.options);
             }
             Plan::Ack => {
                 repr.seq_number = self.pure_ack_seq();
-                self.add_options(now, &mut repr.options);
             }
             Plan::ArmPersist => {}
         }
         if !matches!(plan, Plan::Reset(_) | Plan::Syn) {
+            // Data, a keep-alive probe or an ACK: our usual options (one
+            // copy of the timestamp's code for the three, flash, issue 9).
+            self.add_options(now, &mut repr.options);
             // §3.8.5: a segment that starts before SND.UP says where the
             // urgent data ends (MUST-30, MUST-62).
             if let Some(pointer) = self.urgent.send_pointer(repr.seq_number) {
