@@ -219,6 +219,14 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         Some(self.heap_key(0))
     }
 
+    /// Whether a slot is due at `now` (what `next_due` would find, without
+    /// taking it).
+    #[cfg(target_pointer_width = "64")]
+    #[inline]
+    pub(super) fn due_by(&self, now: Instant) -> bool {
+        self.ready_due > 0 || (self.heap_len > 0 && self.heap_key(0) <= now)
+    }
+
     /// A slot due at `now` for `dispatch` to serve: one due now first, in
     /// the order they became due, then the earliest expired timer. The
     /// caller reschedules it once served.
