@@ -992,7 +992,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             },
         );
         let negative_advice = self.hot.flags.take(Flags::ADVISE_IP);
-
         let ip = IpParams {
             local: self.local,
             remote: self.remote,
