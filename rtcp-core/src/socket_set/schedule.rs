@@ -98,14 +98,26 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     /// Closes the gap a slot taken out of heap position `pos` left (its
     /// `heap_pos` already cleared).
+    ///
+    /// Inlined on 64-bit hosts, with the refill out of line: a small heap
+    /// (a few connections) mostly gives up its last entry, which leaves no
+    /// gap (issue 9).
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
     fn heap_take(&mut self, pos: usize) {
         self.heap_len -= 1;
         if pos != self.heap_len {
-            let (last, last_key) = (self.heap_entry(self.heap_len), self.heap_key(self.heap_len));
-            self.heap_set(pos, last, last_key);
-            self.sift_down(pos);
-            self.sift_up(pos);
+            self.heap_refill(pos);
         }
+    }
+
+    /// Moves the heap's last entry into the gap at `pos` and restores the
+    /// order.
+    #[cfg_attr(target_pointer_width = "64", inline(never))]
+    fn heap_refill(&mut self, pos: usize) {
+        let (last, last_key) = (self.heap_entry(self.heap_len), self.heap_key(self.heap_len));
+        self.heap_set(pos, last, last_key);
+        self.sift_down(pos);
+        self.sift_up(pos);
     }
 
     /// Marks slot `i` (out of the schedule) due now, linking it at the
