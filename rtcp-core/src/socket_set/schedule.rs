@@ -202,7 +202,11 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             let at = self.heap_len;
             self.heap_len += 1;
             self.heap_set(at, i, deadline);
-            self.sift_up(at);
+            // The root has no parent to pass: no call (an empty heap, as a
+            // handful of connections' often is; issue 9).
+            if at > 0 {
+                self.sift_up(at);
+            }
             return;
         }
         let pos = usize::from(pos);
