@@ -217,7 +217,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         // The common case on a busy connection is the same deadline
         // (usually "now") again: the heap is already in order.
         if deadline < before {
-            self.sift_up(pos);
+            // (Not at the root, which has no parent: no call.)
+            if pos > 0 {
+                self.sift_up(pos);
+            }
         } else if deadline > before {
             self.sift_down(pos);
         }
