@@ -116,8 +116,14 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     fn heap_refill(&mut self, pos: usize) {
         let (last, last_key) = (self.heap_entry(self.heap_len), self.heap_key(self.heap_len));
         self.heap_set(pos, last, last_key);
-        self.sift_down(pos);
-        self.sift_up(pos);
+        // It moves one way at most: below a parent with a later key it
+        // goes up (its new children come after the one it replaced, so
+        // after its parent too), else down (issue 9: one call).
+        if pos > 0 && last_key < self.heap_key((pos - 1) / 2) {
+            self.sift_up(pos);
+        } else {
+            self.sift_down(pos);
+        }
     }
 
     /// Marks slot `i` (out of the schedule) due now, linking it at the
