@@ -98,13 +98,31 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     /// Closes the gap a slot taken out of heap position `pos` left (its
     /// `heap_pos` already cleared).
+    ///
+    /// Inlined on 64-bit hosts, with the refill out of line: a small heap
+    /// (a few connections) mostly gives up its last entry, which leaves no
+    /// gap (issue 9).
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
     fn heap_take(&mut self, pos: usize) {
         self.heap_len -= 1;
         if pos != self.heap_len {
-            let (last, last_key) = (self.heap_entry(self.heap_len), self.heap_key(self.heap_len));
-            self.heap_set(pos, last, last_key);
-            self.sift_down(pos);
+            self.heap_refill(pos);
+        }
+    }
+
+    /// Moves the heap's last entry into the gap at `pos` and restores the
+    /// order.
+    #[cfg_attr(target_pointer_width = "64", inline(never))]
+    fn heap_refill(&mut self, pos: usize) {
+        let (last, last_key) = (self.heap_entry(self.heap_len), self.heap_key(self.heap_len));
+        self.heap_set(pos, last, last_key);
+        // It moves one way at most: below a parent with a later key it
+        // goes up (its new children come after the one it replaced, so
+        // after its parent too), else down (issue 9: one call).
+        if pos > 0 && last_key < self.heap_key((pos - 1) / 2) {
             self.sift_up(pos);
+        } else {
+            self.sift_down(pos);
         }
     }
 
@@ -190,7 +208,11 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             let at = self.heap_len;
             self.heap_len += 1;
             self.heap_set(at, i, deadline);
-            self.sift_up(at);
+            // The root has no parent to pass: no call (an empty heap, as a
+            // handful of connections' often is; issue 9).
+            if at > 0 {
+                self.sift_up(at);
+            }
             return;
         }
         let pos = usize::from(pos);
@@ -201,7 +223,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         // The common case on a busy connection is the same deadline
         // (usually "now") again: the heap is already in order.
         if deadline < before {
-            self.sift_up(pos);
+            // (Not at the root, which has no parent: no call.)
+            if pos > 0 {
+                self.sift_up(pos);
+            }
         } else if deadline > before {
             self.sift_down(pos);
         }
@@ -217,6 +242,14 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             return None;
         }
         Some(self.heap_key(0))
+    }
+
+    /// Whether a slot is due at `now` (what `next_due` would find, without
+    /// taking it).
+    #[cfg(target_pointer_width = "64")]
+    #[inline]
+    pub(super) fn due_by(&self, now: Instant) -> bool {
+        self.ready_due > 0 || (self.heap_len > 0 && self.heap_key(0) <= now)
     }
 
     /// A slot due at `now` for `dispatch` to serve: one due now first, in

@@ -720,6 +720,14 @@ impl<const N: usize> SendLog<N> {
         }
     }
 
+    /// No record waits for retransmission: `first_lost` is none (the same
+    /// test it starts with), without a call (issue 9: asked after every
+    /// segment sent and by every plan).
+    #[inline]
+    pub fn none_lost(&self) -> bool {
+        self.lost_bytes == 0
+    }
+
     /// The first record waiting for retransmission. A reference, which
     /// 32-bit targets return in a register (a copy with its index went
     /// through memory: flash, issue 9).

@@ -376,7 +376,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         if self.snd_nxt - self.snd_una >= self.tx.len()
             && !fin_wanted
             && !self.rec.send_tlp()
-            && self.rec.log.first_lost().is_none()
+            && self.rec.log.none_lost()
         {
             return None;
         }

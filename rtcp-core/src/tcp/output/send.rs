@@ -161,6 +161,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             return Ok(Dispatched::Idle(self.poll_at()));
         }
         let (edge, window_field) = self.window_to_advertise(plan == Plan::Syn);
+        #[cfg(feature = "tso")]
+        let mut segment_size = 0;
         let mut repr = TcpRepr {
             src_port: self.local.port,
             dst_port: self.remote.port,
@@ -201,6 +203,16 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 repr.seq_number = seq;
                 let offset = seq - self.snd_una;
                 repr.payload = self.tx.contiguous_at(offset, len);
+                // Only `new_data_limit` makes a segment longer than one
+                // MSS, and only one of data: the other plans (the
+                // handshake, ACKs) skip working out the MSS (issue 9).
+                #[cfg(feature = "tso")]
+                {
+                    let payload_mss = self.payload_mss();
+                    if repr.payload.len() > payload_mss {
+                        segment_size = payload_mss;
+                    }
+                }
                 if fin {
                     repr.flags |= TcpFlags::FIN;
                 }
@@ -241,16 +253,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             },
         );
         let negative_advice = self.hot.flags.take(Flags::ADVISE_IP);
-        // Only `new_data_limit` makes a segment longer than one MSS.
-        #[cfg(feature = "tso")]
-        let segment_size = {
-            let payload_mss = self.payload_mss();
-            if repr.payload.len() > payload_mss {
-                payload_mss
-            } else {
-                0
-            }
-        };
         let ip = IpParams {
             local: self.local,
             remote: self.remote,
@@ -328,7 +330,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     && self.snd_nxt - self.snd_una >= self.tx.len()
                     && !fin_wanted
                     && !self.rec.send_tlp()
-                    && self.rec.log.first_lost().is_none()
+                    && self.rec.log.none_lost()
             }
         }
     }
