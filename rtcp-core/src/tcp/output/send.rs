@@ -163,6 +163,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let (edge, window_field) = self.window_to_advertise(plan == Plan::Syn);
         #[cfg(feature = "tso")]
         let mut segment_size = 0;
+        // The data plan's payload MSS for `commit`'s short-segment test
+        // (0: not worked out here, `commit` does it; `payload_mss` is
+        // never 0).
+        #[cfg(feature = "tso")]
+        let mut known_mss = 0;
+        #[cfg(not(feature = "tso"))]
+        let known_mss = 0;
         let mut repr = TcpRepr {
             src_port: self.local.port,
             dst_port: self.remote.port,
@@ -211,6 +218,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     let payload_mss = self.payload_mss();
                     if repr.payload.len() > payload_mss {
                         segment_size = payload_mss;
+                    }
+                    // What `commit` would find again, unless a D-SACK
+                    // block counted here, which it clears first (issue 9).
+                    if self.rec.dsack().is_none() {
+                        known_mss = payload_mss;
                     }
                 }
                 if fin {
@@ -275,7 +287,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         };
         #[cfg(not(feature = "tso"))]
         let _ = sent;
-        self.commit(now, plan, edge, stats);
+        self.commit(now, plan, edge, known_mss, stats);
         // Not on 32-bit targets (flash, issue 9): there the next call
         // plans, finds nothing and answers `Idle` with the same deadline.
         if cfg!(target_pointer_width = "64") && self.quiet_after(plan) {
@@ -368,7 +380,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         (self.rcv_nxt + (field << shift), field as u16)
     }
 
-    fn commit(&mut self, now: Instant, plan: Plan, edge: SeqNumber, stats: &mut TcpStats) {
+    fn commit(
+        &mut self,
+        now: Instant,
+        plan: Plan,
+        edge: SeqNumber,
+        known_mss: usize,
+        stats: &mut TcpStats,
+    ) {
         if let Plan::Reset(_) = plan {
             self.set_pending_rst(None);
             return;
@@ -449,7 +468,17 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                     self.time_segment(seq, now);
                 }
                 // (A super-segment's last piece may be the short one.)
-                if len > 0 && seq >= self.snd_max && is_short(len, self.payload_mss()) {
+                if len > 0
+                    && seq >= self.snd_max
+                    && is_short(
+                        len,
+                        if known_mss > 0 {
+                            known_mss
+                        } else {
+                            self.payload_mss()
+                        },
+                    )
+                {
                     self.small_end_at = seq + len;
                     self.hot.flags.set(Flags::SMALL_SENT, true);
                 }
