@@ -251,7 +251,7 @@ impl Timers {
         }
         // Through `tick`, so that the epoch stays within a `Tick`'s reach
         // of now and the millisecond count below cannot overflow.
-        let Tick(off) = self.tick(now, now);
+        let Tick(off) = self.stamp(now);
         MsTick((off / 1_000) as i32)
     }
 
@@ -260,6 +260,16 @@ impl Timers {
     #[cfg_attr(target_pointer_width = "32", inline(never))]
     pub(crate) fn due(&self, t: Tick, now: Instant) -> bool {
         self.get(t).is_some_and(|d| now >= d)
+    }
+
+    /// `now` as a tick: [`tick`](Self::tick)`(now, now)`, for the times
+    /// stamped when something happens (last send, RTT sample, rate
+    /// limits). Out of line on 32-bit targets, where `tick`'s second
+    /// `Instant` goes on the stack at each of its callers (flash, issue 9).
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
+    pub(crate) fn stamp(&mut self, now: Instant) -> Tick {
+        self.tick(now, now)
     }
 
     /// `t` as a tick, moving the epoch forward first if `t` is too far

@@ -264,14 +264,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         {
             return false;
         }
-        self.timers.last_oow_ack = self.timers.tick(now, now);
+        self.timers.last_oow_ack = self.timers.stamp(now);
         true
     }
 
     /// Send a challenge ACK, within the per-connection rate limit (RFC 5961 §7).
     fn challenge_ack(&mut self, now: Instant, stats: &mut TcpStats) {
         if now - self.timers.instant(self.timers.challenge_epoch) >= Duration::from_secs(1) {
-            self.timers.challenge_epoch = self.timers.tick(now, now);
+            self.timers.challenge_epoch = self.timers.stamp(now);
             self.challenge_tokens = self.config.challenge_ack_limit;
         }
         if self.challenge_tokens > 0 {

@@ -15,7 +15,7 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
     /// Time the segment starting at `seq`, sent at `now`.
     pub(crate) fn time_segment(&mut self, seq: SeqNumber, now: Instant) {
         self.timers.rtt_seq = seq;
-        self.timers.rtt_sent = self.timers.tick(now, now);
+        self.timers.rtt_sent = self.timers.stamp(now);
     }
 
     /// Time nothing.

@@ -227,8 +227,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     #[cfg_attr(target_pointer_width = "64", inline(never))]
     #[cfg_attr(target_pointer_width = "32", inline(always))]
     fn plan_synchronized(&self, paced: bool, tso_max: usize) -> Option<Plan> {
-        if let Some(plan) = self.data_plan(tso_max).filter(|_| !paced) {
-            return Some(plan);
+        if !paced {
+            if let Some(plan) = self.data_plan(tso_max) {
+                return Some(plan);
+            }
         }
         if self.keepalive_owed() {
             return Some(Plan::KeepAlive);

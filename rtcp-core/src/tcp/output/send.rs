@@ -183,18 +183,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         };
         match plan {
             Plan::Reset(rst) => {
+                // Every RST a socket owes is `<SEQ=x><CTL=RST>` (RFC 9293
+                // §3.10.4 ABORT, §3.10.7.3, §3.10.7.4; `PendingReset::ack`
+                // is always `None`): no ACK arm, which the plan's trip
+                // through memory on 32-bit targets kept in the code (flash).
                 repr.seq_number = rst.seq;
                 repr.window_len = 0;
-                match rst.ack {
-                    Some(ack) => {
-                        repr.flags = TcpFlags::RST | TcpFlags::ACK;
-                        repr.ack_number = ack;
-                    }
-                    None => {
-                        repr.flags = TcpFlags::RST;
-                        repr.ack_number = SeqNumber(0);
-                    }
-                }
+                repr.flags = TcpFlags::RST;
+                repr.ack_number = SeqNumber(0);
             }
             Plan::Syn => {
                 repr.seq_number = self.iss;
@@ -411,7 +407,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // the default firmware build (`footprint/measure.sh`).
         let idle_for = if cfg!(target_pointer_width = "32") {
             let idle_for = now - self.timers.instant(self.timers.last_send);
-            self.timers.last_send = self.timers.tick(now, now);
+            self.timers.last_send = self.timers.stamp(now);
             idle_for
         } else {
             Duration::ZERO
@@ -505,7 +501,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // 32-bit targets stamped it above; every other target does it here,
         // last.
         if !cfg!(target_pointer_width = "32") {
-            self.timers.last_send = self.timers.tick(now, now);
+            self.timers.last_send = self.timers.stamp(now);
         }
     }
 }
