@@ -187,6 +187,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 // §3.10.4 ABORT, §3.10.7.3, §3.10.7.4; `PendingReset::ack`
                 // is always `None`): no ACK arm, which the plan's trip
                 // through memory on 32-bit targets kept in the code (flash).
+                debug_assert!(rst.ack.is_none(), "an owed RST never carries an ACK");
                 repr.seq_number = rst.seq;
                 repr.window_len = 0;
                 repr.flags = TcpFlags::RST;
