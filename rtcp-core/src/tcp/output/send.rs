@@ -166,10 +166,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // The data plan's payload MSS for `commit`'s short-segment test
         // (0: not worked out here, `commit` does it; `payload_mss` is
         // never 0).
-        #[cfg(feature = "tso")]
+        #[cfg_attr(not(feature = "tso"), allow(unused_mut))]
         let mut known_mss = 0;
-        #[cfg(not(feature = "tso"))]
-        let known_mss = 0;
         let mut repr = TcpRepr {
             src_port: self.local.port,
             dst_port: self.remote.port,
