@@ -18,6 +18,8 @@
 //! `RTCP_FUZZ_TRACE=1` (every TCP segment as it leaves a host) and
 //! `RTCP_FUZZ_DEBUG=1` (both sockets' state at the end):
 //! `RTCP_FUZZ_TRACE=1 cargo test --release -p rtcp-tests --test fuzz_replay stack -- --nocapture`.
+//! For `fsm`, `RTCP_FUZZ_TRACE=1` prints each step and every TCP segment
+//! the stack (host 0) sends.
 
 use crate::sim::{host_ip, host_mac, HostConfig, Sim};
 use arbitrary::{Arbitrary, Unstructured};
@@ -472,8 +474,10 @@ struct PeerModel {
     stack_edge: Option<SeqNumber>,
     /// Largest receive-window right edge the stack advertised.
     stack_edge_max: Option<SeqNumber>,
-    /// The stack sent a RST on this 4-tuple since its last SYN.
-    stack_rst_sent: bool,
+    /// The stack's connection on this 4-tuple ended since its last SYN:
+    /// it sent a RST, the user aborted it, or it reached CLOSED. A SYN
+    /// after that opens a new connection even with the same ISS.
+    stack_conn_ended: bool,
     /// Window scale the stack offered in its SYN.
     stack_ws: Option<u8>,
     stack_tsval: u32,
@@ -495,7 +499,7 @@ struct PeerModel {
 
 impl PeerModel {
     fn new_stack_connection(&mut self, iss: SeqNumber) {
-        self.stack_rst_sent = false;
+        self.stack_conn_ended = false;
         self.stack_iss = Some(iss);
         self.stack_max = iss;
         self.stack_ack = None;
@@ -713,6 +717,9 @@ impl FsmWorld {
     }
 
     fn step(&mut self, step: FsmStep) {
+        if std::env::var_os("RTCP_FUZZ_TRACE").is_some() {
+            eprintln!("{:?} step {step:?}", self.now);
+        }
         match step {
             FsmStep::Segment(s) => {
                 let frame = self.peer_frame(&s);
@@ -755,6 +762,11 @@ impl FsmWorld {
             FsmStep::Abort => {
                 if let Some(h) = self.handle.take() {
                     let _ = self.sockets.abort(h);
+                    // ABORT sends no RST from LAST-ACK, CLOSING or
+                    // TIME-WAIT (RFC 9293 §3.10.5), yet the connection is
+                    // gone: a SYN from the peer at the same clock tick
+                    // opens a new one with the same ISS.
+                    self.model.stack_conn_ended = true;
                 }
             }
             FsmStep::Advance(a) => {
@@ -953,6 +965,9 @@ impl FsmWorld {
                 .poll(self.now, &mut self.device, &mut self.sockets);
             let frames = std::mem::take(&mut self.device.tx);
             for frame in &frames {
+                if std::env::var_os("RTCP_FUZZ_TRACE").is_some() {
+                    debug_frame(self.now, 0, frame);
+                }
                 self.check_frame(frame);
             }
             if !active && self.device.rx.is_empty() {
@@ -975,6 +990,11 @@ impl FsmWorld {
         if let Some(state) = self.conn().map(|c| c.state()) {
             if self.states.last() != Some(&state) {
                 self.states.push(state);
+            }
+            // Ended without a RST (a RST received, LAST-ACK acknowledged,
+            // TIME-WAIT over): the next SYN is a new connection.
+            if state == State::Closed {
+                self.model.stack_conn_ended = true;
             }
         }
         let model = &self.model;
@@ -1065,13 +1085,13 @@ impl FsmWorld {
             // RFC 6528 at the same clock tick), which must not inherit the
             // old one's window edges.
             if ours {
-                self.model.stack_rst_sent = true;
+                self.model.stack_conn_ended = true;
             }
             return;
         }
         let m = &mut self.model;
         if f.syn() {
-            if m.stack_iss != Some(seg.seq_number) || m.stack_rst_sent {
+            if m.stack_iss != Some(seg.seq_number) || m.stack_conn_ended {
                 m.new_stack_connection(seg.seq_number);
             }
             m.stack_ws = seg.options.window_scale;
