@@ -250,6 +250,28 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         None
     }
 
+    /// Whether `plan_paced(paced, _)` has a plan, given that
+    /// `reply_owed` said no (`poll_at`): then only a synchronized state's
+    /// data, window update, urgent announcement or persist timer may be
+    /// planned (`plan_synchronized`'s other plans, a RST, an ACK owed or
+    /// a keep-alive probe, and every plan of the other states are what
+    /// `reply_owed` tests).
+    #[inline(always)]
+    pub(super) fn plan_beyond_reply(&self, paced: bool) -> bool {
+        matches!(
+            self.hot.state,
+            State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+                | State::Closing
+                | State::LastAck
+        ) && (!paced && self.data_plan(0).is_some()
+            || self.window_update_due()
+            || self.urgent.announce_due()
+            || self.persist_needed() && self.timers.persist.is_none())
+    }
+
     pub(crate) fn may_send_data(&self) -> bool {
         matches!(
             self.hot.state,
