@@ -147,13 +147,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             };
             let local = Endpoint::new(addr, port);
             if let Err(bucket) = self.find(&Key { local, remote }) {
-                let listening = self
-                    .lookup(&Key {
-                        local,
-                        remote: Endpoint::default(),
-                    })
-                    .is_some();
-                if !listening {
+                if !self.listener_on(local) {
                     return Ok((local, bucket));
                 }
             }

@@ -10,7 +10,7 @@
 
 #[cfg(feature = "large-table")]
 use super::NONE;
-use super::{Key, SocketSet};
+use super::{Endpoint, Key, SocketSet};
 
 /// Bucket heads kept per slot: bucket `b`'s head is in slot
 /// `b / HEADS_PER_SLOT`. On 64-bit hosts, where tables run to thousands of
@@ -97,6 +97,18 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         found
     }
 
+    /// Whether a listener may hold `local` (`pick_ephemeral`): only if
+    /// one was ever indexed.
+    pub(super) fn listener_on(&self, local: Endpoint) -> bool {
+        self.listened
+            && self
+                .lookup(&Key {
+                    local,
+                    remote: Endpoint::default(),
+                })
+                .is_some()
+    }
+
     /// The first slot chained in `bucket`.
     fn bucket_head(&self, bucket: usize) -> u16 {
         self.slots
@@ -117,6 +129,8 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     }
 
     pub(super) fn index(&mut self, i: u16, key: Key) {
+        // (`listen`'s key: `index_in` is for connections.)
+        self.listened |= key.remote == Endpoint::default();
         let bucket = self.hash(&key) as u16;
         self.index_in(i, key, bucket);
     }
@@ -124,6 +138,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// `index`, with the key's bucket (from `find`, which missed it).
     pub(super) fn index_in(&mut self, i: u16, key: Key, bucket: Bucket) {
         debug_assert_eq!(usize::from(bucket), self.hash(&key));
+        // A key without a remote endpoint is a listener's (`index`), or a
+        // child's of a listener.
+        debug_assert!(self.listened || key.remote != Endpoint::default());
         self.unindex(i);
         let head = self.bucket_head(usize::from(bucket));
         if let Some(slot) = self.slot_mut(i) {
@@ -179,6 +196,14 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
 
     pub(super) fn lookup_listener(&self, key: &Key) -> Option<u16> {
         self.lookup(key)
+    }
+
+    pub(super) fn listener_on(&self, local: Endpoint) -> bool {
+        self.lookup(&Key {
+            local,
+            remote: Endpoint::default(),
+        })
+        .is_some()
     }
 
     pub(super) fn index(&mut self, i: u16, key: Key) {

@@ -275,6 +275,11 @@ pub struct SocketSet<'a, const LOG: usize = LOG_CAPACITY> {
     /// The listener the last SYN found (`lookup_listener`).
     #[cfg(feature = "large-table")]
     last_listener: Cell<u16>,
+    /// A listener was ever indexed (`listen`): until then no key without
+    /// a remote endpoint is held, and `pick_ephemeral` need not look one
+    /// up (a client's every `connect`, issue 9).
+    #[cfg(feature = "large-table")]
+    listened: bool,
     #[cfg(feature = "large-table")]
     hash_seed: u64,
     next_ephemeral: u16,
@@ -366,6 +371,8 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             last_found: Cell::new(NONE),
             #[cfg(feature = "large-table")]
             last_listener: Cell::new(NONE),
+            #[cfg(feature = "large-table")]
+            listened: false,
             isn,
             #[cfg(feature = "large-table")]
             hash_seed,
