@@ -87,7 +87,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// (Always inlined on 64-bit hosts, which keep one function.)
     #[cfg_attr(target_pointer_width = "64", inline(always))]
     #[cfg_attr(target_pointer_width = "32", inline(never))]
-    fn timer_deadline(&self) -> Deadline {
+    pub(super) fn timer_deadline(&self) -> Deadline {
         // Runs after nearly every segment (it is what an idle socket tells
         // the scheduler), so it folds the raw deadlines, where "none" is the
         // latest instant, instead of collecting `Option`s.
