@@ -586,8 +586,10 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             known.is_none()
                 || known == Some(table_deadline(self.slot(i).map(|s| s.socket.poll_at())))
         );
-        let deadline =
-            known.unwrap_or_else(|| table_deadline(self.slot(i).map(|s| s.socket.poll_at())));
+        let deadline = known.unwrap_or_else(|| {
+            self.slot(i)
+                .map_or(Instant::MAX, |s| s.socket.table_deadline())
+        });
         if deadline == Instant::MAX {
             self.unschedule(i);
         } else {

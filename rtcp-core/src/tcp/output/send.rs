@@ -146,7 +146,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // either, so only the timers remain (what `poll_at` computes
             // after planning again).
             let next = if paced {
-                self.poll_at().table_deadline()
+                self.table_deadline()
             } else {
                 self.timer_deadline().instant_or_max()
             };
@@ -158,7 +158,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // the retransmission timer uses.
             let rto = self.rto_backed_off(self.persist_backoff.min(6));
             self.timers.persist = self.timers.tick(now + rto, now);
-            return Ok(Dispatched::Idle(self.poll_at().table_deadline()));
+            return Ok(Dispatched::Idle(self.table_deadline()));
         }
         let (edge, window_field) = self.window_to_advertise(plan == Plan::Syn);
         #[cfg(feature = "tso")]
