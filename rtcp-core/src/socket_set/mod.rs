@@ -529,7 +529,8 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.reschedule_at(i, None);
     }
 
-    /// `reschedule`, with the socket's `poll_at` when the caller already
+    /// `reschedule`, with the socket's deadline in the table
+    /// (`PollAt::table_deadline` of its `poll_at`) when the caller already
     /// has it. Out of line (64-bit hosts: see `reschedule_inline`).
     #[cfg_attr(target_pointer_width = "64", inline(never))]
     fn reschedule_at(&mut self, i: u16, known: Option<Instant>) {
