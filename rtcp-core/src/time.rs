@@ -151,6 +151,12 @@ impl Deadline {
         (self.0 != Instant::MAX).then_some(self.0)
     }
 
+    /// The deadline, `Instant::MAX` without one (the socket table's
+    /// "none").
+    pub(crate) const fn instant_or_max(self) -> Instant {
+        self.0
+    }
+
     /// Whether there is no deadline.
     pub fn is_none(self) -> bool {
         self.0 == Instant::MAX

@@ -6,7 +6,6 @@
 
 use super::index::Bucket;
 use super::{table_deadline, Key, Owner, SocketHandle, SocketSet, EPHEMERAL_FIRST, NONE};
-use crate::tcp::output::PollAt;
 use crate::tcp::socket::Flags;
 use crate::tcp::{Endpoint, State, TcpError, TcpSocket};
 use crate::time::Instant;
@@ -126,7 +125,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.index_in(i, key, bucket);
         // Our SYN is owed (SYN-SENT, SND.NXT = ISS): due now without
         // asking `poll_at`.
-        self.reschedule_inline(i, Some(PollAt::Now));
+        self.reschedule_inline(i, Some(Instant::ZERO));
         Ok(())
     }
 
@@ -306,7 +305,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             // (Not on 32-bit targets, flash: the reschedule works the same
             // deadline out from `poll_at`.)
             let known = (cfg!(target_pointer_width = "64") && slot.socket.data_due_now())
-                .then_some(PollAt::Now);
+                .then_some(Instant::ZERO);
             self.reschedule_inline(i, known);
         } else if let Some(before) = before {
             debug_assert_eq!(self.slot(i).map(|s| s.socket.poll_at()), Some(before));
@@ -366,7 +365,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             if (due_now && s.socket.hot.state != State::Closed)
                 || (shortcut && s.socket.fin_due_now())
             {
-                known = Some(PollAt::Now);
+                known = Some(Instant::ZERO);
             }
         }
         self.orphaned();

@@ -536,10 +536,11 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.reschedule_at(i, None);
     }
 
-    /// `reschedule`, with the socket's `poll_at` when the caller already
+    /// `reschedule`, with the socket's deadline in the table
+    /// (`PollAt::table_deadline` of its `poll_at`) when the caller already
     /// has it. Out of line (64-bit hosts: see `reschedule_inline`).
     #[cfg_attr(target_pointer_width = "64", inline(never))]
-    fn reschedule_at(&mut self, i: u16, known: Option<PollAt>) {
+    fn reschedule_at(&mut self, i: u16, known: Option<Instant>) {
         self.reschedule_inline(i, known);
     }
 
@@ -549,7 +550,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
     /// register saves and restores cost about 20 instructions each.
     /// Inlined at every call site it cost bulk transfers 6 Ir per KiB.
     #[cfg_attr(target_pointer_width = "64", inline(always))]
-    fn reschedule_inline(&mut self, i: u16, known: Option<PollAt>) {
+    fn reschedule_inline(&mut self, i: u16, known: Option<Instant>) {
         let Some(slot) = self.slot(i) else { return };
         let owner = slot.owner;
         let state = slot.socket.hot.state;
@@ -589,8 +590,14 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             }
         }
         // Fuzzing runs with debug assertions: it checks the shortcut.
-        debug_assert!(known.is_none() || known == self.slot(i).map(|s| s.socket.poll_at()));
-        let deadline = table_deadline(known.or_else(|| self.slot(i).map(|s| s.socket.poll_at())));
+        debug_assert!(
+            known.is_none()
+                || known == Some(table_deadline(self.slot(i).map(|s| s.socket.poll_at())))
+        );
+        let deadline = known.unwrap_or_else(|| {
+            self.slot(i)
+                .map_or(Instant::MAX, |s| s.socket.table_deadline())
+        });
         if deadline == Instant::MAX {
             self.unschedule(i);
         } else {
@@ -791,7 +798,7 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
         self.index_in(c, Key { local, remote }, bucket);
         // A new child owes its SYN-ACK (SYN-RECEIVED, SND.NXT = ISS): due
         // now without asking `poll_at`.
-        self.reschedule_inline(c, Some(PollAt::Now));
+        self.reschedule_inline(c, Some(Instant::ZERO));
         None
     }
 
@@ -964,11 +971,7 @@ pub(crate) fn reset_for(seg: &TcpRepr) -> Option<ResetReply> {
 /// now (the ready queue), `Instant::MAX` for no deadline (or no socket).
 #[inline]
 fn table_deadline(poll_at: Option<PollAt>) -> Instant {
-    match poll_at {
-        Some(PollAt::Now) => Instant::ZERO,
-        Some(PollAt::Time(t)) => t,
-        _ => Instant::MAX,
-    }
+    poll_at.map_or(Instant::MAX, PollAt::table_deadline)
 }
 
 #[cfg(test)]

@@ -57,19 +57,33 @@ pub enum PollAt {
     Ingress,
 }
 
-/// What one `dispatch_next` did.
+impl PollAt {
+    /// The socket table's deadline for this: `Instant::ZERO` for now,
+    /// `Instant::MAX` for none (ingress only).
+    pub(crate) fn table_deadline(self) -> Instant {
+        match self {
+            PollAt::Now => Instant::ZERO,
+            PollAt::Time(t) => t,
+            PollAt::Ingress => Instant::MAX,
+        }
+    }
+}
+
+/// What one `dispatch_next` did. The deadlines are the socket table's
+/// (`PollAt::table_deadline`): what the table schedules by, in registers
+/// on 32-bit targets where a `PollAt` goes through memory (flash).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dispatched {
     /// A segment left; there may be more.
     Sent,
     /// Nothing to send; the socket next needs attention at this time (what
     /// `poll_at` would say, found without planning a second time).
-    Idle(PollAt),
+    Idle(Instant),
     /// A segment left and nothing more is due: what `Sent` and then
     /// `Idle` from the next call would say, without that call's plan. (A
     /// zero-MSL TIME-WAIT whose ACK this was is CLOSED already, which the
     /// next call's timers would have done.)
-    SentLast(PollAt),
+    SentLast(Instant),
 }
 
 impl<'a, const LOG: usize> TcpSocket<'a, LOG> {

@@ -146,9 +146,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // either, so only the timers remain (what `poll_at` computes
             // after planning again).
             let next = if paced {
-                self.poll_at()
+                self.table_deadline()
             } else {
-                self.timer_poll_at()
+                self.timer_deadline().instant_or_max()
             };
             return Ok(Dispatched::Idle(next));
         };
@@ -158,7 +158,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             // the retransmission timer uses.
             let rto = self.rto_backed_off(self.persist_backoff.min(6));
             self.timers.persist = self.timers.tick(now + rto, now);
-            return Ok(Dispatched::Idle(self.poll_at()));
+            return Ok(Dispatched::Idle(self.table_deadline()));
         }
         let (edge, window_field) = self.window_to_advertise(plan == Plan::Syn);
         #[cfg(feature = "tso")]
@@ -301,7 +301,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 // `quiet_after` wants no RST owed, as that path does.
                 self.finish();
             }
-            return Ok(Dispatched::SentLast(self.timer_poll_at()));
+            return Ok(Dispatched::SentLast(self.timer_deadline().instant_or_max()));
         }
         Ok(Dispatched::Sent)
     }

@@ -40,8 +40,31 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     /// When this socket next needs `dispatch`.
     pub fn poll_at(&self) -> PollAt {
+        self.poll_at_as(PollAt::Now, PollAt::Time, Self::timer_poll_at)
+    }
+
+    /// `poll_at` as the socket table's deadline
+    /// (`PollAt::table_deadline`): an `Instant`, returned in registers on
+    /// 32-bit targets, where a `PollAt` goes through memory (flash).
+    pub(crate) fn table_deadline(&self) -> Instant {
+        self.poll_at_as(
+            Instant::ZERO,
+            |t| t,
+            |s| s.timer_deadline().instant_or_max(),
+        )
+    }
+
+    /// `poll_at`'s steps, with its answers made by `now` (due now), `at`
+    /// (a pacing release) and `timers` (the earliest timer, if any).
+    #[inline(always)]
+    fn poll_at_as<T>(
+        &self,
+        now: T,
+        at: impl FnOnce(Instant) -> T,
+        timers: impl FnOnce(&Self) -> T,
+    ) -> T {
         if self.reply_owed() {
-            return PollAt::Now;
+            return now;
         }
         let release = self.rec.next_send_at().get();
         // On 64-bit hosts the rest of the plan without the call to
@@ -57,14 +80,14 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         // Fuzzing runs with debug assertions: it checks the shortcut.
         debug_assert_eq!(planned, self.plan_paced(release.is_some(), 0).is_some());
         if planned {
-            return PollAt::Now;
+            return now;
         }
         if let Some(release) = release {
             if matches!(self.plan(), Some(Plan::Data { .. })) {
-                return PollAt::Time(release);
+                return at(release);
             }
         }
-        self.timer_poll_at()
+        timers(self)
     }
 
     /// A segment is due whatever the data, window and pacing say: the
@@ -99,7 +122,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// (Always inlined on 64-bit hosts, which keep one function.)
     #[cfg_attr(target_pointer_width = "64", inline(always))]
     #[cfg_attr(target_pointer_width = "32", inline(never))]
-    fn timer_deadline(&self) -> Deadline {
+    pub(super) fn timer_deadline(&self) -> Deadline {
         // Runs after nearly every segment (it is what an idle socket tells
         // the scheduler), so it folds the raw deadlines, where "none" is the
         // latest instant, instead of collecting `Option`s.
