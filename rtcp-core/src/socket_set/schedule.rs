@@ -327,7 +327,9 @@ impl<'a, const LOG: usize> SocketSet<'a, LOG> {
             }
         }
         let (k, _) = best?;
-        let i = (start + k) % held.len();
+        // `checked_rem`: `held` is not empty here, and a `%` would leave
+        // a divide-by-zero panic site (flash, issue 9).
+        let i = (start + k).checked_rem(held.len())?;
         self.next_turn = u16::try_from(i + 1).unwrap_or(0);
         u16::try_from(i).ok()
     }

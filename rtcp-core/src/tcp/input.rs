@@ -848,9 +848,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
 
     fn restart_time_wait(&mut self, now: Instant) {
         debug_assert_eq!(self.hot.state, State::TimeWait);
-        self.timers.rtx = self
-            .timers
-            .tick(now + self.config.msl().saturating_mul(2), now);
+        // 2 MSL (RFC 9293 §3.10.7.4), as a saturating sum: on 32-bit
+        // targets a `u64` multiplication is the longer code (flash, issue 9).
+        let msl = self.config.msl();
+        self.timers.rtx = self.timers.tick(now + msl.saturating_add(msl), now);
     }
 
     /// A segment arrived: the peer is alive; keep-alive counts from here.
