@@ -478,7 +478,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// without SACK blocks, recovery, an undo mark or marks in the send log
     /// it counts no statistic either. So the segment goes straight to
     /// `finish`: the last ACK of every connection that closes second
-    /// (about 420 instructions, issue 9). Not on 32-bit targets (flash).
+    /// (about 460 instructions, issue 9). Not on 32-bit targets (flash).
     #[inline(always)]
     fn last_ack_closes(&self, seg: &TcpRepr) -> bool {
         cfg!(target_pointer_width = "64")
