@@ -131,6 +131,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         match self.hot.state {
             State::Closed | State::Listen => {}
             State::SynSent => self.process_syn_sent(now, seg, stats),
+            State::LastAck if self.last_ack_closes(seg) => self.finish(),
             _ => {
                 // `take_predicted` changes nothing when it declines.
                 #[cfg(feature = "header-prediction")]
@@ -463,6 +464,38 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.urgent
                 .on_segment(seg.seq_number, seg.urgent_pointer, read);
         }
+    }
+
+    /// LAST-ACK: a bare ACK of our FIN, next in sequence, ends the
+    /// connection (§3.10.7.4), and nothing of RFC 9293's steps has anything
+    /// else to do that outlives it. PAWS (RFC 7323 §5.3) passes, the
+    /// sequence check takes a zero-length segment at RCV.NXT whatever the
+    /// window, no RST or SYN bit is set, and SEG.ACK = SND.MAX is
+    /// acceptable (RFC 5961 §5.2); the ACK step then acknowledges the FIN
+    /// and calls `finish` before any later step. What it would have
+    /// updated on the way (RTT, timers, send log, congestion window, send
+    /// window) `finish` resets, or the table frees with an orphan at once;
+    /// without SACK blocks, recovery, an undo mark or marks in the send log
+    /// it counts no statistic either. So the segment goes straight to
+    /// `finish`: the last ACK of every connection that closes second
+    /// (about 460 instructions, issue 9). Not on 32-bit targets (flash).
+    #[inline(always)]
+    fn last_ack_closes(&self, seg: &TcpRepr) -> bool {
+        cfg!(target_pointer_width = "64")
+            && seg.flags == TcpFlags::ACK
+            && seg.ack_number == self.snd_max
+            && seg.seq_number == self.rcv_nxt
+            && seg.payload.is_empty()
+            && self.hot.flags.get(Flags::FIN_SENT)
+            && seg.options.sack_count == 0
+            && !self.hot.flags.get(Flags::RECOVERING)
+            && (!self.hot.flags.get(Flags::TS_OK)
+                || seg
+                    .options
+                    .timestamp
+                    .is_none_or(|(tsval, _)| (tsval.wrapping_sub(self.ts_recent) as i32) >= 0))
+            && self.rec.undo_until().is_none()
+            && self.rec.nothing_marked_or_probed()
     }
 
     /// The ACK step (§3.10.7.4 fifth check). Returns false when the segment

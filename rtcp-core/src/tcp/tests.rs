@@ -434,7 +434,11 @@ fn orphan_that_skipped_its_reset() -> Harness {
     h.input(&ack);
     assert_eq!(h.sock.state(), State::Closed);
     // The reset was skipped: the old connection's state is still there.
-    assert_eq!(h.sock.snd_una, fin_acked);
+    // (64-bit hosts skip the ACK step as well, `last_ack_closes`: SND.UNA
+    // stays below the FIN and the send buffer, the send log and the
+    // retransmission timer keep what they held, for the next owner to
+    // clear too.)
+    assert_eq!(h.sock.snd_max, fin_acked);
     assert!(h.sock.hot.flags.get(Flags::ORPHANED));
     h
 }
