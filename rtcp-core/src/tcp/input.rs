@@ -522,7 +522,17 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seg.seq_number;
                 self.snd_wl2 = ack;
-                self.on_handshake_rtt(now, seg);
+                // One ACK, one RTT sample (RFC 6298 §2.2): `on_new_ack`
+                // below samples this ACK's timestamp echo (RFC 7323 §4),
+                // so the timed SYN-ACK is only untimed here; without an
+                // echo the handshake's own sample is the one.
+                if self.hot.flags.get(Flags::TS_OK)
+                    && seg.options.timestamp.is_some_and(|(_, ecr)| ecr != 0)
+                {
+                    self.untime();
+                } else {
+                    self.on_handshake_rtt(now, seg);
+                }
                 let syn_text = usize::from(self.syn_text);
                 if syn_text > 0 {
                     // The text queued with a simultaneous-open SYN is taken

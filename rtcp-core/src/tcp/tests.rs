@@ -278,6 +278,28 @@ fn window_scaling_negotiation() {
     assert_eq!(syn_ack.options.mss, Some(1460));
 }
 
+/// The ACK that completes a passive open yields one RTT sample, not two:
+/// with timestamps the SYN-ACK was both timed and stamped, and only one of
+/// them may count (RFC 6298 §2.2: the first sample sets SRTT = R and
+/// RTTVAR = R/2; a second one of the same ACK would shrink RTTVAR to 3R/8).
+#[test]
+fn the_handshake_ack_is_one_rtt_sample() {
+    for options in [full_options(), TcpOptions::default()] {
+        let (mut h, syn_ack) = Harness::accept(options, 65536);
+        h.advance(Duration::from_millis(400));
+        let mut ack = peer_seg(TcpFlags::ACK, IRS + 1, ISS + 1);
+        ack.options.timestamp = syn_ack.options.timestamp.map(|(tsval, _)| (1001, tsval));
+        h.input(&ack);
+        assert_eq!(h.sock.state(), State::Established);
+        assert_eq!(h.sock.srtt(), Some(Duration::from_millis(400)));
+        assert_eq!(
+            h.sock.rtt.rttvar(),
+            Duration::from_millis(200),
+            "one sample of 400 ms ({options:?})"
+        );
+    }
+}
+
 /// The peer's window field is scaled by its shift once established.
 #[test]
 fn peer_window_is_scaled() {
