@@ -489,11 +489,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             && self.hot.flags.get(Flags::FIN_SENT)
             && seg.options.sack_count == 0
             && !self.hot.flags.get(Flags::RECOVERING)
-            && (!self.hot.flags.get(Flags::TS_OK)
-                || seg
-                    .options
-                    .timestamp
-                    .is_none_or(|(tsval, _)| (tsval.wrapping_sub(self.ts_recent) as i32) >= 0))
+            && self.paws_passes(seg)
             && self.rec.undo_until().is_none()
             && self.rec.nothing_marked_or_probed()
     }
@@ -763,6 +759,19 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 self.persist_backoff = 0;
             }
         }
+    }
+
+    /// RFC 7323 §5.3 PAWS for a segment without RST: no timestamps in use,
+    /// no timestamp in the segment, or a TSval not older than TS.Recent.
+    /// (The fast paths' test; `process_synchronized` makes the same one
+    /// inline, where a failure is counted and answered.)
+    #[inline(always)]
+    pub(super) fn paws_passes(&self, seg: &TcpRepr) -> bool {
+        !self.hot.flags.get(Flags::TS_OK)
+            || seg
+                .options
+                .timestamp
+                .is_none_or(|(tsval, _)| (tsval.wrapping_sub(self.ts_recent) as i32) >= 0)
     }
 
     /// RFC 7323 §4.3: an acceptable segment that covers Last.ACK.sent

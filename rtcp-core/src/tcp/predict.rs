@@ -56,11 +56,7 @@ impl<const LOG: usize> TcpSocket<'_, LOG> {
             && len <= self.rx.window()
             && len <= self.rcv_adv.checked_since(self.rcv_nxt).unwrap_or(0);
         // PAWS (RFC 7323 §5.3) passes.
-        let fresh = !self.hot.flags.get(Flags::TS_OK)
-            || seg
-                .options
-                .timestamp
-                .is_none_or(|(tsval, _)| (tsval.wrapping_sub(self.ts_recent) as i32) >= 0);
+        let fresh = self.paws_passes(seg);
         // The ACK acknowledges nothing new and nothing of ours is in
         // flight, so the ACK step's loss detection, RTT sampling and
         // congestion control have nothing to act on.
