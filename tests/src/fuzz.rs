@@ -717,7 +717,7 @@ impl FsmWorld {
     }
 
     fn step(&mut self, step: FsmStep) {
-        if std::env::var_os("RTCP_FUZZ_TRACE").is_some() {
+        if tracing() {
             eprintln!("{:?} step {step:?}", self.now);
         }
         match step {
@@ -965,7 +965,7 @@ impl FsmWorld {
                 .poll(self.now, &mut self.device, &mut self.sockets);
             let frames = std::mem::take(&mut self.device.tx);
             for frame in &frames {
-                if std::env::var_os("RTCP_FUZZ_TRACE").is_some() {
+                if tracing() {
                     debug_frame(self.now, 0, frame);
                 }
                 self.check_frame(frame);
@@ -1302,7 +1302,7 @@ pub fn stack(data: &[u8]) {
             }
             for mut frame in std::mem::take(&mut h.device.tx) {
                 let to = 1 - i;
-                if std::env::var_os("RTCP_FUZZ_TRACE").is_some() {
+                if tracing() {
                     debug_frame(now, i, &frame);
                 }
                 let fate = if u.is_empty() {
@@ -1428,6 +1428,14 @@ pub fn stack(data: &[u8]) {
             }
         }
     }
+}
+
+/// Whether `RTCP_FUZZ_TRACE` is set. Read once per process: the fuzzers ask
+/// for every step and frame, and an environment look-up each time (a lock
+/// and a scan of the environment) would slow every run, traced or not.
+fn tracing() -> bool {
+    static TRACING: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACING.get_or_init(|| std::env::var_os("RTCP_FUZZ_TRACE").is_some())
 }
 
 /// One line per TCP segment for `RTCP_FUZZ_TRACE`.
