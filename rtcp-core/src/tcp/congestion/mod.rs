@@ -228,13 +228,6 @@ impl Congestion {
     /// tells it of an ACK without building an `AckSample` (it reads three
     /// of the sample's eleven fields).
     #[inline]
-    /// Whether the controller is NewReno (which reads only the bytes an
-    /// ACK acknowledged, `NewReno::on_acked`).
-    #[inline]
-    pub(crate) fn is_newreno(&self) -> bool {
-        matches!(self, Congestion::NewReno(_))
-    }
-
     pub(crate) fn as_newreno_mut(&mut self) -> Option<&mut NewReno> {
         match self {
             Congestion::NewReno(c) => Some(c),

@@ -55,21 +55,6 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         let mut episode_dsacks = 0u32;
         let undo_from = self.rec.undo.from();
         let sack = self.sack_enabled();
-        // This clean ACK covers our FIN: nothing will ever be sent again
-        // (RFC 9293 §3.10.7.4: FIN-WAIT-2, TIME-WAIT or CLOSED next), so
-        // what the delivery walk would record for later sends (RACK's
-        // newest delivery, RFC 8985 §6.2; the RTT floor; the delivery
-        // counters and app-limited mark of rate samples) is never read.
-        // With NewReno the controller reads only the bytes acknowledged,
-        // so its window comes out the same; the log ends empty either way
-        // (every record ends at or below SEG.ACK = SND.MAX). The server's
-        // ACK of the client's FIN in every short connection (issue 9).
-        // Not on 32-bit targets (flash).
-        let last_ack_of_ours = cfg!(target_pointer_width = "64")
-            && clean
-            && ack == self.snd_max
-            && self.hot.flags.get(Flags::FIN_SENT)
-            && self.cc.is_newreno();
         {
             let rec = &mut self.rec;
             let min_rtt = rec.min_rtt();
@@ -103,10 +88,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 // stayed a call per record, about 45 instructions each
                 // with RACK's update; −47 Ir per connection, issue 9).
                 // 32-bit targets keep one walk (flash).
-                if last_ack_of_ours {
-                    debug_assert!(rec.log.iter().all(|r| r.end <= ack));
-                    rec.log.clear();
-                } else if advanced {
+                if advanced {
                     rec.log.on_cumulative_ack(ack, visit);
                 }
             } else {
