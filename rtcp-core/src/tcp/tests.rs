@@ -503,7 +503,7 @@ fn orphan_fin_ack_leaves_what_the_full_ack_step_leaves() {
                 h.advance(Duration::from_millis(2));
                 assert_eq!(h.sock.orphan_fin_acked(&ack), orphan);
                 h.input(&ack);
-                let mut step = |h: &mut Harness, t: &mut String| {
+                let step = |h: &mut Harness, t: &mut String| {
                     let out = h.drain();
                     *t += &format!(
                         "{out:?} {:?} {:?} {:?} {:?} {} {:?}\n",
