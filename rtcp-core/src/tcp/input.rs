@@ -509,6 +509,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             return false;
         }
 
+        if cfg!(target_pointer_width = "64") && self.orphan_fin_acked(seg) {
+            self.take_orphan_fin_ack(now, seg);
+            return true;
+        }
+
         if self.hot.state == State::SynReceived {
             // §3.10.7.4 SYN-RECEIVED: SND.UNA < SEG.ACK =< SND.NXT enters
             // ESTABLISHED; otherwise <SEQ=SEG.ACK><CTL=RST>.
@@ -608,6 +613,75 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             _ => {}
         }
         true
+    }
+
+    /// An acceptable ACK (RFC 5961 §5.2, tested first) that acknowledges
+    /// the FIN of an orphan (`Flags::ORPHANED`: no application holds the
+    /// socket) in FIN-WAIT-1 or CLOSING, with no SACK blocks, no recovery,
+    /// no undo mark and nothing marked or probed in the send log (what
+    /// `on_ack_for_recovery` calls clean: it counts no statistic), and no
+    /// persist timer running. From here the connection sends nothing but
+    /// ACKs (FIN-WAIT-2, TIME-WAIT), and no one can ask it for its RTT,
+    /// congestion window or send window: `take_orphan_fin_ack` does only
+    /// what the rest of its life reads. Not on 32-bit targets (flash).
+    #[inline(always)]
+    pub(super) fn orphan_fin_acked(&self, seg: &TcpRepr) -> bool {
+        let flags = self.hot.flags;
+        flags.get(Flags::ORPHANED)
+            && flags.get(Flags::FIN_SENT)
+            && !flags.get(Flags::RECOVERING)
+            && matches!(self.hot.state, State::FinWait1 | State::Closing)
+            && seg.ack_number == self.snd_max
+            && seg.ack_number > self.snd_una
+            && seg.options.sack_count == 0
+            && self.rec.nothing_marked_or_probed()
+            && self.rec.undo_until().is_none()
+            && self.timers.persist.is_none()
+    }
+
+    /// The ACK step for `orphan_fin_acked`: everything sent is
+    /// acknowledged, so SND.UNA moves to SND.MAX, the send buffer and log
+    /// empty, and every send-side timer stops (RFC 6298 §5.2; the tail
+    /// loss probe and RACK's timer, RFC 8985), as the full step leaves
+    /// them; then FIN-WAIT-1 goes to FIN-WAIT-2 and CLOSING to TIME-WAIT
+    /// (§3.10.7.4). What the full step would also update (the RTT
+    /// estimate, RACK's and the rate samples' records, the congestion
+    /// window, the send window) is never read again: nothing more is
+    /// sent but ACKs, whose sequence number is SND.MAX (`pure_ack_seq`),
+    /// and no handle exists to inspect it. The connection-rate
+    /// benchmark's server, which closes first, takes this for the
+    /// client's FIN (issue 9).
+    #[cold]
+    #[inline(never)]
+    fn take_orphan_fin_ack(&mut self, now: Instant, seg: &TcpRepr) {
+        let ack = seg.ack_number;
+        self.hot.soft_error = None;
+        self.rto_retries = 0;
+        self.urgent.on_ack(ack);
+        let syn_part = usize::from(self.snd_una == self.iss);
+        let data_acked = (ack - self.snd_una)
+            .saturating_sub(syn_part)
+            .min(self.tx.len());
+        self.tx.dequeue_allocated(data_acked);
+        self.snd_una = ack;
+        self.snd_nxt = self.snd_nxt.max(ack);
+        self.timers.rtx = Tick::NONE;
+        self.timers.stall_since = MsTick::NONE;
+        debug_assert!(self.rec.log.iter().all(|r| r.end <= ack));
+        self.rec.log.clear();
+        #[cfg(feature = "rack")]
+        {
+            self.rec.tlp_deadline = crate::time::Deadline::NONE;
+            self.rec.rack_deadline = crate::time::Deadline::NONE;
+        }
+        self.dup_acks = 0;
+        self.ecn_on_ack(now, seg);
+        debug_assert!(self.fin_acked());
+        if self.hot.state == State::FinWait1 {
+            self.hot.state = State::FinWait2;
+        } else {
+            self.enter_time_wait(now);
+        }
     }
 
     fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr, ack: SeqNumber) {

@@ -465,6 +465,76 @@ fn orphan_that_skipped_its_reset() -> Harness {
     h
 }
 
+/// An orphan's FIN acknowledged in FIN-WAIT-1 (`take_orphan_fin_ack`, the
+/// short ACK step on 64-bit hosts) leaves everything that can still show,
+/// on the wire or to the table, as the full ACK step leaves it for a
+/// socket the application still holds: the same segments out, states,
+/// receive side, SND.UNA, send buffer and next deadline, through
+/// FIN-WAIT-2 or straight to TIME-WAIT, with or without timestamps.
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn orphan_fin_ack_leaves_what_the_full_ack_step_leaves() {
+    use std::format;
+    use std::string::String;
+    for (options, ts) in [(full_options(), true), (TcpOptions::default(), false)] {
+        for fin_with_ack in [true, false] {
+            let mut traces: Vec<String> = Vec::new();
+            for orphan in [false, true] {
+                let mut h = Harness::established(options);
+                let mut t = String::new();
+                let mut req = data(IRS + 1, b"request");
+                req.options.timestamp = ts.then_some((1002, 0));
+                h.input(&req);
+                assert_eq!(h.sock.send_slice(b"reply").unwrap(), 5);
+                h.sock.hot.flags.set(Flags::ORPHANED, orphan);
+                h.sock.shutdown_send().unwrap();
+                h.advance(Duration::from_millis(3));
+                let out = h.drain();
+                let our_fin = out.iter().find(|s| s.flags.fin()).expect("our FIN");
+                let fin_acked = our_fin.seq + our_fin.payload.len() + 1;
+                t += &format!("{out:?}\n");
+                let flags = if fin_with_ack {
+                    TcpFlags::ACK | TcpFlags::FIN
+                } else {
+                    TcpFlags::ACK
+                };
+                let mut ack = peer_seg(flags, IRS + 8, fin_acked);
+                ack.options.timestamp = ts.then_some((1003, 0));
+                h.advance(Duration::from_millis(2));
+                assert_eq!(h.sock.orphan_fin_acked(&ack), orphan);
+                h.input(&ack);
+                let step = |h: &mut Harness, t: &mut String| {
+                    let out = h.drain();
+                    *t += &format!(
+                        "{out:?} {:?} {:?} {:?} {:?} {} {:?}\n",
+                        h.sock.state(),
+                        h.sock.rcv_nxt,
+                        h.sock.snd_una,
+                        h.sock.snd_max,
+                        h.sock.send_queue(),
+                        h.sock.poll_at().table_deadline().total_micros()
+                    );
+                };
+                step(&mut h, &mut t);
+                if !fin_with_ack {
+                    assert_eq!(h.sock.state(), State::FinWait2);
+                    let mut fin = peer_seg(TcpFlags::ACK | TcpFlags::FIN, IRS + 8, fin_acked);
+                    fin.options.timestamp = ts.then_some((1004, 0));
+                    h.advance(Duration::from_millis(2));
+                    h.input(&fin);
+                    step(&mut h, &mut t);
+                }
+                assert_eq!(h.sock.state(), State::TimeWait);
+                traces.push(t);
+            }
+            assert_eq!(
+                traces[0], traces[1],
+                "ts {ts}, FIN with the ACK {fin_with_ack}"
+            );
+        }
+    }
+}
+
 /// The slot of an orphan that skipped its reset (`finish`) holds the old
 /// connection's state until its next owner takes it; both ways a slot is
 /// taken again (`accept_syn` for a listener's child, `reset` and
