@@ -287,7 +287,9 @@ impl Interface {
                         }
                         self.counted(Counter::IcmpError)
                     }
-                    Ok(_) | Err(crate::wire::Error::Unsupported) => self.counted(Counter::IcmpUnsupported),
+                    Ok(_) | Err(crate::wire::Error::Unsupported) => {
+                        self.counted(Counter::IcmpUnsupported)
+                    }
                     Err(crate::wire::Error::Checksum) => self.counted(Counter::BadChecksum),
                     Err(_) => self.counted(Counter::Malformed),
                 }
