@@ -325,7 +325,9 @@ impl Interface {
             rx.consume(|frame| {
                 let (iface, sockets, tx) = &mut context;
                 if let Some(tx) = tx.take() {
-                    iface.ingress(now, frame, tx, sockets);
+                    if let Some(counter) = iface.ingress(now, frame, tx, sockets) {
+                        count(iface.stats.counter(counter));
+                    }
                 }
             });
         }

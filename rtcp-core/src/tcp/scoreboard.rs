@@ -193,32 +193,37 @@ impl<const N: usize> SendLog<N> {
         // Evaluated for each N this is built with.
         #[allow(clippy::let_unit_value)]
         let () = Self::CAPACITY_OK;
-        SendLog {
-            records: [SentRecord {
-                start: SeqNumber(0),
-                end: SeqNumber(0),
-                #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
-                sent_at: 0,
-                #[cfg(feature = "rack")]
-                earliest: 0,
-                #[cfg(any(feature = "cubic", feature = "bbr"))]
-                delivered: 0,
-                #[cfg(any(feature = "cubic", feature = "bbr"))]
-                delivered_at: 0,
-                #[cfg(any(feature = "cubic", feature = "bbr"))]
-                first_sent_at: 0,
-                #[cfg(any(feature = "cubic", feature = "bbr"))]
-                tx_in_flight: 0,
-                #[cfg(any(feature = "cubic", feature = "bbr"))]
-                lost: 0,
-                flags: 0,
-            }; N],
-            head: 0,
-            len: 0,
-            sacked_bytes: SackedBytes::ZERO,
-            lost_bytes: 0,
-        }
+        Self::EMPTY
     }
+
+    /// An empty log, as a constant: stored whole where it is built
+    /// (a memset), not built record by record on the stack and copied
+    /// (flash, issue 9).
+    const EMPTY: SendLog<N> = SendLog {
+        records: [SentRecord {
+            start: SeqNumber(0),
+            end: SeqNumber(0),
+            #[cfg(any(feature = "rack", feature = "cubic", feature = "bbr"))]
+            sent_at: 0,
+            #[cfg(feature = "rack")]
+            earliest: 0,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
+            delivered: 0,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
+            delivered_at: 0,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
+            first_sent_at: 0,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
+            tx_in_flight: 0,
+            #[cfg(any(feature = "cubic", feature = "bbr"))]
+            lost: 0,
+            flags: 0,
+        }; N],
+        head: 0,
+        len: 0,
+        sacked_bytes: SackedBytes::ZERO,
+        lost_bytes: 0,
+    };
 
     /// Forget everything (connection reset).
     pub fn clear(&mut self) {
