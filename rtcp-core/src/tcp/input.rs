@@ -644,11 +644,13 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// empty, and every send-side timer stops (RFC 6298 §5.2; the tail
     /// loss probe and RACK's timer, RFC 8985), as the full step leaves
     /// them; then FIN-WAIT-1 goes to FIN-WAIT-2 and CLOSING to TIME-WAIT
-    /// (§3.10.7.4). What the full step would also update (the RTT
-    /// estimate, RACK's and the rate samples' records, the congestion
-    /// window, the send window) is never read again: nothing more is
-    /// sent but ACKs, whose sequence number is SND.MAX (`pure_ack_seq`),
-    /// and no handle exists to inspect it. The connection-rate
+    /// (§3.10.7.4). The send window is updated as the full step updates
+    /// it: MAX.SND.WND still bounds which later ACKs are acceptable (RFC
+    /// 5961 §5.2). What the full step would also update (the RTT estimate,
+    /// RACK's and the rate samples' records, the congestion window) is
+    /// never read again: nothing more is sent but ACKs, whose sequence
+    /// number is SND.MAX (`pure_ack_seq`), and no handle exists to
+    /// inspect it. The connection-rate
     /// benchmark's server, which closes first, takes this for the
     /// client's FIN (issue 9).
     #[cold]
@@ -675,6 +677,8 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
             self.rec.rack_deadline = crate::time::Deadline::NONE;
         }
         self.dup_acks = 0;
+        // SEG.ACK > the old SND.UNA: the full step's window update applies.
+        self.update_send_window(seg);
         self.ecn_on_ack(now, seg);
         debug_assert!(self.fin_acked());
         if self.hot.state == State::FinWait1 {

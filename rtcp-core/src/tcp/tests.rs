@@ -469,7 +469,8 @@ fn orphan_that_skipped_its_reset() -> Harness {
 /// short ACK step on 64-bit hosts) leaves everything that can still show,
 /// on the wire or to the table, as the full ACK step leaves it for a
 /// socket the application still holds: the same segments out, states,
-/// receive side, SND.UNA, send buffer and next deadline, through
+/// receive side, SND.UNA, send window (MAX.SND.WND bounds which later
+/// ACKs are acceptable), send buffer and next deadline, through
 /// FIN-WAIT-2 or straight to TIME-WAIT, with or without timestamps.
 #[cfg(target_pointer_width = "64")]
 #[test]
@@ -500,17 +501,22 @@ fn orphan_fin_ack_leaves_what_the_full_ack_step_leaves() {
                 };
                 let mut ack = peer_seg(flags, IRS + 8, fin_acked);
                 ack.options.timestamp = ts.then_some((1003, 0));
+                // A new window, which the send window must take.
+                ack.window_len = 1000;
                 h.advance(Duration::from_millis(2));
                 assert_eq!(h.sock.orphan_fin_acked(&ack), orphan);
                 h.input(&ack);
                 let step = |h: &mut Harness, t: &mut String| {
                     let out = h.drain();
                     *t += &format!(
-                        "{out:?} {:?} {:?} {:?} {:?} {} {:?}\n",
+                        "{out:?} {:?} {:?} {:?} {:?} {:?} {} {} {} {:?}\n",
                         h.sock.state(),
                         h.sock.rcv_nxt,
                         h.sock.snd_una,
                         h.sock.snd_max,
+                        (h.sock.snd_wl1, h.sock.snd_wl2),
+                        h.sock.snd_wnd,
+                        h.sock.max_snd_wnd,
                         h.sock.send_queue(),
                         h.sock.poll_at().table_deadline().total_micros()
                     );
