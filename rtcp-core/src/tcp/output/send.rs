@@ -208,8 +208,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 // Only `new_data_limit` makes a segment longer than one
                 // MSS, and only one of data: the other plans (the
                 // handshake, ACKs) skip working out the MSS (issue 9).
+                // A FIN alone (or an empty probe) is never cut up, and
+                // `commit` reads no MSS for it: nothing to work out.
                 #[cfg(feature = "tso")]
-                {
+                if !repr.payload.is_empty() {
                     let payload_mss = self.payload_mss();
                     if repr.payload.len() > payload_mss {
                         segment_size = payload_mss;
