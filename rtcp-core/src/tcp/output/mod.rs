@@ -432,14 +432,30 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     #[cfg_attr(target_pointer_width = "64", inline(never))]
     #[cfg_attr(target_pointer_width = "32", inline(always))]
     fn data_plan_full(&self, tso_max: usize, fin_wanted: bool) -> Option<Plan> {
+        // A queue within `payload_mss_floor` fits one segment whatever
+        // options it carries: the lone segment's plan is tried without
+        // working the payload MSS out (a request or a reply, issue 9).
+        #[cfg(target_pointer_width = "64")]
+        let small = self.tx.len() <= self.payload_mss_floor();
+        #[cfg(target_pointer_width = "64")]
+        if small {
+            if let Some(plan) = self.lone_segment_plan(fin_wanted) {
+                // Fuzzing runs with debug assertions: it checks the shortcut.
+                debug_assert_eq!(
+                    Some(plan),
+                    self.data_plan_steps(self.payload_mss(), tso_max, fin_wanted)
+                );
+                return Some(plan);
+            }
+        }
         let payload_mss = self.payload_mss();
         // The queue's length first, on its own: a bulk sender's full
         // buffer fails it at once (with the whole test first, or the MSS
         // worked out twice, bulk transfers paid about 13 instructions a
         // plan, issue 9).
         #[cfg(target_pointer_width = "64")]
-        if self.tx.len() <= payload_mss {
-            if let Some(plan) = self.lone_segment_plan(payload_mss, fin_wanted) {
+        if !small && self.tx.len() <= payload_mss {
+            if let Some(plan) = self.lone_segment_plan(fin_wanted) {
                 // Fuzzing runs with debug assertions: it checks the shortcut.
                 debug_assert_eq!(
                     Some(plan),
@@ -451,10 +467,24 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.data_plan_steps(payload_mss, tso_max, fin_wanted)
     }
 
+    /// A lower bound of `payload_mss` from the MSS alone: the options it
+    /// takes off are at most 40 bytes of IP options (a source route,
+    /// RFC 791) and 40 of TCP options (timestamps and three SACK blocks,
+    /// or four SACK blocks without timestamps).
+    #[cfg(target_pointer_width = "64")]
+    #[inline(always)]
+    fn payload_mss_floor(&self) -> usize {
+        const MAX_OPTION_ROOM: usize = 40 + 40;
+        let floor = self.mss().saturating_sub(MAX_OPTION_ROOM).max(1);
+        debug_assert!(floor <= self.payload_mss());
+        floor
+    }
+
     /// `data_plan_full` when nothing at all is in flight (SND.UNA = SND.NXT
     /// = SND.MAX), nothing is to be resent or probed, no recovery runs, and
-    /// everything queued fits in one segment (of `payload_mss`), the
-    /// peer's window and the congestion window: the plan is then all of
+    /// everything queued fits in one segment (of `payload_mss`: the
+    /// caller's test), the peer's window and the congestion window: the
+    /// plan is then all of
     /// it, in one segment, with our FIN if it is wanted, and the steps'
     /// arithmetic (limited transmit, the congestion room, TSO's limit,
     /// Nagle and sender SWS avoidance, all of which let such a segment go:
@@ -463,12 +493,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// where it does not apply.
     #[cfg(target_pointer_width = "64")]
     #[inline(always)]
-    fn lone_segment_plan(&self, payload_mss: usize, fin_wanted: bool) -> Option<Plan> {
+    fn lone_segment_plan(&self, fin_wanted: bool) -> Option<Plan> {
         let avail = self.tx.len();
         if self.snd_nxt != self.snd_una
             || self.snd_max != self.snd_una
             || avail == 0
-            || avail > payload_mss
             || avail > self.snd_wnd
             || self.hot.flags.get(Flags::RECOVERING)
             || self.hot.flags.get(Flags::FORCE_PROBE)
