@@ -212,14 +212,28 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 // `commit` reads no MSS for it: nothing to work out.
                 #[cfg(feature = "tso")]
                 if !repr.payload.is_empty() {
-                    let payload_mss = self.payload_mss();
-                    if repr.payload.len() > payload_mss {
-                        segment_size = payload_mss;
-                    }
-                    // What `commit` would find again, unless a D-SACK
-                    // block counted here, which it clears first (issue 9).
-                    if self.rec.dsack().is_none() {
-                        known_mss = payload_mss;
+                    // Below the payload MSS's floor a payload is not cut
+                    // up either, and it is short (Minshall's test in
+                    // `commit`) against any payload MSS from the floor up:
+                    // the floor stands in for the MSS there (64-bit hosts,
+                    // issue 9; 32-bit targets have no floor).
+                    #[cfg(target_pointer_width = "64")]
+                    let floor = self.payload_mss_floor();
+                    #[cfg(not(target_pointer_width = "64"))]
+                    let floor = 0;
+                    if repr.payload.len() < floor {
+                        debug_assert!(is_short(repr.payload.len(), self.payload_mss()));
+                        known_mss = floor;
+                    } else {
+                        let payload_mss = self.payload_mss();
+                        if repr.payload.len() > payload_mss {
+                            segment_size = payload_mss;
+                        }
+                        // What `commit` would find again, unless a D-SACK
+                        // block counted here, which it clears first (issue 9).
+                        if self.rec.dsack().is_none() {
+                            known_mss = payload_mss;
+                        }
                     }
                 }
                 if fin {
