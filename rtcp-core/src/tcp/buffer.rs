@@ -12,14 +12,15 @@ use managed::ManagedSlice;
 #[derive(Debug)]
 pub struct RingBuffer<'a> {
     storage: ManagedSlice<'a, u8>,
-    read_at: usize,
-    length: usize,
     /// `storage.len()`, kept on 64-bit hosts: with managed's `alloc` or
     /// `std` feature (a host build that also links a crate enabling it)
     /// the slice is an enum, and each look at its length tested which
-    /// variant it is (issue 9). The storage is never replaced.
+    /// variant it is (issue 9). The storage is never replaced. (Next to
+    /// it, so that `Debug` shows the two together.)
     #[cfg(target_pointer_width = "64")]
     cap: usize,
+    read_at: usize,
+    length: usize,
 }
 
 impl<'a> RingBuffer<'a> {
