@@ -145,11 +145,16 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.fin_seq().is_some_and(|f| self.snd_una > f)
     }
 
-    /// The right window edge we would advertise now, applying receiver-side
-    /// silly window avoidance (§3.8.6.2.2) and never shrinking (§3.8.6).
-    fn window_right_edge(&self) -> SeqNumber {
-        let current = self.rcv_adv.max(self.rcv_nxt);
-        let candidate = self.rcv_nxt + self.rx.window();
+    /// The right window edge we would advertise now, less RCV.NXT,
+    /// applying receiver-side silly window avoidance (§3.8.6.2.2) and
+    /// never shrinking (§3.8.6). Worked out as offsets from RCV.NXT (a
+    /// window is below 2^31), not as sequence numbers: fewer steps for
+    /// the sender (`window_to_advertise`) and `window_update_due`
+    /// (issue 9).
+    fn window_span(&self) -> usize {
+        // The edge last advertised, unless RCV.NXT has passed it.
+        let current = self.rcv_adv.checked_since(self.rcv_nxt).unwrap_or(0);
+        let candidate = self.rx.window();
         if candidate <= current {
             return current;
         }
@@ -163,10 +168,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         // Round down to what the scaled field can say.
         let shift = self.rcv_shift();
-        let span = ((candidate - self.rcv_nxt) >> shift).min(0xffff) << shift;
-        let edge = self.rcv_nxt + span;
-        if edge > current && edge - current >= threshold {
-            edge
+        let span = (candidate >> shift).min(0xffff) << shift;
+        if span > current && span - current >= threshold {
+            span
         } else {
             current
         }
@@ -180,11 +184,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         {
             return false;
         }
-        let edge = self.window_right_edge();
-        let current = self.rcv_adv.max(self.rcv_nxt);
-        let grew = edge - current;
+        // As offsets from RCV.NXT (`window_span`).
+        let current = self.rcv_adv.checked_since(self.rcv_nxt).unwrap_or(0);
+        let grew = self.window_span() - current;
         grew > 0
-            && (current == self.rcv_nxt
+            && (current == 0
                 || grew >= (self.rx.capacity() / 2).min(2 * usize::from(self.local_mss)))
     }
 

@@ -383,8 +383,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     fn window_to_advertise(&self, syn: bool) -> (SeqNumber, u16) {
-        let edge = self.window_right_edge();
-        let span = edge - self.rcv_nxt;
+        let span = self.window_span();
         // The window in a SYN is never scaled (RFC 7323 §2.2).
         let shift = if syn { 0 } else { self.rcv_shift() };
         let field = (span >> shift).min(0xffff);
