@@ -12,6 +12,13 @@ use managed::ManagedSlice;
 #[derive(Debug)]
 pub struct RingBuffer<'a> {
     storage: ManagedSlice<'a, u8>,
+    /// `storage.len()`, kept on 64-bit hosts: with managed's `alloc` or
+    /// `std` feature (a host build that also links a crate enabling it)
+    /// the slice is an enum, and each look at its length tested which
+    /// variant it is (issue 9). The storage is never replaced. (Next to
+    /// it, so that `Debug` shows the two together.)
+    #[cfg(target_pointer_width = "64")]
+    cap: usize,
     read_at: usize,
     length: usize,
 }
@@ -19,15 +26,25 @@ pub struct RingBuffer<'a> {
 impl<'a> RingBuffer<'a> {
     /// A ring buffer over `storage`; its capacity is the storage length.
     pub fn new(storage: impl Into<ManagedSlice<'a, u8>>) -> RingBuffer<'a> {
+        let storage = storage.into();
         RingBuffer {
-            storage: storage.into(),
+            #[cfg(target_pointer_width = "64")]
+            cap: storage.len(),
+            storage,
             read_at: 0,
             length: 0,
         }
     }
 
     /// Total capacity in bytes.
+    #[inline]
     pub fn capacity(&self) -> usize {
+        #[cfg(target_pointer_width = "64")]
+        {
+            debug_assert_eq!(self.cap, self.storage.len());
+            self.cap
+        }
+        #[cfg(not(target_pointer_width = "64"))]
         self.storage.len()
     }
 

@@ -145,11 +145,16 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.fin_seq().is_some_and(|f| self.snd_una > f)
     }
 
-    /// The right window edge we would advertise now, applying receiver-side
-    /// silly window avoidance (§3.8.6.2.2) and never shrinking (§3.8.6).
-    fn window_right_edge(&self) -> SeqNumber {
-        let current = self.rcv_adv.max(self.rcv_nxt);
-        let candidate = self.rcv_nxt + self.rx.window();
+    /// The right window edge we would advertise now, less RCV.NXT,
+    /// applying receiver-side silly window avoidance (§3.8.6.2.2) and
+    /// never shrinking (§3.8.6). Worked out as offsets from RCV.NXT (a
+    /// window is below 2^31), not as sequence numbers: fewer steps for
+    /// the sender (`window_to_advertise`) and `window_update_due`
+    /// (issue 9).
+    fn window_span(&self) -> usize {
+        // The edge last advertised, unless RCV.NXT has passed it.
+        let current = self.rcv_adv.checked_since(self.rcv_nxt).unwrap_or(0);
+        let candidate = self.rx.window();
         if candidate <= current {
             return current;
         }
@@ -163,10 +168,9 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         }
         // Round down to what the scaled field can say.
         let shift = self.rcv_shift();
-        let span = ((candidate - self.rcv_nxt) >> shift).min(0xffff) << shift;
-        let edge = self.rcv_nxt + span;
-        if edge > current && edge - current >= threshold {
-            edge
+        let span = (candidate >> shift).min(0xffff) << shift;
+        if span > current && span - current >= threshold {
+            span
         } else {
             current
         }
@@ -180,11 +184,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         {
             return false;
         }
-        let edge = self.window_right_edge();
-        let current = self.rcv_adv.max(self.rcv_nxt);
-        let grew = edge - current;
+        // As offsets from RCV.NXT (`window_span`).
+        let current = self.rcv_adv.checked_since(self.rcv_nxt).unwrap_or(0);
+        let grew = self.window_span() - current;
         grew > 0
-            && (current == self.rcv_nxt
+            && (current == 0
                 || grew >= (self.rx.capacity() / 2).min(2 * usize::from(self.local_mss)))
     }
 
@@ -432,14 +436,30 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     #[cfg_attr(target_pointer_width = "64", inline(never))]
     #[cfg_attr(target_pointer_width = "32", inline(always))]
     fn data_plan_full(&self, tso_max: usize, fin_wanted: bool) -> Option<Plan> {
+        // A queue within `payload_mss_floor` fits one segment whatever
+        // options it carries: the lone segment's plan is tried without
+        // working the payload MSS out (a request or a reply, issue 9).
+        #[cfg(target_pointer_width = "64")]
+        let small = self.tx.len() <= self.payload_mss_floor();
+        #[cfg(target_pointer_width = "64")]
+        if small {
+            if let Some(plan) = self.lone_segment_plan(fin_wanted) {
+                // Fuzzing runs with debug assertions: it checks the shortcut.
+                debug_assert_eq!(
+                    Some(plan),
+                    self.data_plan_steps(self.payload_mss(), tso_max, fin_wanted)
+                );
+                return Some(plan);
+            }
+        }
         let payload_mss = self.payload_mss();
         // The queue's length first, on its own: a bulk sender's full
         // buffer fails it at once (with the whole test first, or the MSS
         // worked out twice, bulk transfers paid about 13 instructions a
         // plan, issue 9).
         #[cfg(target_pointer_width = "64")]
-        if self.tx.len() <= payload_mss {
-            if let Some(plan) = self.lone_segment_plan(payload_mss, fin_wanted) {
+        if !small && self.tx.len() <= payload_mss {
+            if let Some(plan) = self.lone_segment_plan(fin_wanted) {
                 // Fuzzing runs with debug assertions: it checks the shortcut.
                 debug_assert_eq!(
                     Some(plan),
@@ -451,10 +471,24 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
         self.data_plan_steps(payload_mss, tso_max, fin_wanted)
     }
 
+    /// A lower bound of `payload_mss` from the MSS alone: the options it
+    /// takes off are at most 40 bytes of IP options (a source route,
+    /// RFC 791) and 40 of TCP options (timestamps and three SACK blocks,
+    /// or four SACK blocks without timestamps).
+    #[cfg(target_pointer_width = "64")]
+    #[inline(always)]
+    fn payload_mss_floor(&self) -> usize {
+        const MAX_OPTION_ROOM: usize = 40 + 40;
+        let floor = self.mss().saturating_sub(MAX_OPTION_ROOM).max(1);
+        debug_assert!(floor <= self.payload_mss());
+        floor
+    }
+
     /// `data_plan_full` when nothing at all is in flight (SND.UNA = SND.NXT
     /// = SND.MAX), nothing is to be resent or probed, no recovery runs, and
-    /// everything queued fits in one segment (of `payload_mss`), the
-    /// peer's window and the congestion window: the plan is then all of
+    /// everything queued fits in one segment (of `payload_mss`: the
+    /// caller's test), the peer's window and the congestion window: the
+    /// plan is then all of
     /// it, in one segment, with our FIN if it is wanted, and the steps'
     /// arithmetic (limited transmit, the congestion room, TSO's limit,
     /// Nagle and sender SWS avoidance, all of which let such a segment go:
@@ -463,12 +497,11 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     /// where it does not apply.
     #[cfg(target_pointer_width = "64")]
     #[inline(always)]
-    fn lone_segment_plan(&self, payload_mss: usize, fin_wanted: bool) -> Option<Plan> {
+    fn lone_segment_plan(&self, fin_wanted: bool) -> Option<Plan> {
         let avail = self.tx.len();
         if self.snd_nxt != self.snd_una
             || self.snd_max != self.snd_una
             || avail == 0
-            || avail > payload_mss
             || avail > self.snd_wnd
             || self.hot.flags.get(Flags::RECOVERING)
             || self.hot.flags.get(Flags::FORCE_PROBE)

@@ -208,16 +208,32 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
                 // Only `new_data_limit` makes a segment longer than one
                 // MSS, and only one of data: the other plans (the
                 // handshake, ACKs) skip working out the MSS (issue 9).
+                // A FIN alone (or an empty probe) is never cut up, and
+                // `commit` reads no MSS for it: nothing to work out.
                 #[cfg(feature = "tso")]
-                {
-                    let payload_mss = self.payload_mss();
-                    if repr.payload.len() > payload_mss {
-                        segment_size = payload_mss;
-                    }
-                    // What `commit` would find again, unless a D-SACK
-                    // block counted here, which it clears first (issue 9).
-                    if self.rec.dsack().is_none() {
-                        known_mss = payload_mss;
+                if !repr.payload.is_empty() {
+                    // Below the payload MSS's floor a payload is not cut
+                    // up either, and it is short (Minshall's test in
+                    // `commit`) against any payload MSS from the floor up:
+                    // the floor stands in for the MSS there (64-bit hosts,
+                    // issue 9; 32-bit targets have no floor).
+                    #[cfg(target_pointer_width = "64")]
+                    let floor = self.payload_mss_floor();
+                    #[cfg(not(target_pointer_width = "64"))]
+                    let floor = 0;
+                    if repr.payload.len() < floor {
+                        debug_assert!(is_short(repr.payload.len(), self.payload_mss()));
+                        known_mss = floor;
+                    } else {
+                        let payload_mss = self.payload_mss();
+                        if repr.payload.len() > payload_mss {
+                            segment_size = payload_mss;
+                        }
+                        // What `commit` would find again, unless a D-SACK
+                        // block counted here, which it clears first (issue 9).
+                        if self.rec.dsack().is_none() {
+                            known_mss = payload_mss;
+                        }
                     }
                 }
                 if fin {
@@ -367,8 +383,7 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     fn window_to_advertise(&self, syn: bool) -> (SeqNumber, u16) {
-        let edge = self.window_right_edge();
-        let span = edge - self.rcv_nxt;
+        let span = self.window_span();
         // The window in a SYN is never scaled (RFC 7323 §2.2).
         let shift = if syn { 0 } else { self.rcv_shift() };
         let field = (span >> shift).min(0xffff);
