@@ -913,8 +913,10 @@ impl<'a, const LOG: usize> TcpSocket<'a, LOG> {
     }
 
     /// Starts the delayed-ACK timer unless it runs already: an ACK is
-    /// owed by `now + delay` at the latest.
-    #[cfg_attr(target_pointer_width = "32", inline(never))]
+    /// owed by `now + delay` at the latest. Inlined into its two callers
+    /// on 32-bit targets (flash, issue 9: minimal Cortex-M4 build −8 B
+    /// with `next_hop` and `SendLog::insert` inlined).
+    #[cfg_attr(target_pointer_width = "32", inline(always))]
     fn arm_ack_timer(&mut self, now: Instant, delay: Duration) {
         if self.timers.ack.is_none() {
             // Never more than 200 ms, whatever the configuration says
