@@ -18,9 +18,10 @@ impl Interface {
     }
 
     /// The next hop for `dst`, or `None` when there is no route.
-    // Out of line on 32-bit targets (flash, issue 9: two inlined copies
-    // in the firmware build); inlined on 64-bit hosts as before.
-    #[cfg_attr(target_pointer_width = "32", inline(never))]
+    // Inlined on every target: out of line on 32-bit targets it once saved
+    // a second inlined copy in the firmware build, but now inlined its two
+    // call sites come out 24 B smaller (flash, issue 9, session 26).
+    #[cfg_attr(target_pointer_width = "32", inline(always))]
     fn next_hop(&self, dst: Ipv4Address) -> Option<Ipv4Address> {
         if self.on_link(dst) {
             Some(dst)

@@ -325,6 +325,9 @@ impl<const N: usize> SendLog<N> {
 
     /// Insert `rec` at logical position `i` (shifting the newer ones).
     /// Returns false when full.
+    // Inlined on 32-bit targets into its two callers (flash, issue 9:
+    // minimal Cortex-M4 build −24 B).
+    #[cfg_attr(target_pointer_width = "32", inline(always))]
     fn insert(&mut self, i: usize, rec: SentRecord) -> bool {
         if self.len() >= N || i > self.len() {
             return false;
