@@ -90,6 +90,21 @@ fn ip_frame(protocol: IpProtocol, options: &[u8], payload: &[u8]) -> Vec<u8> {
     frame
 }
 
+/// A bare SYN from port 40000 of the peer to `dst_port`.
+fn syn_to(dst_port: u16) -> TcpRepr<'static> {
+    TcpRepr {
+        src_port: 40000,
+        dst_port,
+        flags: TcpFlags::SYN,
+        seq_number: SeqNumber(100),
+        ack_number: SeqNumber(0),
+        window_len: 8192,
+        urgent_pointer: 0,
+        options: TcpOptions::default(),
+        payload: &[],
+    }
+}
+
 fn tcp_bytes(seg: &TcpRepr) -> Vec<u8> {
     let mut buf = vec![0u8; seg.buffer_len()];
     seg.emit(
@@ -145,17 +160,7 @@ fn source_routed_syn() {
     let mut stack = Stack::new();
     // NOP, then LSRR: length 7, pointer 8 (past the one address): complete.
     let options = [1, 131, 7, 8, 10, 0, 0, 9];
-    let syn = TcpRepr {
-        src_port: 40000,
-        dst_port: 80,
-        flags: TcpFlags::SYN,
-        seq_number: SeqNumber(100),
-        ack_number: SeqNumber(0),
-        window_len: 8192,
-        urgent_pointer: 0,
-        options: TcpOptions::default(),
-        payload: &[],
-    };
+    let syn = syn_to(80);
     stack
         .link
         .rx
@@ -295,17 +300,7 @@ fn counters_of_received_frames() {
     // A protocol we do not speak.
     stack.link.rx.push_back(udp);
     // A SYN to a port nobody listens on: answered with a RST.
-    let syn = TcpRepr {
-        src_port: 40000,
-        dst_port: 81,
-        flags: TcpFlags::SYN,
-        seq_number: SeqNumber(100),
-        ack_number: SeqNumber(0),
-        window_len: 8192,
-        urgent_pointer: 0,
-        options: TcpOptions::default(),
-        payload: &[],
-    };
+    let syn = syn_to(81);
     stack
         .link
         .rx
