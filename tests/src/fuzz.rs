@@ -542,6 +542,11 @@ struct FsmWorld {
     handle: Option<SocketHandle>,
     listener: Option<SocketHandle>,
     states: Vec<State>,
+    /// Slots in use just before the user closed the connection, while the
+    /// orphan it left may still be in the table: fewer later means the
+    /// orphan ended (LAST-ACK acknowledged, TIME-WAIT over), which the
+    /// model cannot see through a handle.
+    closed_in_use: Option<usize>,
 }
 
 /// Run the `fsm` target on raw fuzzer bytes.
@@ -612,6 +617,7 @@ pub fn fsm(input: FsmInput) -> Vec<State> {
         handle: None,
         listener: None,
         states: Vec::new(),
+        closed_in_use: None,
     };
     // The peer announces itself, so the stack knows its MAC.
     let arp = arp_frame(
@@ -755,8 +761,14 @@ impl FsmWorld {
             }
             FsmStep::Close => {
                 if let Some(h) = self.handle.take() {
+                    let before = self.sockets.in_use();
                     let _ = self.sockets.close(h);
                     assert!(self.sockets.get(h).is_err(), "handle valid after close");
+                    if self.sockets.in_use() < before {
+                        self.model.stack_conn_ended = true;
+                    } else {
+                        self.closed_in_use = Some(before);
+                    }
                 }
             }
             FsmStep::Abort => {
@@ -986,6 +998,16 @@ impl FsmWorld {
         }
         for (_, sock) in self.sockets.iter() {
             check_socket(sock, self.now);
+        }
+        // The closed connection's orphan left the table: it ended without
+        // a RST (its LAST-ACK acknowledged at the same clock tick, say),
+        // and the next SYN is a new connection, even with the same ISS.
+        if self
+            .closed_in_use
+            .is_some_and(|before| self.sockets.in_use() < before)
+        {
+            self.closed_in_use = None;
+            self.model.stack_conn_ended = true;
         }
         if let Some(state) = self.conn().map(|c| c.state()) {
             if self.states.last() != Some(&state) {
